@@ -1,0 +1,225 @@
+/**
+ * The {@link RolloutStore} port over one DynamoDB table (`pk`, `sk` strings; a sparse GSI `active` on
+ * `activeKey` holding only the locks of rollouts in flight).
+ *
+ * Items:
+ * - lock:    pk `service#<name>`, sk `lock`, activeKey `active`
+ * - history: pk `service#<name>`, sk `rollout#<startedAt>#<rolloutId>`
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { HistoryRecord, LockRecord, RolloutStore } from '../core/ports';
+import { sdkOptions } from './clients';
+import { edge } from './edge';
+
+export const ACTIVE_INDEX = 'active';
+const LOCK_SK = 'lock';
+const pkOf = (service: string) => `service#${service}`;
+const historySk = (startedAt: string, rolloutId: string) => `rollout#${startedAt}#${rolloutId}`;
+
+/** Builds `SET a = :a, b = :b` for the defined fields; `if_not_exists` for those named. */
+function setExpression(fields: Record<string, unknown>, keepFirst: readonly string[] = []) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    names[`#${key}`] = key;
+    values[`:${key}`] = value;
+    parts.push(keepFirst.includes(key) ? `#${key} = if_not_exists(#${key}, :${key})` : `#${key} = :${key}`);
+  }
+  return { expression: `SET ${parts.join(', ')}`, names, values };
+}
+
+const conditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+function toLock(item: Record<string, unknown> | undefined): LockRecord | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, activeKey: _a, ...rest } = item;
+  return rest as unknown as LockRecord;
+}
+
+export function awsStore(tableName: string, client: DynamoDBClient = new DynamoDBClient(sdkOptions)): RolloutStore {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const key = (service: string) => ({ pk: pkOf(service), sk: LOCK_SK });
+
+  return {
+    async acquireLock(lock) {
+      const { expression, names, values } = setExpression(
+        { ...lock, alarms: [...lock.alarms], activeKey: 'active' },
+        ['startedAt', 'executionArn'],
+      );
+      try {
+        const out = await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(lock.service),
+              UpdateExpression: expression,
+              // Free, or already ours (a retried prepare): re-taking keeps the first start time and any abort.
+              ConditionExpression: 'attribute_not_exists(pk) OR #rolloutId = :rolloutId',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        );
+        return { acquired: true, lock: toLock(out.Attributes)! };
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+        const holder = await this.getLock(lock.service);
+        if (!holder) return this.acquireLock(lock); // released in between: try again
+        return { acquired: false, holder };
+      }
+    },
+
+    async getLock(service) {
+      const out = await edge('dynamodb:GetItem', () => doc.send(new GetCommand({ TableName: tableName, Key: key(service), ConsistentRead: true })));
+      return toLock(out.Item);
+    },
+
+    async releaseLock(service, rolloutId) {
+      try {
+        await edge('dynamodb:DeleteItem', () =>
+          doc.send(
+            new DeleteCommand({
+              TableName: tableName,
+              Key: key(service),
+              ConditionExpression: '#rid = :id',
+              ExpressionAttributeNames: { '#rid': 'rolloutId' },
+              ExpressionAttributeValues: { ':id': rolloutId },
+            }),
+          ),
+        );
+      } catch (error) {
+        if (!conditionFailed(error)) throw error; // gone already, or not ours: nothing to release
+      }
+    },
+
+    async updateLock(service, rolloutId, fields) {
+      const { expression, names, values } = setExpression(fields);
+      if (Object.keys(values).length === 0) return true;
+      try {
+        await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              UpdateExpression: expression,
+              ConditionExpression: '#rid = :rid',
+              ExpressionAttributeNames: { ...names, '#rid': 'rolloutId' },
+              ExpressionAttributeValues: { ...values, ':rid': rolloutId },
+            }),
+          ),
+        );
+        return true;
+      } catch (error) {
+        if (conditionFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async recordTaskToken(service, rolloutId, taskToken) {
+      try {
+        const out = await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              UpdateExpression: 'SET #token = :t',
+              // Not if aborted meanwhile: the abort path already looked for a token and found none.
+              ConditionExpression: '#rid = :id AND attribute_not_exists(#abort)',
+              ExpressionAttributeNames: { '#token': 'taskToken', '#rid': 'rolloutId', '#abort': 'abort' },
+              ExpressionAttributeValues: { ':t': taskToken, ':id': rolloutId },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        );
+        return { recorded: true, lock: toLock(out.Attributes) };
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+        return { recorded: false, lock: await this.getLock(service) };
+      }
+    },
+
+    async markAborted(service, rolloutId, abort) {
+      try {
+        const out = await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
+              ConditionExpression: '#rid = :id',
+              ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
+              ExpressionAttributeValues: { ':abort': abort, ':id': rolloutId },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        );
+        return toLock(out.Attributes);
+      } catch (error) {
+        if (conditionFailed(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async activeLocksWatching(alarm) {
+      const locks: LockRecord[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await edge('dynamodb:Query', () =>
+          doc.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: ACTIVE_INDEX,
+              KeyConditionExpression: 'activeKey = :a',
+              ExpressionAttributeValues: { ':a': 'active' },
+              ExclusiveStartKey: start,
+            }),
+          ),
+        );
+        for (const item of out.Items ?? []) {
+          const lock = toLock(item);
+          if (lock?.alarms?.includes(alarm)) locks.push(lock);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return locks;
+    },
+
+    async putHistory(record) {
+      const { service, rolloutId, startedAt, ...fields } = record;
+      const { expression, names, values } = setExpression({ ...fields, service, rolloutId, startedAt });
+      await edge('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: pkOf(service), sk: historySk(startedAt, rolloutId) },
+            UpdateExpression: expression,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    },
+
+    async listHistory(service, limit) {
+      const out = await edge('dynamodb:Query', () =>
+        doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'rollout#' },
+            ScanIndexForward: false,
+            Limit: limit,
+          }),
+        ),
+      );
+      return (out.Items ?? []).map((item) => {
+        const { pk: _pk, sk: _sk, ...rest } = item;
+        return rest as unknown as HistoryRecord;
+      });
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The {@link Traffic} port over ELBv2: reads and sets the weights of a listener's default forward action
+ * or of a listener rule's forward action. Both shapes are handled: a weighted `ForwardConfig`, and a plain
+ * `TargetGroupArn` forward (which reads as that group at 100).
+ * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions
+ */
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type Action,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ForwardView, Traffic } from '../core/ports';
+import { sdkOptions } from './clients';
+import { edge, errorName } from './edge';
+
+const isRule = (arn: string) => arn.includes(':listener-rule/');
+
+/** Weights of a forward action in percent of the total, by target group ARN. */
+export function forwardWeights(action: Action): Record<string, number> {
+  const groups = action.ForwardConfig?.TargetGroups;
+  if (groups && groups.length > 0) {
+    // A target group without a weight counts as 1 (the ALB default); a single group takes everything.
+    const raw = groups.map((g) => ({ arn: g.TargetGroupArn ?? '', weight: g.Weight ?? 1 }));
+    const total = raw.reduce((sum, g) => sum + g.weight, 0);
+    return Object.fromEntries(raw.map((g) => [g.arn, total === 0 ? 0 : Math.round((g.weight * 100) / total)]));
+  }
+  if (action.TargetGroupArn) return { [action.TargetGroupArn]: 100 };
+  return {};
+}
+
+export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoadBalancingV2Client(sdkOptions)): Traffic {
+  async function readActions(arn: string): Promise<Action[] | undefined> {
+    try {
+      if (isRule(arn)) {
+        const out = await edge('elasticloadbalancing:DescribeRules', () => client.send(new DescribeRulesCommand({ RuleArns: [arn] })));
+        return out.Rules?.[0]?.Actions;
+      }
+      const out = await edge('elasticloadbalancing:DescribeListeners', () => client.send(new DescribeListenersCommand({ ListenerArns: [arn] })));
+      return out.Listeners?.[0]?.DefaultActions;
+    } catch (error) {
+      if (errorName(error) === 'ListenerNotFoundException' || errorName(error) === 'RuleNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    async readForward(arn): Promise<ForwardView | undefined> {
+      const actions = await readActions(arn);
+      if (!actions) return undefined;
+      const forward = actions.find((a) => a.Type === 'forward');
+      return { weights: forward ? forwardWeights(forward) : {} };
+    },
+
+    async setWeights(arn, weights) {
+      const actions = (await readActions(arn)) ?? [];
+      const previous = actions.find((a) => a.Type === 'forward');
+      const forward: Action = {
+        Type: 'forward',
+        Order: previous?.Order,
+        ForwardConfig: {
+          TargetGroups: weights.map((w) => ({ TargetGroupArn: w.targetGroupArn, Weight: w.weight })),
+          TargetGroupStickinessConfig: previous?.ForwardConfig?.TargetGroupStickinessConfig,
+        },
+      };
+      // Keep any other actions (authentication before the forward) exactly as they are.
+      const next = previous ? actions.map((a) => (a === previous ? forward : a)) : [...actions, forward];
+      if (isRule(arn)) {
+        await edge('elasticloadbalancing:ModifyRule', () => client.send(new ModifyRuleCommand({ RuleArn: arn, Actions: next })));
+      } else {
+        await edge('elasticloadbalancing:ModifyListener', () => client.send(new ModifyListenerCommand({ ListenerArn: arn, DefaultActions: next })));
+      }
+    },
+
+    async existingTargetGroups(arns) {
+      const found = new Set<string>();
+      for (const arn of arns) {
+        try {
+          const out = await edge('elasticloadbalancing:DescribeTargetGroups', () => client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] })));
+          if (out.TargetGroups?.length) found.add(arn);
+        } catch (error) {
+          if (errorName(error) !== 'TargetGroupNotFoundException') throw error;
+        }
+      }
+      return found;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Check alarms: on entering every step and after every bake. Aborts (throws) when the rollout was marked
+ * aborted by the alarm event path or an operator, or when any watched alarm is in ALARM now. The second
+ * check catches alarms that were already in ALARM when the step began (CloudWatch sends no event then).
+ */
+import { AlarmFiredError, ErrorName, LockLostError, RolloutAbortedError } from '../core/errors';
+import type { AlarmView, Alarms, Log, RolloutStore } from '../core/ports';
+import type { RolloutState } from '../core/rollout';
+
+export interface CheckAlarmsDeps {
+  readonly alarms: Alarms;
+  readonly store: RolloutStore;
+  readonly log: Log;
+}
+
+export interface AlarmCheck {
+  readonly alarms: readonly AlarmView[];
+  readonly decision: string;
+}
+
+/** The error an abort recorded on the lock stands for. */
+export function abortError(abort: { error: string; reason: string }): Error {
+  return abort.error === ErrorName.AlarmFired ? new AlarmFiredError([], abort.reason) : new RolloutAbortedError(abort.reason);
+}
+
+export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): Promise<AlarmCheck> {
+  const { service, rolloutId } = state;
+  const lock = await deps.store.getLock(service.name);
+  if (!lock || lock.rolloutId !== rolloutId) throw new LockLostError(service.name, rolloutId, lock?.rolloutId);
+  if (lock.abort) {
+    deps.log.warn('rollout aborted', { rolloutId, service: service.name, reason: lock.abort.reason });
+    throw abortError(lock.abort);
+  }
+  const seen = await deps.alarms.describe(service.alarms);
+  const missing = service.alarms.filter((name) => !seen.some((a) => a.name === name));
+  if (missing.length) throw new RolloutAbortedError(`watched alarm ${missing.join(', ')} no longer exists`);
+  const firing = seen.filter((a) => a.state === 'ALARM');
+  if (firing.length) {
+    deps.log.warn('alarm in ALARM', { rolloutId, service: service.name, alarms: firing.map((a) => a.name) });
+    throw new AlarmFiredError(firing.map((a) => a.name), firing[0]?.reason);
+  }
+  if (state.cursor) await deps.store.updateLock(service.name, rolloutId, { stepIndex: state.cursor.index });
+  return { alarms: seen, decision: `step ${(state.cursor?.index ?? 0) + 1}: ${seen.map((a) => `${a.name} ${a.state}`).join(', ')}` };
+}

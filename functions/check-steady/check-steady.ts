@@ -1,0 +1,49 @@
+/**
+ * Check steady: is the idle slot running the new revision, steadily?
+ *
+ * STEADY when the service is on the target revision with exactly one deployment, that deployment is not
+ * IN_PROGRESS / FAILED, and running >= desired. This reads right on real ECS (the old deployment stays
+ * ACTIVE until drained) and on moto (which never adds a deployment entry on UpdateService).
+ */
+import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
+import { requireLive, requireRevision } from '../core/input';
+import type { Ecs, Log, ServiceView } from '../core/ports';
+import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
+
+export interface CheckSteadyDeps {
+  readonly ecs: Ecs;
+  readonly log: Log;
+}
+
+/** The pure decision: steady, in progress (with why), or failed (with why). */
+export function steadiness(svc: ServiceView, target: string): { status: 'STEADY' | 'IN_PROGRESS' | 'FAILED'; why: string } {
+  const failed = svc.deployments.find((d) => d.rolloutState === 'FAILED' && (d.taskDefinition === undefined || d.taskDefinition === target || svc.taskDefinition === target));
+  if (failed) return { status: 'FAILED', why: `deployment failed: ${failed.rolloutStateReason ?? 'rolloutState FAILED'}` };
+  if (svc.taskDefinition !== target) return { status: 'IN_PROGRESS', why: `service still on ${shortRevision(svc.taskDefinition)}` };
+  if (svc.deployments.length !== 1) return { status: 'IN_PROGRESS', why: `${svc.deployments.length} deployments (old tasks still draining)` };
+  const d = svc.deployments[0]!;
+  if (d.rolloutState === 'IN_PROGRESS') return { status: 'IN_PROGRESS', why: `deployment in progress (${svc.runningCount}/${svc.desiredCount} running)` };
+  if (svc.runningCount < svc.desiredCount) return { status: 'IN_PROGRESS', why: `${svc.runningCount}/${svc.desiredCount} tasks running` };
+  return { status: 'STEADY', why: `${svc.runningCount}/${svc.desiredCount} tasks running on ${shortRevision(target)}` };
+}
+
+export async function checkSteady(state: RolloutState, deps: CheckSteadyDeps): Promise<SteadyState> {
+  const live = requireLive(state);
+  const revision = requireRevision(state);
+  const slot = state.service.slots[live.idleSlot];
+  const checks = (state.steady?.checks ?? 0) + 1;
+  const svc = await deps.ecs.describeService(state.service.cluster, slot.serviceName);
+  if (!svc) throw new ResourceNotFoundError(`ECS service ${slot.serviceName} disappeared during the rollout`);
+  const { status, why } = steadiness(svc, revision.taskDefinitionArn);
+  const ctx = { rolloutId: state.rolloutId, service: state.service.name, checks, why };
+  if (status === 'FAILED') {
+    deps.log.warn('new revision failed to deploy', ctx);
+    throw new DeploymentFailedError(`${slot.serviceName}: ${why}`);
+  }
+  if (status === 'IN_PROGRESS' && checks >= state.service.timings.steadyMaxChecks) {
+    deps.log.warn('new revision never became steady', ctx);
+    throw new DeploymentTimedOutError(`${slot.serviceName} not steady after ${checks} checks: ${why}`);
+  }
+  deps.log.info('steady check', { ...ctx, status });
+  return { status, checks, decision: `check ${checks}/${state.service.timings.steadyMaxChecks}: ${status === 'STEADY' ? 'steady' : 'not yet'}, ${why}` };
+}

@@ -1,0 +1,178 @@
+/**
+ * A managed service's rollout configuration, as the functions receive it (plain JSON, ARNs resolved).
+ *
+ * The construct builds it from typed CDK props; the local runtime builds it from the emulator's resources.
+ */
+import { InvalidConfigError } from './errors';
+import { DEFAULT_PLAN, validatePlan, type CanaryPlan } from './plan';
+
+/** The two slots of a service. */
+export const SLOTS = ['blue', 'green'] as const;
+export type Slot = (typeof SLOTS)[number];
+
+/** The other slot. */
+export const otherSlot = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blue');
+
+/** One slot: an ECS service and the target group its tasks register with. */
+export interface SlotConfig {
+  /** ECS service name (not ARN). */
+  readonly serviceName: string;
+  /** Target group ARN of that service. */
+  readonly targetGroupArn: string;
+}
+
+/** How long things may take; all in seconds. */
+export interface Timings {
+  /**
+   * How long the old slot stays warm (at its desired count) after the new slot takes 100%, so that a
+   * rollback after completion is instant. Then it is scaled to zero; its revision stays registered.
+   * @default 900
+   */
+  readonly rollbackWindowSeconds: number;
+  /** Seconds between two steady-state checks of the new slot. @default 15 */
+  readonly steadyPollSeconds: number;
+  /** Steady-state checks before the deployment counts as failed. @default 40 (10 minutes at 15 s) */
+  readonly steadyMaxChecks: number;
+}
+
+export const DEFAULT_TIMINGS: Timings = { rollbackWindowSeconds: 900, steadyPollSeconds: 15, steadyMaxChecks: 40 };
+
+/** A service managed by Cutover. */
+export interface ServiceConfig {
+  /** Name operators use (`/cutover status checkout`): letters, digits, `-`, `_`; 1..40 characters. */
+  readonly name: string;
+  /** ECS cluster name or ARN. */
+  readonly cluster: string;
+  /** The two slots. */
+  readonly slots: { readonly blue: SlotConfig; readonly green: SlotConfig };
+  /** ARN of the listener whose default action forwards to both target groups, or of a listener rule. */
+  readonly listenerArn: string;
+  /** Name of the container whose image is replaced. */
+  readonly containerName: string;
+  /** ECR repository name whose pushes roll out to this service. */
+  readonly repository: string;
+  /** The canary plan. */
+  readonly plan: CanaryPlan;
+  /** CloudWatch alarm names watched during the rollout; any in ALARM aborts it. */
+  readonly alarms: readonly string[];
+  readonly timings: Timings;
+}
+
+/** The input form: plan and timings may be left out. */
+export type ServiceConfigInput = Omit<ServiceConfig, 'plan' | 'timings'> & {
+  readonly plan?: CanaryPlan;
+  readonly timings?: Partial<Timings>;
+};
+
+/** Applies defaults. */
+export function withDefaults(input: ServiceConfigInput): ServiceConfig {
+  return {
+    ...input,
+    plan: input.plan ?? DEFAULT_PLAN,
+    timings: { ...DEFAULT_TIMINGS, ...(input.timings ?? {}) },
+  };
+}
+
+export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,40}$/;
+const ARN = /^arn:aws[a-z-]*:/;
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+export const ConfigMessage = {
+  NOT_OBJECT: 'must be an object',
+  NAME: 'must be 1-40 letters, digits, - or _',
+  REQUIRED: 'is required (non-empty string)',
+  ARN: 'must be an ARN',
+  ALARMS: 'must be a list of alarm names',
+  NO_ALARMS: 'must name at least one alarm (a rollout nobody watches cannot roll back by itself)',
+  DUPLICATE_ALARM: 'is listed twice',
+  SAME_SERVICE: 'blue and green must be different ECS services',
+  SAME_TARGET_GROUP: 'blue and green must have different target groups',
+  TIMING: 'must be a positive integer',
+  DUPLICATE_SERVICE: 'service name is used twice',
+} as const;
+
+/**
+ * Validates one service configuration (with defaults applied) and returns every problem with its path.
+ * An empty array means it is valid.
+ */
+export function validateServiceConfig(config: unknown, path = 'service'): string[] {
+  if (typeof config !== 'object' || config === null) return [`${path}: ${ConfigMessage.NOT_OBJECT}`];
+  const c = config as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof c.name !== 'string' || !SERVICE_NAME_PATTERN.test(c.name)) problems.push(`${path}.name: ${ConfigMessage.NAME}`);
+  for (const key of ['cluster', 'containerName', 'repository'] as const) {
+    if (!isString(c[key])) problems.push(`${path}.${key}: ${ConfigMessage.REQUIRED}`);
+  }
+  if (!isString(c.listenerArn)) problems.push(`${path}.listenerArn: ${ConfigMessage.REQUIRED}`);
+  else if (!ARN.test(c.listenerArn)) problems.push(`${path}.listenerArn: ${ConfigMessage.ARN}`);
+  const slots = c.slots as Record<string, Record<string, unknown> | undefined> | undefined;
+  if (typeof slots !== 'object' || slots === null) {
+    problems.push(`${path}.slots: ${ConfigMessage.NOT_OBJECT}`);
+  } else {
+    for (const slot of ['blue', 'green'] as const) {
+      const s = slots[slot];
+      if (typeof s !== 'object' || s === null) {
+        problems.push(`${path}.slots.${slot}: ${ConfigMessage.NOT_OBJECT}`);
+        continue;
+      }
+      if (!isString(s.serviceName)) problems.push(`${path}.slots.${slot}.serviceName: ${ConfigMessage.REQUIRED}`);
+      if (!isString(s.targetGroupArn)) problems.push(`${path}.slots.${slot}.targetGroupArn: ${ConfigMessage.REQUIRED}`);
+      else if (!ARN.test(s.targetGroupArn)) problems.push(`${path}.slots.${slot}.targetGroupArn: ${ConfigMessage.ARN}`);
+    }
+    if (slots.blue && slots.green) {
+      if (isString(slots.blue.serviceName) && slots.blue.serviceName === slots.green.serviceName) problems.push(`${path}.slots: ${ConfigMessage.SAME_SERVICE}`);
+      if (isString(slots.blue.targetGroupArn) && slots.blue.targetGroupArn === slots.green.targetGroupArn) problems.push(`${path}.slots: ${ConfigMessage.SAME_TARGET_GROUP}`);
+    }
+  }
+  if (!Array.isArray(c.alarms) || !c.alarms.every(isString)) {
+    problems.push(`${path}.alarms: ${ConfigMessage.ALARMS}`);
+  } else {
+    if (c.alarms.length === 0) problems.push(`${path}.alarms: ${ConfigMessage.NO_ALARMS}`);
+    c.alarms.forEach((a, i) => {
+      if ((c.alarms as string[]).indexOf(a) !== i) problems.push(`${path}.alarms[${i}]: ${ConfigMessage.DUPLICATE_ALARM}`);
+    });
+  }
+  problems.push(...validatePlan(c.plan, `${path}.plan`));
+  const timings = c.timings as Record<string, unknown> | undefined;
+  if (typeof timings !== 'object' || timings === null) {
+    problems.push(`${path}.timings: ${ConfigMessage.NOT_OBJECT}`);
+  } else {
+    for (const key of Object.keys(DEFAULT_TIMINGS)) {
+      const v = timings[key];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`${path}.timings.${key}: ${ConfigMessage.TIMING}`);
+    }
+  }
+  return problems;
+}
+
+/** Validates a list of services: each one, and names unique. */
+export function validateServices(services: readonly unknown[]): string[] {
+  const problems = services.flatMap((s, i) => validateServiceConfig(s, `services[${i}]`));
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    const name = (s as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    if (seen.has(name)) problems.push(`services[${i}].name: ${ConfigMessage.DUPLICATE_SERVICE}`);
+    seen.add(name);
+  });
+  return problems;
+}
+
+/**
+ * Parses the services list the construct puts in the start function's environment, applies defaults and
+ * validates it (the same rules as at synth).
+ * @throws InvalidConfigError listing every problem.
+ */
+export function servicesFromEnv(json: string): ServiceConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new InvalidConfigError('CUTOVER_SERVICES', [`not valid JSON: ${(error as Error).message}`]);
+  }
+  if (!Array.isArray(raw)) throw new InvalidConfigError('CUTOVER_SERVICES', ['must be a JSON array of services']);
+  const services = raw.map((s) => (typeof s === 'object' && s !== null ? withDefaults(s as ServiceConfigInput) : s));
+  const problems = validateServices(services);
+  if (problems.length) throw new InvalidConfigError('CUTOVER_SERVICES', problems);
+  return services as ServiceConfig[];
+}

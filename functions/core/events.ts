@@ -1,0 +1,98 @@
+/**
+ * Parsing of the EventBridge events Cutover reacts to. Malformed events throw InvalidInputError listing
+ * every problem; well-formed events that are not for Cutover come back as `ignore` with the reason.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+ */
+import { InvalidInputError } from './errors';
+import { isDigest } from './rollout';
+
+export type Parsed<T> = ({ readonly kind: 'accept' } & T) | { readonly kind: 'ignore'; readonly reason: string };
+
+export interface EcrPush {
+  readonly id: string;
+  readonly time: string;
+  readonly account: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly digest: string;
+  readonly tag?: string;
+}
+
+export interface AlarmChange {
+  readonly alarmName: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly time: string;
+}
+
+/** Events larger than this are refused before they are read (EventBridge's own limit is 256 KB). */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function envelope(event: unknown, source: string, detailType: string): { e: Record<string, unknown>; d: Record<string, unknown> } | { ignore: string } {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InvalidInputError('event must be a JSON object');
+  if (JSON.stringify(event).length > MAX_EVENT_BYTES) throw new InvalidInputError(`event is larger than ${MAX_EVENT_BYTES} bytes`);
+  const e = event as Record<string, unknown>;
+  if (e.source !== source || e['detail-type'] !== detailType) {
+    return { ignore: `not an ${detailType} event from ${source} (source ${JSON.stringify(e.source)}, detail-type ${JSON.stringify(e['detail-type'])})` };
+  }
+  if (typeof e.detail !== 'object' || e.detail === null || Array.isArray(e.detail)) throw new InvalidInputError(`${detailType} event has no detail object`);
+  return { e, d: e.detail as Record<string, unknown> };
+}
+
+/**
+ * Parses an `ECR Image Action` event. Only successful pushes are accepted; a push without a well-formed
+ * digest is an error (Cutover deploys digests, never mutable tags).
+ */
+export function parseEcrPush(event: unknown): Parsed<EcrPush> {
+  const env = envelope(event, 'aws.ecr', 'ECR Image Action');
+  if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
+  const { e, d } = env;
+  if (d['action-type'] !== 'PUSH') return { kind: 'ignore', reason: `action-type ${JSON.stringify(d['action-type'])} is not PUSH` };
+  if (d.result !== 'SUCCESS') return { kind: 'ignore', reason: `push result ${JSON.stringify(d.result)} is not SUCCESS` };
+  const problems: string[] = [];
+  for (const key of ['id', 'time', 'account', 'region'] as const) if (!str(e[key])) problems.push(`${key}: is required`);
+  if (str(e.time) && Number.isNaN(Date.parse(e.time))) problems.push('time: must be an ISO 8601 time');
+  if (str(e.account) && !/^\d{12}$/.test(e.account)) problems.push('account: must be 12 digits');
+  if (!str(d['repository-name']) || !/^[a-z0-9][a-z0-9._\/-]{0,255}$/.test(d['repository-name'])) problems.push('detail.repository-name: must be an ECR repository name');
+  const tag = d['image-tag'];
+  if (tag !== undefined && tag !== null && (typeof tag !== 'string' || tag.length > 300)) problems.push('detail.image-tag: must be a string of at most 300 characters');
+  const digest = d['image-digest'];
+  if (digest === undefined || digest === null || digest === '') {
+    problems.push(`detail.image-digest: missing; Cutover deploys image digests, never mutable tags${str(tag) ? ` (the push of tag ${tag} carries no digest)` : ''}`);
+  } else if (!isDigest(digest)) {
+    problems.push('detail.image-digest: must be sha256: followed by 64 lowercase hex characters');
+  }
+  if (problems.length) throw new InvalidInputError('invalid ECR push event', problems);
+  return {
+    kind: 'accept',
+    id: e.id as string,
+    time: e.time as string,
+    account: e.account as string,
+    region: e.region as string,
+    repository: d['repository-name'] as string,
+    digest: digest as string,
+    tag: str(tag) ? tag : undefined,
+  };
+}
+
+/** Parses a `CloudWatch Alarm State Change` event. */
+export function parseAlarmChange(event: unknown): Parsed<AlarmChange> {
+  const env = envelope(event, 'aws.cloudwatch', 'CloudWatch Alarm State Change');
+  if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
+  const { e, d } = env;
+  const problems: string[] = [];
+  if (!str(d.alarmName) || d.alarmName.length > 255) problems.push('detail.alarmName: must be an alarm name (1-255 characters)');
+  const state = d.state as Record<string, unknown> | undefined;
+  if (typeof state !== 'object' || state === null || !str(state.value)) problems.push('detail.state.value: is required');
+  if (problems.length) throw new InvalidInputError('invalid alarm state change event', problems);
+  return {
+    kind: 'accept',
+    alarmName: d.alarmName as string,
+    state: state!.value as string,
+    reason: typeof state!.reason === 'string' ? state!.reason.slice(0, 1000) : '',
+    time: str(e.time) ? e.time : new Date(0).toISOString(),
+  };
+}

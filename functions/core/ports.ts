@@ -1,0 +1,164 @@
+/**
+ * The small ports the functions depend on. `functions/aws/` implements them over the AWS SDK; tests and
+ * the local runner may pass their own. No AWS types leak through them.
+ */
+import type { Slot } from './config';
+import type { Outcome, Weights } from './rollout';
+
+/** A service's deployment, as the steady check needs it. */
+export interface DeploymentView {
+  readonly status: string; // PRIMARY | ACTIVE | INACTIVE
+  readonly rolloutState?: string; // IN_PROGRESS | COMPLETED | FAILED
+  readonly rolloutStateReason?: string;
+  readonly taskDefinition?: string;
+  readonly desiredCount: number;
+  readonly runningCount: number;
+  readonly failedTasks: number;
+}
+
+/** An ECS service, as Cutover needs it. */
+export interface ServiceView {
+  readonly serviceName: string;
+  readonly status: string;
+  readonly taskDefinition: string;
+  readonly desiredCount: number;
+  readonly runningCount: number;
+  readonly deployments: readonly DeploymentView[];
+}
+
+/**
+ * A task definition as registrable JSON (the shape of `RegisterTaskDefinition`'s input plus the read-only
+ * fields ECS adds when describing). Kept structural so the core needs no AWS types.
+ */
+export interface TaskDefinitionDoc {
+  readonly family: string;
+  readonly taskDefinitionArn?: string;
+  readonly containerDefinitions: ReadonlyArray<{ readonly name?: string; readonly image?: string } & Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
+
+/** ECS operations. */
+export interface Ecs {
+  describeService(cluster: string, service: string): Promise<ServiceView | undefined>;
+  updateService(cluster: string, service: string, change: { taskDefinition?: string; desiredCount?: number }): Promise<void>;
+  describeTaskDefinition(arnOrFamily: string): Promise<{ definition: TaskDefinitionDoc; tags: Record<string, string> } | undefined>;
+  /** Registers a revision and returns its ARN. */
+  registerTaskDefinition(definition: TaskDefinitionDoc, tags: Record<string, string>): Promise<string>;
+}
+
+/** The listener's forward action, read as weights per target group. */
+export interface ForwardView {
+  /** Target group ARN → weight. A plain forward to one target group reads as that group at 100. */
+  readonly weights: Readonly<Record<string, number>>;
+}
+
+/** ALB listener / listener-rule operations. */
+export interface Traffic {
+  /** Reads the forward action of a listener or a listener rule; undefined if it does not exist. */
+  readForward(listenerOrRuleArn: string): Promise<ForwardView | undefined>;
+  /** Sets absolute weights on the forward action (idempotent). */
+  setWeights(listenerOrRuleArn: string, weights: ReadonlyArray<{ targetGroupArn: string; weight: number }>): Promise<void>;
+  /** The target groups that exist among those given. */
+  existingTargetGroups(arns: readonly string[]): Promise<Set<string>>;
+}
+
+/** A CloudWatch alarm's state. */
+export interface AlarmView {
+  readonly name: string;
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | string;
+  readonly reason?: string;
+}
+
+/** CloudWatch alarms. */
+export interface Alarms {
+  /** The named alarms that exist, with their state. Missing alarms are absent from the result. */
+  describe(names: readonly string[]): Promise<AlarmView[]>;
+}
+
+/** The per-service lock record: who is rolling the service out, and how to reach it. */
+export interface LockRecord {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly executionArn?: string;
+  readonly startedAt: string;
+  readonly alarms: readonly string[];
+  /** Set by the abort path; every forward state checks it. */
+  readonly abort?: { readonly error: string; readonly reason: string; readonly at: string };
+  /** Task token of the bake in progress, so an abort or promote resumes it at once. */
+  readonly taskToken?: string;
+  readonly stepIndex?: number;
+  readonly weights?: Weights;
+  readonly newSlot?: Slot;
+}
+
+/** One rollout's history record. */
+export interface HistoryRecord {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly startedAt: string;
+  readonly outcome?: Outcome | 'RUNNING';
+  readonly image?: string;
+  readonly trigger?: string;
+  readonly liveSlot?: Slot;
+  readonly retainedTaskDefinitionArn?: string;
+  readonly newTaskDefinitionArn?: string;
+  readonly weights?: Weights;
+  readonly reason?: string;
+  readonly endedAt?: string;
+}
+
+/** Locks and history (DynamoDB). */
+export interface RolloutStore {
+  /** Takes the lock; returns the current holder if someone else holds it. Re-taking one's own lock succeeds. */
+  acquireLock(lock: LockRecord): Promise<{ acquired: true; lock: LockRecord } | { acquired: false; holder: LockRecord }>;
+  getLock(service: string): Promise<LockRecord | undefined>;
+  /** Releases the lock if `rolloutId` holds it (idempotent). */
+  releaseLock(service: string, rolloutId: string): Promise<void>;
+  /** Updates fields of the lock if `rolloutId` holds it; returns false if it does not. */
+  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn'>>): Promise<boolean>;
+  /**
+   * Records the bake's task token unless the rollout was aborted meanwhile. Returns the lock as it is
+   * after the call; `recorded` is false if the rollout was aborted or the lock is not ours.
+   */
+  recordTaskToken(service: string, rolloutId: string, taskToken: string): Promise<{ recorded: boolean; lock?: LockRecord }>;
+  /** Marks the rollout aborted (first reason wins) and returns the lock with its current task token. */
+  markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined>;
+  /** Active locks (rollouts in flight) that watch the given alarm. */
+  activeLocksWatching(alarm: string): Promise<LockRecord[]>;
+  putHistory(record: HistoryRecord): Promise<void>;
+  listHistory(service: string, limit: number): Promise<HistoryRecord[]>;
+}
+
+/** Step Functions operations the functions use. */
+export interface Executions {
+  /** Starts an execution; `alreadyStarted` when one with that name and input exists (duplicate event). */
+  start(name: string, input: unknown): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  /** Resumes a waiting task successfully. False if the token is no longer valid (ended, timed out). */
+  succeedTask(taskToken: string, output: unknown): Promise<boolean>;
+  /** Fails a waiting task. False if the token is no longer valid. */
+  failTask(taskToken: string, error: string, cause: string): Promise<boolean>;
+}
+
+/** The current time. */
+export interface Clock {
+  now(): Date;
+}
+
+/** Structured log lines. */
+export interface Log {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** JSON lines on stdout/stderr (CloudWatch Logs reads them as structured). */
+export const jsonLog = (base: Record<string, unknown> = {}): Log => ({
+  info: (message, fields) => console.log(JSON.stringify({ level: 'INFO', message, ...base, ...fields })),
+  warn: (message, fields) => console.warn(JSON.stringify({ level: 'WARN', message, ...base, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: 'ERROR', message, ...base, ...fields })),
+});
+
+/** A log that drops everything (tests that do not look at logs). */
+export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };

@@ -1,0 +1,147 @@
+/**
+ * The rollout's execution state and the pure decisions taken on it.
+ *
+ * The state machine passes the whole state to every function and stores each function's result under
+ * its own key (`ResultPath`), so the input survives every step and the rollback path sees everything.
+ */
+import type { ServiceConfig, Slot } from './config';
+import { otherSlot } from './config';
+import type { PlanStep } from './plan';
+
+/** The image a rollout deploys, pinned to its digest. */
+export interface ImageRef {
+  /** ECR repository name. */
+  readonly repository: string;
+  /** `sha256:<64 hex>`. */
+  readonly digest: string;
+  /** The tag that was pushed, for people; never used to deploy. */
+  readonly tag?: string;
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:...` */
+  readonly uri: string;
+}
+
+/** What started the rollout. */
+export interface Trigger {
+  readonly kind: 'ecr-push' | 'cli' | 'chat';
+  /** EventBridge event id, CLI user, Slack user... */
+  readonly id: string;
+  /** ISO time of the triggering event. */
+  readonly at: string;
+}
+
+/** The execution input that the start function builds. */
+export interface RolloutInput {
+  /** Unique id of the rollout; also the Step Functions execution name. */
+  readonly rolloutId: string;
+  readonly service: ServiceConfig;
+  readonly image: ImageRef;
+  readonly trigger: Trigger;
+}
+
+/** Listener weights in percent, per slot. */
+export interface Weights {
+  readonly blue: number;
+  readonly green: number;
+}
+
+/** What prepare found (`$.live`). */
+export interface LiveState {
+  /** ISO time the rollout took the lock; with rolloutId it keys the history record. */
+  readonly startedAt: string;
+  /** The slot holding all the traffic. */
+  readonly liveSlot: Slot;
+  /** The slot the new revision goes to. */
+  readonly idleSlot: Slot;
+  /** The live slot's task definition: the retained (last known good) revision. */
+  readonly retainedTaskDefinitionArn: string;
+  /** The idle slot's task definition before the rollout. */
+  readonly idleTaskDefinitionArn: string;
+  /** Desired count of the live slot, given to the new slot. */
+  readonly desiredCount: number;
+  readonly weights: Weights;
+  readonly decision: string;
+}
+
+/** What register did (`$.revision`). */
+export interface RevisionState {
+  readonly taskDefinitionArn: string;
+  readonly retainedTaskDefinitionArn: string;
+  readonly decision: string;
+}
+
+/** Steady-state check result (`$.steady`). */
+export interface SteadyState {
+  readonly status: 'STEADY' | 'IN_PROGRESS';
+  readonly checks: number;
+  readonly decision: string;
+}
+
+/** The canary loop's cursor (`$.cursor`), maintained by the state machine. */
+export interface Cursor {
+  readonly index: number;
+  readonly total: number;
+  readonly step?: PlanStep;
+}
+
+/** The error a failed state hands to the rollback path (`$.error`). */
+export interface StateError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** The whole execution state, as functions receive it. Later keys exist once their state has run. */
+export interface RolloutState extends RolloutInput {
+  readonly live?: LiveState;
+  readonly revision?: RevisionState;
+  readonly steady?: SteadyState;
+  readonly cursor?: Cursor;
+  readonly error?: StateError;
+}
+
+/** Final outcome of a rollout. */
+export type Outcome = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED' | 'REFUSED';
+
+/** Weights that put `newWeight`% on `newSlot` and the rest on the other; always sums to 100. */
+export function weightsFor(newSlot: Slot, newWeight: number): Weights {
+  const w = Math.max(0, Math.min(100, Math.round(newWeight)));
+  return newSlot === 'blue' ? { blue: w, green: 100 - w } : { blue: 100 - w, green: w };
+}
+
+/**
+ * The live slot from the listener's weights: the slot holding 100%. Returns undefined when traffic is split
+ * (a rollout left half-way or a manual change): a new rollout must not guess.
+ */
+export function liveSlotFromWeights(weights: Weights): Slot | undefined {
+  if (weights.blue === 100 && weights.green === 0) return 'blue';
+  if (weights.green === 100 && weights.blue === 0) return 'green';
+  return undefined;
+}
+
+export { otherSlot };
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** True for a well-formed image digest (`sha256:` + 64 lowercase hex). */
+export const isDigest = (v: unknown): v is string => typeof v === 'string' && DIGEST.test(v);
+
+/** `<registry>/<repository>@<digest>`: the image reference a task definition is pinned to. */
+export function imageUri(account: string, region: string, repository: string, digest: string): string {
+  return `${account}.dkr.ecr.${region}.amazonaws.com/${repository}@${digest}`;
+}
+
+/**
+ * The Step Functions execution name of a rollout: `<service>-<12 hex of the digest>-<push time>`, e.g.
+ * `checkout-3f9a1c2b7d4e-20261124T101500Z`. Built only from the event, so a duplicate delivery of the same
+ * push maps to the same name and starts nothing new. Allowed characters only, at most 80.
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+export function executionName(service: string, digest: string, at: string): string {
+  const safe = service.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
+  const short = digest.replace(/^sha256:/, '').slice(0, 12);
+  const time = new Date(at);
+  const stamp = Number.isNaN(time.getTime()) ? 'unknown-time' : time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${safe}-${short}-${stamp}`.slice(0, 80);
+}
+
+/** `arn:...:task-definition/checkout:7` → `checkout:7`. */
+export const shortRevision = (arn: string): string => arn.split('/').pop() ?? arn;

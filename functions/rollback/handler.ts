@@ -1,0 +1,15 @@
+/** Lambda entry point for rollback: middy over the pure `rollback`. */
+import { requireEnv } from '../aws/clients';
+import { awsEcs } from '../aws/ecs';
+import { awsStore } from '../aws/store';
+import { awsTraffic } from '../aws/traffic';
+import { jsonLog, systemClock } from '../core/ports';
+import { lambda, once } from '../aws/lambda';
+import { rollback, type RollbackDeps } from './rollback';
+
+/** Builds the handler over the given dependencies (the local runner and tests pass their own). */
+export const createHandler = (deps: () => RollbackDeps) => lambda('rollback', rollback, deps);
+
+export const handler = createHandler(
+  once((): RollbackDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: jsonLog({ function: 'rollback' }) })),
+);

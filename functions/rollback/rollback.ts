@@ -1,0 +1,70 @@
+/**
+ * Rollback: all traffic back to the retained revision's slot, the idle slot back on the retained revision
+ * at zero tasks, the reason recorded, the lock released. Idempotent: every write is an absolute value, so
+ * running it twice gives the same end state; the state machine retries it hard.
+ */
+import type { Clock, Log, RolloutStore, Ecs, Traffic } from '../core/ports';
+import { shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
+
+export interface RollbackDeps {
+  readonly ecs: Ecs;
+  readonly traffic: Traffic;
+  readonly store: RolloutStore;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+export interface RollbackResult {
+  readonly outcome: Outcome;
+  readonly weights?: Weights;
+  readonly reason: string;
+  readonly decision: string;
+}
+
+/** The operator-facing reason from the failed state's error. */
+export function rollbackReason(state: RolloutState): string {
+  const error = state.error;
+  if (!error) return 'rolled back (no reason recorded)';
+  return error.Cause ? `${error.Error}: ${error.Cause}` : error.Error;
+}
+
+export async function rollback(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult> {
+  const { service, rolloutId } = state;
+  const reason = rollbackReason(state);
+  const now = deps.clock.now().toISOString();
+
+  if (!state.live) {
+    // Prepare did not finish: nothing was changed but possibly the lock.
+    await deps.store.releaseLock(service.name, rolloutId);
+    await deps.store.putHistory({ service: service.name, rolloutId, startedAt: state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED', image: state.image?.uri, reason });
+    return { outcome: 'FAILED', reason, decision: `failed before any change: ${reason}` };
+  }
+
+  const live = state.live;
+  const weights = weightsFor(live.liveSlot, 100);
+  await deps.traffic.setWeights(service.listenerArn, [
+    { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
+    { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
+  ]);
+  const idle = service.slots[live.idleSlot];
+  await deps.ecs.updateService(service.cluster, idle.serviceName, { taskDefinition: live.retainedTaskDefinitionArn, desiredCount: 0 });
+  await deps.store.putHistory({
+    service: service.name,
+    rolloutId,
+    startedAt: live.startedAt,
+    endedAt: now,
+    outcome: 'ROLLED_BACK',
+    image: state.image.uri,
+    liveSlot: live.liveSlot,
+    retainedTaskDefinitionArn: live.retainedTaskDefinitionArn,
+    newTaskDefinitionArn: state.revision?.taskDefinitionArn,
+    weights,
+    reason,
+  });
+  await deps.store.releaseLock(service.name, rolloutId);
+  const decision =
+    `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
+    `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;
+  deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
+  return { outcome: 'ROLLED_BACK', weights, reason, decision };
+}

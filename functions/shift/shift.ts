@@ -1,0 +1,33 @@
+/** Shift: set the listener's absolute weights for the current setWeight step (idempotent, sums to 100). */
+import { InvalidInputError } from '../core/errors';
+import { requireLive } from '../core/input';
+import type { Log, RolloutStore, Traffic } from '../core/ports';
+import { describeStep } from '../core/plan';
+import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
+
+export interface ShiftDeps {
+  readonly traffic: Traffic;
+  readonly store: RolloutStore;
+  readonly log: Log;
+}
+
+export interface ShiftResult {
+  readonly weights: Weights;
+  readonly decision: string;
+}
+
+export async function shift(state: RolloutState, deps: ShiftDeps): Promise<ShiftResult> {
+  const live = requireLive(state);
+  const step = state.cursor?.step;
+  if (step?.kind !== 'setWeight') throw new InvalidInputError('invalid rollout state', ['cursor.step: must be a setWeight step']);
+  const { slots, listenerArn, name } = state.service;
+  const weights = weightsFor(live.idleSlot, step.weight);
+  await deps.traffic.setWeights(listenerArn, [
+    { targetGroupArn: slots.blue.targetGroupArn, weight: weights.blue },
+    { targetGroupArn: slots.green.targetGroupArn, weight: weights.green },
+  ]);
+  await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
+  const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;
+  deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
+  return { weights, decision };
+}

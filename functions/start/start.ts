@@ -1,0 +1,51 @@
+/**
+ * Start: an ECR push → one rollout per service configured for that repository, each pinned to the pushed
+ * digest. Execution names come from the event alone, so a duplicate delivery starts nothing new.
+ */
+import type { ServiceConfig } from '../core/config';
+import { parseEcrPush } from '../core/events';
+import type { Executions, Log } from '../core/ports';
+import { executionName, imageUri, type RolloutInput } from '../core/rollout';
+
+export interface StartDeps {
+  readonly services: readonly ServiceConfig[];
+  readonly executions: Executions;
+  readonly log: Log;
+}
+
+export interface StartResult {
+  readonly started: ReadonlyArray<{ service: string; executionArn: string }>;
+  readonly duplicates: ReadonlyArray<{ service: string; executionArn: string }>;
+  readonly ignored?: string;
+}
+
+export async function start(event: unknown, deps: StartDeps): Promise<StartResult> {
+  const push = parseEcrPush(event);
+  if (push.kind === 'ignore') {
+    deps.log.info('event ignored', { reason: push.reason });
+    return { started: [], duplicates: [], ignored: push.reason };
+  }
+  const targets = deps.services.filter((s) => s.repository === push.repository);
+  if (targets.length === 0) {
+    const reason = `no service is configured for repository ${push.repository}`;
+    deps.log.info('push ignored', { reason, repository: push.repository, digest: push.digest });
+    return { started: [], duplicates: [], ignored: reason };
+  }
+  const started: { service: string; executionArn: string }[] = [];
+  const duplicates: { service: string; executionArn: string }[] = [];
+  for (const service of targets) {
+    const name = executionName(service.name, push.digest, push.time);
+    const input: RolloutInput = {
+      rolloutId: name,
+      service,
+      image: { repository: push.repository, digest: push.digest, tag: push.tag, uri: imageUri(push.account, push.region, push.repository, push.digest) },
+      trigger: { kind: 'ecr-push', id: push.id, at: push.time },
+    };
+    const out = await deps.executions.start(name, input);
+    (out.alreadyStarted ? duplicates : started).push({ service: service.name, executionArn: out.executionArn });
+    deps.log.info(out.alreadyStarted ? 'duplicate push: rollout already started' : 'rollout started', {
+      service: service.name, rolloutId: name, executionArn: out.executionArn, image: input.image.uri, tag: push.tag,
+    });
+  }
+  return { started, duplicates };
+}

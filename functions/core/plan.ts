@@ -104,6 +104,8 @@ export function validatePlan(plan: unknown, path = 'plan'): string[] {
   if (steps.length === 0) problems.push(`${path}.steps: ${PlanMessage.NO_STEPS}`);
   if (steps.length > MAX_STEPS) problems.push(`${path}.steps: ${PlanMessage.TOO_MANY_STEPS}`);
   let lastWeight: number | undefined;
+  // Any setWeight step counts, even one with a bad weight: its own error says what is wrong with it.
+  let sawWeight = false;
   steps.forEach((step, i) => {
     const at = `${path}.steps[${i}]`;
     if (typeof step !== 'object' || step === null) {
@@ -112,6 +114,7 @@ export function validatePlan(plan: unknown, path = 'plan'): string[] {
     }
     const s = step as Record<string, unknown>;
     if (s.kind === 'setWeight') {
+      sawWeight = true;
       for (const key of Object.keys(s)) if (key !== 'kind' && key !== 'weight') problems.push(`${at}.${key}: ${PlanMessage.UNKNOWN_FIELD}`);
       if (!isInt(s.weight) || s.weight < 0 || s.weight > 100) {
         problems.push(`${at}.weight: ${PlanMessage.WEIGHT_RANGE}`);
@@ -122,7 +125,7 @@ export function validatePlan(plan: unknown, path = 'plan'): string[] {
     } else if (s.kind === 'bake') {
       for (const key of Object.keys(s)) if (key !== 'kind' && key !== 'seconds') problems.push(`${at}.${key}: ${PlanMessage.UNKNOWN_FIELD}`);
       if (!isInt(s.seconds) || s.seconds < 1 || s.seconds > MAX_BAKE_SECONDS) problems.push(`${at}.seconds: ${PlanMessage.BAKE_RANGE}`);
-      if (lastWeight === undefined && !problems.some((p) => p.startsWith(`${at}.kind`))) problems.push(`${at}: ${PlanMessage.BAKE_BEFORE_WEIGHT}`);
+      if (!sawWeight) problems.push(`${at}: ${PlanMessage.BAKE_BEFORE_WEIGHT}`);
     } else {
       problems.push(`${at}.kind: ${PlanMessage.UNKNOWN_KIND}`);
     }

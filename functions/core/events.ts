@@ -31,9 +31,21 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
+/**
+ * ECR's own rule for repository names (2-256 characters; lowercase segments joined by `.`, `_`, `-`,
+ * namespaces by `/`), so nothing like `a/../b` passes.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+ */
+const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const isRepositoryName = (v: unknown): v is string => typeof v === 'string' && v.length >= 2 && v.length <= 256 && REPOSITORY_NAME.test(v);
+
+/** CloudWatch alarm names are 1-255 characters with no ASCII control characters. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
 function envelope(event: unknown, source: string, detailType: string): { e: Record<string, unknown>; d: Record<string, unknown> } | { ignore: string } {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InvalidInputError('event must be a JSON object');
-  if (JSON.stringify(event).length > MAX_EVENT_BYTES) throw new InvalidInputError(`event is larger than ${MAX_EVENT_BYTES} bytes`);
+  // Bytes of UTF-8, as EventBridge counts them: a string's length counts UTF-16 units, not bytes.
+  if (Buffer.byteLength(JSON.stringify(event), 'utf8') > MAX_EVENT_BYTES) throw new InvalidInputError(`event is larger than ${MAX_EVENT_BYTES} bytes`);
   const e = event as Record<string, unknown>;
   if (e.source !== source || e['detail-type'] !== detailType) {
     return { ignore: `not an ${detailType} event from ${source} (source ${JSON.stringify(e.source)}, detail-type ${JSON.stringify(e['detail-type'])})` };
@@ -56,7 +68,7 @@ export function parseEcrPush(event: unknown): Parsed<EcrPush> {
   for (const key of ['id', 'time', 'account', 'region'] as const) if (!str(e[key])) problems.push(`${key}: is required`);
   if (str(e.time) && Number.isNaN(Date.parse(e.time))) problems.push('time: must be an ISO 8601 time');
   if (str(e.account) && !/^\d{12}$/.test(e.account)) problems.push('account: must be 12 digits');
-  if (!str(d['repository-name']) || !/^[a-z0-9][a-z0-9._\/-]{0,255}$/.test(d['repository-name'])) problems.push('detail.repository-name: must be an ECR repository name');
+  if (!isRepositoryName(d['repository-name'])) problems.push('detail.repository-name: must be an ECR repository name');
   const tag = d['image-tag'];
   if (tag !== undefined && tag !== null && (typeof tag !== 'string' || tag.length > 300)) problems.push('detail.image-tag: must be a string of at most 300 characters');
   const digest = d['image-digest'];
@@ -84,7 +96,7 @@ export function parseAlarmChange(event: unknown): Parsed<AlarmChange> {
   if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
   const { e, d } = env;
   const problems: string[] = [];
-  if (!str(d.alarmName) || d.alarmName.length > 255) problems.push('detail.alarmName: must be an alarm name (1-255 characters)');
+  if (!str(d.alarmName) || d.alarmName.length > 255 || CONTROL.test(d.alarmName)) problems.push('detail.alarmName: must be an alarm name (1-255 characters, no control characters)');
   const state = d.state as Record<string, unknown> | undefined;
   if (typeof state !== 'object' || state === null || !str(state.value)) problems.push('detail.state.value: is required');
   if (problems.length) throw new InvalidInputError('invalid alarm state change event', problems);

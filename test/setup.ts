@@ -1,2 +1,4 @@
 // aws-local-stepfunctions needs Promise.withResolvers, which Node 20 lacks.
 import '../infra/local/polyfills';
+// The pinned SDK supports Node 20; its notice about future releases would repeat in every test file.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -40,5 +40,8 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
     throw new AlarmFiredError(firing.map((a) => a.name), firing[0]?.reason);
   }
   if (state.cursor) await deps.store.updateLock(service.name, rolloutId, { stepIndex: state.cursor.index });
-  return { alarms: seen, decision: `step ${(state.cursor?.index ?? 0) + 1}: ${seen.map((a) => `${a.name} ${a.state}`).join(', ')}` };
+  const index = state.cursor?.index ?? 0;
+  const total = state.cursor?.total ?? 0;
+  const where = index < total ? `before step ${index + 1}/${total}` : 'before finalizing';
+  return { alarms: seen, decision: `${where}: ${seen.map((a) => `${a.name} ${a.state}`).join(', ')}` };
 }

@@ -1,0 +1,196 @@
+/**
+ * `npm run demo`: a full rollout on the local runtime. Pushes a new image to the emulator's ECR, delivers
+ * the push event through the local bus, runs the real state machine with the real handlers, and reads the
+ * end state back from the emulator.
+ *
+ * Scenarios:
+ * - `happy`: 10% → 25% → 50% → 100%, every alarm OK: SUCCEEDED.
+ * - `alarm`: `checkout-5xx` goes into ALARM during the 25% bake (set on CloudWatch, delivered as the
+ *   CloudWatch → EventBridge event): ROLLED_BACK.
+ * - `unstable`: the new revision's tasks never start: ROLLED_BACK after the steady-state checks run out.
+ * - `busy`: a second push arrives while the first rollout runs: refused (RolloutBusy); the first succeeds.
+ */
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import type { ServiceConfig, Slot } from '../../functions/core/config';
+import type { HistoryRecord } from '../../functions/core/ports';
+import { liveSlotFromWeights, shortRevision, type Outcome, type Weights } from '../../functions/core/rollout';
+import { clientConfig, DEMO } from './environment';
+import { alarmStateChangeEvent, ecrPushEvent } from './events';
+import { LocalRuntime, type LocalRuntimeOptions } from './runtime';
+import type { LocalEvent, LocalExecution } from './sfn';
+
+export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** The end state, read back from the emulator. */
+export interface EndState {
+  readonly outcome: Outcome | 'RUNNING' | 'NONE';
+  readonly weights: Weights;
+  readonly liveSlot: Slot | 'split';
+  readonly liveTaskDefinition: string;
+  readonly retainedTaskDefinition?: string;
+  readonly idleSlot?: Slot;
+  readonly idleTaskDefinition?: string;
+  readonly idleDesiredCount?: number;
+  readonly image?: string;
+  readonly reason?: string;
+  readonly lockHeld: boolean;
+  readonly history: readonly HistoryRecord[];
+}
+
+export interface DemoResult extends EndState {
+  readonly scenario: Scenario;
+  /** States of the (first) rollout's execution, in order. */
+  readonly states: readonly string[];
+  readonly executions: ReadonlyArray<{ name: string; status: string; endState?: string; error?: string }>;
+}
+
+/** Reads a service's end state from the emulator: listener weights, both slots, its history and lock. */
+export async function readEndState(runtime: LocalRuntime, service: ServiceConfig): Promise<EndState> {
+  const { traffic, ecs, store } = runtime.ports;
+  const forward = await traffic.readForward(service.listenerArn);
+  const weights = { blue: forward?.weights[service.slots.blue.targetGroupArn] ?? 0, green: forward?.weights[service.slots.green.targetGroupArn] ?? 0 };
+  const live = liveSlotFromWeights(weights);
+  const [blue, green] = await Promise.all([ecs.describeService(service.cluster, service.slots.blue.serviceName), ecs.describeService(service.cluster, service.slots.green.serviceName)]);
+  const bySlot = { blue, green };
+  const liveSvc = live ? bySlot[live] : undefined;
+  const idleSlot: Slot | undefined = live ? (live === 'blue' ? 'green' : 'blue') : undefined;
+  const idleSvc = idleSlot ? bySlot[idleSlot] : undefined;
+  const liveTd = liveSvc ? await ecs.describeTaskDefinition(liveSvc.taskDefinition) : undefined;
+  const history = await store.listHistory(service.name, 10);
+  const last = history.find((h) => h.outcome !== 'REFUSED') ?? history[0];
+  const lock = await store.getLock(service.name);
+  return {
+    outcome: (last?.outcome as EndState['outcome']) ?? 'NONE',
+    weights,
+    liveSlot: live ?? 'split',
+    liveTaskDefinition: liveSvc ? shortRevision(liveSvc.taskDefinition) : '',
+    retainedTaskDefinition: last?.retainedTaskDefinitionArn ? shortRevision(last.retainedTaskDefinitionArn) : undefined,
+    idleSlot,
+    idleTaskDefinition: idleSvc ? shortRevision(idleSvc.taskDefinition) : undefined,
+    idleDesiredCount: idleSvc?.desiredCount,
+    image: liveTd?.definition.containerDefinitions.find((c) => c.name === service.containerName)?.image,
+    reason: last?.reason,
+    lockHeld: lock !== undefined,
+    history,
+  };
+}
+
+/** Resolves when `check` is true, polling every `everyMs`; rejects after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Puts an alarm into ALARM on CloudWatch and delivers the state-change event as EventBridge would. */
+export async function fireAlarm(runtime: LocalRuntime, alarmName: string, reason: string) {
+  const cw = new CloudWatchClient(clientConfig(runtime.emulator.endpoint));
+  await cw.send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'ALARM', StateReason: reason }));
+  cw.destroy();
+  return runtime.deliver(alarmStateChangeEvent({ alarmName, state: 'ALARM', reason }));
+}
+
+/** Pushes a new image to the demo repository and delivers the push event. Returns the execution names started. */
+export async function pushAndDeliver(runtime: LocalRuntime, tag: string, env = runtime.env): Promise<{ digest: string; executions: string[]; delivery: Awaited<ReturnType<LocalRuntime['deliver']>> }> {
+  const { digest } = await env.pushImage(tag);
+  const delivery = await runtime.deliver(ecrPushEvent({ repository: env.service.repository, digest, tag }));
+  const started = ((delivery.result as { started?: Array<{ executionArn: string }> } | undefined)?.started ?? []).map((s) => s.executionArn.split(':').pop()!);
+  return { digest, executions: started, delivery };
+}
+
+const isShiftTo = (e: LocalEvent, weight: number) =>
+  e.type === 'StateExited' && e.state === 'Shift traffic' && JSON.stringify((e.output as { shift?: unknown })?.shift ?? '').includes(`"green":${weight}`);
+
+export interface DemoOptions extends Pick<LocalRuntimeOptions, 'timeScale' | 'emulator' | 'log'> {
+  readonly scenario?: Scenario;
+  /** Progress lines. @default none */
+  readonly print?: (line: string) => void;
+}
+
+/** Runs one demo scenario end to end and returns the end state read back from the emulator. */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const scenario = options.scenario ?? 'happy';
+  const print = options.print ?? (() => {});
+  const t0 = Date.now();
+  const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1)}s`.padStart(7);
+  const events: LocalEvent[] = [];
+  const onEvent = (e: LocalEvent) => {
+    const previous = events.findLast((p) => p.execution === e.execution);
+    events.push(e);
+    const out = e.output as Record<string, { decision?: string }> | undefined;
+    if (e.type === 'StateEntered' || e.stateType === 'Fail') return;
+    if (e.type === 'StateExited') {
+      // A caught failure was printed when it failed; its output carries older decisions.
+      if (previous?.type === 'StateCaught' || previous?.type === 'StateFailed') return;
+      const decision = out && Object.values(out).length ? latestDecision(e.state, out) : undefined;
+      if (decision) print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ${e.state}: ${decision}`);
+    } else if (e.type === 'StateFailed' && !(e.state === 'Bake' && e.error === 'States.Timeout')) {
+      print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ${e.state} failed: ${e.error}: ${e.cause}`);
+    } else if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed') {
+      print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ended in "${e.state}"${e.error ? ` (${e.error})` : ''}`);
+    }
+  };
+  const runtime = await LocalRuntime.start({
+    timeScale: options.timeScale ?? 0.005,
+    emulator: options.emulator,
+    log: options.log,
+    onEvent,
+    unstableNewRevisions: scenario === 'unstable',
+  });
+  try {
+    print(`${stamp()}  emulator at ${runtime.emulator.endpoint}; ${DEMO.service}: blue live on ${shortRevision(runtime.env.initialTaskDefinitionArn)}, green idle`);
+    const first = await pushAndDeliver(runtime, 'v2');
+    print(`${stamp()}  pushed ${DEMO.repository}:v2 (${first.digest.slice(0, 19)}…) → started ${first.executions.join(', ') || 'nothing'}`);
+    const name = first.executions[0];
+    if (!name) throw new Error(`the push started no rollout: ${JSON.stringify(first.delivery)}`);
+
+    if (scenario === 'alarm') {
+      // Wait until the 25% bake is waiting on its token, then fire the alarm.
+      await until(() => events.some((e) => isShiftTo(e, 25)) && runtime.sfn.waitingTasks().some((t) => t.execution === name));
+      const delivery = await fireAlarm(runtime, DEMO.alarms[0], 'Threshold Crossed: 1 datapoint [42.0] was greater than the threshold (10.0).');
+      print(`${stamp()}  ${DEMO.alarms[0]} → ALARM; delivered to ${delivery.target}: ${JSON.stringify(delivery.result ?? delivery.error)}`);
+    }
+    if (scenario === 'busy') {
+      await until(() => events.some((e) => e.execution === name && e.type === 'StateExited' && e.state === 'Prepare rollout'));
+      const second = await pushAndDeliver(runtime, 'v3');
+      print(`${stamp()}  pushed ${DEMO.repository}:v3 while ${name} runs → started ${second.executions.join(', ')}`);
+    }
+
+    const all = await runtime.sfn.waitAll();
+    const end = await readEndState(runtime, runtime.env.service);
+    const execution = runtime.sfn.executions.get(name) as LocalExecution;
+    return {
+      scenario,
+      ...end,
+      states: execution.states,
+      executions: all.map((e) => ({ name: e.name, status: e.status, endState: e.endState, error: e.error })),
+    };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/** The decision a state just wrote (its ResultPath key's `decision`). */
+function latestDecision(state: string | undefined, output: Record<string, unknown>): string | undefined {
+  const key: Record<string, string> = {
+    'Prepare rollout': 'live',
+    'Register new revision': 'revision',
+    'Deploy to idle slot': 'deploy',
+    'Check new tasks are steady': 'steady',
+    'Check alarms': 'alarms',
+    'Shift traffic': 'shift',
+    Bake: 'bake',
+    'Finalize rollout': 'finalize',
+    'Scale down old slot': 'retire',
+    'Roll back': 'rollback',
+  };
+  const k = state ? key[state] : undefined;
+  const value = k ? (output[k] as { decision?: unknown; Error?: string; Cause?: string } | undefined) : undefined;
+  if (typeof value?.decision === 'string') return value.decision;
+  if (state === 'Bake' && value?.Error === 'States.Timeout') return 'bake time over, every alarm quiet';
+  if (state === 'Bake' && value && typeof value === 'object') return 'ended early by promote';
+  return undefined;
+}

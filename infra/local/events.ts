@@ -1,0 +1,49 @@
+/**
+ * EventBridge events shaped as AWS sends them, for the local runtime to deliver.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+ */
+import { randomUUID } from 'node:crypto';
+import { DEMO } from './environment';
+
+export function ecrPushEvent(p: { repository: string; digest: string; tag?: string; time?: Date; account?: string; region?: string }) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECR Image Action',
+    source: 'aws.ecr',
+    account: p.account ?? DEMO.account,
+    time: (p.time ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: p.region ?? DEMO.region,
+    resources: [],
+    detail: {
+      result: 'SUCCESS',
+      'repository-name': p.repository,
+      'image-digest': p.digest,
+      'action-type': 'PUSH',
+      ...(p.tag ? { 'image-tag': p.tag } : {}),
+    },
+  };
+}
+
+export function alarmStateChangeEvent(p: { alarmName: string; state: string; previous?: string; reason?: string; time?: Date; account?: string; region?: string }) {
+  const account = p.account ?? DEMO.account;
+  const region = p.region ?? DEMO.region;
+  const time = (p.time ?? new Date()).toISOString();
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account,
+    time: time.replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:${p.alarmName}`],
+    detail: {
+      alarmName: p.alarmName,
+      state: { value: p.state, reason: p.reason ?? '', timestamp: time.replace('Z', '+0000') },
+      previousState: { value: p.previous ?? 'OK', reason: '', timestamp: time.replace('Z', '+0000') },
+      configuration: { description: '', metrics: [] },
+    },
+  };
+}

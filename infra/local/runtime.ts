@@ -1,0 +1,195 @@
+/**
+ * The local runtime: the emulator, the demo environment on it, the real handlers wired to ports over the
+ * emulator, the local Step Functions runner, and a local EventBridge bus with the construct's rules.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Context } from 'aws-lambda';
+import { awsAlarms } from '../../functions/aws/alarms';
+import { awsEcs } from '../../functions/aws/ecs';
+import { awsStore } from '../../functions/aws/store';
+import { awsTraffic } from '../../functions/aws/traffic';
+import type { ServiceConfig } from '../../functions/core/config';
+import { silentLog, systemClock, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
+import { createHandler as alarmHandler } from '../../functions/alarm/handler';
+import { createHandler as bakeHandler } from '../../functions/bake/handler';
+import { createHandler as checkAlarmsHandler } from '../../functions/check-alarms/handler';
+import { createHandler as checkSteadyHandler } from '../../functions/check-steady/handler';
+import { createHandler as deployHandler } from '../../functions/deploy/handler';
+import { createHandler as finalizeHandler } from '../../functions/finalize/handler';
+import { createHandler as prepareHandler } from '../../functions/prepare/handler';
+import { createHandler as registerHandler } from '../../functions/register/handler';
+import { createHandler as retireHandler } from '../../functions/retire/handler';
+import { createHandler as rollbackHandler } from '../../functions/rollback/handler';
+import { createHandler as shiftHandler } from '../../functions/shift/handler';
+import { createHandler as startHandler } from '../../functions/start/handler';
+import { alarmEventPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
+import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
+import { startEmulator, type Emulator } from './moto';
+import { LocalStepFunctions, type LocalFunction, type LocalRunnerOptions } from './sfn';
+
+/** Every port a function may need; each handler takes the subset it declares. */
+export interface LocalPorts {
+  ecs: Ecs;
+  traffic: Traffic;
+  alarms: Alarms;
+  store: RolloutStore;
+  executions: Executions;
+  clock: typeof systemClock;
+  log: Log;
+  services: ServiceConfig[];
+}
+
+export interface LocalRuntimeOptions extends LocalRunnerOptions {
+  /** Reuse a running emulator instead of starting one. */
+  readonly emulator?: Emulator;
+  /** Services to provision (each gets its own listener, slots and alarms). @default one: checkout */
+  readonly services?: readonly ProvisionOptions[];
+  /** Log lines of the handlers. @default silent */
+  readonly log?: Log;
+  /**
+   * Fault injection for the `unstable` scenario: ECS reports every task of a revision other than the
+   * initial one as failing to start, so the new revision never becomes steady.
+   */
+  readonly unstableNewRevisions?: boolean;
+}
+
+export interface BusRule {
+  readonly name: string;
+  readonly pattern: EventPattern;
+  readonly target: string;
+}
+
+export interface Delivery {
+  readonly rule?: string;
+  readonly target?: string;
+  readonly result?: unknown;
+  readonly error?: { name: string; message: string };
+}
+
+/** A fake Lambda context: enough for middy and the handlers. */
+function lambdaContext(fn: string): Context {
+  return {
+    functionName: `cutover-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:cutover-${fn}`,
+    memoryLimitInMB: '256',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/cutover-${fn}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Wraps the ECS port so revisions other than `healthy` never get their tasks running. */
+function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
+  return {
+    ...ecs,
+    async describeService(cluster, service) {
+      const view = await ecs.describeService(cluster, service);
+      if (!view || healthy.has(view.taskDefinition) || view.desiredCount === 0) return view;
+      return {
+        ...view,
+        runningCount: 0,
+        deployments: [
+          { status: 'PRIMARY', rolloutState: 'IN_PROGRESS', rolloutStateReason: 'tasks failed to start: essential container exited', taskDefinition: view.taskDefinition, desiredCount: view.desiredCount, runningCount: 0, failedTasks: 3 },
+        ],
+      };
+    },
+  };
+}
+
+export class LocalRuntime {
+  readonly rules: readonly BusRule[];
+  private constructor(
+    readonly emulator: Emulator,
+    readonly environments: readonly DemoEnvironment[],
+    readonly ports: LocalPorts,
+    readonly functions: Readonly<Record<string, LocalFunction>>,
+    readonly sfn: LocalStepFunctions,
+  ) {
+    const services = environments.map((e) => e.service);
+    this.rules = [
+      { name: 'RolloutOnPush', pattern: pushEventPattern(services.map((s) => s.repository)), target: 'start' },
+      { name: 'AbortOnAlarm', pattern: alarmEventPattern(services.flatMap((s) => s.alarms)), target: 'alarm' },
+    ];
+  }
+
+  /** The first (demo) environment. */
+  get env(): DemoEnvironment {
+    return this.environments[0]!;
+  }
+
+  /** Starts (or adopts) the emulator and provisions the environments on it. */
+  static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+    const emulator = options.emulator ?? (await startEmulator());
+    try {
+      const environments: DemoEnvironment[] = [];
+      for (const p of options.services ?? [{}]) environments.push(await provision(emulator.endpoint, p));
+      const cfg = clientConfig(emulator.endpoint);
+      let ecs: Ecs = awsEcs(new ECSClient(cfg));
+      if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
+      const ports: LocalPorts = {
+        ecs,
+        traffic: awsTraffic(new ElasticLoadBalancingV2Client(cfg)),
+        alarms: awsAlarms(new CloudWatchClient(cfg)),
+        store: awsStore(environments[0]!.tableName, new DynamoDBClient(cfg)),
+        executions: undefined as unknown as Executions,
+        clock: systemClock,
+        log: options.log ?? silentLog,
+        services: environments.map((e) => e.service),
+      };
+      const deps = () => ports;
+      const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
+        start: startHandler(deps),
+        prepare: prepareHandler(deps),
+        register: registerHandler(deps),
+        deploy: deployHandler(deps),
+        'check-steady': checkSteadyHandler(deps),
+        'check-alarms': checkAlarmsHandler(deps),
+        shift: shiftHandler(deps),
+        bake: bakeHandler(deps),
+        alarm: alarmHandler(deps),
+        finalize: finalizeHandler(deps),
+        retire: retireHandler(deps),
+        rollback: rollbackHandler(deps),
+      };
+      const functions = Object.fromEntries(
+        Object.entries(handlers).map(([name, h]) => [name, (event: unknown) => h(event as never, lambdaContext(name))]),
+      );
+      const sfn = new LocalStepFunctions(functions, options);
+      ports.executions = sfn;
+      return new LocalRuntime(emulator, environments, ports, functions, sfn);
+    } catch (error) {
+      if (!options.emulator) await emulator.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * Delivers an event as EventBridge would: to the function of the first rule whose pattern matches it
+   * (asynchronously invoked on AWS; awaited here). An event no rule matches reaches nothing.
+   */
+  async deliver(event: unknown): Promise<Delivery> {
+    const rule = this.rules.find((r) => matchesPattern(r.pattern, event));
+    if (!rule) return {};
+    const fn = this.functions[rule.target]!;
+    try {
+      return { rule: rule.name, target: rule.target, result: await fn(JSON.parse(JSON.stringify(event))) };
+    } catch (error) {
+      const e = error as Error;
+      return { rule: rule.name, target: rule.target, error: { name: e.name, message: e.message } };
+    }
+  }
+
+  /** Stops the emulator if this runtime started it. */
+  async stop(): Promise<void> {
+    await this.emulator.stop();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The EventBridge event patterns Cutover subscribes to. The construct's rules and the local bus are built
+ * from these same functions, so a replayed event reaches locally exactly the function it reaches on AWS.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+ */
+
+/** An EventBridge event pattern (the subset Cutover uses: exact values, nested objects). */
+export interface EventPattern {
+  readonly [key: string]: readonly string[] | EventPattern;
+}
+
+/** Successful pushes to the given ECR repositories. */
+export function pushEventPattern(repositories: readonly string[]): EventPattern {
+  return {
+    source: ['aws.ecr'],
+    'detail-type': ['ECR Image Action'],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': [...new Set(repositories)] },
+  };
+}
+
+/** The given alarms going into ALARM. */
+export function alarmEventPattern(alarmNames: readonly string[]): EventPattern {
+  return {
+    source: ['aws.cloudwatch'],
+    'detail-type': ['CloudWatch Alarm State Change'],
+    detail: { alarmName: [...new Set(alarmNames)], state: { value: ['ALARM'] } },
+  };
+}
+
+/**
+ * True if `event` matches `pattern`: every field named in the pattern must be present; an array lists the
+ * values allowed (an event array matches if any element is allowed); an object descends.
+ */
+export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const e = event as Record<string, unknown>;
+  return Object.entries(pattern).every(([key, expected]) => {
+    const actual = e[key];
+    if (Array.isArray(expected)) {
+      const values = Array.isArray(actual) ? actual : [actual];
+      return values.some((v) => (expected as readonly unknown[]).includes(v));
+    }
+    return matchesPattern(expected as EventPattern, actual);
+  });
+}

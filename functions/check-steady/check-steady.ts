@@ -17,7 +17,11 @@ export interface CheckSteadyDeps {
 
 /** The pure decision: steady, in progress (with why), or failed (with why). */
 export function steadiness(svc: ServiceView, target: string): { status: 'STEADY' | 'IN_PROGRESS' | 'FAILED'; why: string } {
-  const failed = svc.deployments.find((d) => d.rolloutState === 'FAILED' && (d.taskDefinition === undefined || d.taskDefinition === target || svc.taskDefinition === target));
+  // A FAILED deployment of another revision is the target's only when it is the sole entry (moto never adds
+  // one for an update); beside others it is an older failure still draining, not this rollout's.
+  const failed = svc.deployments.find(
+    (d) => d.rolloutState === 'FAILED' && (d.taskDefinition === undefined || d.taskDefinition === target || (svc.deployments.length === 1 && svc.taskDefinition === target)),
+  );
   if (failed) return { status: 'FAILED', why: `deployment failed: ${failed.rolloutStateReason ?? 'rolloutState FAILED'}` };
   if (svc.taskDefinition !== target) return { status: 'IN_PROGRESS', why: `service still on ${shortRevision(svc.taskDefinition)}` };
   if (svc.deployments.length !== 1) return { status: 'IN_PROGRESS', why: `${svc.deployments.length} deployments (old tasks still draining)` };

@@ -21,11 +21,26 @@ export interface RollbackResult {
   readonly decision: string;
 }
 
+/**
+ * A failed Lambda task's `Cause` is the Lambda error as JSON (`errorType`, `errorMessage`, `trace`): the
+ * operator needs its message, not the stack. Any other cause (SendTaskFailure's) is plain text.
+ */
+function causeText(cause: string): string {
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    const message = (parsed as { errorMessage?: unknown } | null)?.errorMessage;
+    if (typeof message === 'string') return message;
+  } catch {
+    // plain text
+  }
+  return cause;
+}
+
 /** The operator-facing reason from the failed state's error. */
 export function rollbackReason(state: RolloutState): string {
   const error = state.error;
   if (!error) return 'rolled back (no reason recorded)';
-  return error.Cause ? `${error.Error}: ${error.Cause}` : error.Error;
+  return error.Cause ? `${error.Error}: ${causeText(error.Cause)}` : error.Error;
 }
 
 export async function rollback(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult> {

@@ -43,8 +43,8 @@ export function errorLog(options: ErrorLogOptions): MiddlewareObj<unknown, unkno
 }
 
 /** Builds a middy handler over `run` with the dependencies `deps()` provides. */
-export function lambda<E, R, D>(fn: string, run: (event: E, deps: D) => Promise<R>, deps: () => D) {
+export function lambda<E, R, D extends { readonly log: Log }>(fn: string, run: (event: E, deps: D) => Promise<R>, deps: () => D) {
   return middy<E, R>()
-    .use(errorLog({ fn }) as MiddlewareObj<E, R>)
+    .use(errorLog({ fn, log: () => deps().log }) as MiddlewareObj<E, R>)
     .handler((event: E) => run(event, deps()));
 }

@@ -1,0 +1,108 @@
+/**
+ * The commands a user types, run as a user would: a child process, its stdout, its exit code.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) =>
+  run('npx', ['tsx', 'bin/cutover.ts', ...args], { cwd: join(__dirname, '../..'), timeout: 120_000, env: { ...process.env, AWS_ENDPOINT_URL: '' } }).then(
+    (r) => ({ ...r, code: 0 }),
+    (e: { stdout: string; stderr: string; code: number }) => ({ stdout: e.stdout, stderr: e.stderr, code: e.code }),
+  );
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
+
+describe('cutover demo', () => {
+  it('runs a full canary rollout and ends with all traffic on green', async () => {
+    const { stdout, code } = await cli('demo', '--json', '--time-scale', '0.001');
+
+    const result = lastJson(stdout);
+    expect(code).toBe(0);
+    expect(result).toMatchObject({
+      scenario: 'happy',
+      outcome: 'SUCCEEDED',
+      weights: { blue: 0, green: 100 },
+      liveSlot: 'green',
+      liveTaskDefinition: 'checkout:2',
+      retainedTaskDefinition: 'checkout:1',
+    });
+    expect(result.image).toMatch(/^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/checkout@sha256:[a-f0-9]{64}$/);
+    expect(result.states[0]).toBe('Prepare rollout');
+    expect(result.states.at(-1)).toBe('Rollout succeeded');
+    expect(stdout).toContain('Shift 25% to green: blue 75 / green 25');
+  });
+
+  it('rolls back when checkout-5xx fires during the 25% step, with the idle slot back on the retained revision', async () => {
+    const { stdout, code } = await cli('demo', '--scenario', 'alarm', '--json', '--time-scale', '0.001');
+
+    const result = lastJson(stdout);
+    expect(code).toBe(0);
+    expect(result).toMatchObject({
+      scenario: 'alarm',
+      outcome: 'ROLLED_BACK',
+      weights: { blue: 100, green: 0 },
+      liveSlot: 'blue',
+      liveTaskDefinition: 'checkout:1',
+      retainedTaskDefinition: 'checkout:1',
+      idleSlot: 'green',
+      idleTaskDefinition: 'checkout:1',
+    });
+    expect(result.reason).toContain('checkout-5xx');
+    expect(result.states.slice(-2)).toEqual(['Roll back', 'Rolled back']);
+  });
+
+  it('refuses an unknown scenario with a clear message', async () => {
+    const { stderr, code } = await cli('demo', '--scenario', 'meteor');
+
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("argument 'meteor' is invalid. Allowed choices are happy, alarm, unstable, busy.");
+  });
+});
+
+describe('cutover local event', () => {
+  it('delivers a saved ECR push event to the start function and runs the rollout it starts to the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-'));
+    const file = join(dir, 'push.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: '0',
+        id: '13cde686-328b-6117-af20-0e5566167482',
+        'detail-type': 'ECR Image Action',
+        source: 'aws.ecr',
+        account: '123456789012',
+        time: '2026-11-24T10:15:00Z',
+        region: 'us-east-1',
+        resources: [],
+        detail: { result: 'SUCCESS', 'repository-name': 'checkout', 'image-digest': `sha256:${'3f'.repeat(32)}`, 'action-type': 'PUSH', 'image-tag': 'v2' },
+      }),
+    );
+
+    const { stdout, code } = await cli('local', 'event', file, '--json', '--time-scale', '0.001');
+
+    const result = lastJson(stdout);
+    expect(code).toBe(0);
+    expect(result.rule).toBe('RolloutOnPush');
+    expect(result.target).toBe('start');
+    expect(result.executions).toEqual([expect.objectContaining({ name: 'checkout-3f3f3f3f3f3f-20261124T101500Z', status: 'SUCCEEDED', endState: 'Rollout succeeded' })]);
+    expect(result.weights).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('says so and exits non-zero when the event is malformed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {"action-type": "PUSH", "result": "SUCCESS", "repository-name": "checkout", "image-tag": "latest"}}');
+
+    const { stdout, code } = await cli('local', 'event', file, '--json', '--time-scale', '0.001');
+
+    const result = lastJson(stdout);
+    expect(code).toBe(1);
+    expect(result.error.name).toBe('InvalidInput');
+    expect(result.executions).toEqual([]);
+    expect(result.weights).toEqual({ blue: 100, green: 0 });
+  });
+});

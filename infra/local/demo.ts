@@ -126,11 +126,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       // A caught failure was printed when it failed; its output carries older decisions.
       if (previous?.type === 'StateCaught' || previous?.type === 'StateFailed') return;
       const decision = out && Object.values(out).length ? latestDecision(e.state, out) : undefined;
-      if (decision) print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ${e.state}: ${decision}`);
+      if (decision) print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state}: ${decision}`);
     } else if (e.type === 'StateFailed' && !(e.state === 'Bake' && e.error === 'States.Timeout')) {
-      print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ${e.state} failed: ${e.error}: ${e.cause}`);
+      print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state} failed: ${e.error}: ${e.cause}`);
     } else if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed') {
-      print(`${stamp()}  ${e.execution.slice(0, 34).padEnd(34)}  ended in "${e.state}"${e.error ? ` (${e.error})` : ''}`);
+      print(`${stamp()}  ${e.execution.padEnd(43)}  ended in "${e.state}"${e.error ? ` (${e.error})` : ''}`);
     }
   };
   const runtime = await LocalRuntime.start({

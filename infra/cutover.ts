@@ -1,0 +1,588 @@
+/**
+ * The `Cutover` construct: the rollout orchestrator for one or more ECS services behind an ALB.
+ *
+ * It builds one Lambda function per folder of `functions/`, the DynamoDB table of locks and history, the
+ * Standard state machine loaded from `state-machines/rollout.asl.json` (its `${XxxFunctionArn}` placeholders
+ * substituted with the functions' ARNs), and the two EventBridge rules that start and abort rollouts: an
+ * ECR push starts one, a watched alarm going to ALARM aborts it. IAM is scoped to the ARNs in the props.
+ *
+ * @example
+ * new Cutover(stack, 'Cutover', {
+ *   services: [{
+ *     name: 'checkout',
+ *     cluster,
+ *     blue: { service: blueService, targetGroup: blueTargetGroup },
+ *     green: { service: greenService, targetGroup: greenTargetGroup },
+ *     listener,
+ *     containerName: 'app',
+ *     repository,
+ *     alarms: [errorAlarm, latencyAlarm],
+ *   }],
+ * });
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ACTIVE_INDEX } from '../functions/aws/store';
+import { DEFAULT_TIMINGS, validateServices, type ServiceConfig } from '../functions/core/config';
+import { CanaryPlan } from '../functions/core/plan';
+
+/** The repository root (infra/..), where `functions/` and `state-machines/` live. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The rollout state machine's definition (JSONPath ASL with `${XxxFunctionArn}` placeholders). */
+export const ROLLOUT_DEFINITION_PATH = join(ROOT, 'state-machines', 'rollout.asl.json');
+
+/** The Lambda functions, one per folder of `functions/` that has a `handler.ts`. */
+export const CUTOVER_FUNCTIONS = [
+  'start',
+  'prepare',
+  'register',
+  'deploy',
+  'check-steady',
+  'check-alarms',
+  'shift',
+  'bake',
+  'alarm',
+  'finalize',
+  'retire',
+  'rollback',
+] as const;
+
+/** Name of one of Cutover's functions (its folder under `functions/`). */
+export type CutoverFunctionName = (typeof CUTOVER_FUNCTIONS)[number];
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+
+/** The ASL placeholder a function's ARN substitutes: `check-steady` → `CheckSteadyFunctionArn`. */
+export const placeholderOf = (name: CutoverFunctionName): string => `${pascal(name)}FunctionArn`;
+
+/** Every distinct `${Name}` placeholder in an ASL text, in order of first appearance. */
+export function aslPlaceholders(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!))];
+}
+
+/**
+ * The `definitionSubstitutions` for the placeholders of a definition.
+ * @throws Error naming every placeholder that has no value: a state machine with a literal `${...}` in a
+ * `Resource` would fail only at deploy time.
+ */
+export function substitutionsFor(placeholders: readonly string[], values: Readonly<Record<string, string>>): Record<string, string> {
+  const missing = placeholders.filter((p) => !(p in values));
+  if (missing.length) {
+    throw new Error(`Cutover: ${ROLLOUT_DEFINITION_PATH} has placeholders without a substitution: ${missing.map((p) => `\${${p}}`).join(', ')}`);
+  }
+  return Object.fromEntries(placeholders.map((p) => [p, values[p]!]));
+}
+
+/** One slot of a managed service: its ECS service and the target group its tasks register with. */
+export interface CutoverSlotProps {
+  /** The slot's ECS service. Its task definition's roles are the only ones Cutover may pass to ECS. */
+  readonly service: ecs.BaseService;
+  /** The target group the service's tasks register with; the listener forwards to it with a weight. */
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
+}
+
+/** A service Cutover rolls out: two slots behind one listener, an image repository, alarms and a plan. */
+export interface CutoverServiceProps {
+  /** Name operators use (`cutover status checkout`): 1-40 letters, digits, `-` or `_`. */
+  readonly name: string;
+  /** The ECS cluster both slots run in. */
+  readonly cluster: ecs.ICluster;
+  /** The blue slot. */
+  readonly blue: CutoverSlotProps;
+  /** The green slot. */
+  readonly green: CutoverSlotProps;
+  /**
+   * The listener whose default action forwards to both target groups with weights. Cutover may modify
+   * this listener (or the rule given in `listenerRuleArn`) and nothing else.
+   */
+  readonly listener: elbv2.IApplicationListener;
+  /**
+   * ARN of a rule of `listener` whose forward action holds the weights, when the service is not the
+   * listener's default action.
+   * @default - the listener's default action holds the weights
+   */
+  readonly listenerRuleArn?: string;
+  /** Name of the container whose image a rollout replaces. */
+  readonly containerName: string;
+  /** The ECR repository whose pushes roll out to this service. */
+  readonly repository: ecr.IRepository;
+  /**
+   * The canary plan: weights and bakes.
+   * @default CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M
+   */
+  readonly plan?: CanaryPlan;
+  /** Alarms watched during a rollout; any one in ALARM aborts it. At least one. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /**
+   * How long the old slot stays warm after the new slot takes 100%, so a rollback after completion is
+   * instant. Then it is scaled to zero; its revision stays registered.
+   * @default Duration.minutes(15)
+   */
+  readonly rollbackWindow?: Duration;
+  /**
+   * Time between two steady-state checks of the new slot's deployment.
+   * @default Duration.seconds(15)
+   */
+  readonly steadyPollInterval?: Duration;
+  /**
+   * Steady-state checks before the new slot's deployment counts as failed.
+   * @default 40 (10 minutes at the default interval)
+   */
+  readonly steadyMaxChecks?: number;
+}
+
+/** Properties of {@link Cutover}. */
+export interface CutoverProps {
+  /** The services Cutover rolls out. At least one; names unique. */
+  readonly services: readonly CutoverServiceProps[];
+  /**
+   * Retention of the functions' and the state machine's log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Memory of every function, in MiB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * X-Ray tracing of the functions (the state machine is always traced).
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
+  /**
+   * What happens to the table of locks and rollout history when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Emit source maps in the bundles (and set `NODE_OPTIONS=--enable-source-maps`). Readable stack traces
+   * at the cost of bundle size and cold start.
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+}
+
+/** Defaults of the optional props, in one place (the README's "Default settings" table reads the same). */
+export const CutoverDefaults = {
+  plan: CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M,
+  rollbackWindow: Duration.seconds(DEFAULT_TIMINGS.rollbackWindowSeconds),
+  steadyPollInterval: Duration.seconds(DEFAULT_TIMINGS.steadyPollSeconds),
+  steadyMaxChecks: DEFAULT_TIMINGS.steadyMaxChecks,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  memorySize: 256,
+  timeout: Duration.seconds(30),
+  tracing: lambda.Tracing.ACTIVE,
+  removalPolicy: RemovalPolicy.RETAIN,
+  sourceMaps: false,
+} as const;
+
+/**
+ * Actions that AWS does not scope to a resource: they can only be granted on `*`.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+ */
+export const UNSCOPABLE_ACTIONS = {
+  describeTaskDefinition: 'ecs:DescribeTaskDefinition',
+  registerTaskDefinition: 'ecs:RegisterTaskDefinition',
+  describeListeners: 'elasticloadbalancing:DescribeListeners',
+  describeRules: 'elasticloadbalancing:DescribeRules',
+  describeTargetGroups: 'elasticloadbalancing:DescribeTargetGroups',
+} as const;
+
+/** The X-Ray actions Lambda's active tracing adds on `*` (they have no resource type). */
+const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+
+const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.describeRules];
+
+/** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
+const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
+  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  shift: ['dynamodb:UpdateItem'],
+  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  alarm: ['dynamodb:UpdateItem'],
+  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  retire: ['dynamodb:GetItem'],
+  rollback: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+};
+
+/** The rollout ingredients of one service, as CDK references. */
+interface ServiceRefs {
+  readonly props: CutoverServiceProps;
+  readonly config: ServiceConfig;
+  /** What the functions modify: the listener, or the listener rule. */
+  readonly trafficArn: string;
+  readonly usesRule: boolean;
+}
+
+/**
+ * Turns a resolved CloudFormation value into the text cdk-nag uses in a finding id (`Ref` → `<Id>`,
+ * `Fn::GetAtt` → `<Id.Attr>`, `Fn::Join` joined), so a specific finding can be acknowledged.
+ * @see https://github.com/cdklabs/cdk-nag/blob/main/src/utils/flatten-cfn-reference.ts
+ */
+function nagText(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  const v = value as Record<string, unknown>;
+  if (v['Fn::Join']) {
+    const [delimiter, items] = v['Fn::Join'] as [string, unknown[]];
+    return items.map(nagText).join(delimiter);
+  }
+  if (v['Fn::Sub']) return nagText(v['Fn::Sub']);
+  if (v['Fn::GetAtt']) {
+    const [resource, attribute] = v['Fn::GetAtt'] as [unknown, unknown];
+    return `<${nagText(resource)}.${nagText(attribute)}>`;
+  }
+  if (v['Fn::ImportValue']) return nagText(v['Fn::ImportValue']);
+  if (v.Ref) return `<${nagText(v.Ref)}>`;
+  return JSON.stringify(value);
+}
+
+/** Unique by string (two references to the same resource render the same token string). */
+const unique = (values: readonly string[]) => [...new Set(values)];
+
+/** Replaces every unresolved token with a placeholder ARN, so the run-time validators can check the rest. */
+function forValidation(value: unknown): unknown {
+  if (typeof value === 'string') return Token.isUnresolved(value) ? `arn:aws:cdk-token:::${value}` : value;
+  if (typeof value === 'number') return Token.isUnresolved(value) ? 1 : value;
+  if (Array.isArray(value)) return value.map(forValidation);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forValidation(v)]));
+  return value;
+}
+
+/** Maps a validator path (`services[0].slots.blue.serviceName`) to the prop that sets it (`services[0].blue.service`). */
+function propPath(problem: string, services: readonly CutoverServiceProps[]): string {
+  return problem
+    .replace(/^(services\[\d+\])\.slots\.(blue|green)\.serviceName/, '$1.$2.service')
+    .replace(/^(services\[\d+\])\.slots\.(blue|green)\.targetGroupArn/, '$1.$2.targetGroup')
+    .replace(/^(services\[\d+\])\.slots:/, '$1.blue/green:')
+    .replace(/^(services\[(\d+)\])\.listenerArn/, (_m, at: string, i: string) => `${at}.${services[Number(i)]?.listenerRuleArn !== undefined ? 'listenerRuleArn' : 'listener'}`)
+    .replace(/^(services\[\d+\])\.timings\.rollbackWindowSeconds/, '$1.rollbackWindow')
+    .replace(/^(services\[\d+\])\.timings\.steadyPollSeconds/, '$1.steadyPollInterval')
+    .replace(/^(services\[\d+\])\.timings\.steadyMaxChecks/, '$1.steadyMaxChecks');
+}
+
+/**
+ * Canary rollouts for ECS services behind an ALB, driven by ECR pushes and aborted by CloudWatch alarms.
+ *
+ * @example
+ * const cutover = new Cutover(stack, 'Cutover', { services: [checkout] });
+ * cutover.grantStartRollout(deployRole);
+ */
+export class Cutover extends Construct {
+  /** The rollout state machine (Standard), the one in `state-machines/rollout.asl.json`. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Locks (one per service, in flight) and rollout history. */
+  public readonly table: dynamodb.Table;
+  /** The functions, by name (`functions/<name>/handler.ts`). */
+  public readonly functions: Readonly<Record<CutoverFunctionName, lambda.Function>>;
+  /** ECR push (PUSH, SUCCESS) to a configured repository → the start function. */
+  public readonly pushRule: events.Rule;
+  /** A configured alarm going to ALARM → the alarm function. */
+  public readonly alarmRule: events.Rule;
+  /** Events the rules could not deliver, and start/alarm invocations that failed after their retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  private readonly services: readonly ServiceRefs[];
+
+  constructor(scope: Construct, id: string, props: CutoverProps) {
+    super(scope, id);
+    const services = this.validate(props);
+    this.services = services;
+    const stack = Stack.of(this);
+
+    const logRetention = props.logRetention ?? CutoverDefaults.logRetention;
+    const memorySize = props.memorySize ?? CutoverDefaults.memorySize;
+    const tracing = props.tracing ?? CutoverDefaults.tracing;
+    const sourceMaps = props.sourceMaps ?? CutoverDefaults.sourceMaps;
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: props.removalPolicy ?? CutoverDefaults.removalPolicy,
+    });
+    // Sparse: only the locks of rollouts in flight carry activeKey, so the alarm path reads only those.
+    this.table.addGlobalSecondaryIndex({
+      indexName: ACTIVE_INDEX,
+      partitionKey: { name: 'activeKey', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    const functions = {} as Record<CutoverFunctionName, lambda.Function>;
+    for (const name of CUTOVER_FUNCTIONS) {
+      functions[name] = this.buildFunction(name, { logRetention, memorySize, tracing, sourceMaps });
+    }
+    this.functions = functions;
+
+    const definition = readFileSync(ROLLOUT_DEFINITION_PATH, 'utf8');
+    const arns = Object.fromEntries(CUTOVER_FUNCTIONS.map((name) => [placeholderOf(name), functions[name].functionArn]));
+    const placeholders = aslPlaceholders(definition);
+    const definitionSubstitutions = substitutionsFor(placeholders, arns);
+
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // Only the unqualified ARNs the definition names (grantInvoke would add `<arn>:*` for every version).
+    const invoked = CUTOVER_FUNCTIONS.filter((name) => placeholders.includes(placeholderOf(name)));
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invoked.map((name) => functions[name].functionArn) }),
+    );
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions logging to CloudWatch Logs needs logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
+        'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups, and X-Ray tracing needs xray:PutTraceSegments, ' +
+        'PutTelemetryRecords, GetSamplingRules and GetSamplingTargets; none of these actions supports resource-level permissions.',
+    });
+
+    for (const name of ['start', 'alarm'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    functions.start.addEnvironment('CUTOVER_SERVICES', stack.toJsonString(services.map((s) => s.config)));
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the push and alarm rules and of the start and alarm functions; a dead-letter queue has no dead-letter queue of its own.',
+    });
+    // EventBridge invokes asynchronously: a function that keeps failing lands here too, not in the void.
+    for (const name of ['start', 'alarm'] as const) {
+      functions[name].configureAsyncInvoke({
+        onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      });
+    }
+    const target = (fn: lambda.IFunction) =>
+      new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(1) });
+
+    this.pushRule = new events.Rule(this, 'PushRule', {
+      description: 'Cutover: an image pushed to a configured ECR repository starts a rollout',
+      eventPattern: {
+        source: ['aws.ecr'],
+        detailType: ['ECR Image Action'],
+        detail: {
+          'action-type': ['PUSH'],
+          result: ['SUCCESS'],
+          'repository-name': unique(services.map((s) => s.props.repository.repositoryName)),
+        },
+      },
+      targets: [target(functions.start)],
+    });
+    this.alarmRule = new events.Rule(this, 'AlarmRule', {
+      description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: unique(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName))),
+          state: { value: ['ALARM'] },
+        },
+      },
+      targets: [target(functions.alarm)],
+    });
+
+    this.grantAccess(tracing);
+  }
+
+  /**
+   * Lets `grantee` start a rollout by hand (the CLI's `cutover rollout`), with the same input the start
+   * function builds.
+   */
+  public grantStartRollout(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Lets `grantee` read locks and rollout history (the CLI's and chat's `status`). */
+  public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
+  }
+
+  /** Checks the props with the run-time validators and returns what the rest of the construct needs. */
+  private validate(props: CutoverProps): ServiceRefs[] {
+    const problems: string[] = [];
+    if (!Array.isArray(props.services) || props.services.length === 0) problems.push('services: must list at least one service');
+    const memorySize = props.memorySize;
+    if (memorySize !== undefined && !Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)) {
+      problems.push('memorySize: must be an integer from 128 to 10240 (MiB)');
+    }
+    const services = (props.services ?? []).map((s): ServiceRefs => {
+      const usesRule = s.listenerRuleArn !== undefined;
+      const trafficArn = s.listenerRuleArn ?? s.listener.listenerArn;
+      const seconds = (d: Duration) => d.toSeconds({ integral: false });
+      const config: ServiceConfig = {
+        name: s.name,
+        cluster: s.cluster.clusterName,
+        slots: {
+          blue: { serviceName: s.blue.service.serviceName, targetGroupArn: s.blue.targetGroup.targetGroupArn },
+          green: { serviceName: s.green.service.serviceName, targetGroupArn: s.green.targetGroup.targetGroupArn },
+        },
+        listenerArn: trafficArn,
+        containerName: s.containerName,
+        repository: s.repository.repositoryName,
+        plan: s.plan ?? CutoverDefaults.plan,
+        alarms: (s.alarms ?? []).map((a) => a.alarmName),
+        timings: {
+          rollbackWindowSeconds: seconds(s.rollbackWindow ?? CutoverDefaults.rollbackWindow),
+          steadyPollSeconds: seconds(s.steadyPollInterval ?? CutoverDefaults.steadyPollInterval),
+          steadyMaxChecks: s.steadyMaxChecks ?? CutoverDefaults.steadyMaxChecks,
+        },
+      };
+      return { props: s, config, trafficArn, usesRule };
+    });
+    // The validators the start function runs on CUTOVER_SERVICES at run time (validateServices runs
+    // validatePlan on each plan), so a config that synthesizes is one the functions accept.
+    const configs = services.map((s) => forValidation(s.config));
+    problems.push(...validateServices(configs).map((p) => propPath(p, props.services ?? [])));
+    services.forEach((s, i) => {
+      const rule = s.props.listenerRuleArn;
+      if (rule !== undefined && !Token.isUnresolved(rule) && !rule.includes(':listener-rule/app/')) {
+        problems.push(`services[${i}].listenerRuleArn: must be the ARN of an Application Load Balancer listener rule (…:listener-rule/app/…)`);
+      }
+    });
+    if (problems.length) throw new Error(`Cutover: invalid props:\n  ${problems.join('\n  ')}`);
+    return services;
+  }
+
+  private buildFunction(
+    name: CutoverFunctionName,
+    options: { logRetention: logs.RetentionDays; memorySize: number; tracing: lambda.Tracing; sourceMaps: boolean },
+  ): lambda.Function {
+    const id = pascal(name);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: options.logRetention });
+    // Own role: no AWSLambdaBasicExecutionRole (it allows writing to every log group in the account).
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Cutover ${name} function`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new nodejs.NodejsFunction(this, `${id}Function`, {
+      description: `Cutover: ${name}`,
+      entry: join(ROOT, 'functions', name, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: CutoverDefaults.timeout,
+      tracing: options.tracing,
+      role,
+      logGroup,
+      environment: {
+        ...(name in TABLE_ACCESS ? { TABLE_NAME: this.table.tableName } : {}),
+        ...(options.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+      },
+      bundling: {
+        // @middy/core is ESM-only: bundle as ESM, and give the bundled CommonJS of the AWS SDK a `require`.
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: "import { createRequire as __cutoverCreateRequire } from 'node:module'; const require = __cutoverCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: options.sourceMaps,
+        // Bundle the pinned SDK: the functions run the version they were tested with, not the runtime's.
+        externalModules: [],
+      },
+    });
+    return fn;
+  }
+
+  /** Least privilege: each function gets the actions its ports call, on the ARNs in the props. */
+  private grantAccess(tracing: lambda.Tracing): void {
+    const f = this.functions;
+    const stack = Stack.of(this);
+    const slots = this.services.flatMap((s) => [s.props.blue, s.props.green]);
+    const serviceArns = unique(slots.map((slot) => slot.service.serviceArn));
+    const alarmArns = unique(this.services.flatMap((s) => s.props.alarms.map((a) => a.alarmArn)));
+    const listenerArns = unique(this.services.filter((s) => !s.usesRule).map((s) => s.trafficArn));
+    const ruleArns = unique(this.services.filter((s) => s.usesRule).map((s) => s.trafficArn));
+    const taskDefinitions = [...new Set(slots.map((slot) => slot.service.taskDefinition))];
+    const roleArns = unique(taskDefinitions.flatMap((td) => [td.taskRole.roleArn, ...(td.executionRole ? [td.executionRole.roleArn] : [])]));
+    const families = unique(taskDefinitions.map((td) => td.family));
+
+    const unscoped = new Map<CutoverFunctionName, string[]>();
+    const allow = (name: CutoverFunctionName, actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) => {
+      if (resources.length === 0) return;
+      if (resources.includes('*')) unscoped.set(name, [...(unscoped.get(name) ?? []), ...actions]);
+      f[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources, conditions }));
+    };
+
+    // Locks and history: the item actions each function's store calls make, on the table only; the alarm
+    // path also queries the sparse `active` index (by name, not `index/*`).
+    for (const [name, actions] of Object.entries(TABLE_ACCESS) as [CutoverFunctionName, string[]][]) {
+      allow(name, actions, [this.table.tableArn]);
+    }
+    allow('alarm', ['dynamodb:Query'], [`${this.table.tableArn}/index/${ACTIVE_INDEX}`]);
+
+    // Reading: prepare's pre-flight reads everything; check-steady watches the new slot's deployment.
+    allow('prepare', ['ecs:DescribeServices'], serviceArns);
+    allow('check-steady', ['ecs:DescribeServices'], serviceArns);
+    allow('prepare', [UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
+    allow('prepare', [...ELB_DESCRIBE, UNSCOPABLE_ACTIONS.describeTargetGroups], ['*']);
+    allow('prepare', ['cloudwatch:DescribeAlarms'], alarmArns);
+    allow('check-alarms', ['cloudwatch:DescribeAlarms'], alarmArns);
+
+    // Register: clone the live revision, register the clone with its tags, pass the same roles on.
+    allow('register', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.registerTaskDefinition], ['*']);
+    const familyArns = families.map((family) => stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${family}:*` }));
+    allow('register', ['ecs:TagResource'], familyArns, { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    allow('register', ['iam:PassRole'], roleArns, { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    for (const arn of familyArns) {
+      Validations.of(f.register.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(arn))}]`,
+        reason:
+          'ecs:TagResource on the revisions of the services\' own task-definition family, only while registering one ' +
+          '(condition ecs:CreateAction = RegisterTaskDefinition); the new revision number is not known in advance.',
+      });
+    }
+
+    // Changing: the slots' services and the traffic split, nothing else.
+    for (const name of ['deploy', 'retire', 'rollback'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
+    for (const name of ['shift', 'retire', 'rollback'] as const) allow(name, ELB_DESCRIBE, ['*']);
+    for (const name of ['shift', 'rollback'] as const) {
+      allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);
+      allow(name, ['elasticloadbalancing:ModifyRule'], ruleArns);
+    }
+
+    this.stateMachine.grantStartExecution(f.start);
+    this.stateMachine.grantTaskResponse(f.alarm);
+
+    for (const name of CUTOVER_FUNCTIONS) {
+      const actions = [...(tracing !== lambda.Tracing.DISABLED ? XRAY_ACTIONS : []), ...(unscoped.get(name) ?? [])];
+      if (actions.length === 0) continue;
+      Validations.of(f[name].role!).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `The ${name} function's role needs ${unique(actions).join(', ')}; these actions do not support resource-level permissions, so IAM only accepts Resource "*" for them.`,
+      });
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createHandler } from '../../functions/bake/handler';
+import type { BakeInput } from '../../functions/bake/bake';
+import { ErrorName } from '../../functions/core/errors';
+import { OTHER_ROLLOUT_ID, ROLLOUT_ID, stepState } from '../fixtures/state';
+import { LAMBDA_CONTEXT, NOW, TABLE, aws, conditionFailed, givenLock, lockItem, lockUpdates, namedError, realDeps, resetAws, totalAwsCalls, type Deps } from './harness';
+
+const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd2Wl7YvM0Y3bake-token';
+const BAKE_STEP = 1; // the default plan's first bake: 5 minutes
+
+let deps: Deps;
+const invoke = (input: BakeInput) => createHandler(() => deps)(input, LAMBDA_CONTEXT);
+
+beforeEach(() => {
+  resetAws();
+  deps = realDeps();
+});
+
+describe('bake handler', () => {
+  it("records the task token on the rollout's lock unless it was aborted", async () => {
+    aws.dynamo.on(UpdateCommand).resolves({ Attributes: lockItem({ taskToken: TOKEN }) });
+
+    const result = await invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) });
+
+    expect(result).toEqual({ decision: 'Bake 5m: waiting; an alarm or an abort ends it at once' });
+    expect(lockUpdates()).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: 'service#checkout', sk: 'lock' },
+        UpdateExpression: 'SET #token = :t',
+        ConditionExpression: '#rid = :id AND attribute_not_exists(#abort)',
+        ExpressionAttributeNames: { '#token': 'taskToken', '#rid': 'rolloutId', '#abort': 'abort' },
+        ExpressionAttributeValues: { ':t': TOKEN, ':id': ROLLOUT_ID },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
+  });
+
+  it.each([
+    [ErrorName.AlarmFired, 'alarm checkout-5xx in ALARM: Threshold Crossed'],
+    [ErrorName.RolloutAborted, 'aborted by alice from Slack'],
+  ])('fails with %s instead of waiting when the rollout was aborted before the token was recorded', async (error, reason) => {
+    aws.dynamo.on(UpdateCommand).rejects(conditionFailed());
+    givenLock(lockItem({ abort: { error, reason, at: NOW } }));
+
+    const attempt = invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) });
+
+    await expect(attempt).rejects.toMatchObject({ name: error, message: expect.stringContaining(reason) });
+    expect(aws.dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
+  });
+
+  it.each([
+    ['belongs to another rollout', lockItem({ rolloutId: OTHER_ROLLOUT_ID })],
+    ['belongs to another rollout that was aborted', lockItem({ rolloutId: OTHER_ROLLOUT_ID, abort: { error: ErrorName.AlarmFired, reason: 'x', at: NOW } })],
+    ['is gone', undefined],
+  ])('fails with LockLost when the lock %s', async (_name, item) => {
+    aws.dynamo.on(UpdateCommand).rejects(conditionFailed());
+    givenLock(item);
+
+    await expect(invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) })).rejects.toMatchObject({ name: ErrorName.LockLost });
+  });
+
+  it.each<[string, unknown]>([
+    ['no task token', { state: stepState(BAKE_STEP) }],
+    ['an empty task token', { taskToken: '', state: stepState(BAKE_STEP) }],
+    ['no state', { taskToken: TOKEN }],
+    ['a setWeight step', { taskToken: TOKEN, state: stepState(0) }],
+  ])('fails with InvalidInput before any AWS call for %s', async (_name, input) => {
+    await expect(invoke(input as BakeInput)).rejects.toMatchObject({ name: ErrorName.InvalidInput });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('surfaces throttling of the token write as AwsTransient', async () => {
+    aws.dynamo.on(UpdateCommand).rejects(namedError('ProvisionedThroughputExceededException', 400));
+
+    await expect(invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) })).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+  });
+});

@@ -1,0 +1,181 @@
+import { SendTaskFailureCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createHandler } from '../../functions/alarm/handler';
+import { ErrorName } from '../../functions/core/errors';
+import { loadEvent } from '../fixtures/aws-events';
+import { ROLLOUT_ID } from '../fixtures/state';
+import {
+  LAMBDA_CONTEXT,
+  NOW,
+  TABLE,
+  aws,
+  conditionFailed,
+  lockItem,
+  lockUpdates,
+  namedError,
+  realDeps,
+  resetAws,
+  sdkError,
+  totalAwsCalls,
+  type Deps,
+} from './harness';
+
+const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd2Wl7YvM0Y3bake-token';
+const PAYMENTS_ID = 'payments-df0042b9a5d5-20261124T101200Z';
+const event = loadEvent('alarm-alarm');
+const STATE_REASON = (event.detail.state as { reason: string }).reason;
+const REASON = `alarm checkout-5xx in ALARM: ${STATE_REASON}`;
+
+let deps: Deps;
+const invoke = (e: unknown) => createHandler(() => deps)(e, LAMBDA_CONTEXT);
+
+const paymentsLock = (overrides: Record<string, unknown> = {}) => ({
+  ...lockItem({ service: 'payments', rolloutId: PAYMENTS_ID, alarms: ['payments-5xx'] }),
+  pk: 'service#payments',
+  ...overrides,
+});
+
+/** The active-locks index holds these items; markAborted answers the lock as it is after the update. */
+function givenActiveLocks(items: Array<Record<string, unknown>>): void {
+  aws.dynamo.on(QueryCommand).resolves({ Items: items });
+  aws.dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
+    const item = items.find((i) => i.pk === input.Key?.pk) ?? {};
+    return { Attributes: { ...item, abort: input.ExpressionAttributeValues?.[':abort'] } };
+  });
+}
+
+beforeEach(() => {
+  resetAws();
+  deps = realDeps();
+  aws.sfn.on(SendTaskFailureCommand).resolves({});
+});
+
+describe('alarm handler', () => {
+  it('marks the rollout watching the alarm aborted and fails its bake token with AlarmFired', async () => {
+    givenActiveLocks([lockItem({ taskToken: TOKEN }), paymentsLock()]);
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }] });
+    expect(lockUpdates()).toEqual([
+      {
+        TableName: TABLE,
+        Key: { pk: 'service#checkout', sk: 'lock' },
+        UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
+        ConditionExpression: '#rid = :id',
+        ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
+        ExpressionAttributeValues: { ':abort': { error: ErrorName.AlarmFired, reason: REASON, at: NOW }, ':id': ROLLOUT_ID },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
+    expect(aws.sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: TOKEN, error: 'AlarmFired', cause: REASON });
+  });
+
+  it('looks the rollouts up on the active index', async () => {
+    givenActiveLocks([]);
+
+    await invoke(event);
+
+    expect(aws.dynamo).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      TableName: TABLE,
+      IndexName: 'active',
+      KeyConditionExpression: 'activeKey = :a',
+      ExpressionAttributeValues: { ':a': 'active' },
+    });
+  });
+
+  it('aborts a rollout between two states without a token, for its next state to see', async () => {
+    givenActiveLocks([lockItem()]);
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false }] });
+    expect(lockUpdates()).toHaveLength(1);
+    expect(aws.sfn.calls()).toHaveLength(0);
+  });
+
+  it('aborts every rollout that watches the alarm', async () => {
+    givenActiveLocks([lockItem({ taskToken: TOKEN }), paymentsLock({ alarms: ['checkout-5xx'], taskToken: `${TOKEN}-payments` })]);
+
+    const result = await invoke(event);
+
+    expect(result.aborted.map((a) => a.service)).toEqual(['checkout', 'payments']);
+    expect(aws.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input.taskToken)).toEqual([TOKEN, `${TOKEN}-payments`]);
+  });
+
+  it('reads every page of the active index', async () => {
+    aws.dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [paymentsLock()], LastEvaluatedKey: { pk: 'service#payments', sk: 'lock', activeKey: 'active' } })
+      .resolves({ Items: [lockItem({ taskToken: TOKEN })] });
+    aws.dynamo.on(UpdateCommand).resolves({ Attributes: lockItem({ taskToken: TOKEN }) });
+
+    const result = await invoke(event);
+
+    expect(aws.dynamo.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: 'service#payments', sk: 'lock', activeKey: 'active' });
+    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }]);
+  });
+
+  it('tolerates a bake token that already timed out', async () => {
+    givenActiveLocks([lockItem({ taskToken: TOKEN })]);
+    aws.sfn.on(SendTaskFailureCommand).rejects(sdkError(TaskTimedOut, 'Task Timed Out'));
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false }] });
+    expect(lockUpdates()).toHaveLength(1);
+  });
+
+  it('skips a rollout that finished between the lookup and the abort', async () => {
+    aws.dynamo.on(QueryCommand).resolves({ Items: [lockItem({ taskToken: TOKEN })] });
+    aws.dynamo.on(UpdateCommand).rejects(conditionFailed());
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [] });
+    expect(aws.sfn.calls()).toHaveLength(0);
+  });
+
+  it('ignores an alarm going back to OK without touching anything', async () => {
+    givenActiveLocks([lockItem({ taskToken: TOKEN })]);
+
+    const result = await invoke(loadEvent('alarm-ok'));
+
+    expect(result).toEqual({ aborted: [], ignored: 'alarm checkout-5xx went to OK, not ALARM' });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('ignores an alarm no rollout in flight watches', async () => {
+    givenActiveLocks([paymentsLock({ taskToken: TOKEN })]);
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [], ignored: 'no rollout in flight watches alarm checkout-5xx' });
+    expect(lockUpdates()).toEqual([]);
+    expect(aws.sfn.calls()).toHaveLength(0);
+  });
+
+  it('ignores an event that is not an alarm state change', async () => {
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(result.ignored).toMatch(/not an CloudWatch Alarm State Change event/);
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('refuses a malformed alarm event with InvalidInput before any AWS call', async () => {
+    const malformed = loadEvent('alarm-alarm');
+    delete malformed.detail.alarmName;
+
+    await expect(invoke(malformed)).rejects.toMatchObject({ name: ErrorName.InvalidInput });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('surfaces throttling of SendTaskFailure as AwsTransient after the abort is recorded', async () => {
+    givenActiveLocks([lockItem({ taskToken: TOKEN })]);
+    aws.sfn.on(SendTaskFailureCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+
+    await expect(invoke(event)).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+    expect(lockUpdates()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,125 @@
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { servicesFromEnv, type ServiceConfig } from '../../functions/core/config';
+import { ErrorName } from '../../functions/core/errors';
+import { executionName, type RolloutInput } from '../../functions/core/rollout';
+import { createHandler } from '../../functions/start/handler';
+import { loadEvent } from '../fixtures/aws-events';
+import { DIGEST, OTHER_DIGEST, PUSHED_AT, ROLLOUT_ID, rolloutInput, serviceConfig, serviceInput } from '../fixtures/state';
+import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, namedError, realDeps, resetAws, sdkError, totalAwsCalls } from './harness';
+
+const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
+
+let services: ServiceConfig[];
+const invoke = (event: unknown) => {
+  const { executions, log } = realDeps();
+  return createHandler(() => ({ services, executions, log }))(event, LAMBDA_CONTEXT);
+};
+
+const started = () =>
+  aws.sfn.commandCalls(StartExecutionCommand).map((c) => {
+    const { input, ...rest } = c.args[0].input;
+    return { ...rest, input: JSON.parse(input ?? 'null') as RolloutInput };
+  });
+
+beforeEach(() => {
+  resetAws();
+  services = servicesFromEnv(JSON.stringify([serviceInput()]));
+  aws.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));
+});
+
+describe('start handler', () => {
+  it('starts one execution named after service, digest and push time, with the rollout input', async () => {
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(result).toEqual({ started: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }], duplicates: [] });
+    expect(started()).toEqual([{ stateMachineArn: STATE_MACHINE_ARN, name: 'checkout-1a73d44e2264-20261124T101500Z', input: rolloutInput() }]);
+  });
+
+  it('pins the image to the digest, never the tag', async () => {
+    await invoke(loadEvent('ecr-push'));
+
+    expect(started()[0]?.input.image).toEqual({ repository: 'checkout', digest: DIGEST, tag: 'v1.4.2', uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${DIGEST}` });
+  });
+
+  it('starts one execution per service configured for the repository', async () => {
+    services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu' }), serviceInput({ name: 'payments', repository: 'payments' })]));
+
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(started().map((s) => [s.name, s.input.service.name])).toEqual([
+      [executionName('checkout', DIGEST, PUSHED_AT), 'checkout'],
+      [executionName('checkout-eu', DIGEST, PUSHED_AT), 'checkout-eu'],
+    ]);
+    expect(result.started.map((s) => s.service)).toEqual(['checkout', 'checkout-eu']);
+  });
+
+  it('reports a duplicate delivery of the same push as a duplicate, under the same name', async () => {
+    await invoke(loadEvent('ecr-push'));
+    aws.sfn.on(StartExecutionCommand).rejects(sdkError(ExecutionAlreadyExists, `Execution Already Exists: '${EXECUTION_PREFIX}:${ROLLOUT_ID}'`));
+
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(result).toEqual({ started: [], duplicates: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }] });
+    const [first, second] = started();
+    expect(second).toEqual(first);
+  });
+
+  it('starts a new execution for a new digest', async () => {
+    const push = loadEvent('ecr-push');
+    push.detail['image-digest'] = OTHER_DIGEST;
+
+    await invoke(push);
+
+    expect(started()[0]?.name).toBe(executionName('checkout', OTHER_DIGEST, PUSHED_AT));
+    expect(started()[0]?.name).not.toBe(ROLLOUT_ID);
+  });
+
+  it('ignores a push to a repository no service is configured for, starting nothing', async () => {
+    const push = loadEvent('ecr-push');
+    push.detail['repository-name'] = 'inventory';
+
+    const result = await invoke(push);
+
+    expect(result).toEqual({ started: [], duplicates: [], ignored: 'no service is configured for repository inventory' });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it.each([
+    ['a DELETE action', (d: Record<string, unknown>) => (d['action-type'] = 'DELETE')],
+    ['a failed push', (d: Record<string, unknown>) => (d.result = 'FAILURE')],
+  ])('ignores %s, starting nothing', async (_name, change) => {
+    const push = loadEvent('ecr-push');
+    change(push.detail);
+
+    const result = await invoke(push);
+
+    expect(result.ignored).toBeDefined();
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('refuses a tag pushed without a digest with InvalidInput, starting nothing', async () => {
+    const push = loadEvent('ecr-push');
+    delete push.detail['image-digest'];
+
+    await expect(invoke(push)).rejects.toMatchObject({
+      name: ErrorName.InvalidInput,
+      problems: ['detail.image-digest: missing; Cutover deploys image digests, never mutable tags (the push of tag v1.4.2 carries no digest)'],
+    });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('surfaces throttling of StartExecution as AwsTransient', async () => {
+    aws.sfn.on(StartExecutionCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+
+    await expect(invoke(loadEvent('ecr-push'))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+  });
+
+  it('passes the configured plan and timings into the execution input', async () => {
+    services = [serviceConfig({ timings: { steadyPollSeconds: 5 } })];
+
+    await invoke(loadEvent('ecr-push'));
+
+    expect(started()[0]?.input.service.timings).toEqual({ rollbackWindowSeconds: 900, steadyPollSeconds: 5, steadyMaxChecks: 40 });
+  });
+});

@@ -94,7 +94,8 @@ export class PreflightFailedError extends CutoverError {
 export class AlarmFiredError extends CutoverError {
   override readonly name = ErrorName.AlarmFired;
   constructor(readonly alarms: readonly string[], reason?: string) {
-    super(`alarm ${alarms.join(', ')} in ALARM${reason ? `: ${reason}` : ''}`, { context: { alarms } });
+    // Without alarm names (an abort the alarm path recorded) the reason already says which alarm fired.
+    super(alarms.length === 0 && reason ? reason : `alarm ${alarms.join(', ')} in ALARM${reason ? `: ${reason}` : ''}`, { context: { alarms } });
   }
 }
 

@@ -46,7 +46,7 @@ describe('bake handler', () => {
 
     const attempt = invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) });
 
-    await expect(attempt).rejects.toMatchObject({ name: error, message: expect.stringContaining(reason) });
+    await expect(attempt).rejects.toMatchObject({ name: error, message: error === ErrorName.AlarmFired ? reason : `rollout aborted: ${reason}` });
     expect(aws.dynamo).toHaveReceivedCommandTimes(GetCommand, 1);
   });
 

@@ -105,7 +105,7 @@ describe('check-alarms handler', () => {
 
     const attempt = invoke(stepState(2));
 
-    await expect(attempt).rejects.toMatchObject({ name: error, message: expect.stringContaining(reason) });
+    await expect(attempt).rejects.toMatchObject({ name: error, message: error === ErrorName.AlarmFired ? reason : `rollout aborted: ${reason}` });
     expect(aws.cloudwatch.calls()).toHaveLength(0);
     expect(lockUpdates()).toEqual([]);
   });

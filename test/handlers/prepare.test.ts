@@ -207,6 +207,22 @@ describe('prepare handler', () => {
     expect(aws.cloudwatch.calls()).toHaveLength(0);
   });
 
+  it('logs a refusal once, with its stable error name, the rollout and the service', async () => {
+    aws.dynamo.on(UpdateCommand).resolves({});
+    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
+    givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
+
+    await invoke(rolloutInput()).catch(() => undefined);
+
+    expect(deps.log.lines.filter((l) => l.level === 'error')).toEqual([
+      {
+        level: 'error',
+        message: `service checkout is busy: rollout ${OTHER_ROLLOUT_ID} holds its lock`,
+        fields: { function: 'prepare', error: ErrorName.RolloutBusy, rolloutId: ROLLOUT_ID, service: 'checkout', problems: undefined },
+      },
+    ]);
+  });
+
   it('takes the lock after all when the holder released it between the two reads', async () => {
     givenFreeLock();
     aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejectsOnce(conditionFailed()).callsFake(acquired());

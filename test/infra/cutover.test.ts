@@ -1,0 +1,426 @@
+/**
+ * The Cutover construct in the example app: functions, table, rules and least-privilege IAM, read from
+ * the synthesized template.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CfnResource } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { servicesFromEnv } from '../../functions/core/config';
+import { CanaryPlan } from '../../functions/core/plan';
+import { CUTOVER_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
+import { CutoverExampleStack } from '../../infra/example-environment';
+import { actionsOf, policyStatementsOf, render, synthExampleApp, testApp, type ExampleApp, type Json, type Statement } from './example-app';
+
+const FUNCTIONS_DIR = join(import.meta.dirname, '..', '..', 'functions');
+
+/** The newest Node.js runtime this aws-cdk-lib offers (what cdk-nag's L1 compares against). */
+const newestNodeRuntime = lambda.Runtime.ALL.filter((r) => r.family === lambda.RuntimeFamily.NODEJS)
+  .map((r) => r.name)
+  .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+  .at(-1);
+
+/**
+ * The only actions that may be granted on `Resource: "*"`: AWS offers no resource type for them.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+ */
+const UNSCOPABLE = new Set([
+  // Lambda and Step Functions tracing
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  // Step Functions logging to CloudWatch Logs (vended logs)
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  // ECS task definitions are read and registered by family, which has no ARN of its own
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  // ELBv2 reads
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTargetGroups',
+  // pulling from ECR needs a registry token (the example's task execution role)
+  'ecr:GetAuthorizationToken',
+]);
+
+describe('the Cutover construct in the example app', () => {
+  let example: ExampleApp;
+  let fnId: (name: CutoverFunctionName) => string;
+  let roleId: (name: CutoverFunctionName) => string;
+  let statements: (name: CutoverFunctionName) => Statement[];
+  let ref: (construct: Parameters<ExampleApp['logicalId']>[0]) => { Ref: string };
+
+  beforeAll(() => {
+    example = synthExampleApp();
+    const { cutover } = example.stack;
+    fnId = (name) => example.logicalId(cutover.functions[name]);
+    roleId = (name) => example.logicalId(cutover.functions[name].role!);
+    statements = (name) => policyStatementsOf(example.template, roleId(name));
+    ref = (construct) => ({ Ref: example.logicalId(construct) });
+  });
+
+  describe('functions', () => {
+    it('has one function per functions/<name>/handler.ts', () => {
+      // Arrange
+      const handlers = readdirSync(FUNCTIONS_DIR).filter((d) => existsSync(join(FUNCTIONS_DIR, d, 'handler.ts')));
+
+      // Act
+      const functions = example.template.findResources('AWS::Lambda::Function');
+
+      // Assert
+      expect([...CUTOVER_FUNCTIONS].sort()).toEqual(handlers.sort());
+      expect(Object.keys(functions).sort()).toEqual(CUTOVER_FUNCTIONS.map((name) => fnId(name)).sort());
+    });
+
+    it.each(CUTOVER_FUNCTIONS)('runs %s on the newest Node.js runtime, arm64, traced, with explicit memory and timeout', (name) => {
+      // Act
+      const fn = example.template.toJSON().Resources[fnId(name)];
+
+      // Assert
+      expect(newestNodeRuntime).toBe('nodejs24.x');
+      expect(fn.Properties).toMatchObject({
+        Runtime: newestNodeRuntime,
+        Handler: 'index.handler',
+        Architectures: ['arm64'],
+        MemorySize: 256,
+        Timeout: 30,
+        TracingConfig: { Mode: 'Active' },
+      });
+    });
+
+    it.each(CUTOVER_FUNCTIONS)('logs %s to its own log group kept one month', (name) => {
+      // Arrange
+      const fn = example.template.toJSON().Resources[fnId(name)];
+      const logGroupId: string = fn.Properties.LoggingConfig.LogGroup.Ref;
+
+      // Act
+      const logGroup = example.template.toJSON().Resources[logGroupId];
+
+      // Assert
+      expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    });
+
+    it('gives each function its own role, without AWSLambdaBasicExecutionRole', () => {
+      // Act
+      const roles = CUTOVER_FUNCTIONS.map((name) => example.template.toJSON().Resources[roleId(name)]);
+
+      // Assert
+      expect(new Set(CUTOVER_FUNCTIONS.map(roleId)).size).toBe(CUTOVER_FUNCTIONS.length);
+      for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    });
+
+    it('gives the state machine ARN to start and alarm only, and the services only to start', () => {
+      // Act
+      const env = (name: CutoverFunctionName) => example.template.toJSON().Resources[fnId(name)].Properties.Environment?.Variables ?? {};
+
+      // Assert
+      const stateMachine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
+      for (const name of CUTOVER_FUNCTIONS) {
+        expect(env(name).STATE_MACHINE_ARN, name).toEqual(name === 'start' || name === 'alarm' ? stateMachine : undefined);
+        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(name === 'start');
+        expect(env(name).NODE_OPTIONS, name).toBeUndefined();
+      }
+      expect(env('alarm').TABLE_NAME).toEqual(ref(example.stack.cutover.table));
+    });
+
+    it('puts in CUTOVER_SERVICES a service list the start function parses and accepts', () => {
+      // Arrange
+      const { target } = example.stack;
+      const raw = render(example.template.toJSON().Resources[fnId('start')].Properties.Environment.Variables.CUTOVER_SERVICES);
+      // References become ARN-shaped stand-ins, as the deployed values would be.
+      const deployed = raw.replace(/<([A-Za-z0-9.]+)>/g, 'arn:aws:test:eu-west-1:123456789012:$1');
+
+      // Act
+      const [service, ...others] = servicesFromEnv(deployed);
+
+      // Assert
+      expect(others).toEqual([]);
+      expect(service).toEqual({
+        name: 'checkout',
+        cluster: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.cluster)}`,
+        slots: {
+          blue: {
+            serviceName: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.blue.service)}.Name`,
+            targetGroupArn: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.blue.targetGroup)}`,
+          },
+          green: {
+            serviceName: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.green.service)}.Name`,
+            targetGroupArn: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.green.targetGroup)}`,
+          },
+        },
+        listenerArn: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.listener)}`,
+        containerName: 'app',
+        repository: `arn:aws:test:eu-west-1:123456789012:${example.logicalId(target.repository)}`,
+        plan: CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M,
+        alarms: [target.errorAlarm, target.latencyAlarm].map((a) => `arn:aws:test:eu-west-1:123456789012:${example.logicalId(a)}`),
+        timings: { rollbackWindowSeconds: 900, steadyPollSeconds: 15, steadyMaxChecks: 40 },
+      });
+    });
+  });
+
+  describe('table', () => {
+    it('keys locks and history by pk/sk, with the sparse active index, on demand, PITR and encryption on, retained', () => {
+      // Assert
+      example.template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: Match.objectEquals({
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: Match.arrayWith([
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+            { AttributeName: 'activeKey', AttributeType: 'S' },
+          ]),
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: 'active',
+              KeySchema: [
+                { AttributeName: 'activeKey', KeyType: 'HASH' },
+                { AttributeName: 'sk', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+        }),
+      });
+    });
+  });
+
+  describe('rules', () => {
+    it('starts a rollout on a successful push to the configured repository', () => {
+      // Arrange
+      const { cutover, target } = example.stack;
+
+      // Assert
+      example.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectEquals({
+          source: ['aws.ecr'],
+          'detail-type': ['ECR Image Action'],
+          detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': [ref(target.repository)] },
+        }),
+        Targets: [
+          {
+            Id: Match.anyValue(),
+            Arn: { 'Fn::GetAtt': [fnId('start'), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [example.logicalId(cutover.deadLetterQueue), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          },
+        ],
+      });
+    });
+
+    it('aborts on a configured alarm going to ALARM', () => {
+      // Arrange
+      const { cutover, target } = example.stack;
+
+      // Assert
+      example.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectEquals({
+          source: ['aws.cloudwatch'],
+          'detail-type': ['CloudWatch Alarm State Change'],
+          detail: { alarmName: [ref(target.errorAlarm), ref(target.latencyAlarm)], state: { value: ['ALARM'] } },
+        }),
+        Targets: [
+          {
+            Id: Match.anyValue(),
+            Arn: { 'Fn::GetAtt': [fnId('alarm'), 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [example.logicalId(cutover.deadLetterQueue), 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          },
+        ],
+      });
+    });
+
+    it('has no other rule', () => {
+      // Assert
+      example.template.resourceCountIs('AWS::Events::Rule', 2);
+    });
+
+    it('sends what it cannot deliver to an encrypted queue that refuses plain HTTP', () => {
+      // Arrange
+      const queueId = example.logicalId(example.stack.cutover.deadLetterQueue);
+
+      // Assert
+      example.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+      example.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it('sends start and alarm invocations that fail after their retries to the same queue', () => {
+      // Arrange
+      const queueArn = { 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] };
+
+      // Assert
+      for (const name of ['start', 'alarm'] as const) {
+        example.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+          FunctionName: { Ref: fnId(name) },
+          DestinationConfig: { OnFailure: { Destination: queueArn } },
+        });
+      }
+    });
+  });
+
+  describe('IAM', () => {
+    it('passes only the task definitions roles, and only to ECS tasks, from register alone', () => {
+      // Arrange
+      const td = example.stack.target.taskDefinition;
+      const passRole = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).includes('iam:PassRole'));
+
+      // Act
+      const register = passRole('register');
+
+      // Assert
+      expect(register).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: [{ 'Fn::GetAtt': [example.logicalId(td.taskRole), 'Arn'] }, { 'Fn::GetAtt': [example.logicalId(td.executionRole!), 'Arn'] }],
+          Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+        },
+      ]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => n !== 'register')) expect(passRole(name), name).toEqual([]);
+    });
+
+    it('tags task definitions only while registering a revision of the services family', () => {
+      // Act
+      const tag = statements('register').filter((s) => actionsOf(s).includes('ecs:TagResource'));
+
+      // Assert
+      expect(tag).toHaveLength(1);
+      expect(render(tag[0]!.Resource)).toBe('arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*');
+      expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
+    });
+
+    it('updates only the two slot services, from deploy, retire and rollback alone', () => {
+      // Arrange
+      const { blue, green } = example.stack.target;
+      const updates = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).includes('ecs:UpdateService'));
+
+      // Assert
+      for (const name of CUTOVER_FUNCTIONS) {
+        const expected = ['deploy', 'retire', 'rollback'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
+        expect(updates(name), name).toEqual(expected);
+      }
+    });
+
+    it('modifies only the listener, from shift and rollback alone', () => {
+      // Arrange
+      const { listener } = example.stack.target;
+      const modifies = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
+
+      // Assert
+      for (const name of CUTOVER_FUNCTIONS) {
+        const expected = ['shift', 'rollback'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        expect(modifies(name), name).toEqual(expected);
+      }
+    });
+
+    it('reads only the two slot services and only the watched alarms', () => {
+      // Arrange
+      const { blue, green, errorAlarm, latencyAlarm } = example.stack.target;
+      const alarmArns = [errorAlarm, latencyAlarm].map((a) => ({ 'Fn::GetAtt': [example.logicalId(a), 'Arn'] }));
+
+      // Assert
+      for (const name of ['prepare', 'check-steady'] as const) {
+        expect(statements(name).filter((s) => actionsOf(s).includes('ecs:DescribeServices')).map((s) => s.Resource), name).toEqual([[ref(blue.service), ref(green.service)]]);
+      }
+      for (const name of ['prepare', 'check-alarms'] as const) {
+        expect(statements(name).filter((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms')).map((s) => s.Resource), name).toEqual([alarmArns]);
+      }
+    });
+
+    it('grants DynamoDB on the table only, and the alarm path Query on the active index by name', () => {
+      // Arrange
+      const tableArn = { 'Fn::GetAtt': [example.logicalId(example.stack.cutover.table), 'Arn'] };
+      const dynamo = CUTOVER_FUNCTIONS.flatMap((name) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:'))).map((s) => ({ name, s })));
+
+      // Assert
+      for (const { name, s } of dynamo) {
+        expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
+        if (actionsOf(s).includes('dynamodb:Query')) {
+          expect(name).toBe('alarm');
+          expect(s.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/active']] });
+        } else {
+          expect(s.Resource, name).toEqual(tableArn);
+        }
+      }
+      expect(dynamo.map((d) => d.name)).not.toContain('start');
+    });
+
+    it('lets start start executions and alarm answer task tokens, of this state machine only', () => {
+      // Arrange
+      const machine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
+      const states = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('states:')));
+
+      // Assert
+      expect(states('start')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
+      expect(states('alarm')).toEqual([
+        { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: machine },
+      ]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => n !== 'start' && n !== 'alarm')) expect(states(name), name).toEqual([]);
+    });
+
+    it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {
+      // Arrange
+      const policies = Object.values(example.template.findResources('AWS::IAM::Policy'));
+      const all = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+
+      // Act
+      const star = all.filter((s) => [s.Resource as Json].flat().includes('*'));
+      const scopable = star.flatMap(actionsOf).filter((a) => !UNSCOPABLE.has(a));
+
+      // Assert
+      expect(star.length).toBeGreaterThan(0);
+      expect(scopable).toEqual([]);
+      expect(all.flatMap(actionsOf).filter((a) => a.includes('*'))).toEqual([]);
+    });
+  });
+});
+
+describe('grant methods', () => {
+  let template: Template;
+  let stack: CutoverExampleStack;
+  let operatorRole: iam.Role;
+
+  beforeAll(() => {
+    stack = new CutoverExampleStack(testApp(), 'Grants');
+    operatorRole = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    stack.cutover.grantStartRollout(operatorRole);
+    stack.cutover.grantReadHistory(operatorRole);
+    template = Template.fromStack(stack);
+  });
+
+  it('lets a grantee start executions of the state machine and read the table, nothing more', () => {
+    // Act
+    const granted = policyStatementsOf(template, stack.getLogicalId(operatorRole.node.defaultChild as CfnResource));
+
+    // Assert
+    expect(granted).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: stack.getLogicalId(stack.cutover.stateMachine.node.defaultChild as CfnResource) } },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: { 'Fn::GetAtt': [stack.getLogicalId(stack.cutover.table.node.defaultChild as CfnResource), 'Arn'] } },
+    ]);
+  });
+});

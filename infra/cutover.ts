@@ -20,7 +20,6 @@
  *   }],
  * });
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -40,14 +39,18 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/aws/store';
+import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
 import { DEFAULT_TIMINGS, validateServices, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan } from '../functions/core/plan';
 
-/** The repository root (infra/..), where `functions/` and `state-machines/` live. */
+/** The repository root (infra/..), where `functions/` lives. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The rollout state machine's definition (JSONPath ASL with `${XxxFunctionArn}` placeholders). */
-export const ROLLOUT_DEFINITION_PATH = join(ROOT, 'state-machines', 'rollout.asl.json');
+/**
+ * The definition file and how its placeholders are found: shared with the local runner
+ * (state-machines/definition.ts), so what CDK deploys and what runs locally is one file read one way.
+ */
+export { aslPlaceholders, ROLLOUT_DEFINITION_PATH };
 
 /** The Lambda functions, one per folder of `functions/` that has a `handler.ts`. */
 export const CUTOVER_FUNCTIONS = [
@@ -71,12 +74,7 @@ export type CutoverFunctionName = (typeof CUTOVER_FUNCTIONS)[number];
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
 /** The ASL placeholder a function's ARN substitutes: `check-steady` → `CheckSteadyFunctionArn`. */
-export const placeholderOf = (name: CutoverFunctionName): string => `${pascal(name)}FunctionArn`;
-
-/** Every distinct `${Name}` placeholder in an ASL text, in order of first appearance. */
-export function aslPlaceholders(text: string): string[] {
-  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!))];
-}
+export const placeholderOf = (name: CutoverFunctionName): string => placeholderOfFunction(name);
 
 /**
  * The `definitionSubstitutions` for the placeholders of a definition.
@@ -336,7 +334,7 @@ export class Cutover extends Construct {
     }
     this.functions = functions;
 
-    const definition = readFileSync(ROLLOUT_DEFINITION_PATH, 'utf8');
+    const definition = readRolloutDefinition();
     const arns = Object.fromEntries(CUTOVER_FUNCTIONS.map((name) => [placeholderOf(name), functions[name].functionArn]));
     const placeholders = aslPlaceholders(definition);
     const definitionSubstitutions = substitutionsFor(placeholders, arns);

@@ -22,7 +22,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -149,7 +149,11 @@ export interface CutoverServiceProps {
 
 /** Properties of {@link Cutover}. */
 export interface CutoverProps {
-  /** The services Cutover rolls out. At least one; names unique. */
+  /**
+   * The services Cutover rolls out. At least one; names unique. They reach the start function as one
+   * environment variable, and Lambda allows 4 KB for all of them: two or three services per construct
+   * with default plans (synth warns when the estimate gets close).
+   */
   readonly services: readonly CutoverServiceProps[];
   /**
    * Retention of the functions' and the state machine's log groups.
@@ -257,13 +261,29 @@ function nagText(value: unknown): string {
 /** Unique by string (two references to the same resource render the same token string). */
 const unique = (values: readonly string[]) => [...new Set(values)];
 
-/** Replaces every unresolved token with a placeholder ARN, so the run-time validators can check the rest. */
+/** Tokens as distinct placeholder ARNs, so the run-time validators can check everything else. */
 function forValidation(value: unknown): unknown {
   if (typeof value === 'string') return Token.isUnresolved(value) ? `arn:aws:cdk-token:::${value}` : value;
   if (typeof value === 'number') return Token.isUnresolved(value) ? 1 : value;
   if (Array.isArray(value)) return value.map(forValidation);
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forValidation(v)]));
   return value;
+}
+
+/**
+ * Lambda's limit on a function's environment variables, all together.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+
+/**
+ * The length of the services' JSON once deployed, estimated: an ARN not known at synth counts 140
+ * characters (a listener ARN is about 130), a name 64.
+ */
+function deployedLength(configs: readonly ServiceConfig[]): number {
+  return JSON.stringify(configs, (key, value: unknown) =>
+    typeof value === 'string' && Token.isUnresolved(value) ? 'x'.repeat(/Arn$/.test(key) ? 140 : 64) : value,
+  ).length;
 }
 
 /** Maps a validator path (`services[0].slots.blue.serviceName`) to the prop that sets it (`services[0].blue.service`). */
@@ -468,6 +488,16 @@ export class Cutover extends Construct {
       }
     });
     if (problems.length) throw new Error(`Cutover: invalid props:\n  ${problems.join('\n  ')}`);
+    // The start function reads every service from one environment variable; a deploy that outgrows the
+    // limit fails late, so say it at synth. Deployed values are not known yet: estimate them.
+    const estimate = deployedLength(services.map((s) => s.config));
+    if (estimate > LAMBDA_ENVIRONMENT_LIMIT - 512) {
+      Annotations.of(this).addWarningV2(
+        '@cutover/services-environment-size',
+        `CUTOVER_SERVICES may not fit in the start function's environment: about ${estimate} bytes for ${services.length} services, ` +
+          `and Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT} bytes for all variables together. Split the services over two Cutover constructs.`,
+      );
+    }
     return services;
   }
 

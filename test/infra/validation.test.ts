@@ -3,7 +3,7 @@
  * config the construct builds, with errors that name the prop. A passing and a failing case per rule.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigMessage } from '../../functions/core/config';
 import { CanaryPlan, PlanMessage, type CanaryPlan as Plan } from '../../functions/core/plan';
@@ -212,5 +212,41 @@ describe('a service whose weights live on a listener rule', () => {
       const modifies = policyStatementsOf(template, role).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
       expect(modifies, name).toEqual([{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyRule', Resource: RULE_ARN }]);
     }
+  });
+});
+
+describe('the size of the services list in the start function\'s environment', () => {
+  const withServices = (count: number) => {
+    const stack = new Stack(testApp(), `Services${count}`);
+    const env = new ExampleEnvironment(stack, 'Environment');
+    const services = Array.from({ length: count }, (_, i) => ({
+      name: `checkout-${i}`,
+      cluster: env.cluster,
+      blue: env.blue,
+      green: env.green,
+      listener: env.listener,
+      containerName: 'app',
+      repository: env.repository,
+      alarms: [env.errorAlarm, env.latencyAlarm],
+    }));
+    new Cutover(stack, 'Cutover', { services });
+    return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('CUTOVER_SERVICES may not fit'));
+  };
+
+  it('passes without a warning for two services', () => {
+    // Act
+    const warnings = withServices(2);
+
+    // Assert
+    expect(warnings).toEqual([]);
+  });
+
+  it('warns at synth when the list may outgrow Lambda\'s 4 KB environment', () => {
+    // Act
+    const warnings = withServices(3);
+
+    // Assert
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]!.entry.data)).toMatch(/about \d+ bytes for 3 services/);
   });
 });

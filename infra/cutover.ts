@@ -42,6 +42,7 @@ import { ACTIVE_INDEX } from '../functions/aws/store';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
 import { DEFAULT_TIMINGS, validateServices, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan } from '../functions/core/plan';
+import { alarmEventPattern, pushEventPattern, type EventPattern } from './rules';
 
 /** The repository root (infra/..), where `functions/` lives. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -259,6 +260,12 @@ function nagText(value: unknown): string {
 }
 
 /** Unique by string (two references to the same resource render the same token string). */
+/** The shared pattern (the local bus uses the same one) in CDK's shape: `detail-type` is `detailType` there. */
+function cdkPattern(pattern: EventPattern): events.EventPattern {
+  const { source, 'detail-type': detailType, detail } = pattern as Record<string, unknown>;
+  return { source: source as string[], detailType: detailType as string[], detail: detail as Record<string, unknown> };
+}
+
 const unique = (values: readonly string[]) => [...new Set(values)];
 
 /** Tokens as distinct placeholder ARNs, so the run-time validators can check everything else. */
@@ -405,27 +412,12 @@ export class Cutover extends Construct {
 
     this.pushRule = new events.Rule(this, 'PushRule', {
       description: 'Cutover: an image pushed to a configured ECR repository starts a rollout',
-      eventPattern: {
-        source: ['aws.ecr'],
-        detailType: ['ECR Image Action'],
-        detail: {
-          'action-type': ['PUSH'],
-          result: ['SUCCESS'],
-          'repository-name': unique(services.map((s) => s.props.repository.repositoryName)),
-        },
-      },
+      eventPattern: cdkPattern(pushEventPattern(services.map((s) => s.props.repository.repositoryName))),
       targets: [target(functions.start)],
     });
     this.alarmRule = new events.Rule(this, 'AlarmRule', {
       description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: unique(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName))),
-          state: { value: ['ALARM'] },
-        },
-      },
+      eventPattern: cdkPattern(alarmEventPattern(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName)))),
       targets: [target(functions.alarm)],
     });
 

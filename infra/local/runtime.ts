@@ -54,6 +54,16 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
    * initial one as failing to start, so the new revision never becomes steady.
    */
   readonly unstableNewRevisions?: boolean;
+  /** Called each time a function has set a listener's weights (after the emulator answered). For timings. */
+  readonly onWeights?: (change: WeightsChange) => void;
+}
+
+/** Weights a function set on a listener (or listener rule), and when the emulator had them. */
+export interface WeightsChange {
+  readonly listenerArn: string;
+  readonly weights: ReadonlyArray<{ readonly targetGroupArn: string; readonly weight: number }>;
+  /** `Date.now()` when `setWeights` returned. */
+  readonly at: number;
 }
 
 export interface BusRule {
@@ -84,6 +94,17 @@ function lambdaContext(fn: string): Context {
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
+  };
+}
+
+/** Wraps the traffic port to report every change of weights once the emulator has it. */
+function observed(traffic: Traffic, onWeights: (change: WeightsChange) => void): Traffic {
+  return {
+    ...traffic,
+    async setWeights(listenerArn, weights) {
+      await traffic.setWeights(listenerArn, weights);
+      onWeights({ listenerArn, weights: weights.map((w) => ({ ...w })), at: Date.now() });
+    },
   };
 }
 
@@ -137,7 +158,7 @@ export class LocalRuntime {
       if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
       const ports: LocalPorts = {
         ecs,
-        traffic: awsTraffic(new ElasticLoadBalancingV2Client(cfg)),
+        traffic: options.onWeights ? observed(awsTraffic(new ElasticLoadBalancingV2Client(cfg)), options.onWeights) : awsTraffic(new ElasticLoadBalancingV2Client(cfg)),
         alarms: awsAlarms(new CloudWatchClient(cfg)),
         store: awsStore(environments[0]!.tableName, new DynamoDBClient(cfg)),
         executions: undefined as unknown as Executions,

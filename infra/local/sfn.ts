@@ -29,7 +29,27 @@ export interface LocalEvent {
   readonly at: number;
 }
 
+/** One Lambda invocation made by the runner, as Lambda would bill it. */
+export interface LocalInvocation {
+  /** The function's folder name (`check-alarms`). */
+  readonly fn: string;
+  /** `Date.now()` when the invocation began. */
+  readonly at: number;
+  /** How long the function ran, in ms (`performance.now()` resolution). A waiting Task's wait is not included. */
+  readonly ms: number;
+  /** The error name, if the function threw. */
+  readonly error?: string;
+}
+
 export interface LocalRunnerOptions {
+  /**
+   * The definition to run, as text with its `${Placeholders}` (each `${XxxFunctionArn}` must name a local
+   * function). For experiments such as the benchmark's polling baseline; what AWS runs is the file.
+   * @default the text of state-machines/rollout.asl.json
+   */
+  readonly definition?: string;
+  /** Called after every Lambda invocation the runner makes (Task states; not the bus's deliveries). */
+  readonly onInvoke?: (invocation: LocalInvocation) => void;
   /** Multiplies every waiting Task's timeout (bakes) and every Wait state. 0.001 turns 5 minutes into 0.3 s. @default 1 */
   readonly timeScale?: number;
   /** Fixed pause in ms before a retry, instead of the definition's backoff. @default 10 */
@@ -110,15 +130,15 @@ export class LocalStepFunctions implements Executions {
   private readonly overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly waitOverrides: Record<string, number> = {};
   private readonly retryOverrides: Record<string, number> = {};
-  private readonly options: Required<Omit<LocalRunnerOptions, 'onEvent'>> & Pick<LocalRunnerOptions, 'onEvent'>;
+  private readonly options: Required<Omit<LocalRunnerOptions, 'onEvent' | 'onInvoke' | 'definition'>> & Pick<LocalRunnerOptions, 'onEvent' | 'onInvoke'>;
   /** Lambda invocations per function, as the cost figures need them. */
   readonly invocations: Record<string, number> = {};
 
   constructor(functions: Readonly<Record<string, LocalFunction>>, options: LocalRunnerOptions = {}) {
-    this.options = { timeScale: 1, retryMs: 10, region: 'us-east-1', account: '123456789012', ...options };
+    const { definition: text = readRolloutDefinition(), ...rest } = options;
+    this.options = { timeScale: 1, retryMs: 10, region: 'us-east-1', account: '123456789012', ...rest };
     const { region, account } = this.options;
     this.stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:cutover-rollout`;
-    const text = readRolloutDefinition();
     const arnOf = (fn: string) => `arn:aws:lambda:${region}:${account}:function:cutover-${fn}`;
     const values = Object.fromEntries(placeholders(text).map((p) => [p, arnOf(functionOfPlaceholder(p))]));
     this.definition = JSON.parse(substitute(text, values));
@@ -150,11 +170,15 @@ export class LocalStepFunctions implements Executions {
   /** Runs a function as Lambda would: JSON in, JSON out, errors reduced to name + message. */
   private async invoke(fnName: string, fn: LocalFunction, input: unknown): Promise<unknown> {
     this.invocations[fnName] = (this.invocations[fnName] ?? 0) + 1;
+    const at = Date.now();
+    const t0 = performance.now();
     try {
       const result = await fn(JSON.parse(JSON.stringify(input ?? null)));
+      this.options.onInvoke?.({ fn: fnName, at, ms: performance.now() - t0 });
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       const e = error as { name?: string; message?: string };
+      this.options.onInvoke?.({ fn: fnName, at, ms: performance.now() - t0, error: e?.name ?? 'Error' });
       throw namedError(e?.name ?? 'Error', e?.message ?? String(error));
     }
   }

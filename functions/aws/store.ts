@@ -8,7 +8,7 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { HistoryRecord, LockRecord, RolloutStore } from '../core/ports';
+import type { CommandRecord, HistoryRecord, LockRecord, RolloutStore } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
 
@@ -119,18 +119,25 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
       }
     },
 
-    async recordTaskToken(service, rolloutId, taskToken) {
+    async recordTaskToken(service, rolloutId, taskToken, wait) {
       try {
         const out = await edge('dynamodb:UpdateItem', () =>
           doc.send(
             new UpdateCommand({
               TableName: tableName,
               Key: key(service),
-              UpdateExpression: 'SET #token = :t',
+              UpdateExpression: wait ? 'SET #token = :t, #wait = :w' : 'SET #token = :t',
               // Not if aborted meanwhile: the abort path already looked for a token and found none.
-              ConditionExpression: '#rid = :id AND attribute_not_exists(#abort)',
-              ExpressionAttributeNames: { '#token': 'taskToken', '#rid': 'rolloutId', '#abort': 'abort' },
-              ExpressionAttributeValues: { ':t': taskToken, ':id': rolloutId },
+              // A hold only while the pause stands: a resume that came first must not be lost.
+              ConditionExpression: `#rid = :id AND attribute_not_exists(#abort)${wait?.kind === 'hold' ? ' AND attribute_exists(#pause)' : ''}`,
+              ExpressionAttributeNames: {
+                '#token': 'taskToken',
+                '#rid': 'rolloutId',
+                '#abort': 'abort',
+                ...(wait ? { '#wait': 'wait' } : {}),
+                ...(wait?.kind === 'hold' ? { '#pause': 'pause' } : {}),
+              },
+              ExpressionAttributeValues: { ':t': taskToken, ':id': rolloutId, ...(wait ? { ':w': wait } : {}) },
               ReturnValues: 'ALL_NEW',
             }),
           ),
@@ -140,6 +147,79 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         if (!conditionFailed(error)) throw error;
         return { recorded: false, lock: await this.getLock(service) };
       }
+    },
+
+    async clearWait(service, rolloutId) {
+      try {
+        await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              UpdateExpression: 'REMOVE #token, #wait',
+              ConditionExpression: '#rid = :id',
+              ExpressionAttributeNames: { '#token': 'taskToken', '#wait': 'wait', '#rid': 'rolloutId' },
+              ExpressionAttributeValues: { ':id': rolloutId },
+            }),
+          ),
+        );
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+      }
+    },
+
+    async setPause(service, rolloutId, pause) {
+      try {
+        await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              UpdateExpression: pause ? 'SET #pause = :p' : 'REMOVE #pause',
+              ConditionExpression: '#rid = :id',
+              ExpressionAttributeNames: { '#pause': 'pause', '#rid': 'rolloutId' },
+              ExpressionAttributeValues: { ':id': rolloutId, ...(pause ? { ':p': pause } : {}) },
+            }),
+          ),
+        );
+        return true;
+      } catch (error) {
+        if (conditionFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async recordCommand(record) {
+      const { expression, names, values } = setExpression({ ...record });
+      await edge('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: pkOf(record.service), sk: `command#${record.at}#${record.user}` },
+            UpdateExpression: expression,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    },
+
+    async listCommands(service, limit) {
+      const out = await edge('dynamodb:Query', () =>
+        doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'command#' },
+            ScanIndexForward: false,
+            Limit: limit,
+          }),
+        ),
+      );
+      return (out.Items ?? []).map((item) => {
+        const { pk: _pk, sk: _sk, ...rest } = item;
+        return rest as unknown as CommandRecord;
+      });
     },
 
     async markAborted(service, rolloutId, abort) {

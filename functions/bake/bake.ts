@@ -1,40 +1,54 @@
 /**
- * Bake: record the task token of the waiting `Bake` state against the rollout, so the alarm path (fail it)
- * and operators (promote: succeed it) resume the execution at once. The bake's length is the state's
- * timeout; when it elapses Step Functions raises States.Timeout and the loop goes on.
+ * Bake, manual gate, and operator pause: record the task token of the waiting state against the rollout,
+ * so the alarm path (fail it), `promote` (succeed it) and `resume` (succeed a pause) end the wait at once.
+ * A bake's length and a gate's timeout are the state's timeout: Step Functions raises States.Timeout.
  *
- * If the rollout was aborted before the token could be recorded, the bake fails at once instead of
- * waiting: no alarm is lost in the gap between two states.
+ * If the rollout was aborted before the token could be recorded, the wait fails at once instead of
+ * starting: no alarm is lost in the gap between two states. Likewise a hold whose pause was lifted before
+ * its token was recorded fails with PauseLifted, and the loop goes on: no resume is lost.
  */
-import { InvalidInputError, LockLostError } from '../core/errors';
-import type { Log, RolloutStore } from '../core/ports';
-import { describeStep } from '../core/plan';
+import { InvalidInputError, LockLostError, PauseLiftedError } from '../core/errors';
+import type { Clock, Log, RolloutStore, WaitRecord } from '../core/ports';
+import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import type { RolloutState } from '../core/rollout';
 import { abortError } from '../check-alarms/check-alarms';
 
 export interface BakeDeps {
   readonly store: RolloutStore;
+  readonly clock: Clock;
   readonly log: Log;
 }
 
 export interface BakeInput {
   readonly taskToken: string;
   readonly state: RolloutState;
+  /** `paused`: the operator's pause (the `Hold (paused)` state), not a plan step. */
+  readonly hold?: 'paused';
+}
+
+/** The wait this invocation stands for, from the input alone. */
+export function waitOf(input: BakeInput, now: Date): { wait: WaitRecord; text: string } {
+  const since = now.toISOString();
+  const at = (seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
+  if (input.hold === 'paused') return { wait: { kind: 'hold', since, until: at(MAX_GATE_SECONDS) }, text: 'paused by an operator: holding the current weight until resume' };
+  const step = input.state.cursor?.step;
+  if (step?.kind === 'bake') return { wait: { kind: 'bake', since, until: at(step.seconds) }, text: `${describeStep(step)}: waiting; an alarm or an abort ends it at once` };
+  if (step?.kind === 'pause') return { wait: { kind: 'gate', since, until: at(step.timeoutSeconds ?? MAX_GATE_SECONDS) }, text: `${describeStep(step)}: waiting for promote or rollback` };
+  throw new InvalidInputError('invalid rollout state', ['cursor.step: must be a bake or pause step (or hold: paused)']);
 }
 
 export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision: string }> {
-  if (typeof input?.taskToken !== 'string' || input.taskToken === '' || typeof input.state !== 'object') {
+  if (typeof input?.taskToken !== 'string' || input.taskToken === '' || typeof input.state !== 'object' || input.state === null) {
     throw new InvalidInputError('invalid bake input', ['taskToken and state are required']);
   }
   const { state, taskToken } = input;
-  const step = state.cursor?.step;
-  if (step?.kind !== 'bake') throw new InvalidInputError('invalid rollout state', ['cursor.step: must be a bake step']);
-  const { recorded, lock } = await deps.store.recordTaskToken(state.service.name, state.rolloutId, taskToken);
+  const { wait, text } = waitOf(input, deps.clock.now());
+  const { recorded, lock } = await deps.store.recordTaskToken(state.service.name, state.rolloutId, taskToken, wait);
   if (!recorded) {
     if (lock?.abort && lock.rolloutId === state.rolloutId) throw abortError(lock.abort);
+    if (wait.kind === 'hold' && lock?.rolloutId === state.rolloutId && !lock.pause) throw new PauseLiftedError('resumed before the hold began; going on');
     throw new LockLostError(state.service.name, state.rolloutId, lock?.rolloutId);
   }
-  const decision = `${describeStep(step)}: waiting; an alarm or an abort ends it at once`;
-  deps.log.info('bake started', { rolloutId: state.rolloutId, service: state.service.name, seconds: step.seconds });
-  return { decision };
+  deps.log.info('waiting on task token', { rolloutId: state.rolloutId, service: state.service.name, wait });
+  return { decision: text };
 }

@@ -1,7 +1,7 @@
 /** Lambda entry point for bake: middy over the pure `bake`. */
 import { requireEnv } from '../aws/clients';
 import { awsStore } from '../aws/store';
-import { jsonLog } from '../core/ports';
+import { jsonLog, systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { bake, type BakeDeps } from './bake';
 
@@ -9,5 +9,5 @@ import { bake, type BakeDeps } from './bake';
 export const createHandler = (deps: () => BakeDeps) => lambda('bake', bake, deps);
 
 export const handler = createHandler(
-  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), log: jsonLog({ function: 'bake' }) })),
+  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: jsonLog({ function: 'bake' }) })),
 );

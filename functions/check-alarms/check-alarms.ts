@@ -15,6 +15,8 @@ export interface CheckAlarmsDeps {
 
 export interface AlarmCheck {
   readonly alarms: readonly AlarmView[];
+  /** An operator paused the rollout: the state machine holds before the next step. */
+  readonly paused: boolean;
   readonly decision: string;
 }
 
@@ -40,8 +42,12 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
     throw new AlarmFiredError(firing.map((a) => a.name), firing[0]?.reason);
   }
   if (state.cursor) await deps.store.updateLock(service.name, rolloutId, { stepIndex: state.cursor.index });
+  // Whatever waited before this check is over: its token is spent.
+  if (lock.taskToken || lock.wait) await deps.store.clearWait(service.name, rolloutId);
+  const paused = lock.pause !== undefined;
   const index = state.cursor?.index ?? 0;
   const total = state.cursor?.total ?? 0;
   const where = index < total ? `before step ${index + 1}/${total}` : 'before finalizing';
-  return { alarms: seen, decision: `${where}: ${seen.map((a) => `${a.name} ${a.state}`).join(', ')}` };
+  const states = seen.map((a) => `${a.name} ${a.state}`).join(', ');
+  return { alarms: seen, paused, decision: paused ? `${where}: ${states}; paused by ${lock.pause!.by}, holding` : `${where}: ${states}` };
 }

@@ -4,7 +4,7 @@
  * The construct builds it from typed CDK props; the local runtime builds it from the emulator's resources.
  */
 import { InvalidConfigError } from './errors';
-import { DEFAULT_PLAN, validatePlan, type CanaryPlan } from './plan';
+import { DEFAULT_PLAN, normalizePlan, validatePlan, type CanaryPlan } from './plan';
 
 /** The two slots of a service. */
 export const SLOTS = ['blue', 'green'] as const;
@@ -19,6 +19,17 @@ export interface SlotConfig {
   readonly serviceName: string;
   /** Target group ARN of that service. */
   readonly targetGroupArn: string;
+}
+
+/**
+ * Who may steer a service from Slack. A command is allowed when the channel is listed (or no channel is
+ * listed) and the user is listed (or no user is listed); with neither list, chat commands are off.
+ */
+export interface ChatAccess {
+  /** Slack channel IDs (`C0123ABCD`) the commands may come from. */
+  readonly channels?: readonly string[];
+  /** Slack user IDs (`U0123ABCD`) who may send them. */
+  readonly users?: readonly string[];
 }
 
 /** How long things may take; all in seconds. */
@@ -56,6 +67,8 @@ export interface ServiceConfig {
   /** CloudWatch alarm names watched during the rollout; any in ALARM aborts it. */
   readonly alarms: readonly string[];
   readonly timings: Timings;
+  /** Who may use `/cutover` on this service. @default nobody (chat commands off) */
+  readonly chat?: ChatAccess;
 }
 
 /** The input form: plan and timings may be left out. */
@@ -68,7 +81,7 @@ export type ServiceConfigInput = Omit<ServiceConfig, 'plan' | 'timings'> & {
 export function withDefaults(input: ServiceConfigInput): ServiceConfig {
   return {
     ...input,
-    plan: input.plan ?? DEFAULT_PLAN,
+    plan: normalizePlan(input.plan ?? DEFAULT_PLAN),
     timings: { ...DEFAULT_TIMINGS, ...(input.timings ?? {}) },
   };
 }
@@ -89,6 +102,7 @@ export const ConfigMessage = {
   SAME_TARGET_GROUP: 'blue and green must have different target groups',
   TIMING: 'must be a positive integer',
   DUPLICATE_SERVICE: 'service name is used twice',
+  SLACK_IDS: 'must be a list of Slack IDs (capital letters and digits, e.g. C0123ABCD / U0123ABCD)',
 } as const;
 
 /**
@@ -133,6 +147,16 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
     });
   }
   problems.push(...validatePlan(c.plan, `${path}.plan`));
+  if (c.chat !== undefined) {
+    const chat = c.chat as Record<string, unknown> | null;
+    if (typeof chat !== 'object' || chat === null) problems.push(`${path}.chat: ${ConfigMessage.NOT_OBJECT}`);
+    else {
+      for (const key of ['channels', 'users'] as const) {
+        const ids = chat[key];
+        if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string' && /^[A-Z0-9]{2,24}$/.test(id)))) problems.push(`${path}.chat.${key}: ${ConfigMessage.SLACK_IDS}`);
+      }
+    }
+  }
   const timings = c.timings as Record<string, unknown> | undefined;
   if (typeof timings !== 'object' || timings === null) {
     problems.push(`${path}.timings: ${ConfigMessage.NOT_OBJECT}`);

@@ -22,6 +22,10 @@ export const ErrorName = {
   RolloutAborted: 'RolloutAborted',
   /** The new revision's deployment failed (circuit breaker, tasks not starting). */
   DeploymentFailed: 'DeploymentFailed',
+  /** The operator's pause was lifted before its hold began: go on at once. */
+  PauseLifted: 'PauseLifted',
+  /** A manual gate's timeout passed with nobody promoting it, and its action is rollback. */
+  GateTimedOut: 'GateTimedOut',
   /** The new revision did not become steady within the allowed number of checks. */
   DeploymentTimedOut: 'DeploymentTimedOut',
   /** The service's lock is no longer held by this rollout. */
@@ -123,6 +127,11 @@ export class LockLostError extends CutoverError {
   constructor(service: string, rolloutId: string, holder: string | undefined) {
     super(`rollout ${rolloutId} no longer holds the lock of ${service}${holder ? ` (held by ${holder})` : ''}`);
   }
+}
+
+/** The pause was lifted (resume) before the hold could record its token. */
+export class PauseLiftedError extends CutoverError {
+  override readonly name = ErrorName.PauseLifted;
 }
 
 /** A transient AWS failure (throttling, 5xx, network): retried with backoff by the state machine. */

@@ -24,8 +24,20 @@ export interface BakeStep {
   readonly seconds: number;
 }
 
+/**
+ * A manual gate: hold the current weight until an operator promotes (next step) or rolls back. Alarms are
+ * still watched. After `timeoutSeconds` the gate takes `onTimeout`.
+ */
+export interface PauseStep {
+  readonly kind: 'pause';
+  /** Longest wait, whole seconds, 1..MAX_GATE_SECONDS. @default MAX_GATE_SECONDS (7 days) */
+  readonly timeoutSeconds?: number;
+  /** What happens when nobody answers in time. @default 'rollback' */
+  readonly onTimeout?: 'promote' | 'rollback';
+}
+
 /** One step of a canary plan. */
-export type PlanStep = SetWeightStep | BakeStep;
+export type PlanStep = SetWeightStep | BakeStep | PauseStep;
 
 /** A canary plan: the steps in order. */
 export interface CanaryPlan {
@@ -37,6 +49,12 @@ export interface CanaryPlan {
  * above 2^31-1 ms (about 24.8 days) and a bake that long is a manual gate, not a bake.
  */
 export const MAX_BAKE_SECONDS = 86_400;
+
+/**
+ * Longest manual gate or operator pause: 7 days. Every wait needs a bounded timeout (Step Functions has no
+ * "forever" for a task token, and Node timers overflow past 24.8 days in the local runtime).
+ */
+export const MAX_GATE_SECONDS = 604_800;
 
 /** Most steps a plan may have (keeps the execution far below the 25,000-event history limit). */
 export const MAX_STEPS = 50;
@@ -74,7 +92,9 @@ export const PlanMessage = {
   NO_STEPS: 'must have at least one step',
   TOO_MANY_STEPS: `must have at most ${MAX_STEPS} steps`,
   STEP_NOT_OBJECT: 'must be an object',
-  UNKNOWN_KIND: "kind must be 'setWeight' or 'bake'",
+  UNKNOWN_KIND: "kind must be 'setWeight', 'bake' or 'pause'",
+  GATE_RANGE: `timeoutSeconds must be an integer from 1 to ${MAX_GATE_SECONDS}`,
+  GATE_ACTION: "onTimeout must be 'promote' or 'rollback'",
   WEIGHT_RANGE: 'weight must be an integer from 0 to 100',
   WEIGHT_DECREASES: 'weight must not be lower than the previous weight',
   BAKE_RANGE: `seconds must be an integer from 1 to ${MAX_BAKE_SECONDS}`,
@@ -126,6 +146,10 @@ export function validatePlan(plan: unknown, path = 'plan'): string[] {
       for (const key of Object.keys(s)) if (key !== 'kind' && key !== 'seconds') problems.push(`${at}.${key}: ${PlanMessage.UNKNOWN_FIELD}`);
       if (!isInt(s.seconds) || s.seconds < 1 || s.seconds > MAX_BAKE_SECONDS) problems.push(`${at}.seconds: ${PlanMessage.BAKE_RANGE}`);
       if (!sawWeight) problems.push(`${at}: ${PlanMessage.BAKE_BEFORE_WEIGHT}`);
+    } else if (s.kind === 'pause') {
+      for (const key of Object.keys(s)) if (!['kind', 'timeoutSeconds', 'onTimeout'].includes(key)) problems.push(`${at}.${key}: ${PlanMessage.UNKNOWN_FIELD}`);
+      if (s.timeoutSeconds !== undefined && (!isInt(s.timeoutSeconds) || s.timeoutSeconds < 1 || s.timeoutSeconds > MAX_GATE_SECONDS)) problems.push(`${at}.timeoutSeconds: ${PlanMessage.GATE_RANGE}`);
+      if (s.onTimeout !== undefined && s.onTimeout !== 'promote' && s.onTimeout !== 'rollback') problems.push(`${at}.onTimeout: ${PlanMessage.GATE_ACTION}`);
     } else {
       problems.push(`${at}.kind: ${PlanMessage.UNKNOWN_KIND}`);
     }
@@ -139,7 +163,21 @@ export function validatePlan(plan: unknown, path = 'plan'): string[] {
 /** Short text for a step, as the console and chat show it: "Shift 25% to green", "Bake 5m". */
 export function describeStep(step: PlanStep, newSlot?: string): string {
   if (step.kind === 'setWeight') return `Shift ${step.weight}% to ${newSlot ?? 'the new slot'}`;
+  if (step.kind === 'pause') return `Manual gate (up to ${formatDuration(step.timeoutSeconds ?? MAX_GATE_SECONDS)}, then ${step.onTimeout ?? 'rollback'})`;
   return `Bake ${formatDuration(step.seconds)}`;
+}
+
+/**
+ * The plan as the state machine reads it: every optional field filled in (a gate's timeout and action), so
+ * the definition's paths always resolve. Applied with the configuration's defaults.
+ */
+export function normalizePlan(plan: CanaryPlan): CanaryPlan {
+  if (!Array.isArray(plan?.steps)) return plan; // invalid: left for validatePlan to report
+  return {
+    steps: plan.steps.map((step) =>
+      step?.kind === 'pause' ? { kind: 'pause', timeoutSeconds: step.timeoutSeconds ?? MAX_GATE_SECONDS, onTimeout: step.onTimeout ?? 'rollback' } : step,
+    ),
+  };
 }
 
 /** 300 → "5m", 90 → "1m30s", 3600 → "1h". */

@@ -84,11 +84,39 @@ export interface LockRecord {
   readonly alarms: readonly string[];
   /** Set by the abort path; every forward state checks it. */
   readonly abort?: { readonly error: string; readonly reason: string; readonly at: string };
-  /** Task token of the bake in progress, so an abort or promote resumes it at once. */
+  /** Task token of the wait in progress (bake, gate, pause), so an abort, promote or resume ends it at once. */
   readonly taskToken?: string;
+  /** What that token is waiting for, since when and until when (for status). */
+  readonly wait?: WaitRecord;
+  /** Set by an operator's pause: the loop holds at the current weight until resume. */
+  readonly pause?: { readonly by: string; readonly at: string };
   readonly stepIndex?: number;
   readonly weights?: Weights;
   readonly newSlot?: Slot;
+}
+
+/** A wait on a task token: a bake, a manual gate, or an operator's pause (hold). */
+export interface WaitRecord {
+  readonly kind: 'bake' | 'gate' | 'hold';
+  readonly since: string;
+  /** When it ends by itself (bake end, gate timeout). */
+  readonly until?: string;
+}
+
+/** One chat or CLI command, as the audit trail keeps it. */
+export interface CommandRecord {
+  readonly service: string;
+  readonly at: string;
+  /** Slack user ID, or the CLI user. */
+  readonly user: string;
+  readonly channel?: string;
+  readonly via: 'slack' | 'cli';
+  /** The command as typed, e.g. `rollback checkout bad latency`. */
+  readonly text: string;
+  /** The rollout it acted on, if any. */
+  readonly rolloutId?: string;
+  /** What happened: `accepted`, `refused: ...`. */
+  readonly result: string;
 }
 
 /** One rollout's history record. */
@@ -120,7 +148,15 @@ export interface RolloutStore {
    * Records the bake's task token unless the rollout was aborted meanwhile. Returns the lock as it is
    * after the call; `recorded` is false if the rollout was aborted or the lock is not ours.
    */
-  recordTaskToken(service: string, rolloutId: string, taskToken: string): Promise<{ recorded: boolean; lock?: LockRecord }>;
+  recordTaskToken(service: string, rolloutId: string, taskToken: string, wait?: WaitRecord): Promise<{ recorded: boolean; lock?: LockRecord }>;
+  /** Forgets the wait (its token is spent) if `rolloutId` holds the lock. */
+  clearWait(service: string, rolloutId: string): Promise<void>;
+  /** Sets (or with undefined clears) the operator's pause; false if `rolloutId` does not hold the lock. */
+  setPause(service: string, rolloutId: string, pause: LockRecord['pause'] | undefined): Promise<boolean>;
+  /** Appends to the audit trail. */
+  recordCommand(record: CommandRecord): Promise<void>;
+  /** The newest commands for a service. */
+  listCommands(service: string, limit: number): Promise<CommandRecord[]>;
   /** Marks the rollout aborted (first reason wins) and returns the lock with its current task token. */
   markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined>;
   /** Active locks (rollouts in flight) that watch the given alarm. */

@@ -234,6 +234,7 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
     containerName: DEMO.container,
     repository,
     alarms,
+    chat: { channels: ['CDEMO0CUTOVER'], users: ['UDEMO0OPERATOR'] },
     ...options.service,
   } as ServiceConfigInput);
 

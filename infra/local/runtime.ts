@@ -25,6 +25,8 @@ import { createHandler as retireHandler } from '../../functions/retire/handler';
 import { createHandler as rollbackHandler } from '../../functions/rollback/handler';
 import { createHandler as shiftHandler } from '../../functions/shift/handler';
 import { createHandler as startHandler } from '../../functions/start/handler';
+import { createHandler as chatHandler } from '../../functions/chat/handler';
+import { signSlackRequest } from '../../functions/chat/slack-signature';
 import { alarmEventPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
@@ -40,6 +42,19 @@ export interface LocalPorts {
   clock: typeof systemClock;
   log: Log;
   services: ServiceConfig[];
+  signingSecret: () => Promise<string>;
+  executionUrl: (rolloutId: string) => string;
+}
+
+/** The local Slack app's signing secret (the local runtime is its only user). */
+export const LOCAL_SIGNING_SECRET = 'local-signing-secret-0123456789abcdef';
+/** The Slack channel and user the demo service lets steer it. */
+export const DEMO_CHAT = { channel: 'CDEMO0CUTOVER', user: 'UDEMO0OPERATOR' } as const;
+
+/** The HTTP response a Lambda Function URL gives. */
+export interface UrlResponse {
+  readonly statusCode: number;
+  readonly body: string;
 }
 
 export interface LocalRuntimeOptions extends LocalRunnerOptions {
@@ -165,6 +180,8 @@ export class LocalRuntime {
         clock: systemClock,
         log: options.log ?? silentLog,
         services: environments.map((e) => e.service),
+        signingSecret: async () => LOCAL_SIGNING_SECRET,
+        executionUrl: (rolloutId) => `local execution ${rolloutId}`,
       };
       const deps = () => ports;
       const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
@@ -180,6 +197,7 @@ export class LocalRuntime {
         finalize: finalizeHandler(deps),
         retire: retireHandler(deps),
         rollback: rollbackHandler(deps),
+        chat: chatHandler(deps),
       };
       const functions = Object.fromEntries(
         Object.entries(handlers).map(([name, h]) => [name, (event: unknown) => h(event as never, lambdaContext(name))]),
@@ -207,6 +225,43 @@ export class LocalRuntime {
       const e = error as Error;
       return { rule: rule.name, target: rule.target, error: { name: e.name, message: e.message } };
     }
+  }
+
+  /**
+   * Sends `/cutover <text>` as Slack would: a form-encoded body, signed with the local signing secret, to
+   * the chat function as a Function URL request. `signingSecret` and `timestamp` can be overridden to try
+   * forged or stale requests.
+   */
+  async slack(text: string, options: { user?: string; channel?: string; signingSecret?: string; timestamp?: number } = {}): Promise<UrlResponse> {
+    const body = new URLSearchParams({
+      token: 'deprecated-verification-token',
+      team_id: 'TDEMO0TEAM',
+      channel_id: options.channel ?? DEMO_CHAT.channel,
+      user_id: options.user ?? DEMO_CHAT.user,
+      user_name: 'operator',
+      command: '/cutover',
+      text,
+      response_url: 'http://127.0.0.1:9/slack-response',
+      trigger_id: '0000.0000.local',
+    }).toString();
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const signature = signSlackRequest(options.signingSecret ?? LOCAL_SIGNING_SECRET, body, timestamp);
+    return this.slackRaw(body, { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature });
+  }
+
+  /** Delivers a raw Function URL request to the chat function. */
+  async slackRaw(body: string, headers: Record<string, string>, method = 'POST'): Promise<UrlResponse> {
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      requestContext: { http: { method, path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Slackbot 1.0' } },
+      body,
+      isBase64Encoded: false,
+    };
+    return (await this.functions.chat!(event)) as UrlResponse;
   }
 
   /** Stops the emulator if this runtime started it. */

@@ -28,10 +28,10 @@ describe('bake handler', () => {
       {
         TableName: TABLE,
         Key: { pk: 'service#checkout', sk: 'lock' },
-        UpdateExpression: 'SET #token = :t',
+        UpdateExpression: 'SET #token = :t, #wait = :w',
         ConditionExpression: '#rid = :id AND attribute_not_exists(#abort)',
-        ExpressionAttributeNames: { '#token': 'taskToken', '#rid': 'rolloutId', '#abort': 'abort' },
-        ExpressionAttributeValues: { ':t': TOKEN, ':id': ROLLOUT_ID },
+        ExpressionAttributeNames: { '#token': 'taskToken', '#rid': 'rolloutId', '#abort': 'abort', '#wait': 'wait' },
+        ExpressionAttributeValues: { ':t': TOKEN, ':id': ROLLOUT_ID, ':w': { kind: 'bake', since: NOW, until: new Date(Date.parse(NOW) + 300_000).toISOString() } },
         ReturnValues: 'ALL_NEW',
       },
     ]);
@@ -75,5 +75,33 @@ describe('bake handler', () => {
     aws.dynamo.on(UpdateCommand).rejects(namedError('ProvisionedThroughputExceededException', 400));
 
     await expect(invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP) })).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+  });
+
+  it('records an operator pause as a hold, only while the pause still stands', async () => {
+    aws.dynamo.on(UpdateCommand).resolves({ Attributes: lockItem({ taskToken: TOKEN, pause: { by: '<@U1>', at: NOW } }) });
+
+    const result = await invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP), hold: 'paused' });
+
+    expect(result.decision).toBe('paused by an operator: holding the current weight until resume');
+    const [update] = lockUpdates();
+    expect(update?.ConditionExpression).toBe('#rid = :id AND attribute_not_exists(#abort) AND attribute_exists(#pause)');
+    expect((update?.ExpressionAttributeValues as Record<string, { kind?: string }>)[':w']?.kind).toBe('hold');
+  });
+
+  it('fails with PauseLifted when resume came before the hold could record its token', async () => {
+    aws.dynamo.on(UpdateCommand).rejects(conditionFailed());
+    givenLock(lockItem({}));
+
+    await expect(invoke({ taskToken: TOKEN, state: stepState(BAKE_STEP), hold: 'paused' })).rejects.toMatchObject({ name: ErrorName.PauseLifted });
+  });
+
+  it('records a manual gate with its timeout', async () => {
+    aws.dynamo.on(UpdateCommand).resolves({ Attributes: lockItem({ taskToken: TOKEN }) });
+    const state = stepState(BAKE_STEP, { cursor: { index: 1, total: 3, step: { kind: 'pause', timeoutSeconds: 60, onTimeout: 'promote' } } });
+
+    const result = await invoke({ taskToken: TOKEN, state });
+
+    expect(result.decision).toBe('Manual gate (up to 1m, then promote): waiting for promote or rollback');
+    expect((lockUpdates()[0]?.ExpressionAttributeValues as Record<string, unknown>)[':w']).toEqual({ kind: 'gate', since: NOW, until: new Date(Date.parse(NOW) + 60_000).toISOString() });
   });
 });

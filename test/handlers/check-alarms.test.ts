@@ -43,6 +43,7 @@ describe('check-alarms handler', () => {
         { name: 'checkout-5xx', state: 'OK', reason: 'OK reason' },
         { name: 'checkout-p99-latency', state: 'INSUFFICIENT_DATA', reason: 'INSUFFICIENT_DATA reason' },
       ],
+      paused: false,
       decision: 'before step 3/7: checkout-5xx OK, checkout-p99-latency INSUFFICIENT_DATA',
     });
     expect(lockUpdates()).toHaveLength(1);
@@ -130,5 +131,16 @@ describe('check-alarms handler', () => {
     aws.cloudwatch.on(DescribeAlarmsCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'));
 
     await expect(invoke(stepState(2))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+  });
+
+  it('forgets the spent token of the wait before it and reports an operator pause', async () => {
+    givenLock(lockItem({ taskToken: 'spent-token', wait: { kind: 'bake', since: NOW }, pause: { by: '<@U1>', at: NOW } }));
+    givenAlarmStates({ 'checkout-5xx': 'OK', 'checkout-p99-latency': 'OK' });
+
+    const check = await invoke(stepState(2));
+
+    expect(check.paused).toBe(true);
+    expect(check.decision).toBe('before step 3/7: checkout-5xx OK, checkout-p99-latency OK; paused by <@U1>, holding');
+    expect(lockUpdates().map((u) => u.UpdateExpression)).toContain('REMOVE #token, #wait');
   });
 });

@@ -101,17 +101,17 @@ describe('the ASL file', () => {
     const placeholders = aslPlaceholders(text);
 
     // Assert
-    expect(placeholders).toEqual([
+    expect([...placeholders].sort()).toEqual([
+      'BakeFunctionArn',
+      'CheckAlarmsFunctionArn',
+      'CheckSteadyFunctionArn',
+      'DeployFunctionArn',
+      'FinalizeFunctionArn',
       'PrepareFunctionArn',
       'RegisterFunctionArn',
-      'DeployFunctionArn',
-      'CheckSteadyFunctionArn',
-      'CheckAlarmsFunctionArn',
-      'ShiftFunctionArn',
-      'BakeFunctionArn',
-      'FinalizeFunctionArn',
       'RetireFunctionArn',
       'RollbackFunctionArn',
+      'ShiftFunctionArn',
     ]);
     const known = new Set(CUTOVER_FUNCTIONS.map(placeholderOf));
     expect(placeholders.filter((p) => !known.has(p))).toEqual([]);

@@ -121,7 +121,7 @@ describe('withDefaults', () => {
   it('fills in the default plan and timings', () => {
     const config = withDefaults(serviceInput());
 
-    expect(config.plan).toBe(DEFAULT_PLAN);
+    expect(config.plan).toEqual(DEFAULT_PLAN);
     expect(config.timings).toEqual(DEFAULT_TIMINGS);
   });
 

@@ -9,6 +9,8 @@ import {
   describeStep,
   formatDuration,
   validatePlan,
+  normalizePlan,
+  MAX_GATE_SECONDS,
   type PlanStep,
 } from '../../functions/core/plan';
 
@@ -25,6 +27,8 @@ describe('validatePlan', () => {
     ['the same weight twice (not lower than the previous one)', plan(weight(25), bake(60), weight(25), weight(100))],
     ['the shortest bake, 1 second', plan(weight(10), bake(1), weight(100))],
     [`the longest bake, ${MAX_BAKE_SECONDS} seconds`, plan(weight(10), bake(MAX_BAKE_SECONDS), weight(100))],
+    ['a manual gate with no timeout (waits for promote)', plan(weight(10), { kind: 'pause' }, weight(100))],
+    ['a manual gate that promotes itself after an hour', plan(weight(10), { kind: 'pause', timeoutSeconds: 3600, onTimeout: 'promote' }, weight(100))],
     [`exactly ${MAX_STEPS} steps`, plan(...Array.from({ length: MAX_STEPS - 1 }, () => weight(1)), weight(100))],
   ])('accepts %s', (_name, input) => {
     expect(validatePlan(input)).toEqual([]);
@@ -42,7 +46,10 @@ describe('validatePlan', () => {
       [`plan.steps: ${PlanMessage.TOO_MANY_STEPS}`],
     ],
     ['a step that is not an object', plan(weight(10), null, weight(100)), [`plan.steps[1]: ${PlanMessage.STEP_NOT_OBJECT}`]],
-    ['a step of an unknown kind', plan(weight(10), { kind: 'pause' }, weight(100)), [`plan.steps[1].kind: ${PlanMessage.UNKNOWN_KIND}`]],
+    ['a step of an unknown kind', plan(weight(10), { kind: 'wait' }, weight(100)), [`plan.steps[1].kind: ${PlanMessage.UNKNOWN_KIND}`]],
+    ['a gate with a timeout out of range', plan(weight(10), { kind: 'pause', timeoutSeconds: 0 }, weight(100)), [`plan.steps[1].timeoutSeconds: ${PlanMessage.GATE_RANGE}`]],
+    ['a gate with an unknown timeout action', plan(weight(10), { kind: 'pause', onTimeout: 'shrug' }, weight(100)), [`plan.steps[1].onTimeout: ${PlanMessage.GATE_ACTION}`]],
+    ['a gate with an unknown field', plan(weight(10), { kind: 'pause', seconds: 60 }, weight(100)), [`plan.steps[1].seconds: ${PlanMessage.UNKNOWN_FIELD}`]],
     ['a step without a kind', plan(weight(10), { weight: 50 }, weight(100)), [`plan.steps[1].kind: ${PlanMessage.UNKNOWN_KIND}`]],
     ['a weight above 100', plan(weight(10), weight(101), weight(100)), [`plan.steps[1].weight: ${PlanMessage.WEIGHT_RANGE}`]],
     ['a negative weight', plan(weight(-5), weight(100)), [`plan.steps[0].weight: ${PlanMessage.WEIGHT_RANGE}`]],
@@ -62,7 +69,7 @@ describe('validatePlan', () => {
   });
 
   it('returns every error at once, each with its indexed path', () => {
-    const input = plan(weight(120), bake(0), { kind: 'pause' }, weight(30), bake(60), weight(20), { kind: 'setWeight', weight: 40, note: 'x' });
+    const input = plan(weight(120), bake(0), { kind: 'wait' }, weight(30), bake(60), weight(20), { kind: 'setWeight', weight: 40, note: 'x' });
 
     const problems = validatePlan(input);
 
@@ -152,5 +159,22 @@ describe('formatDuration', () => {
     [86_400, '24h'],
   ])('formats %i seconds as %s', (seconds, expected) => {
     expect(formatDuration(seconds)).toBe(expected);
+  });
+});
+
+describe('normalizePlan', () => {
+  it('fills in a gate\'s timeout and timeout action, and leaves other steps as they are', () => {
+    const normal = normalizePlan({ steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'pause' }, { kind: 'pause', timeoutSeconds: 60, onTimeout: 'promote' }, { kind: 'setWeight', weight: 100 }] });
+
+    expect(normal.steps).toEqual([
+      { kind: 'setWeight', weight: 10 },
+      { kind: 'pause', timeoutSeconds: MAX_GATE_SECONDS, onTimeout: 'rollback' },
+      { kind: 'pause', timeoutSeconds: 60, onTimeout: 'promote' },
+      { kind: 'setWeight', weight: 100 },
+    ]);
+  });
+
+  it('leaves an invalid plan for validatePlan to report', () => {
+    expect(normalizePlan({ steps: 'nope' } as never)).toEqual({ steps: 'nope' });
   });
 });

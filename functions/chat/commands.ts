@@ -1,0 +1,274 @@
+/**
+ * `/cutover <verb> <service> [args]`: the operator commands, shared by the Slack endpoint and the CLI.
+ *
+ * Every command acts through the same paths the alarms use: `rollback` records an abort on the service's
+ * lock and fails the waiting task token, `promote` succeeds it, `pause` / `resume` set the lock's pause and
+ * succeed the hold's token. Each takes effect at once, at the latest at the next state.
+ */
+import type { ServiceConfig, Slot } from '../core/config';
+import { otherSlot } from '../core/config';
+import { ErrorName } from '../core/errors';
+import type { Alarms, Clock, CommandRecord, Ecs, Executions, HistoryRecord, LockRecord, Log, RolloutStore, Traffic } from '../core/ports';
+import { describeStep, formatDuration } from '../core/plan';
+import { shortRevision, weightsFor, type Weights } from '../core/rollout';
+
+export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
+export type Verb = (typeof VERBS)[number];
+
+export interface Command {
+  readonly verb: Verb;
+  readonly service?: string;
+  readonly args: readonly string[];
+}
+
+/** Who sent the command, and from where. */
+export interface Actor {
+  /** Slack user ID (`U0123ABCD`) or the CLI user's name. */
+  readonly user: string;
+  /** Slack channel ID. */
+  readonly channel?: string;
+  /** CLI callers are authorised by IAM; Slack callers by each service's `chat` access list. */
+  readonly via: 'slack' | 'cli';
+}
+
+/** The answer: an HTTP-like status and the text the operator sees. */
+export interface Reply {
+  readonly status: 200 | 400 | 403 | 404 | 409;
+  readonly text: string;
+}
+
+export interface CommandDeps {
+  readonly services: readonly ServiceConfig[];
+  readonly store: RolloutStore;
+  readonly executions: Executions;
+  readonly alarms: Alarms;
+  readonly traffic: Traffic;
+  readonly ecs: Ecs;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Link to a rollout's execution (by its name, the rollout id) in the console. @default none */
+  readonly executionUrl?: (rolloutId: string) => string;
+}
+
+export const HELP = [
+  'Usage: /cutover <command> [service] [args]',
+  '  status [service]            current rollout or last result (all services when none is named)',
+  '  rollback <service> [reason] abort the rollout now; after completion, within the rollback window, restore the retained revision',
+  '  promote <service> [--full]  end the current bake or manual gate; --full goes straight to 100%',
+  '  pause <service>             hold at the current weight after the current step, until resume',
+  '  resume <service>            go on after a pause',
+  '  history <service>           the last rollouts and commands',
+].join('\n');
+
+/** Parses the text after `/cutover`. Unknown verbs and malformed service names are reported, not guessed. */
+export function parseCommand(text: string): Command | { error: string } {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const [verb, service, ...args] = words;
+  if (!verb) return { verb: 'help', args: [] };
+  const v = verb.toLowerCase();
+  if (!(VERBS as readonly string[]).includes(v)) return { error: `unknown command "${verb.slice(0, 40)}". ${HELP}` };
+  if (service !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(service)) return { error: `"${service.slice(0, 40)}" is not a service name (letters, digits, - and _ only)` };
+  return { verb: v as Verb, service, args };
+}
+
+/** Whether `actor` may use commands on `service`, and if not, why. */
+export function authorise(service: ServiceConfig, actor: Actor): { ok: true } | { ok: false; reason: string } {
+  if (actor.via === 'cli') return { ok: true };
+  const { channels = [], users = [] } = service.chat ?? {};
+  if (channels.length === 0 && users.length === 0) return { ok: false, reason: `chat commands are not enabled for ${service.name} (its configuration lists no Slack channel or user)` };
+  if (channels.length > 0 && !channels.includes(actor.channel ?? '')) return { ok: false, reason: `${service.name} cannot be steered from this channel` };
+  if (users.length > 0 && !users.includes(actor.user)) return { ok: false, reason: `<@${actor.user}> may not steer ${service.name}` };
+  return { ok: true };
+}
+
+const ago = (from: string | undefined, now: Date) => (from ? `${formatDuration(Math.max(0, Math.round((now.getTime() - Date.parse(from)) / 1000)))} ago` : '');
+const weightsText = (w: Weights) => `blue ${w.blue} / green ${w.green}`;
+
+async function readWeights(service: ServiceConfig, deps: CommandDeps): Promise<Weights | undefined> {
+  const forward = await deps.traffic.readForward(service.listenerArn);
+  if (!forward) return undefined;
+  return { blue: forward.weights[service.slots.blue.targetGroupArn] ?? 0, green: forward.weights[service.slots.green.targetGroupArn] ?? 0 };
+}
+
+async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<string> {
+  const now = deps.clock.now();
+  const [lock, weights, alarms] = await Promise.all([deps.store.getLock(service.name), readWeights(service, deps), deps.alarms.describe(service.alarms)]);
+  const alarmText = service.alarms.map((name) => `${name} ${alarms.find((a) => a.name === name)?.state ?? 'MISSING'}`).join(', ');
+  const w = weights ? weightsText(weights) : 'listener not found';
+  if (lock) {
+    const total = service.plan.steps.length;
+    const index = lock.stepIndex ?? 0;
+    const step = service.plan.steps[Math.min(index, total - 1)];
+    const left = lock.wait?.until ? Math.max(0, Math.round((Date.parse(lock.wait.until) - now.getTime()) / 1000)) : undefined;
+    const waiting = lock.wait
+      ? lock.wait.kind === 'hold'
+        ? `paused by ${lock.pause?.by ?? 'an operator'}, holding`
+        : lock.wait.kind === 'gate'
+          ? `manual gate, waiting for promote (${formatDuration(left ?? 0)} until its timeout)`
+          : `baking, ${formatDuration(left ?? 0)} left`
+      : lock.pause
+        ? `pause requested by ${lock.pause.by}`
+        : 'in progress';
+    const link = deps.executionUrl ? `\n  execution: ${deps.executionUrl(lock.rolloutId)}` : '';
+    const aborted = lock.abort ? `\n  aborting: ${lock.abort.reason}` : '';
+    return (
+      `*${service.name}*: rolling out ${lock.rolloutId} (started ${ago(lock.startedAt, now)})\n` +
+      `  step ${Math.min(index + 1, total)}/${total}${step ? ` (${describeStep(step, lock.newSlot)})` : ''}: ${waiting}\n` +
+      `  weights: ${w}\n  alarms: ${alarmText}${aborted}${link}`
+    );
+  }
+  const [last] = (await deps.store.listHistory(service.name, 5)).filter((h) => h.outcome !== 'REFUSED');
+  const lastText = last
+    ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${last.reason})` : ''}`
+    : 'no rollout yet';
+  return `*${service.name}*: idle, ${w}\n  ${lastText}\n  alarms: ${alarmText}`;
+}
+
+function describeHistory(h: HistoryRecord, now: Date): string {
+  const took = h.endedAt ? `, took ${formatDuration(Math.max(0, Math.round((Date.parse(h.endedAt) - Date.parse(h.startedAt)) / 1000)))}` : '';
+  return `• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${h.trigger ?? 'unknown trigger'}${took}, ${ago(h.startedAt, now)})${h.reason ? ` — ${h.reason}` : ''}`;
+}
+
+/** The last successful rollout, if the old slot is still warm for a rollback after completion. */
+async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ last: HistoryRecord; oldSlot: Slot } | { reason: string }> {
+  const [last] = (await deps.store.listHistory(service.name, 10)).filter((h) => h.outcome !== 'REFUSED');
+  if (!last) return { reason: `nothing to roll back: ${service.name} has no rollout yet` };
+  if (last.outcome !== 'SUCCEEDED' || !last.liveSlot || !last.retainedTaskDefinitionArn || !last.endedAt) {
+    return { reason: `nothing to roll back: the last rollout of ${service.name} (${last.rolloutId}) ended ${last.outcome}` };
+  }
+  const closes = Date.parse(last.endedAt) + service.timings.rollbackWindowSeconds * 1000;
+  if (deps.clock.now().getTime() > closes) {
+    return { reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Push the previous image to roll forward to it.` };
+  }
+  const oldSlot = otherSlot(last.liveSlot);
+  const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);
+  if (!old || old.taskDefinition !== last.retainedTaskDefinitionArn || old.desiredCount === 0) {
+    return { reason: `the ${oldSlot} slot no longer runs ${shortRevision(last.retainedTaskDefinitionArn)} warm; cannot restore it instantly` };
+  }
+  return { last, oldSlot };
+}
+
+async function rollback(service: ServiceConfig, lock: LockRecord | undefined, reason: string, actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
+  const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
+  const why = `rollback requested by ${by}${reason ? `: ${reason}` : ''}`;
+  if (lock) {
+    const marked = await deps.store.markAborted(service.name, lock.rolloutId, { error: ErrorName.RolloutAborted, reason: why, at: deps.clock.now().toISOString() });
+    if (!marked) return { reply: { status: 409, text: `${service.name}: the rollout ended meanwhile; run status and try again` } };
+    const resumed = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.RolloutAborted, why) : false;
+    return {
+      rolloutId: lock.rolloutId,
+      reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${why}` },
+    };
+  }
+  // After completion: restore the retained revision without re-running the canary, under the lock.
+  const target = await restorable(service, deps);
+  if ('reason' in target) return { reply: { status: 409, text: target.reason } };
+  const { last, oldSlot } = target;
+  const restoreId = `${last.rolloutId.slice(0, 60)}-restore`;
+  const now = deps.clock.now().toISOString();
+  const taken = await deps.store.acquireLock({ service: service.name, rolloutId: restoreId, startedAt: now, alarms: service.alarms });
+  if (!taken.acquired) return { reply: { status: 409, text: `${service.name} is busy: rollout ${taken.holder.rolloutId} holds its lock` } };
+  try {
+    const weights = weightsFor(oldSlot, 100);
+    await deps.traffic.setWeights(service.listenerArn, [
+      { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
+      { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
+    ]);
+    // The new revision's slot is idle again: scale it down (its revision stays registered).
+    await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
+    await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
+  } finally {
+    await deps.store.releaseLock(service.name, restoreId);
+  }
+  return {
+    rolloutId: last.rolloutId,
+    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(last.retainedTaskDefinitionArn!)} (${last.rolloutId} rolled back after completion). ${why}` },
+  };
+}
+
+/** Runs one command. Never throws for operator mistakes: they get a specific answer. */
+export async function execute(text: string, actor: Actor, deps: CommandDeps): Promise<Reply> {
+  const parsed = parseCommand(text);
+  if ('error' in parsed) return { status: 400, text: parsed.error };
+  const { verb, args } = parsed;
+  if (verb === 'help') return { status: 200, text: HELP };
+
+  const visible = deps.services.filter((s) => authorise(s, actor).ok);
+  if (verb === 'status' && !parsed.service) {
+    if (visible.length === 0) return { status: 403, text: 'no service may be steered from here' };
+    return { status: 200, text: (await Promise.all(visible.map((s) => statusOf(s, deps)))).join('\n') };
+  }
+  if (!parsed.service) return { status: 400, text: `${verb} needs a service: /cutover ${verb} <service>. ${HELP}` };
+  const service = deps.services.find((s) => s.name === parsed.service);
+  if (!service) return { status: 404, text: `unknown service "${parsed.service}"; known: ${deps.services.map((s) => s.name).join(', ') || 'none'}` };
+  const auth = authorise(service, actor);
+  if (!auth.ok) {
+    await audit(service, actor, text, `refused: ${auth.reason}`, undefined, deps);
+    return { status: 403, text: auth.reason };
+  }
+
+  const { reply, rolloutId } = await act(verb, service, args, actor, deps);
+  await audit(service, actor, text, reply.status === 200 ? 'accepted' : `refused: ${reply.text}`, rolloutId, deps);
+  return reply;
+}
+
+async function act(verb: Verb, service: ServiceConfig, args: readonly string[], actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
+  const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
+  const lock = await deps.store.getLock(service.name);
+  switch (verb) {
+    case 'status':
+      return { reply: { status: 200, text: await statusOf(service, deps) }, rolloutId: lock?.rolloutId };
+    case 'history': {
+      const now = deps.clock.now();
+      const [history, commands] = await Promise.all([deps.store.listHistory(service.name, 10), deps.store.listCommands(service.name, 10)]);
+      const rollouts = history.length ? history.map((h) => describeHistory(h, now)).join('\n') : 'no rollout yet';
+      const cmds = commands.length ? commands.map((c) => `• ${c.at} ${c.via === 'slack' ? `<@${c.user}>` : c.user}: ${c.text} → ${c.result}`).join('\n') : 'none';
+      return { reply: { status: 200, text: `*${service.name}* rollouts:\n${rollouts}\ncommands:\n${cmds}` } };
+    }
+    case 'rollback':
+      return rollback(service, lock, args.join(' ').slice(0, 500), actor, deps);
+    case 'promote': {
+      const full = args.includes('--full');
+      const unknown = args.filter((a) => a !== '--full');
+      if (unknown.length) return { reply: { status: 400, text: `promote takes only --full, not "${unknown.join(' ').slice(0, 40)}"` } };
+      if (!lock) return { reply: { status: 409, text: `nothing to promote: no rollout of ${service.name} is in progress` } };
+      if (lock.wait?.kind === 'hold') return { reply: { status: 409, text: `${service.name} is paused: /cutover resume ${service.name} first` }, rolloutId: lock.rolloutId };
+      if (!lock.taskToken || !lock.wait) return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
+      const ok = await deps.executions.succeedTask(lock.taskToken, { promotedBy: by, full });
+      if (!ok) return { reply: { status: 409, text: `nothing to promote: the ${lock.wait.kind} of ${service.name} just ended` }, rolloutId: lock.rolloutId };
+      return {
+        rolloutId: lock.rolloutId,
+        reply: { status: 200, text: full ? `Promoting ${service.name} straight to 100% (alarms are checked once more before finalizing), by ${by}` : `Promoted ${service.name}: the ${lock.wait.kind === 'gate' ? 'manual gate' : 'bake'} ends now and the next step begins, by ${by}` },
+      };
+    }
+    case 'pause': {
+      if (!lock) return { reply: { status: 409, text: `nothing to pause: no rollout of ${service.name} is in progress` } };
+      if (lock.pause) return { reply: { status: 409, text: `${service.name} is already paused by ${lock.pause.by}` }, rolloutId: lock.rolloutId };
+      const ok = await deps.store.setPause(service.name, lock.rolloutId, { by, at: deps.clock.now().toISOString() });
+      if (!ok) return { reply: { status: 409, text: `${service.name}: the rollout ended meanwhile` } };
+      const w = await readWeights(service, deps);
+      return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Pausing ${service.name} at ${w ? weightsText(w) : 'its current weights'} once the current step ends; /cutover resume ${service.name} to go on` } };
+    }
+    case 'resume': {
+      if (!lock?.pause) return { reply: { status: 409, text: `${service.name} is not paused` }, rolloutId: lock?.rolloutId };
+      await deps.store.setPause(service.name, lock.rolloutId, undefined);
+      // Read again after lifting the pause: a hold that started meanwhile has recorded its token by now.
+      const after = await deps.store.getLock(service.name);
+      if (after?.wait?.kind === 'hold' && after.taskToken) await deps.executions.succeedTask(after.taskToken, { resumedBy: by });
+      return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Resumed ${service.name}, by ${by}` } };
+    }
+    default:
+      return { reply: { status: 200, text: HELP } };
+  }
+}
+
+async function audit(service: ServiceConfig, actor: Actor, text: string, result: string, rolloutId: string | undefined, deps: CommandDeps): Promise<void> {
+  const record: CommandRecord = { service: service.name, at: deps.clock.now().toISOString(), user: actor.user, channel: actor.channel, via: actor.via, text: text.slice(0, 500), rolloutId, result: result.slice(0, 500) };
+  try {
+    await deps.store.recordCommand(record);
+  } catch (error) {
+    // The command already took effect; a lost audit line must be loud, not a failed command.
+    deps.log.error('audit record not written', { service: service.name, user: actor.user, error: String(error) });
+  }
+}
+

@@ -1,0 +1,38 @@
+/** Lambda entry point for the Slack slash command (Function URL): middy over `handleSlashCommand`. */
+import { awsAlarms } from '../aws/alarms';
+import { requireEnv } from '../aws/clients';
+import { awsEcs } from '../aws/ecs';
+import { awsExecutions, executionArnOf } from '../aws/executions';
+import { lambda, once } from '../aws/lambda';
+import { cachedSecret } from '../aws/secrets';
+import { awsStore } from '../aws/store';
+import { awsTraffic } from '../aws/traffic';
+import { servicesFromEnv } from '../core/config';
+import { jsonLog, systemClock } from '../core/ports';
+import { handleSlashCommand, type ChatDeps } from './chat';
+
+/** Console link of an execution. */
+export const consoleUrl = (executionArn: string) => {
+  const region = executionArn.split(':')[3] ?? 'us-east-1';
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+};
+
+/** Builds the handler over the given dependencies (the local runner and tests pass their own). */
+export const createHandler = (deps: () => ChatDeps) => lambda('chat', handleSlashCommand, deps);
+
+export const handler = createHandler(
+  once(
+    (): ChatDeps => ({
+      services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
+      store: awsStore(requireEnv('TABLE_NAME')),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      alarms: awsAlarms(),
+      traffic: awsTraffic(),
+      ecs: awsEcs(),
+      clock: systemClock,
+      log: jsonLog({ function: 'chat' }),
+      executionUrl: (rolloutId) => consoleUrl(executionArnOf(requireEnv('STATE_MACHINE_ARN'), rolloutId)),
+      signingSecret: cachedSecret(requireEnv('SLACK_SIGNING_SECRET_ARN')),
+    }),
+  ),
+);

@@ -22,7 +22,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -36,12 +36,13 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/aws/store';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
-import { DEFAULT_TIMINGS, validateServices, type ServiceConfig } from '../functions/core/config';
-import { CanaryPlan } from '../functions/core/plan';
+import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ServiceConfig } from '../functions/core/config';
+import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, pushEventPattern, type EventPattern } from './rules';
 
 /** The repository root (infra/..), where `functions/` lives. */
@@ -67,10 +68,14 @@ export const CUTOVER_FUNCTIONS = [
   'finalize',
   'retire',
   'rollback',
+  'chat',
 ] as const;
 
 /** Name of one of Cutover's functions (its folder under `functions/`). */
 export type CutoverFunctionName = (typeof CUTOVER_FUNCTIONS)[number];
+
+/** The functions every Cutover has; `chat` exists only with the `slack` prop. */
+type CoreFunctionName = Exclude<CutoverFunctionName, 'chat'>;
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
@@ -146,6 +151,11 @@ export interface CutoverServiceProps {
    * @default 40 (10 minutes at the default interval)
    */
   readonly steadyMaxChecks?: number;
+  /**
+   * Who may steer this service with `/cutover` in Slack (needs the construct's `slack` prop).
+   * @default - nobody: chat commands on this service are refused
+   */
+  readonly chat?: ChatAccess;
 }
 
 /** Properties of {@link Cutover}. */
@@ -156,6 +166,12 @@ export interface CutoverProps {
    * with default plans (synth warns when the estimate gets close).
    */
   readonly services: readonly CutoverServiceProps[];
+  /**
+   * The Slack app behind `/cutover`: a Lambda Function URL receives its slash commands, verifies each
+   * request's signature with this signing secret (read from Secrets Manager, cached) and answers.
+   * @default - no chat endpoint
+   */
+  readonly slack?: CutoverSlackProps;
   /**
    * Retention of the functions' and the state machine's log groups.
    * @default logs.RetentionDays.ONE_MONTH
@@ -182,6 +198,12 @@ export interface CutoverProps {
    * @default false
    */
   readonly sourceMaps?: boolean;
+}
+
+/** The Slack app's settings. */
+export interface CutoverSlackProps {
+  /** The app's signing secret ("Basic Information" → "App Credentials"), as a plain-text secret. */
+  readonly signingSecret: secretsmanager.ISecret;
 }
 
 /** Defaults of the optional props, in one place (the README's "Default settings" table reads the same). */
@@ -225,6 +247,9 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   retire: ['dynamodb:GetItem'],
   rollback: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
+  // a rollback after completion takes and releases the lock.
+  chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
 };
 
 /** The rollout ingredients of one service, as CDK references. */
@@ -318,7 +343,9 @@ export class Cutover extends Construct {
   /** Locks (one per service, in flight) and rollout history. */
   public readonly table: dynamodb.Table;
   /** The functions, by name (`functions/<name>/handler.ts`). */
-  public readonly functions: Readonly<Record<CutoverFunctionName, lambda.Function>>;
+  public readonly functions: Readonly<Record<CoreFunctionName, lambda.Function>> & { readonly chat?: lambda.Function };
+  /** The Slack slash command's Request URL (with the `slack` prop). */
+  public readonly chatUrl?: lambda.FunctionUrl;
   /** ECR push (PUSH, SUCCESS) to a configured repository → the start function. */
   public readonly pushRule: events.Rule;
   /** A configured alarm going to ALARM → the alarm function. */
@@ -327,6 +354,7 @@ export class Cutover extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
 
   private readonly services: readonly ServiceRefs[];
+  private readonly slack?: CutoverSlackProps;
 
   constructor(scope: Construct, id: string, props: CutoverProps) {
     super(scope, id);
@@ -355,14 +383,15 @@ export class Cutover extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
-    const functions = {} as Record<CutoverFunctionName, lambda.Function>;
+    const functions = {} as Record<CoreFunctionName, lambda.Function> & { chat?: lambda.Function };
     for (const name of CUTOVER_FUNCTIONS) {
+      if (name === 'chat' && !props.slack) continue;
       functions[name] = this.buildFunction(name, { logRetention, memorySize, tracing, sourceMaps });
     }
     this.functions = functions;
 
     const definition = readRolloutDefinition();
-    const arns = Object.fromEntries(CUTOVER_FUNCTIONS.map((name) => [placeholderOf(name), functions[name].functionArn]));
+    const arns = Object.fromEntries(CUTOVER_FUNCTIONS.flatMap((name) => (functions[name] ? [[placeholderOf(name), functions[name].functionArn]] : [])));
     const placeholders = aslPlaceholders(definition);
     const definitionSubstitutions = substitutionsFor(placeholders, arns);
 
@@ -377,7 +406,7 @@ export class Cutover extends Construct {
     // Only the unqualified ARNs the definition names (grantInvoke would add `<arn>:*` for every version).
     const invoked = CUTOVER_FUNCTIONS.filter((name) => placeholders.includes(placeholderOf(name)));
     this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invoked.map((name) => functions[name].functionArn) }),
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invoked.map((name) => functions[name]!.functionArn) }),
     );
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -388,7 +417,19 @@ export class Cutover extends Construct {
     });
 
     for (const name of ['start', 'alarm'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    functions.start.addEnvironment('CUTOVER_SERVICES', stack.toJsonString(services.map((s) => s.config)));
+    const servicesJson = stack.toJsonString(services.map((s) => s.config));
+    functions.start.addEnvironment('CUTOVER_SERVICES', servicesJson);
+    this.slack = props.slack;
+    if (functions.chat && props.slack) {
+      functions.chat.addEnvironment('CUTOVER_SERVICES', servicesJson);
+      functions.chat.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+      // The secret's ARN, never its value: the function reads it from Secrets Manager.
+      functions.chat.addEnvironment('SLACK_SIGNING_SECRET_ARN', props.slack.signingSecret.secretArn);
+      // Slack cannot sign with SigV4: the URL is public and every request's Slack signature is verified
+      // before any work is done (functions/chat/slack-signature.ts).
+      this.chatUrl = functions.chat.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      new CfnOutput(this, 'SlackCommandUrl', { value: this.chatUrl.url, description: 'Request URL of the /cutover slash command' });
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -459,13 +500,14 @@ export class Cutover extends Construct {
         listenerArn: trafficArn,
         containerName: s.containerName,
         repository: s.repository.repositoryName,
-        plan: s.plan ?? CutoverDefaults.plan,
+        plan: normalizePlan(s.plan ?? CutoverDefaults.plan),
         alarms: (s.alarms ?? []).map((a) => a.alarmName),
         timings: {
           rollbackWindowSeconds: seconds(s.rollbackWindow ?? CutoverDefaults.rollbackWindow),
           steadyPollSeconds: seconds(s.steadyPollInterval ?? CutoverDefaults.steadyPollInterval),
           steadyMaxChecks: s.steadyMaxChecks ?? CutoverDefaults.steadyMaxChecks,
         },
+        ...(s.chat ? { chat: s.chat } : {}),
       };
       return { props: s, config, trafficArn, usesRule };
     });
@@ -551,9 +593,9 @@ export class Cutover extends Construct {
 
     const unscoped = new Map<CutoverFunctionName, string[]>();
     const allow = (name: CutoverFunctionName, actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) => {
-      if (resources.length === 0) return;
+      if (resources.length === 0 || !f[name]) return;
       if (resources.includes('*')) unscoped.set(name, [...(unscoped.get(name) ?? []), ...actions]);
-      f[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources, conditions }));
+      f[name]!.addToRolePolicy(new iam.PolicyStatement({ actions, resources, conditions }));
     };
 
     // Locks and history: the item actions each function's store calls make, on the table only; the alarm
@@ -596,10 +638,24 @@ export class Cutover extends Construct {
     this.stateMachine.grantStartExecution(f.start);
     this.stateMachine.grantTaskResponse(f.alarm);
 
+    // Chat: status reads the alarms and the weights; commands resume or fail the waiting task; a rollback
+    // after completion moves the weights back and scales the new slot down.
+    if (f.chat && this.slack) {
+      this.slack.signingSecret.grantRead(f.chat);
+      this.stateMachine.grantTaskResponse(f.chat);
+      allow('chat', ['cloudwatch:DescribeAlarms'], alarmArns);
+      allow('chat', ['ecs:DescribeServices'], serviceArns);
+      allow('chat', ['ecs:UpdateService'], serviceArns);
+      allow('chat', ELB_DESCRIBE, ['*']);
+      allow('chat', ['elasticloadbalancing:ModifyListener'], listenerArns);
+      allow('chat', ['elasticloadbalancing:ModifyRule'], ruleArns);
+    }
+
     for (const name of CUTOVER_FUNCTIONS) {
+      if (!f[name]) continue;
       const actions = [...(tracing !== lambda.Tracing.DISABLED ? XRAY_ACTIONS : []), ...(unscoped.get(name) ?? [])];
       if (actions.length === 0) continue;
-      Validations.of(f[name].role!).acknowledge({
+      Validations.of(f[name]!.role!).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: `The ${name} function's role needs ${unique(actions).join(', ')}; these actions do not support resource-level permissions, so IAM only accepts Resource "*" for them.`,
       });

@@ -11,6 +11,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -71,6 +72,8 @@ export class ExampleEnvironment extends Construct {
   public readonly errorAlarm: cloudwatch.Alarm;
   /** `checkout-latency-p99`: p99 target response time. */
   public readonly latencyAlarm: cloudwatch.Alarm;
+  /** Holds the Slack app's signing secret: paste it in after creating the app. */
+  public readonly slackSigningSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: ExampleEnvironmentProps = {}) {
     super(scope, id);
@@ -207,6 +210,14 @@ export class ExampleEnvironment extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    this.slackSigningSecret = new secretsmanager.Secret(this, 'SlackSigningSecret', {
+      description: 'Signing secret of the Slack app behind /cutover (replace the generated value with the one Slack shows)',
+    });
+    Validations.of(this.slackSigningSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Slack issues this signing secret and rotates it on its side ("Regenerate" in the app settings); a Lambda rotation cannot change it.',
+    });
   }
 }
 
@@ -238,8 +249,10 @@ export class CutoverExampleStack extends Stack {
           containerName: EXAMPLE_NAMES.container,
           repository: env.repository,
           alarms: [env.errorAlarm, env.latencyAlarm],
+          // To allow /cutover on checkout, list your Slack IDs: chat: { channels: ['C0123ABCD'], users: ['U0123ABCD'] }
         },
       ],
+      slack: { signingSecret: env.slackSigningSecret },
     });
   }
 }

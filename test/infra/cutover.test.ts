@@ -63,8 +63,8 @@ describe('the Cutover construct in the example app', () => {
   beforeAll(() => {
     example = synthExampleApp();
     const { cutover } = example.stack;
-    fnId = (name) => example.logicalId(cutover.functions[name]);
-    roleId = (name) => example.logicalId(cutover.functions[name].role!);
+    fnId = (name) => example.logicalId(cutover.functions[name]!);
+    roleId = (name) => example.logicalId(cutover.functions[name]!.role!);
     statements = (name) => policyStatementsOf(example.template, roleId(name));
     ref = (construct) => ({ Ref: example.logicalId(construct) });
   });
@@ -120,15 +120,15 @@ describe('the Cutover construct in the example app', () => {
       for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     });
 
-    it('gives the state machine ARN to start and alarm only, and the services only to start', () => {
+    it('gives the state machine ARN to start, alarm and chat only, and the services only to start and chat', () => {
       // Act
       const env = (name: CutoverFunctionName) => example.template.toJSON().Resources[fnId(name)].Properties.Environment?.Variables ?? {};
 
       // Assert
       const stateMachine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
       for (const name of CUTOVER_FUNCTIONS) {
-        expect(env(name).STATE_MACHINE_ARN, name).toEqual(name === 'start' || name === 'alarm' ? stateMachine : undefined);
-        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(name === 'start');
+        expect(env(name).STATE_MACHINE_ARN, name).toEqual(['start', 'alarm', 'chat'].includes(name) ? stateMachine : undefined);
+        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(name === 'start' || name === 'chat');
         expect(env(name).NODE_OPTIONS, name).toBeUndefined();
       }
       expect(env('alarm').TABLE_NAME).toEqual(ref(example.stack.cutover.table));
@@ -314,26 +314,26 @@ describe('the Cutover construct in the example app', () => {
       expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     });
 
-    it('updates only the two slot services, from deploy, retire and rollback alone', () => {
+    it('updates only the two slot services, from deploy, retire, rollback and chat (rollback after completion) alone', () => {
       // Arrange
       const { blue, green } = example.stack.target;
       const updates = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).includes('ecs:UpdateService'));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['deploy', 'retire', 'rollback'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
+        const expected = ['deploy', 'retire', 'rollback', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
         expect(updates(name), name).toEqual(expected);
       }
     });
 
-    it('modifies only the listener, from shift and rollback alone', () => {
+    it('modifies only the listener, from shift, rollback and chat (rollback after completion) alone', () => {
       // Arrange
       const { listener } = example.stack.target;
       const modifies = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['shift', 'rollback'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        const expected = ['shift', 'rollback', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
         expect(modifies(name), name).toEqual(expected);
       }
     });
@@ -360,8 +360,7 @@ describe('the Cutover construct in the example app', () => {
       // Assert
       for (const { name, s } of dynamo) {
         expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
-        if (actionsOf(s).includes('dynamodb:Query')) {
-          expect(name).toBe('alarm');
+        if (actionsOf(s).includes('dynamodb:Query') && name === 'alarm') {
           expect(s.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/active']] });
         } else {
           expect(s.Resource, name).toEqual(tableArn);
@@ -370,17 +369,19 @@ describe('the Cutover construct in the example app', () => {
       expect(dynamo.map((d) => d.name)).not.toContain('start');
     });
 
-    it('lets start start executions and alarm answer task tokens, of this state machine only', () => {
+    it('lets start start executions and alarm and chat answer task tokens, of this state machine only', () => {
       // Arrange
       const machine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
       const states = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('states:')));
 
       // Assert
       expect(states('start')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
-      expect(states('alarm')).toEqual([
-        { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: machine },
-      ]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => n !== 'start' && n !== 'alarm')) expect(states(name), name).toEqual([]);
+      for (const name of ['alarm', 'chat'] as const) {
+        expect(states(name), name).toEqual([
+          { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: machine },
+        ]);
+      }
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat'].includes(n))) expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

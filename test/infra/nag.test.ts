@@ -27,7 +27,7 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
   );
 }
 
-const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback'];
+const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Chat'];
 
 /** The acknowledgements the example app is expected to carry, and no others. */
 const EXPECTED = [
@@ -38,6 +38,7 @@ const EXPECTED = [
   { path: 'Environment/TaskDefinition/ExecutionRole', id: 'AwsSolutions-IAM5[Resource::*]' },
   { path: 'Environment/LoadBalancerSecurityGroup', id: 'AwsSolutions-EC23' },
   { path: 'Environment/LoadBalancer', id: 'AwsSolutions-ELB2' },
+  { path: 'Environment/SlackSigningSecret', id: 'AwsSolutions-SMG4' },
 ];
 
 describe('cdk-nag AwsSolutionsChecks on the example app', () => {

@@ -1,0 +1,62 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Cutover } from '../../infra/cutover';
+import { ExampleEnvironment } from '../../infra/example-environment';
+import { synthExampleApp, testApp, type ExampleApp } from './example-app';
+
+describe('the Slack chat endpoint', () => {
+  let example: ExampleApp;
+  beforeAll(() => {
+    example = synthExampleApp();
+  });
+
+  it('is a public Function URL on the chat function, whose URL is a stack output', () => {
+    const chat = example.logicalId(example.stack.cutover.functions.chat!);
+
+    example.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [chat, 'Arn'] } });
+    expect(Object.values(example.template.findOutputs('*')).some((o) => JSON.stringify(o.Value).includes('FunctionUrl'))).toBe(true);
+  });
+
+  it('gives the function the signing secret\'s ARN, never its value, and read access to that secret only', () => {
+    const chat = example.stack.cutover.functions.chat!;
+    const secret = example.logicalId(example.stack.target.slackSigningSecret);
+    const vars = example.template.toJSON().Resources[example.logicalId(chat)].Properties.Environment.Variables;
+
+    expect(vars.SLACK_SIGNING_SECRET_ARN).toEqual({ Ref: secret });
+    expect(JSON.stringify(vars)).not.toContain('SecretString');
+    example.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: example.logicalId(chat.role!) }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: secret } })]) },
+    });
+  });
+
+  it('is not built without the slack prop', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'NoChat');
+    const env = new ExampleEnvironment(stack, 'Env');
+
+    const cutover = new Cutover(stack, 'Cutover', {
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] }],
+    });
+
+    expect(cutover.functions.chat).toBeUndefined();
+    expect(cutover.chatUrl).toBeUndefined();
+  });
+
+  it('refuses Slack IDs of the wrong form at synth, naming the prop', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'BadChat');
+    const env = new ExampleEnvironment(stack, 'Env');
+    const signingSecret = new secretsmanager.Secret(stack, 'S');
+
+    expect(
+      () =>
+        new Cutover(stack, 'Cutover', {
+          slack: { signingSecret },
+          services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], chat: { users: ['alice'] } }],
+        }),
+    ).toThrow(/services\[0\]\.chat\.users: must be a list of Slack IDs/);
+  });
+});

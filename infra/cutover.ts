@@ -173,6 +173,13 @@ export interface CutoverProps {
    */
   readonly slack?: CutoverSlackProps;
   /**
+   * Where rollout messages go (started, each step, rolled back with the reason, succeeded; one thread per
+   * rollout with a bot token): a secret holding `{"botToken": "xoxb-…", "channel": "C0123ABCD"}` or
+   * `{"webhookUrl": "https://hooks.slack.com/services/…"}`. A failed notification never fails a rollout.
+   * @default - no notifications
+   */
+  readonly notifications?: { readonly secret: secretsmanager.ISecret };
+  /**
    * Retention of the functions' and the state machine's log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -199,6 +206,9 @@ export interface CutoverProps {
    */
   readonly sourceMaps?: boolean;
 }
+
+/** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
+export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'rollback'] as const;
 
 /** The Slack app's settings. */
 export interface CutoverSlackProps {
@@ -420,6 +430,12 @@ export class Cutover extends Construct {
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     functions.start.addEnvironment('CUTOVER_SERVICES', servicesJson);
     this.slack = props.slack;
+    if (props.notifications) {
+      for (const name of NOTIFYING_FUNCTIONS) {
+        functions[name].addEnvironment('NOTIFY_SECRET_ARN', props.notifications.secret.secretArn);
+        props.notifications.secret.grantRead(functions[name]);
+      }
+    }
     if (functions.chat && props.slack) {
       functions.chat.addEnvironment('CUTOVER_SERVICES', servicesJson);
       functions.chat.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);

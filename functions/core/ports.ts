@@ -198,3 +198,12 @@ export const jsonLog = (base: Record<string, unknown> = {}): Log => ({
 
 /** A log that drops everything (tests that do not look at logs). */
 export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** Where a rollout's messages go: one thread per rollout. */
+export interface Notifier {
+  /**
+   * Posts a message; `thread` is the thread of the rollout (from the first message). Returns the message's
+   * thread id. Never throws: a failed notification must never fail a rollout.
+   */
+  post(text: string, thread?: string): Promise<{ thread?: string }>;
+}

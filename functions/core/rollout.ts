@@ -60,6 +60,8 @@ export interface LiveState {
   readonly desiredCount: number;
   readonly weights: Weights;
   readonly decision: string;
+  /** The rollout's notification thread, when notifications are on. */
+  readonly thread?: string;
 }
 
 /** What register did (`$.revision`). */

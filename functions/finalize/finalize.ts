@@ -1,6 +1,6 @@
 /** Finalize: the new slot is live. Record the result and release the lock; the old slot stays warm. */
 import { requireLive, requireRevision } from '../core/input';
-import type { Clock, Log, RolloutStore } from '../core/ports';
+import type { Clock, Log, Notifier, RolloutStore } from '../core/ports';
 import { formatDuration } from '../core/plan';
 import { shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 
@@ -8,6 +8,8 @@ export interface FinalizeDeps {
   readonly store: RolloutStore;
   readonly clock: Clock;
   readonly log: Log;
+  /** Rollout messages (best effort). @default none */
+  readonly notifier?: Notifier;
 }
 
 export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSlot: string; weights: Weights; decision: string }> {
@@ -32,5 +34,6 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
     `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)}; ` +
     `${live.liveSlot} stays warm on ${shortRevision(live.retainedTaskDefinitionArn)} for ${formatDuration(state.service.timings.rollbackWindowSeconds)}`;
   deps.log.info('rollout succeeded', { rolloutId: state.rolloutId, service: state.service.name, decision });
+  await deps.notifier?.post(`Rollout of *${state.service.name}* succeeded: ${decision}`, live.thread);
   return { liveSlot: live.idleSlot, weights, decision };
 }

@@ -6,7 +6,8 @@
 import { otherSlot, type ServiceConfig, type Slot } from '../core/config';
 import { PreflightFailedError, RolloutBusyError } from '../core/errors';
 import { assertRolloutInput } from '../core/input';
-import type { Alarms, Clock, Ecs, Log, RolloutStore, Traffic } from '../core/ports';
+import type { Alarms, Clock, Ecs, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import { describeStep } from '../core/plan';
 import { liveSlotFromWeights, shortRevision, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
 export interface PrepareDeps {
@@ -16,6 +17,8 @@ export interface PrepareDeps {
   readonly store: RolloutStore;
   readonly clock: Clock;
   readonly log: Log;
+  /** Rollout messages (best effort). @default none */
+  readonly notifier?: Notifier;
 }
 
 /** What pre-flight read; enough to decide and to explain. */
@@ -134,7 +137,10 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
     `${seen.liveSlot} is live on ${shortRevision(seen.live.taskDefinition)} (${seen.live.desiredCount} tasks); ` +
     `${idleSlot} is idle and takes the new revision; alarms: ${alarmText}`;
   deps.log.info('rollout prepared', { rolloutId, service: service.name, decision });
+  const plan = service.plan.steps.map((s) => describeStep(s, idleSlot)).join(' → ');
+  const { thread } = (await deps.notifier?.post(`Rolling out *${service.name}*: ${image.tag ? `${image.tag} ` : ''}${image.digest.slice(0, 19)}… (${rolloutId})\nPlan: ${plan}\n${decision}`)) ?? {};
   return {
+    thread,
     startedAt,
     liveSlot: seen.liveSlot,
     idleSlot,

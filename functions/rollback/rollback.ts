@@ -3,7 +3,7 @@
  * at zero tasks, the reason recorded, the lock released. Idempotent: every write is an absolute value, so
  * running it twice gives the same end state; the state machine retries it hard.
  */
-import type { Clock, Log, RolloutStore, Ecs, Traffic } from '../core/ports';
+import type { Clock, Ecs, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
 import { shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
@@ -12,6 +12,8 @@ export interface RollbackDeps {
   readonly store: RolloutStore;
   readonly clock: Clock;
   readonly log: Log;
+  /** Rollout messages (best effort). @default none */
+  readonly notifier?: Notifier;
 }
 
 export interface RollbackResult {
@@ -81,5 +83,6 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
     `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
     `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
+  await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${decision}`, live.thread);
   return { outcome: 'ROLLED_BACK', weights, reason, decision };
 }

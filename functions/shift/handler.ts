@@ -4,11 +4,15 @@ import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
 import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { notifierFromEnv } from '../aws/slack-notifier';
 import { shift, type ShiftDeps } from './shift';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => ShiftDeps) => lambda('shift', shift, deps);
 
 export const handler = createHandler(
-  once((): ShiftDeps => ({ traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log: jsonLog({ function: 'shift' }) })),
+  once((): ShiftDeps => {
+    const log = jsonLog({ function: 'shift' });
+    return { traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log, notifier: notifierFromEnv(log) };
+  }),
 );

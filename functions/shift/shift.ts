@@ -1,7 +1,7 @@
 /** Shift: set the listener's absolute weights for the current setWeight step (idempotent, sums to 100). */
 import { InvalidInputError } from '../core/errors';
 import { requireLive } from '../core/input';
-import type { Log, RolloutStore, Traffic } from '../core/ports';
+import type { Log, Notifier, RolloutStore, Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
 
@@ -9,6 +9,8 @@ export interface ShiftDeps {
   readonly traffic: Traffic;
   readonly store: RolloutStore;
   readonly log: Log;
+  /** Rollout messages (best effort). @default none */
+  readonly notifier?: Notifier;
 }
 
 export interface ShiftResult {
@@ -29,5 +31,6 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
   const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;
   deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
+  await deps.notifier?.post(`*${name}* ${decision}`, live.thread);
   return { weights, decision };
 }

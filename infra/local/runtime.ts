@@ -12,7 +12,7 @@ import { awsEcs } from '../../functions/aws/ecs';
 import { awsStore } from '../../functions/aws/store';
 import { awsTraffic } from '../../functions/aws/traffic';
 import type { ServiceConfig } from '../../functions/core/config';
-import { silentLog, systemClock, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
+import { silentLog, systemClock, type Notifier, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import { createHandler as bakeHandler } from '../../functions/bake/handler';
 import { createHandler as checkAlarmsHandler } from '../../functions/check-alarms/handler';
@@ -30,6 +30,8 @@ import { signSlackRequest } from '../../functions/chat/slack-signature';
 import { alarmEventPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
+import { startLocalSlack, type LocalSlack } from './slack';
+import { slackNotifier } from '../../functions/aws/slack-notifier';
 import { LocalStepFunctions, type LocalFunction, type LocalRunnerOptions } from './sfn';
 
 /** Every port a function may need; each handler takes the subset it declares. */
@@ -44,6 +46,7 @@ export interface LocalPorts {
   services: ServiceConfig[];
   signingSecret: () => Promise<string>;
   executionUrl: (rolloutId: string) => string;
+  notifier?: Notifier;
 }
 
 /** The local Slack app's signing secret (the local runtime is its only user). */
@@ -69,6 +72,8 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
    * initial one as failing to start, so the new revision never becomes steady.
    */
   readonly unstableNewRevisions?: boolean;
+  /** Post the rollout notifications to a local stand-in for Slack (`runtime.slackApi.messages`). @default true */
+  readonly notifications?: boolean;
   /** Called each time a function has set a listener's weights (after the emulator answered). For timings. */
   readonly onWeights?: (change: WeightsChange) => void;
 }
@@ -149,6 +154,10 @@ export class LocalRuntime {
     readonly ports: LocalPorts,
     readonly functions: Readonly<Record<string, LocalFunction>>,
     readonly sfn: LocalStepFunctions,
+    /** The local stand-in for Slack's Web API, when notifications are on. */
+    readonly slackApi?: LocalSlack,
+    /** Whether this runtime started the emulator (and so stops it). */
+    private readonly ownsEmulator = true,
   ) {
     const services = environments.map((e) => e.service);
     this.rules = [
@@ -165,12 +174,15 @@ export class LocalRuntime {
   /** Starts (or adopts) the emulator and provisions the environments on it. */
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
     const emulator = options.emulator ?? (await startEmulator());
+    let slackApi: LocalSlack | undefined;
     try {
       const environments: DemoEnvironment[] = [];
       for (const p of options.services ?? [{}]) environments.push(await provision(emulator.endpoint, p));
       const cfg = clientConfig(emulator.endpoint);
       let ecs: Ecs = awsEcs(new ECSClient(cfg));
       if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
+      slackApi = options.notifications === false ? undefined : await startLocalSlack();
+      const log = options.log ?? silentLog;
       const ports: LocalPorts = {
         ecs,
         traffic: options.onWeights ? observed(awsTraffic(new ElasticLoadBalancingV2Client(cfg)), options.onWeights) : awsTraffic(new ElasticLoadBalancingV2Client(cfg)),
@@ -178,10 +190,13 @@ export class LocalRuntime {
         store: awsStore(environments[0]!.tableName, new DynamoDBClient(cfg)),
         executions: undefined as unknown as Executions,
         clock: systemClock,
-        log: options.log ?? silentLog,
+        log,
         services: environments.map((e) => e.service),
         signingSecret: async () => LOCAL_SIGNING_SECRET,
         executionUrl: (rolloutId) => `local execution ${rolloutId}`,
+        notifier: slackApi
+          ? slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: slackApi.apiUrl })
+          : undefined,
       };
       const deps = () => ports;
       const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
@@ -204,8 +219,9 @@ export class LocalRuntime {
       );
       const sfn = new LocalStepFunctions(functions, options);
       ports.executions = sfn;
-      return new LocalRuntime(emulator, environments, ports, functions, sfn);
+      return new LocalRuntime(emulator, environments, ports, functions, sfn, slackApi, !options.emulator);
     } catch (error) {
+      await slackApi?.stop();
       if (!options.emulator) await emulator.stop();
       throw error;
     }
@@ -264,8 +280,9 @@ export class LocalRuntime {
     return (await this.functions.chat!(event)) as UrlResponse;
   }
 
-  /** Stops the emulator if this runtime started it. */
+  /** Stops the Slack stand-in, and the emulator if this runtime started it. */
   async stop(): Promise<void> {
-    await this.emulator.stop();
+    await this.slackApi?.stop();
+    if (this.ownsEmulator) await this.emulator.stop();
   }
 }

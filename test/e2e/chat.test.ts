@@ -3,7 +3,7 @@
  * acting through the real state machine on moto. End states are read back from the emulator.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pushAndDeliver, readEndState, until } from '../../infra/local/demo';
+import { fireAlarm, pushAndDeliver, readEndState, until } from '../../infra/local/demo';
 import { startEmulator, type Emulator } from '../../infra/local/moto';
 import { LOCAL_SIGNING_SECRET, LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
 import type { LocalEvent } from '../../infra/local/sfn';
@@ -13,6 +13,7 @@ import { signSlackRequest } from '../../functions/chat/slack-signature';
 
 let emulator: Emulator;
 let events: LocalEvent[] = [];
+let runtime: LocalRuntime | undefined;
 
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -21,12 +22,15 @@ afterAll(async () => {
   await emulator?.stop();
 });
 afterEach(async () => {
+  await runtime?.stop(); // its Slack stand-in; the shared emulator stays up
+  runtime = undefined;
   events = [];
   await emulator.reset();
 });
 
 async function start(service: ProvisionOptions['service'] = {}, options: Partial<LocalRuntimeOptions> = {}) {
-  return LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), services: [{ service }], ...options });
+  runtime = await LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), services: [{ service }], ...options });
+  return runtime;
 }
 
 const KIND: Record<string, string> = { Bake: 'bake', 'Manual gate': 'gate', 'Hold (paused)': 'hold' };
@@ -237,5 +241,36 @@ describe('who may send commands', () => {
     const reply = await rt.slackRaw(sent, { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(LOCAL_SIGNING_SECRET, signed, ts) });
 
     expect(reply.statusCode).toBe(401);
+  });
+});
+
+describe('notifications', () => {
+  it('posts the start, every step, and the rollback with its reason and alarm, in one thread per rollout', async () => {
+    const rt = await start({ plan: LONG_BAKES });
+    await pushAndDeliver(rt, 'v2');
+    await waitingIn(rt, 'Bake');
+    await fireAlarm(rt, 'checkout-5xx', 'Threshold Crossed: 42 > 10');
+    await rt.sfn.waitAll();
+
+    const [first, ...rest] = rt.slackApi!.messages;
+    expect(first!.text).toMatch(/^Rolling out \*checkout\*: v2 sha256:/);
+    expect(first!.thread_ts).toBeUndefined();
+    expect(first!.channel).toBe('CDEMO0CUTOVER');
+    expect(rest.map((m) => m.thread_ts)).toEqual(rest.map(() => first!.ts));
+    expect(rest.map((m) => m.text)).toEqual([
+      '*checkout* Shift 10% to green: blue 90 / green 10',
+      expect.stringMatching(/^Rollout of \*checkout\* rolled back: .*Reason: AlarmFired: alarm checkout-5xx in ALARM: Threshold Crossed: 42 > 10$/),
+    ]);
+  });
+
+  it('never fails a rollout when Slack cannot be reached', async () => {
+    const rt = await start();
+    await rt.slackApi!.stop(); // Slack is down for the whole rollout
+
+    await pushAndDeliver(rt, 'v2');
+    const [execution] = await rt.sfn.waitAll();
+
+    expect(execution!.endState).toBe('Rollout succeeded');
+    expect((await readEndState(rt, rt.env.service)).weights).toEqual({ blue: 0, green: 100 });
   });
 });

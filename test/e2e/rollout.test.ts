@@ -23,6 +23,7 @@ afterAll(async () => {
   await emulator?.stop();
 });
 afterEach(async () => {
+  await runtime?.stop(); // its Slack stand-in; the shared emulator stays up
   runtime = undefined;
   events = [];
   await emulator.reset();

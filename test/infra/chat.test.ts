@@ -1,8 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Cutover } from '../../infra/cutover';
+import { Cutover, NOTIFYING_FUNCTIONS } from '../../infra/cutover';
 import { ExampleEnvironment } from '../../infra/example-environment';
 import { synthExampleApp, testApp, type ExampleApp } from './example-app';
 
@@ -58,5 +59,26 @@ describe('the Slack chat endpoint', () => {
           services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], chat: { users: ['alice'] } }],
         }),
     ).toThrow(/services\[0\]\.chat\.users: must be a list of Slack IDs/);
+  });
+});
+
+describe('notifications', () => {
+  it('give the notifying functions, and only those, the secret ARN and read access to it', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Notify');
+    const env = new ExampleEnvironment(stack, 'Env');
+    const secret = new secretsmanager.Secret(stack, 'SlackBot');
+
+    const cutover = new Cutover(stack, 'Cutover', {
+      notifications: { secret },
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] }],
+    });
+    const template = Template.fromStack(stack);
+
+    const secretRef = { Ref: stack.getLogicalId(secret.node.defaultChild as CfnResource) };
+    for (const [name, fn] of Object.entries(cutover.functions)) {
+      const vars = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnResource)].Properties.Environment?.Variables ?? {};
+      expect(vars.NOTIFY_SECRET_ARN, name).toEqual((NOTIFYING_FUNCTIONS as readonly string[]).includes(name) ? secretRef : undefined);
+    }
   });
 });

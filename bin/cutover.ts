@@ -11,8 +11,13 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readEndState, runDemo, SCENARIOS, type Scenario } from '../infra/local/demo';
-import { LocalRuntime } from '../infra/local/runtime';
+import { userInfo } from 'node:os';
+import { execute } from '../functions/chat/commands';
+import { signSlackRequest } from '../functions/chat/slack-signature';
+import { progressPrinter, readEndState, runDemo, SCENARIOS, type Scenario } from '../infra/local/demo';
+import { DEMO_CHAT, LocalRuntime } from '../infra/local/runtime';
+import { readLocalServer, serveLocal } from '../infra/local/server';
+import { awsCommandDeps, findTarget } from './aws-target';
 
 const positive = (value: string) => {
   const n = Number(value);
@@ -108,6 +113,98 @@ local
       await runtime.stop();
     }
   });
+
+local
+  .command('up')
+  .description('keep a local environment running on 127.0.0.1 (until Ctrl-C), so other terminals can push, fire alarms and send slash commands to it')
+  .option('--port <port>', 'port to listen on (default: any free port)', (v) => Number(v), 0)
+  .option('--time-scale <factor>', 'multiply bake, wait and rollback-window durations (5 minutes × 0.05 = 15 s)', positive, 0.05)
+  .action(async (opts: { port: number; timeScale: number }) => {
+    const { onEvent } = progressPrinter((line) => console.log(line));
+    const runtime = await LocalRuntime.start({ timeScale: opts.timeScale, onEvent });
+    const server = await serveLocal(runtime, opts.port);
+    const stop = async () => {
+      await server.close();
+      await runtime.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    console.log(`local Cutover at ${server.info.url} (emulator ${runtime.emulator.endpoint}); ${runtime.env.service.name}: blue live, green idle`);
+    console.log('in another terminal:');
+    console.log('  npm run cutover -- local push v2                 # push an image: a rollout starts');
+    console.log('  npm run cutover -- local slack "status checkout"  # a signed /cutover command');
+    console.log('  npm run cutover -- local alarm checkout-5xx       # an alarm goes into ALARM');
+    console.log('Ctrl-C stops it.');
+  });
+
+/** POSTs to the running `local up`. */
+async function toLocal(path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const { url } = readLocalServer();
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+local
+  .command('push [tag]')
+  .description('push a new image to the running local environment\'s ECR; its push event starts a rollout')
+  .action(async (tag: string | undefined) => {
+    const { status, text } = await toLocal('/push', JSON.stringify({ tag }));
+    console.log(text);
+    if (status !== 200) process.exitCode = 1;
+  });
+
+local
+  .command('alarm [name]')
+  .description('put an alarm of the running local environment into ALARM, and deliver its state-change event')
+  .action(async (name: string | undefined) => {
+    const { status, text } = await toLocal('/alarm', JSON.stringify({ alarm: name }));
+    console.log(text);
+    if (status !== 200) process.exitCode = 1;
+  });
+
+local
+  .command('slack <text...>')
+  .description('sign a /cutover slash command as Slack does and send it to the running local environment')
+  .option('--user <id>', 'Slack user ID', DEMO_CHAT.user)
+  .option('--channel <id>', 'Slack channel ID', DEMO_CHAT.channel)
+  .action(async (words: string[], opts: { user: string; channel: string }) => {
+    const { signingSecret } = readLocalServer();
+    const body = new URLSearchParams({ command: '/cutover', text: words.join(' '), user_id: opts.user, channel_id: opts.channel, response_url: 'http://127.0.0.1:9/unused' }).toString();
+    const timestamp = Math.floor(Date.now() / 1000);
+    const { status, text } = await toLocal('/slack', body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signSlackRequest(signingSecret, body, timestamp),
+    });
+    console.log(status === 200 ? (JSON.parse(text) as { text: string }).text : `${status}: ${text}`);
+    if (status !== 200) process.exitCode = 1;
+  });
+
+/** The operator commands against a deployed Cutover (standard AWS credential chain). */
+function operatorCommand(verb: string, usage: string, description: string) {
+  program
+    .command(`${verb} ${usage}`)
+    .description(description)
+    .option('--stack <name>', 'the CloudFormation stack that holds the Cutover construct', process.env.CUTOVER_STACK ?? 'CutoverExample')
+    .option('--full', 'promote: go straight to 100%')
+    .allowExcessArguments(false)
+    .action(async (...args: unknown[]) => {
+      const opts = args[args.length - 2] as { stack: string; full?: boolean };
+      const words = (args.slice(0, -2) as Array<string | string[] | undefined>).flat().filter((w): w is string => typeof w === 'string');
+      const text = [verb, ...words, ...(opts.full ? ['--full'] : [])].join(' ');
+      const deps = await awsCommandDeps(await findTarget(opts.stack));
+      const reply = await execute(text, { user: userInfo().username, via: 'cli' }, deps);
+      console.log(reply.text.replace(/\*([^*]+)\*/g, '$1'));
+      if (reply.status !== 200) process.exitCode = 1;
+    });
+}
+operatorCommand('status', '[service]', 'the current rollout (step, weights, bake time left, alarms) or the last result; all services when none is named');
+operatorCommand('rollback', '<service> [reason...]', 'abort the rollout now; after completion, within the rollback window, restore the retained revision');
+operatorCommand('promote', '<service>', 'end the current bake or manual gate (--full: straight to 100%)');
+operatorCommand('pause', '<service>', 'hold at the current weight after the current step, until resume');
+operatorCommand('resume', '<service>', 'go on after a pause');
+operatorCommand('history', '<service>', 'the last rollouts and commands');
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`cutover: ${error.message}`);

@@ -429,6 +429,10 @@ export class Cutover extends Construct {
     for (const name of ['start', 'alarm'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     functions.start.addEnvironment('CUTOVER_SERVICES', servicesJson);
+    // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'Cutover: locks, history and audit trail' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'Cutover: the rollout state machine' });
+    new CfnOutput(this, 'StartFunctionName', { value: functions.start.functionName, description: 'Cutover: the start function (its environment holds the services)' });
     this.slack = props.slack;
     if (props.notifications) {
       for (const name of NOTIFYING_FUNCTIONS) {

@@ -110,10 +110,11 @@ export interface DemoOptions extends Pick<LocalRuntimeOptions, 'timeScale' | 'em
   readonly print?: (line: string) => void;
 }
 
-/** Runs one demo scenario end to end and returns the end state read back from the emulator. */
-export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  const scenario = options.scenario ?? 'happy';
-  const print = options.print ?? (() => {});
+/**
+ * Prints one line per decision as a rollout runs: each state's `decision`, each failure, each end.
+ * Returns the events seen (for scenarios that wait on them) and the elapsed-time stamp.
+ */
+export function progressPrinter(print: (line: string) => void) {
   const t0 = Date.now();
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(1)}s`.padStart(7);
   const events: LocalEvent[] = [];
@@ -124,15 +125,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (e.type === 'StateEntered' || e.stateType === 'Fail') return;
     if (e.type === 'StateExited') {
       // A caught failure was printed when it failed; its output carries older decisions.
-      if (previous?.type === 'StateCaught' || previous?.type === 'StateFailed') return;
+      const quiet = previous?.error === 'States.Timeout' || previous?.error === 'PauseLifted';
+      if ((previous?.type === 'StateCaught' || previous?.type === 'StateFailed') && !quiet) return;
       const decision = out && Object.values(out).length ? latestDecision(e.state, out) : undefined;
       if (decision) print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state}: ${decision}`);
-    } else if (e.type === 'StateFailed' && !(e.state === 'Bake' && e.error === 'States.Timeout')) {
+    } else if (e.type === 'StateFailed' && !((e.state === 'Bake' || e.state === 'Manual gate') && e.error === 'States.Timeout') && e.error !== 'PauseLifted') {
       print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state} failed: ${e.error}: ${e.cause}`);
     } else if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed') {
       print(`${stamp()}  ${e.execution.padEnd(43)}  ended in "${e.state}"${e.error ? ` (${e.error})` : ''}`);
     }
   };
+  return { events, onEvent, stamp };
+}
+
+/** Runs one demo scenario end to end and returns the end state read back from the emulator. */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const scenario = options.scenario ?? 'happy';
+  const print = options.print ?? (() => {});
+  const { events, onEvent, stamp } = progressPrinter(print);
   const runtime = await LocalRuntime.start({
     timeScale: options.timeScale ?? 0.005,
     emulator: options.emulator,
@@ -182,15 +192,18 @@ function latestDecision(state: string | undefined, output: Record<string, unknow
     'Check new tasks are steady': 'steady',
     'Check alarms': 'alarms',
     'Shift traffic': 'shift',
-    Bake: 'bake',
+    Bake: 'wait',
+    'Manual gate': 'wait',
+    'Hold (paused)': 'wait',
     'Finalize rollout': 'finalize',
     'Scale down old slot': 'retire',
     'Roll back': 'rollback',
   };
   const k = state ? key[state] : undefined;
-  const value = k ? (output[k] as { decision?: unknown; Error?: string; Cause?: string } | undefined) : undefined;
+  const value = k ? (output[k] as { decision?: unknown; Error?: string; promotedBy?: string; full?: boolean; resumedBy?: string } | undefined) : undefined;
   if (typeof value?.decision === 'string') return value.decision;
-  if (state === 'Bake' && value?.Error === 'States.Timeout') return 'bake time over, every alarm quiet';
-  if (state === 'Bake' && value && typeof value === 'object') return 'ended early by promote';
+  if (value?.Error === 'States.Timeout') return state === 'Bake' ? 'bake time over, every alarm quiet' : 'timed out';
+  if (value?.promotedBy) return `ended early by promote${value.full ? ' --full' : ''} from ${value.promotedBy}`;
+  if (value?.resumedBy) return `resumed by ${value.resumedBy}`;
   return undefined;
 }

@@ -71,7 +71,8 @@ function installExitHooks() {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       killAll();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      // Exit as the signal would, unless the program handles it itself (and exits when it is done).
+      if (process.listenerCount(signal) === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   }
 }

@@ -1,12 +1,13 @@
 /**
  * The commands a user types, run as a user would: a child process, its stdout, its exit code.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { until } from '../../infra/local/demo';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -104,5 +105,47 @@ describe('cutover local event', () => {
     expect(result.error.name).toBe('InvalidInput');
     expect(result.executions).toEqual([]);
     expect(result.weights).toEqual({ blue: 100, green: 0 });
+  });
+});
+
+describe('cutover local up, push and slack', () => {
+  it('keeps an environment running that other commands push to and steer with signed slash commands, and cleans up on Ctrl-C', async () => {
+    const root = join(__dirname, '../..');
+    const cwd = mkdtempSync(join(tmpdir(), 'cutover-up-'));
+    const tsx = join(root, 'node_modules/.bin/tsx');
+    const entry = join(root, 'bin/cutover.ts');
+    const env = { ...process.env, AWS_ENDPOINT_URL: '' };
+    const up = spawn(tsx, [entry, 'local', 'up', '--time-scale', '0.01'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    up.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    const stateFile = join(cwd, '.cutover/local.json');
+    const command = (...args: string[]) =>
+      run(tsx, [entry, 'local', ...args], { cwd, env, timeout: 60_000 }).then(
+        (r) => ({ stdout: r.stdout, code: 0 }),
+        (e: { stdout: string; code: number }) => ({ stdout: e.stdout, code: e.code }),
+      );
+    try {
+      await until(() => existsSync(stateFile), 30_000, 100);
+
+      const pushed = await command('push', 'v2');
+      const paused = await command('slack', 'pause', 'checkout');
+      await until(() => log.includes('paused by <@UDEMO0OPERATOR>, holding'), 30_000, 100);
+      const status = await command('slack', 'status checkout');
+      const refused = await command('slack', 'rollback checkout', '--user', 'UINTRUDER');
+      const resumed = await command('slack', 'resume', 'checkout');
+      await until(() => log.includes('Finalize rollout'), 60_000, 100);
+
+      expect(JSON.parse(pushed.stdout).started).toHaveLength(1);
+      expect(paused.stdout).toContain('Pausing checkout at blue 90 / green 10');
+      expect(status.stdout).toContain('paused by <@UDEMO0OPERATOR>, holding');
+      expect(refused).toMatchObject({ code: 1, stdout: '403: <@UINTRUDER> may not steer checkout\n' });
+      expect(resumed.stdout).toContain('Resumed checkout');
+      expect(log).toContain('Shift 100% to green: blue 0 / green 100');
+    } finally {
+      const exited = new Promise((resolve) => up.once('exit', resolve));
+      up.kill('SIGINT');
+      await exited;
+    }
+    expect(existsSync(stateFile)).toBe(false);
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * `cutover local up`: the local runtime kept running, reachable on 127.0.0.1 so other terminals can act on
+ * it the way Slack, ECR and CloudWatch would:
+ * - `POST /slack`  a slash command, exactly as Slack sends it (form body, signature headers) → the chat function
+ * - `POST /events` an EventBridge event → the function its rule targets
+ * - `POST /push`   `{ "tag": "v2" }`: push a new image to the local ECR and deliver its push event
+ * - `POST /alarm`  `{ "alarm": "checkout-5xx" }`: put an alarm into ALARM and deliver its event
+ * - `GET  /state`  the service's end state, read from the emulator
+ * Its address and the local signing secret are written to `.cutover/local.json` for the other commands.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fireAlarm, pushAndDeliver, readEndState } from './demo';
+import { LOCAL_SIGNING_SECRET, type LocalRuntime } from './runtime';
+
+export const STATE_FILE = join('.cutover', 'local.json');
+
+export interface LocalServerInfo {
+  readonly url: string;
+  readonly signingSecret: string;
+  readonly emulator: string;
+  readonly pid: number;
+}
+
+const MAX_BODY = 256 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+      if (body.length > MAX_BODY) reject(new Error('request too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+/** Serves the runtime on 127.0.0.1:`port` (0: any free port) and writes the state file. */
+export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = STATE_FILE): Promise<{ info: LocalServerInfo; close: () => Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    try {
+      const body = req.method === 'POST' ? await readBody(req) : '';
+      const parse = () => (body ? (JSON.parse(body) as Record<string, unknown>) : {});
+      if (req.method === 'POST' && req.url === '/slack') {
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v ?? '')]));
+        const reply = await runtime.slackRaw(body, headers);
+        res.writeHead(reply.statusCode, { 'content-type': reply.body.startsWith('{') ? 'application/json' : 'text/plain' });
+        return res.end(reply.body);
+      }
+      if (req.method === 'POST' && req.url === '/events') return json(200, await runtime.deliver(parse()));
+      if (req.method === 'POST' && req.url === '/push') {
+        const tag = String(parse().tag ?? `v${Date.now()}`);
+        const pushed = await pushAndDeliver(runtime, tag);
+        return json(200, { tag, digest: pushed.digest, started: pushed.executions, delivery: pushed.delivery });
+      }
+      if (req.method === 'POST' && req.url === '/alarm') {
+        const alarm = String(parse().alarm ?? runtime.env.service.alarms[0]);
+        return json(200, await fireAlarm(runtime, alarm, String(parse().reason ?? 'set from the command line')));
+      }
+      if (req.method === 'GET' && req.url === '/state') {
+        const { history: _h, ...end } = await readEndState(runtime, runtime.env.service);
+        return json(200, end);
+      }
+      return json(404, { error: `no route ${req.method} ${req.url}` });
+    } catch (error) {
+      return json(400, { error: (error as Error).message });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const info: LocalServerInfo = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    signingSecret: LOCAL_SIGNING_SECRET,
+    emulator: runtime.emulator.endpoint,
+    pid: process.pid,
+  };
+  mkdirSync(dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify(info, null, 2));
+  return {
+    info,
+    close: async () => {
+      rmSync(stateFile, { force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The running `local up`, from its state file. */
+export function readLocalServer(stateFile = STATE_FILE): LocalServerInfo {
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8')) as LocalServerInfo;
+  } catch {
+    throw new Error(`no local environment is running here (${stateFile} not found): start one with "npm run cutover -- local up"`);
+  }
+}

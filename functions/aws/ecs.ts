@@ -1,6 +1,8 @@
 /** The {@link Ecs} port over the AWS SDK. */
 import {
+  DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
+  ListTaskDefinitionsCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
@@ -66,6 +68,24 @@ export function awsEcs(client: ECSClient = new ECSClient(sdkOptions)): Ecs {
       const arn = out.taskDefinition?.taskDefinitionArn;
       if (!arn) throw new Error('ecs:RegisterTaskDefinition returned no ARN');
       return arn;
+    },
+
+    async listRevisions(family) {
+      const arns: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const out = await edge('ecs:ListTaskDefinitions', () =>
+          client.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', nextToken })),
+        );
+        // familyPrefix matches other families that start the same way: keep this family only.
+        arns.push(...(out.taskDefinitionArns ?? []).filter((arn) => arn.split('/').pop()?.replace(/:\d+$/, '') === family));
+        nextToken = out.nextToken;
+      } while (nextToken);
+      return arns;
+    },
+
+    async deregisterTaskDefinition(arn) {
+      await edge('ecs:DeregisterTaskDefinition', () => client.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
     },
   };
 }

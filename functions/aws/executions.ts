@@ -1,5 +1,5 @@
 /** The {@link Executions} port over Step Functions. */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Executions } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge, errorName } from './edge';
@@ -33,6 +33,15 @@ export function awsExecutions(stateMachineArn: string, client: SFNClient = new S
         return true;
       } catch (error) {
         if (GONE.has(errorName(error) ?? '')) return false;
+        throw error;
+      }
+    },
+    async status(rolloutId) {
+      try {
+        const out = await edge('states:DescribeExecution', () => client.send(new DescribeExecutionCommand({ executionArn: executionArnOf(stateMachineArn, rolloutId) })));
+        return out.status ?? 'UNKNOWN';
+      } catch (error) {
+        if (errorName(error) === 'ExecutionDoesNotExist') return 'UNKNOWN';
         throw error;
       }
     },

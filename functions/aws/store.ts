@@ -7,8 +7,8 @@
  * - history: pk `service#<name>`, sk `rollout#<startedAt>#<rolloutId>`
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CommandRecord, HistoryRecord, LockRecord, RolloutStore } from '../core/ports';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CommandRecord, HistoryRecord, LockRecord, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
 
@@ -187,6 +187,84 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         if (conditionFailed(error)) return false;
         throw error;
       }
+    },
+
+    async takeOverLock(staleRolloutId, lock) {
+      const { expression, names, values } = setExpression({ ...lock, alarms: [...lock.alarms], activeKey: 'active' });
+      try {
+        const out = await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(lock.service),
+              // Whatever the dead rollout left on the lock (abort, token, pause) goes with it.
+              UpdateExpression: `${expression} REMOVE #abort, #token, #wait, #pause`,
+              ConditionExpression: '#rolloutId = :stale',
+              ExpressionAttributeNames: { ...names, '#abort': 'abort', '#token': 'taskToken', '#wait': 'wait', '#pause': 'pause' },
+              ExpressionAttributeValues: { ...values, ':stale': staleRolloutId },
+              ReturnValues: 'ALL_NEW',
+            }),
+          ),
+        );
+        return toLock(out.Attributes);
+      } catch (error) {
+        if (conditionFailed(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async enqueue(item) {
+      await edge('dynamodb:PutItem', () =>
+        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(item.service), sk: `queue#${item.pushedAt}#${item.rolloutId}`, ...item } })),
+      );
+    },
+
+    async queued(service) {
+      const out = await edge('dynamodb:Query', () =>
+        doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'queue#' },
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as QueuedRollout);
+    },
+
+    async dequeue(service, rolloutId, pushedAt) {
+      await edge('dynamodb:DeleteItem', () => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: `queue#${pushedAt}#${rolloutId}` } })));
+    },
+
+    async getServiceState(service) {
+      const out = await edge('dynamodb:GetItem', () => doc.send(new GetCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: 'state' }, ConsistentRead: true })));
+      if (!out.Item) return undefined;
+      const { pk: _pk, sk: _sk, ...rest } = out.Item;
+      return rest as unknown as ServiceState;
+    },
+
+    async putServiceState(state) {
+      await edge('dynamodb:PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(state.service), sk: 'state', ...state } })));
+    },
+
+    async putStep(record) {
+      await edge('dynamodb:PutItem', () =>
+        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(record.service), sk: `step#${record.rolloutId}#${String(record.index).padStart(3, '0')}#${record.at}`, ...record } })),
+      );
+    },
+
+    async listSteps(service, rolloutId) {
+      const out = await edge('dynamodb:Query', () =>
+        doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': `step#${rolloutId}#` },
+          }),
+        ),
+      );
+      return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StepRecord);
     },
 
     async recordCommand(record) {

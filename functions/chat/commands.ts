@@ -200,7 +200,8 @@ export async function execute(text: string, actor: Actor, deps: CommandDeps): Pr
   }
   if (!parsed.service) return { status: 400, text: `${verb} needs a service: /cutover ${verb} <service>. ${HELP}` };
   const service = deps.services.find((s) => s.name === parsed.service);
-  if (!service) return { status: 404, text: `unknown service "${parsed.service}"; known: ${deps.services.map((s) => s.name).join(', ') || 'none'}` };
+  // Only the services this caller may steer are named: the list is no directory for strangers.
+  if (!service) return { status: 404, text: `unknown service "${parsed.service}"; known: ${visible.map((s) => s.name).join(', ') || 'none you may steer'}` };
   const auth = authorise(service, actor);
   if (!auth.ok) {
     await audit(service, actor, text, `refused: ${auth.reason}`, undefined, deps);
@@ -226,7 +227,8 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       return { reply: { status: 200, text: `*${service.name}* rollouts:\n${rollouts}\ncommands:\n${cmds}` } };
     }
     case 'rollback':
-      return rollback(service, lock, args.join(' ').slice(0, 500), actor, deps);
+      // The reason is echoed in the channel: no Slack control sequences (<!channel>, <@U…>) from it.
+      return rollback(service, lock, args.join(' ').slice(0, 500).replace(/[<>&]/g, ''), actor, deps);
     case 'promote': {
       const full = args.includes('--full');
       const unknown = args.filter((a) => a !== '--full');

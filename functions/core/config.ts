@@ -69,6 +69,46 @@ export interface ServiceConfig {
   readonly timings: Timings;
   /** Who may use `/cutover` on this service. @default nobody (chat commands off) */
   readonly chat?: ChatAccess;
+  /**
+   * What a push does while a rollout of this service is in flight: `supersede` rolls the running one back
+   * cleanly and rolls out the newest image; `queue` waits and runs in push order; `reject` refuses it.
+   * @default 'supersede'
+   */
+  readonly concurrency?: ConcurrencyPolicy;
+  /**
+   * Only pushed tags matching this roll out: a glob (`v*`, `main-*`) or a regex between slashes
+   * (`/^release-\d+$/`). A push without a tag never matches a filter.
+   * @default - every push of the repository
+   */
+  readonly tagFilter?: string;
+  /** Refuse images whose ECR scan has a finding at or above this severity. @default - no scan gate */
+  readonly imageScan?: { readonly failOn: ScanSeverity };
+  /** Revisions kept registered besides the live and retained ones; older ones are deregistered after a success. @default 5 */
+  readonly keepRevisions?: number;
+  /** Adopt changes made to the live slot outside Cutover instead of refusing to roll out. @default false */
+  readonly adoptDrift?: boolean;
+}
+
+export const CONCURRENCY_POLICIES = ['supersede', 'queue', 'reject'] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+/** ECR scan severities, lowest first. */
+export const SCAN_SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type ScanSeverity = (typeof SCAN_SEVERITIES)[number];
+
+export const DEFAULT_KEEP_REVISIONS = 5;
+
+/**
+ * True if `tag` passes the filter: a glob (`*` any run, `?` one character) or `/regex/`. No filter passes
+ * everything; a filter never passes an untagged push.
+ */
+export function tagMatches(filter: string | undefined, tag: string | undefined): boolean {
+  if (filter === undefined) return true;
+  if (tag === undefined) return false;
+  const regex = filter.length > 2 && filter.startsWith('/') && filter.endsWith('/')
+    ? new RegExp(filter.slice(1, -1))
+    : new RegExp(`^${filter.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return regex.test(tag);
 }
 
 /** The input form: plan and timings may be left out. */
@@ -102,6 +142,11 @@ export const ConfigMessage = {
   SAME_TARGET_GROUP: 'blue and green must have different target groups',
   TIMING: 'must be a positive integer',
   DUPLICATE_SERVICE: 'service name is used twice',
+  CONCURRENCY: "must be 'supersede', 'queue' or 'reject'",
+  TAG_FILTER: 'must be a glob (v*) or a regex between slashes (/^v\\d+$/), at most 200 characters',
+  SEVERITY: `must be one of ${['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].join(', ')}`,
+  KEEP: 'must be an integer from 0 to 100',
+  BOOLEAN: 'must be true or false',
   SLACK_IDS: 'must be a list of Slack IDs (capital letters and digits, e.g. C0123ABCD / U0123ABCD)',
 } as const;
 
@@ -147,6 +192,25 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
     });
   }
   problems.push(...validatePlan(c.plan, `${path}.plan`));
+  if (c.concurrency !== undefined && !(CONCURRENCY_POLICIES as readonly unknown[]).includes(c.concurrency)) problems.push(`${path}.concurrency: ${ConfigMessage.CONCURRENCY}`);
+  if (c.tagFilter !== undefined) {
+    if (typeof c.tagFilter !== 'string' || c.tagFilter === '' || c.tagFilter.length > 200) problems.push(`${path}.tagFilter: ${ConfigMessage.TAG_FILTER}`);
+    else {
+      try {
+        tagMatches(c.tagFilter, 'x');
+      } catch {
+        problems.push(`${path}.tagFilter: ${ConfigMessage.TAG_FILTER}`);
+      }
+    }
+  }
+  if (c.imageScan !== undefined) {
+    const failOn = (c.imageScan as { failOn?: unknown } | null)?.failOn;
+    if (!(SCAN_SEVERITIES as readonly unknown[]).includes(failOn)) problems.push(`${path}.imageScan.failOn: ${ConfigMessage.SEVERITY}`);
+  }
+  if (c.keepRevisions !== undefined && (typeof c.keepRevisions !== 'number' || !Number.isInteger(c.keepRevisions) || c.keepRevisions < 0 || c.keepRevisions > 100)) {
+    problems.push(`${path}.keepRevisions: ${ConfigMessage.KEEP}`);
+  }
+  if (c.adoptDrift !== undefined && typeof c.adoptDrift !== 'boolean') problems.push(`${path}.adoptDrift: ${ConfigMessage.BOOLEAN}`);
   if (c.chat !== undefined) {
     const chat = c.chat as Record<string, unknown> | null;
     if (typeof chat !== 'object' || chat === null) problems.push(`${path}.chat: ${ConfigMessage.NOT_OBJECT}`);

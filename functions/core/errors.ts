@@ -22,6 +22,12 @@ export const ErrorName = {
   RolloutAborted: 'RolloutAborted',
   /** The new revision's deployment failed (circuit breaker, tasks not starting). */
   DeploymentFailed: 'DeploymentFailed',
+  /** Another rollout holds the lock; this one waits for its turn (queue / supersede). */
+  RolloutQueued: 'RolloutQueued',
+  /** The lock is free now: a waiting rollout goes to prepare at once. */
+  TurnNow: 'TurnNow',
+  /** A newer push for the same service replaced this waiting rollout. */
+  Superseded: 'Superseded',
   /** The operator's pause was lifted before its hold began: go on at once. */
   PauseLifted: 'PauseLifted',
   /** A manual gate's timeout passed with nobody promoting it, and its action is rollback. */
@@ -127,6 +133,19 @@ export class LockLostError extends CutoverError {
   constructor(service: string, rolloutId: string, holder: string | undefined) {
     super(`rollout ${rolloutId} no longer holds the lock of ${service}${holder ? ` (held by ${holder})` : ''}`);
   }
+}
+
+/** Another rollout holds the lock: wait for the turn instead of failing. */
+export class RolloutQueuedError extends CutoverError {
+  override readonly name = ErrorName.RolloutQueued;
+  constructor(service: string, holder: string, policy: string) {
+    super(`service ${service} is busy with ${holder}; waiting for its turn (concurrency: ${policy})`, { context: { service, holder } });
+  }
+}
+
+/** The lock was free after all: go to prepare now. */
+export class TurnNowError extends CutoverError {
+  override readonly name = ErrorName.TurnNow;
 }
 
 /** The pause was lifted (resume) before the hold could record its token. */

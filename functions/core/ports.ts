@@ -44,6 +44,24 @@ export interface Ecs {
   describeTaskDefinition(arnOrFamily: string): Promise<{ definition: TaskDefinitionDoc; tags: Record<string, string> } | undefined>;
   /** Registers a revision and returns its ARN. */
   registerTaskDefinition(definition: TaskDefinitionDoc, tags: Record<string, string>): Promise<string>;
+  /** ARNs of the family's ACTIVE revisions, newest first. */
+  listRevisions(family: string): Promise<string[]>;
+  /** Deregisters a revision (it stays describable as INACTIVE; running tasks are not touched). */
+  deregisterTaskDefinition(arn: string): Promise<void>;
+}
+
+/** An ECR image scan finding. */
+export interface ScanFinding {
+  readonly name: string;
+  readonly severity: string;
+}
+
+/** ECR: the pushed image itself. */
+export interface Registry {
+  /** True if the repository holds an image with this digest. */
+  imageExists(repository: string, digest: string): Promise<boolean>;
+  /** The image's scan status (COMPLETE, IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, NONE) and findings. */
+  scanFindings(repository: string, digest: string): Promise<{ status: string; findings: ScanFinding[] }>;
 }
 
 /** The listener's forward action, read as weights per target group. */
@@ -93,6 +111,27 @@ export interface LockRecord {
   readonly stepIndex?: number;
   readonly weights?: Weights;
   readonly newSlot?: Slot;
+  /** The ECS service of the new slot, so ECS failure events for it abort this rollout. */
+  readonly idleService?: { readonly cluster: string; readonly serviceName: string };
+}
+
+/** A rollout waiting for the service's lock (queue / supersede policies). */
+export interface QueuedRollout {
+  readonly service: string;
+  readonly rolloutId: string;
+  /** Push time: the queue's order. */
+  readonly pushedAt: string;
+  readonly taskToken: string;
+}
+
+/** What Cutover last left a service as: the reference for drift detection. */
+export interface ServiceState {
+  readonly service: string;
+  readonly liveSlot: Slot;
+  readonly liveTaskDefinitionArn: string;
+  readonly desiredCount: number;
+  readonly rolloutId: string;
+  readonly at: string;
 }
 
 /** A wait on a task token: a bake, a manual gate, or an operator's pause (hold). */
@@ -119,6 +158,17 @@ export interface CommandRecord {
   readonly result: string;
 }
 
+/** One step of a rollout, as the history keeps it. */
+export interface StepRecord {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly index: number;
+  readonly at: string;
+  readonly state: string;
+  readonly weights?: Weights;
+  readonly decision: string;
+}
+
 /** One rollout's history record. */
 export interface HistoryRecord {
   readonly service: string;
@@ -143,7 +193,7 @@ export interface RolloutStore {
   /** Releases the lock if `rolloutId` holds it (idempotent). */
   releaseLock(service: string, rolloutId: string): Promise<void>;
   /** Updates fields of the lock if `rolloutId` holds it; returns false if it does not. */
-  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn'>>): Promise<boolean>;
+  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService'>>): Promise<boolean>;
   /**
    * Records the bake's task token unless the rollout was aborted meanwhile. Returns the lock as it is
    * after the call; `recorded` is false if the rollout was aborted or the lock is not ours.
@@ -153,6 +203,20 @@ export interface RolloutStore {
   clearWait(service: string, rolloutId: string): Promise<void>;
   /** Sets (or with undefined clears) the operator's pause; false if `rolloutId` does not hold the lock. */
   setPause(service: string, rolloutId: string, pause: LockRecord['pause'] | undefined): Promise<boolean>;
+  /** Takes over the lock of a rollout whose execution is no longer running (conditional on that holder). */
+  takeOverLock(staleRolloutId: string, lock: LockRecord): Promise<LockRecord | undefined>;
+  /** Puts (or refreshes) a rollout in the service's queue. */
+  enqueue(item: QueuedRollout): Promise<void>;
+  /** The service's queue, oldest push first. */
+  queued(service: string): Promise<QueuedRollout[]>;
+  /** Removes a rollout from the queue (idempotent). */
+  dequeue(service: string, rolloutId: string, pushedAt: string): Promise<void>;
+  /** What Cutover last left the service as. */
+  getServiceState(service: string): Promise<ServiceState | undefined>;
+  putServiceState(state: ServiceState): Promise<void>;
+  /** One record per step of a rollout (weights over time, decisions). */
+  putStep(record: StepRecord): Promise<void>;
+  listSteps(service: string, rolloutId: string): Promise<StepRecord[]>;
   /** Appends to the audit trail. */
   recordCommand(record: CommandRecord): Promise<void>;
   /** The newest commands for a service. */
@@ -173,6 +237,8 @@ export interface Executions {
   succeedTask(taskToken: string, output: unknown): Promise<boolean>;
   /** Fails a waiting task. False if the token is no longer valid. */
   failTask(taskToken: string, error: string, cause: string): Promise<boolean>;
+  /** Status of a rollout's execution (by its name, the rollout id). */
+  status(rolloutId: string): Promise<'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | 'UNKNOWN'>;
 }
 
 /** The current time. */

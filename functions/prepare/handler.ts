@@ -2,10 +2,13 @@
 import { awsAlarms } from '../aws/alarms';
 import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
+import { awsExecutions } from '../aws/executions';
+import { awsRegistry } from '../aws/registry';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
-import { jsonLog, systemClock } from '../core/ports';
+import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { notifierFromEnv } from '../aws/slack-notifier';
 import { prepare, type PrepareDeps } from './prepare';
 
@@ -14,7 +17,7 @@ export const createHandler = (deps: () => PrepareDeps) => lambda('prepare', prep
 
 export const handler = createHandler(
   once((): PrepareDeps => {
-    const log = jsonLog({ function: 'prepare' });
-    return { ecs: awsEcs(), traffic: awsTraffic(), alarms: awsAlarms(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    const log = powertoolsLog();
+    return { ecs: awsEcs(), traffic: awsTraffic(), alarms: awsAlarms(), store: awsStore(requireEnv('TABLE_NAME')), registry: awsRegistry(), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log, notifier: notifierFromEnv(log) };
   }),
 );

@@ -3,10 +3,11 @@
  * A refusal (busy, bad input, failed pre-flight) changes nothing: the lock is released again and the
  * reason is written to the history record.
  */
-import { otherSlot, type ServiceConfig, type Slot } from '../core/config';
-import { PreflightFailedError, RolloutBusyError } from '../core/errors';
+import { otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
+import { PreflightFailedError, RolloutBusyError, RolloutQueuedError } from '../core/errors';
+import { isStale, supersede, wakeNext } from '../core/turns';
 import { assertRolloutInput } from '../core/input';
-import type { Alarms, Clock, Ecs, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import type { Alarms, Clock, Ecs, Executions, LockRecord, Log, Notifier, Registry, RolloutStore, ServiceState, Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { liveSlotFromWeights, shortRevision, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
@@ -15,6 +16,8 @@ export interface PrepareDeps {
   readonly traffic: Traffic;
   readonly alarms: Alarms;
   readonly store: RolloutStore;
+  readonly registry: Registry;
+  readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
@@ -31,11 +34,15 @@ interface Observed {
   readonly alarmStates: ReadonlyArray<{ name: string; state: string }>;
 }
 
-async function preflight(service: ServiceConfig, imageUri: string, deps: PrepareDeps): Promise<Observed> {
+async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
+  const imageUri = image.uri;
   const problems: string[] = [];
   const { blue, green } = service.slots;
 
-  const [forward, existingGroups, alarmStates, blueSvc, greenSvc] = await Promise.all([
+  const [expected, imageFound, scan, forward, existingGroups, alarmStates, blueSvc, greenSvc] = await Promise.all([
+    deps.store.getServiceState(service.name),
+    deps.registry.imageExists(image.repository, image.digest),
+    service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined,
     deps.traffic.readForward(service.listenerArn),
     deps.traffic.existingTargetGroups([blue.targetGroupArn, green.targetGroupArn]),
     deps.alarms.describe(service.alarms),
@@ -43,6 +50,8 @@ async function preflight(service: ServiceConfig, imageUri: string, deps: Prepare
     deps.ecs.describeService(service.cluster, green.serviceName),
   ]);
 
+  if (!imageFound) problems.push(`image ${image.digest} is not in ECR repository ${image.repository}`);
+  if (service.imageScan && scan) problems.push(...scanProblems(scan, service.imageScan.failOn));
   // CloudWatch treats a missing alarm as never firing: a typo would silently disable rollback.
   for (const name of service.alarms) {
     if (!alarmStates.some((a) => a.name === name)) problems.push(`alarm ${name} does not exist (a missing alarm never fires, so it cannot stop a bad rollout)`);
@@ -71,6 +80,7 @@ async function preflight(service: ServiceConfig, imageUri: string, deps: Prepare
   }
 
   const liveSvc = liveSlot === 'blue' ? blueSvc : liveSlot === 'green' ? greenSvc : undefined;
+  if (liveSlot && liveSvc && expected && !service.adoptDrift) problems.push(...driftProblems(expected, liveSlot, liveSvc));
   const idleSvc = liveSlot === 'blue' ? greenSvc : liveSlot === 'green' ? blueSvc : undefined;
   if (liveSvc) {
     const td = await deps.ecs.describeTaskDefinition(liveSvc.taskDefinition);
@@ -96,6 +106,25 @@ async function preflight(service: ServiceConfig, imageUri: string, deps: Prepare
   };
 }
 
+/** Scan gate: findings at or above `failOn` refuse the image; so does a scan that has not completed. */
+export function scanProblems(scan: { status: string; findings: ReadonlyArray<{ name: string; severity: string }> }, failOn: string): string[] {
+  if (scan.status !== 'COMPLETE' && scan.status !== 'ACTIVE') return [`the image scan is ${scan.status}, not COMPLETE: the scan gate cannot pass it`];
+  const rank = (severity: string) => (SCAN_SEVERITIES as readonly string[]).indexOf(severity);
+  const blocking = scan.findings.filter((f) => rank(f.severity) >= rank(failOn));
+  if (blocking.length === 0) return [];
+  const names = blocking.slice(0, 10).map((f) => `${f.name} (${f.severity})`).join(', ');
+  return [`image scan: ${blocking.length} finding(s) at or above ${failOn}: ${names}${blocking.length > 10 ? ', …' : ''}`];
+}
+
+/** Drift: the live slot is not what Cutover last left it as (changed by hand, by another tool). */
+export function driftProblems(expected: ServiceState, liveSlot: Slot, live: { taskDefinition: string; desiredCount: number }): string[] {
+  const drift: string[] = [];
+  if (expected.liveSlot !== liveSlot) drift.push(`the live slot is ${liveSlot}, Cutover left ${expected.liveSlot} live`);
+  if (expected.liveTaskDefinitionArn !== live.taskDefinition) drift.push(`the live service runs ${shortRevision(live.taskDefinition)}, Cutover left ${shortRevision(expected.liveTaskDefinitionArn)}`);
+  if (expected.desiredCount !== live.desiredCount) drift.push(`the live service wants ${live.desiredCount} tasks, Cutover left ${expected.desiredCount}`);
+  return drift.length ? [`drift since ${expected.rolloutId}: ${drift.join('; ')} (set adoptDrift to roll out from the current state)`] : [];
+}
+
 /**
  * Runs prepare.
  * @throws InvalidInputError, RolloutBusyError, PreflightFailedError: all before any change.
@@ -105,28 +134,26 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   const { rolloutId, service, image } = state as RolloutState;
   const now = deps.clock.now().toISOString();
 
-  const taken = await deps.store.acquireLock({ service: service.name, rolloutId, startedAt: now, alarms: service.alarms });
-  if (!taken.acquired) {
-    await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt: now, endedAt: now, outcome: 'REFUSED', image: image.uri,
-      reason: `busy: rollout ${taken.holder.rolloutId} is in progress`,
-    });
-    throw new RolloutBusyError(service.name, taken.holder.rolloutId);
-  }
-  const startedAt = taken.lock.startedAt;
+  const lock = await takeTurn(state as RolloutState, now, deps);
+  const startedAt = lock.startedAt;
 
-  const seen = await preflight(service, image.uri, deps);
+  const seen = await preflight(service, image, deps);
   if (seen.problems.length || !seen.liveSlot || !seen.live || !seen.idle || !seen.weights) {
     await deps.store.putHistory({
       service: service.name, rolloutId, startedAt, endedAt: now, outcome: 'REFUSED', image: image.uri,
       reason: `pre-flight failed: ${seen.problems.join('; ')}`,
     });
     await deps.store.releaseLock(service.name, rolloutId);
+    await wakeNext(service, deps);
     throw new PreflightFailedError(service.name, seen.problems);
   }
 
   const idleSlot = otherSlot(seen.liveSlot);
-  await deps.store.updateLock(service.name, rolloutId, { newSlot: idleSlot, weights: seen.weights });
+  await deps.store.updateLock(service.name, rolloutId, {
+    newSlot: idleSlot,
+    weights: seen.weights,
+    idleService: { cluster: service.cluster, serviceName: service.slots[idleSlot].serviceName },
+  });
   await deps.store.putHistory({
     service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri,
     trigger: `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`,
@@ -150,4 +177,38 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
     weights: seen.weights,
     decision,
   };
+}
+
+/**
+ * Takes the service's lock, or applies the concurrency policy when another rollout holds it: a stale lock
+ * (its execution ended) is taken over; otherwise `reject` refuses, `queue` waits, `supersede` aborts the
+ * holder and waits for its rollback to hand over.
+ */
+async function takeTurn(state: RolloutState, now: string, deps: PrepareDeps): Promise<LockRecord> {
+  const { rolloutId, service, image, trigger } = state;
+  const request = { service: service.name, rolloutId, startedAt: now, alarms: service.alarms };
+  const taken = await deps.store.acquireLock(request);
+  if (taken.acquired) {
+    if (trigger?.at) await deps.store.dequeue(service.name, rolloutId, trigger.at);
+    return taken.lock;
+  }
+  const holder = taken.holder;
+  if (await isStale(holder, deps)) {
+    const took = await deps.store.takeOverLock(holder.rolloutId, request);
+    if (took) {
+      deps.log.warn('stale lock taken over', { service: service.name, rolloutId, staleHolder: holder.rolloutId });
+      if (trigger?.at) await deps.store.dequeue(service.name, rolloutId, trigger.at);
+      return took;
+    }
+  }
+  const policy = service.concurrency ?? 'supersede';
+  if (policy === 'reject') {
+    await deps.store.putHistory({
+      service: service.name, rolloutId, startedAt: now, endedAt: now, outcome: 'REFUSED', image: image.uri,
+      reason: `busy: rollout ${holder.rolloutId} is in progress (concurrency: reject)`,
+    });
+    throw new RolloutBusyError(service.name, holder.rolloutId);
+  }
+  if (policy === 'supersede' && !holder.abort) await supersede(holder, rolloutId, deps);
+  throw new RolloutQueuedError(service.name, holder.rolloutId, policy);
 }

@@ -297,6 +297,10 @@ export class LocalStepFunctions implements Executions {
     return { executionArn: arn, alreadyStarted: false };
   }
 
+  async status(rolloutId: string): Promise<'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'UNKNOWN'> {
+    return this.executions.get(rolloutId)?.status ?? 'UNKNOWN';
+  }
+
   async succeedTask(taskToken: string, output: unknown): Promise<boolean> {
     const w = this.waiting.get(taskToken);
     if (!w) return false;

@@ -13,18 +13,20 @@ import {
   ElasticLoadBalancingV2Client,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsAlarms } from '../../functions/aws/alarms';
 import { awsEcs } from '../../functions/aws/ecs';
+import { awsRegistry } from '../../functions/aws/registry';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { awsExecutions } from '../../functions/aws/executions';
 import { awsStore } from '../../functions/aws/store';
 import { awsTraffic } from '../../functions/aws/traffic';
-import type { Alarms, Clock, Ecs, Executions, Log, LockRecord, RolloutStore, Traffic } from '../../functions/core/ports';
+import type { Alarms, Clock, Ecs, Executions, Log, LockRecord, Registry, RolloutStore, Traffic } from '../../functions/core/ports';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
-import { ALARMS, BLUE_TG, GREEN_TG, LISTENER_ARN, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
+import { ALARMS, BLUE_TG, DIGEST, GREEN_TG, LISTENER_ARN, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
 
 export const TABLE = 'cutover-rollouts';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cutover-rollout';
@@ -43,10 +45,17 @@ export const aws = {
   /** The plain client under the document client: nothing should reach it. */
   dynamoRaw: mockClient(DynamoDBClient),
   sfn: mockClient(SFNClient),
+  ecr: mockClient(ECRClient),
 };
 
 export function resetAws(): void {
   for (const mock of Object.values(aws)) mock.reset();
+  // Unless a test says otherwise: the pushed image is in ECR, Cutover has not recorded the service's state
+  // yet (no drift reference), no rollout waits in the queue, and a lock's execution is still running.
+  aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+  aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } }).resolves({});
+  aws.dynamo.on(QueryCommand).resolves({ Items: [] });
+  aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
 }
 
 /** Calls sent to any AWS client. */
@@ -77,6 +86,7 @@ export interface Deps {
   readonly alarms: Alarms;
   readonly store: RolloutStore;
   readonly executions: Executions;
+  readonly registry: Registry;
   readonly clock: Clock;
   readonly log: Log & { readonly lines: LogLine[] };
 }
@@ -89,6 +99,7 @@ export function realDeps(): Deps {
     alarms: awsAlarms(new CloudWatchClient({ region })),
     store: awsStore(TABLE, new DynamoDBClient({ region })),
     executions: awsExecutions(STATE_MACHINE_ARN, new SFNClient({ region })),
+    registry: awsRegistry(new ECRClient({ region })),
     clock: fixedClock,
     log: capturingLog(),
   };
@@ -160,7 +171,7 @@ export function historyWrites(): Array<{ sk: string; fields: Record<string, unkn
 export const lockUpdates = (): UpdateCommandInput[] => updates().filter((u) => u.Key?.sk === 'lock');
 
 /** Lock releases sent (conditional DeleteItem of the lock). */
-export const lockReleases = () => aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input);
+export const lockReleases = () => aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input).filter((input) => input.Key?.sk === 'lock');
 
 /** The conditional DeleteItem that releases `rolloutId`'s lock of checkout. */
 export const releaseOf = (rolloutId: string) => ({

@@ -1,4 +1,6 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeImageScanFindingsCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { DescribeExecutionCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { ClientException, DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
@@ -16,6 +18,7 @@ import { createHandler } from '../../functions/prepare/handler';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
 import {
   ALARMS,
+  DIGEST,
   BLUE_TG,
   EVENT_ID,
   GREEN_TG,
@@ -106,7 +109,7 @@ describe('prepare handler', () => {
     expect(acquire).toMatchObject({ TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' }, ConditionExpression: ACQUIRE, ReturnValues: 'ALL_NEW' });
     expect(fieldsSet(acquire!)).toEqual({ service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, alarms: [...ALARMS], activeKey: 'active' });
     expect(update).toMatchObject({ ConditionExpression: '#rid = :rid', ExpressionAttributeValues: expect.objectContaining({ ':rid': ROLLOUT_ID }) });
-    expect(fieldsSet(update!)).toEqual({ newSlot: 'green', weights: { blue: 100, green: 0 } });
+    expect(fieldsSet(update!)).toEqual({ newSlot: 'green', weights: { blue: 100, green: 0 }, idleService: { cluster: 'shop', serviceName: 'checkout-green' } });
     expect(historyWrites()).toEqual([
       {
         sk: `rollout#${NOW}#${ROLLOUT_ID}`,
@@ -138,7 +141,7 @@ describe('prepare handler', () => {
     const live = await invoke(rolloutInput());
 
     expect(live).toMatchObject({ liveSlot: 'green', idleSlot: 'blue', retainedTaskDefinitionArn: RETAINED_TD, idleTaskDefinitionArn: IDLE_TD, desiredCount: 5 });
-    expect(fieldsSet(lockUpdates()[1]!)).toEqual({ newSlot: 'blue', weights: { blue: 0, green: 100 } });
+    expect(fieldsSet(lockUpdates()[1]!)).toEqual({ newSlot: 'blue', weights: { blue: 0, green: 100 }, idleService: { cluster: 'shop', serviceName: 'checkout-blue' } });
   });
 
   it('reads a plain TargetGroupArn forward as that slot at 100%', async () => {
@@ -174,12 +177,12 @@ describe('prepare handler', () => {
     expect(historyWrites()[0]).toMatchObject({ sk: `rollout#2026-11-24T10:15:03.000Z#${ROLLOUT_ID}`, fields: { startedAt: '2026-11-24T10:15:03.000Z', outcome: 'RUNNING' } });
   });
 
-  it('refuses with RolloutBusy when another rollout holds the lock, writing only a REFUSED record', async () => {
+  it('refuses with RolloutBusy when another rollout holds the lock and the policy is reject, writing only a REFUSED record', async () => {
     aws.dynamo.on(UpdateCommand).resolves({});
     aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
     givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
 
-    const attempt = invoke(rolloutInput());
+    const attempt = invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
 
     await expect(attempt).rejects.toMatchObject({
       name: ErrorName.RolloutBusy,
@@ -197,7 +200,7 @@ describe('prepare handler', () => {
           endedAt: NOW,
           outcome: 'REFUSED',
           image: IMAGE_URI,
-          reason: `busy: rollout ${OTHER_ROLLOUT_ID} is in progress`,
+          reason: `busy: rollout ${OTHER_ROLLOUT_ID} is in progress (concurrency: reject)`,
         },
       },
     ]);
@@ -212,7 +215,7 @@ describe('prepare handler', () => {
     aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
     givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
 
-    await invoke(rolloutInput()).catch(() => undefined);
+    await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) })).catch(() => undefined);
 
     expect(deps.log.lines.filter((l) => l.level === 'error')).toEqual([
       {
@@ -251,6 +254,19 @@ describe('prepare handler', () => {
             { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_TG, Weight: 100 }, { TargetGroupArn: GREEN_TG, Weight: 0 }, { TargetGroupArn: `${BLUE_TG}x`, Weight: 100 }] } },
           ]),
         [`the listener also forwards to target groups Cutover does not manage: ${BLUE_TG}x`, 'traffic is split (blue 50 / green 0); a rollout starts only from 100/0'],
+      ],
+      [
+        'an image digest ECR does not have',
+        () => aws.ecr.on(DescribeImagesCommand).rejects(namedError('ImageNotFoundException', 400)),
+        [`image ${DIGEST} is not in ECR repository checkout`],
+      ],
+      [
+        'a live slot changed outside Cutover (drift)',
+        () =>
+          aws.dynamo
+            .on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } })
+            .resolves({ Item: { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: IDLE_TD, desiredCount: 2, rolloutId: OTHER_ROLLOUT_ID, at: NOW } }),
+        [`drift since ${OTHER_ROLLOUT_ID}: the live service runs checkout:7, Cutover left checkout:6; the live service wants 3 tasks, Cutover left 2 (set adoptDrift to roll out from the current state)`],
       ],
       [
         'a missing listener',
@@ -366,5 +382,67 @@ describe('prepare handler', () => {
 
     await expect(attempt).rejects.toMatchObject({ name: ErrorName.AwsTransient, cause: failure });
     expectNothingChangedInAws();
+  });
+});
+
+describe('prepare when another rollout holds the lock', () => {
+  const busy = () => {
+    aws.dynamo.on(UpdateCommand).resolves({});
+    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
+    aws.dynamo.on(DeleteCommand).resolves({});
+    givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID, taskToken: 'holder-token' }));
+  };
+
+  it('supersedes it by default: aborts it through the abort path and waits for the turn', async () => {
+    busy();
+    aws.dynamo.on(UpdateCommand, { UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)' }).resolves({ Attributes: lockItem({ rolloutId: OTHER_ROLLOUT_ID, taskToken: 'holder-token' }) });
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
+
+    const abort = lockUpdates().find((u) => u.UpdateExpression?.includes('#abort'));
+    expect(abort?.ExpressionAttributeValues?.[':abort']).toMatchObject({ error: 'RolloutAborted', reason: `superseded by the newer push ${ROLLOUT_ID}` });
+    expect(aws.sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'holder-token', error: 'RolloutAborted' });
+    expect(historyWrites()).toEqual([]);
+    expect(aws.ecs.calls()).toHaveLength(0);
+  });
+
+  it('waits for the turn without touching the holder under the queue policy', async () => {
+    busy();
+
+    await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'queue' }) }))).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
+
+    expect(lockUpdates().some((u) => u.UpdateExpression?.includes('#abort'))).toBe(false);
+    expect(aws.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+  });
+
+  it('takes over a lock whose execution has ended, and rolls out', async () => {
+    busy();
+    aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' } as never);
+    aws.dynamo.on(UpdateCommand, { ConditionExpression: '#rolloutId = :stale' }).resolves({ Attributes: lockItem({ rolloutId: ROLLOUT_ID, startedAt: NOW }) });
+    givenHealthyEnvironment();
+
+    const live = await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
+
+    expect(live.liveSlot).toBe('blue');
+    const takeOver = lockUpdates().find((u) => u.ConditionExpression === '#rolloutId = :stale');
+    expect(takeOver?.ExpressionAttributeValues?.[':stale']).toBe(OTHER_ROLLOUT_ID);
+    expect(takeOver?.UpdateExpression).toContain('REMOVE #abort, #token, #wait, #pause');
+  });
+});
+
+describe('the image-scan gate', () => {
+  it.each([
+    ['refuses a HIGH finding when failOn is HIGH', 'HIGH', [{ name: 'CVE-9999-9999', severity: 'HIGH' }], 'COMPLETE', ['image scan: 1 finding(s) at or above HIGH: CVE-9999-9999 (HIGH)']],
+    ['passes a HIGH finding when failOn is CRITICAL', 'CRITICAL', [{ name: 'CVE-9999-9999', severity: 'HIGH' }], 'COMPLETE', []],
+    ['refuses a scan that has not completed', 'CRITICAL', [], 'IN_PROGRESS', ['the image scan is IN_PROGRESS, not COMPLETE: the scan gate cannot pass it']],
+  ] as const)('%s', async (_name, failOn, findings, status, problems) => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status }, imageScanFindings: { findings: [...findings] } });
+
+    const attempt = invoke(rolloutInput({ service: serviceConfig({ imageScan: { failOn } }) }));
+
+    if (problems.length) await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems });
+    else await expect(attempt).resolves.toMatchObject({ liveSlot: 'blue' });
   });
 });

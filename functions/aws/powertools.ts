@@ -1,0 +1,87 @@
+/**
+ * Structured logs and EMF metrics with Powertools for AWS Lambda (TypeScript): one Logger and one Metrics
+ * per bundle (each function is its own bundle), the {@link Log} port over the Logger, and the switch that
+ * keeps EMF output to Lambda, where CloudWatch Logs turns it into metrics.
+ *
+ * The pure functions never see these: they log through the `Log` port and return data; `lambda.ts` turns
+ * their results into metric points (`functions/core/metrics.ts`) and publishes them here.
+ * @see https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/
+ * @see https://docs.powertools.aws.dev/lambda/typescript/latest/core/metrics/
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Log } from '../core/ports';
+
+/** The metrics namespace (CloudWatch) of every Cutover metric. */
+export const METRICS_NAMESPACE = 'Cutover';
+
+/** Powertools' `service` (every log line, and the default metric dimension) unless the environment names one. */
+export const POWERTOOLS_SERVICE = 'cutover';
+
+/**
+ * The log key that carries the name of the service being rolled out. Powertools reserves `service` for
+ * its own service name (`cutover`) and drops any field of that name, so the ports' `service` field is
+ * written under this key instead.
+ */
+export const ROLLOUT_SERVICE_KEY = 'rolloutService';
+
+/** Keys Powertools keeps for itself; a field of that name is renamed, never dropped. */
+const RESERVED: Readonly<Record<string, string>> = {
+  service: ROLLOUT_SERVICE_KEY,
+  level: 'fieldLevel',
+  message: 'fieldMessage',
+  timestamp: 'fieldTimestamp',
+  sampling_rate: 'fieldSamplingRate',
+};
+
+/** The fields of a log call with reserved keys renamed. */
+export function logFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!fields) return {};
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [RESERVED[k] ?? k, v]));
+}
+
+/** The Logger of this bundle: JSON lines, with the Lambda context added by `injectLambdaContext`. */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE });
+
+/**
+ * The Metrics of this bundle, flushed by the `logMetrics` middleware. Its own notice that an invocation
+ * recorded no metric (most shifts do not, the first of a rollout) is a debug line, not a warning on every
+ * invocation; its other warnings stay warnings.
+ */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE,
+  logger: {
+    debug: (...content: unknown[]) => logger.debug(String(content[0]), ...content.slice(1).map((c) => ({ detail: c }))),
+    info: (...content: unknown[]) => logger.info(String(content[0])),
+    warn: (...content: unknown[]) => (String(content[0]).startsWith('No application metrics') ? logger.debug(String(content[0])) : logger.warn(String(content[0]))),
+    error: (...content: unknown[]) => logger.error(String(content[0])),
+  },
+});
+
+/**
+ * Whether this invocation publishes EMF metrics. Powertools' own switch `POWERTOOLS_METRICS_DISABLED`
+ * decides when it is set; otherwise only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set), where
+ * CloudWatch Logs reads the EMF lines. The local runtime and the CLI run the same handlers and keep their
+ * stdout for people.
+ */
+export function metricsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const disabled = env.POWERTOOLS_METRICS_DISABLED;
+  if (disabled !== undefined && disabled !== '') return !['1', 'true', 'on', 'yes', 'y'].includes(disabled.trim().toLowerCase());
+  return Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
+}
+
+/**
+ * The {@link Log} port over a Powertools Logger: the message, the fields (reserved keys renamed), and
+ * whatever keys the middleware appended for this invocation (rollout id, service).
+ * @example
+ * const log = powertoolsLog();
+ * log.info('weights set', { rolloutId, service: 'checkout', weights });
+ */
+export function powertoolsLog(target: Logger = logger): Log {
+  return {
+    info: (message, fields) => target.info(message, logFields(fields)),
+    warn: (message, fields) => target.warn(message, logFields(fields)),
+    error: (message, fields) => target.error(message, logFields(fields)),
+  };
+}

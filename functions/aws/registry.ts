@@ -1,0 +1,39 @@
+/** The {@link Registry} port over ECR. */
+import { DescribeImageScanFindingsCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import type { Registry, ScanFinding } from '../core/ports';
+import { sdkOptions } from './clients';
+import { edge, errorName } from './edge';
+
+export function awsRegistry(client: ECRClient = new ECRClient(sdkOptions)): Registry {
+  return {
+    async imageExists(repository, digest) {
+      try {
+        const out = await edge('ecr:DescribeImages', () => client.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] })));
+        return (out.imageDetails ?? []).some((d) => d.imageDigest === digest);
+      } catch (error) {
+        if (errorName(error) === 'ImageNotFoundException' || errorName(error) === 'RepositoryNotFoundException') return false;
+        throw error;
+      }
+    },
+    async scanFindings(repository, digest) {
+      try {
+        const findings: ScanFinding[] = [];
+        let status = 'NONE';
+        let nextToken: string | undefined;
+        do {
+          const out = await edge('ecr:DescribeImageScanFindings', () =>
+            client.send(new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, nextToken })),
+          );
+          status = out.imageScanStatus?.status ?? status;
+          for (const f of out.imageScanFindings?.findings ?? []) findings.push({ name: f.name ?? 'unnamed', severity: f.severity ?? 'UNDEFINED' });
+          for (const f of out.imageScanFindings?.enhancedFindings ?? []) findings.push({ name: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? 'unnamed', severity: f.severity ?? 'UNDEFINED' });
+          nextToken = out.nextToken;
+        } while (nextToken);
+        return { status, findings };
+      } catch (error) {
+        if (errorName(error) === 'ScanNotFoundException') return { status: 'NONE', findings: [] };
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Whose turn it is: the per-service concurrency policy over the lock and the queue.
+ *
+ * - `reject`: a push while a rollout is in flight is refused.
+ * - `queue`: it waits (on a task token, no polling) and runs after, in push order.
+ * - `supersede` (default): the rollout in flight is aborted (it rolls back cleanly) and the newest push
+ *   runs next; older waiting pushes are dropped.
+ *
+ * Whoever releases a lock calls {@link wakeNext}, so a waiting rollout resumes at once.
+ */
+import type { ServiceConfig } from './config';
+import { ErrorName, RolloutAbortedError } from './errors';
+import type { Clock, Executions, LockRecord, Log, RolloutStore } from './ports';
+
+export interface TurnDeps {
+  readonly store: RolloutStore;
+  readonly executions: Executions;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+/** The end states of an execution: a lock held by one of these is stale and may be taken over. */
+const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/** True if the lock's execution has ended without releasing it (stopped by hand, crashed past its retries). */
+export async function isStale(holder: LockRecord, deps: Pick<TurnDeps, 'executions'>): Promise<boolean> {
+  return ENDED.has(await deps.executions.status(holder.rolloutId));
+}
+
+/** Supersede: abort the rollout in flight for a newer push, through the same path as an alarm. */
+export async function supersede(holder: LockRecord, newer: string, deps: TurnDeps): Promise<void> {
+  const reason = `superseded by the newer push ${newer}`;
+  const marked = await deps.store.markAborted(holder.service, holder.rolloutId, { error: ErrorName.RolloutAborted, reason, at: deps.clock.now().toISOString() });
+  if (marked?.taskToken) await deps.executions.failTask(marked.taskToken, ErrorName.RolloutAborted, new RolloutAbortedError(reason).message);
+  deps.log.info('rollout superseded', { service: holder.service, rolloutId: holder.rolloutId, by: newer });
+}
+
+/**
+ * After a lock was released: resume the waiting rollout whose turn it is (the oldest for `queue`, the
+ * newest for `supersede`, whose older waiters are dropped as superseded). Tokens of executions that ended
+ * meanwhile are skipped. Returns the rollout woken, if any.
+ */
+export async function wakeNext(service: ServiceConfig, deps: TurnDeps): Promise<string | undefined> {
+  const queue = await deps.store.queued(service.name);
+  if (queue.length === 0) return undefined;
+  const newestFirst = (service.concurrency ?? 'supersede') === 'supersede';
+  const order = newestFirst ? [...queue].reverse() : queue;
+  let woken: string | undefined;
+  for (const item of order) {
+    if (woken && newestFirst) {
+      await deps.executions.failTask(item.taskToken, ErrorName.Superseded, `superseded by the newer push ${woken}`);
+      await deps.store.dequeue(item.service, item.rolloutId, item.pushedAt);
+      continue;
+    }
+    if (woken) break;
+    if (await deps.executions.succeedTask(item.taskToken, { turn: true })) woken = item.rolloutId;
+    else await deps.store.dequeue(item.service, item.rolloutId, item.pushedAt); // its execution is gone
+  }
+  if (woken) deps.log.info('next rollout woken', { service: service.name, rolloutId: woken });
+  return woken;
+}

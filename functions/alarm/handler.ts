@@ -2,13 +2,14 @@
 import { requireEnv } from '../aws/clients';
 import { awsExecutions } from '../aws/executions';
 import { awsStore } from '../aws/store';
-import { jsonLog, systemClock } from '../core/ports';
+import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { onAlarm, type AlarmDeps } from './alarm';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => AlarmDeps) => lambda('alarm', onAlarm, deps);
 
 export const handler = createHandler(
-  once((): AlarmDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log: jsonLog({ function: 'alarm' }) })),
+  once((): AlarmDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log: powertoolsLog() })),
 );

@@ -44,17 +44,24 @@ export function logFields(fields: Record<string, unknown> | undefined): Record<s
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE });
 
 /**
- * The Metrics of this bundle, flushed by the `logMetrics` middleware. Its own notice that an invocation
- * recorded no metric (most shifts do not, the first of a rollout) is a debug line, not a warning on every
- * invocation; its other warnings stay warnings.
+ * Notices of Metrics that describe what Cutover does on purpose, logged at debug level instead of as a
+ * warning on every invocation: an invocation that recorded no metric (most shifts), and the `service`
+ * dimension set to the service rolled out in place of Powertools' own service name.
  */
+const EXPECTED_NOTICES = [/^No application metrics to publish/, /^Dimension "service" has already been added/];
+
+/** The Metrics of this bundle, flushed by the `logMetrics` middleware; its own notices go to the Logger. */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE,
   logger: {
-    debug: (...content: unknown[]) => logger.debug(String(content[0]), ...content.slice(1).map((c) => ({ detail: c }))),
+    debug: (...content: unknown[]) => logger.debug(String(content[0])),
     info: (...content: unknown[]) => logger.info(String(content[0])),
-    warn: (...content: unknown[]) => (String(content[0]).startsWith('No application metrics') ? logger.debug(String(content[0])) : logger.warn(String(content[0]))),
+    warn: (...content: unknown[]) => {
+      const text = String(content[0]);
+      if (EXPECTED_NOTICES.some((notice) => notice.test(text))) logger.debug(text);
+      else logger.warn(text);
+    },
     error: (...content: unknown[]) => logger.error(String(content[0])),
   },
 });

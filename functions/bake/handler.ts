@@ -1,13 +1,14 @@
 /** Lambda entry point for bake: middy over the pure `bake`. */
 import { requireEnv } from '../aws/clients';
 import { awsStore } from '../aws/store';
-import { jsonLog, systemClock } from '../core/ports';
+import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { bake, type BakeDeps } from './bake';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => BakeDeps) => lambda('bake', bake, deps);
 
 export const handler = createHandler(
-  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: jsonLog({ function: 'bake' }) })),
+  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
 );

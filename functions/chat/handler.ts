@@ -4,11 +4,12 @@ import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsExecutions, executionArnOf } from '../aws/executions';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { cachedSecret } from '../aws/secrets';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
 import { servicesFromEnv } from '../core/config';
-import { jsonLog, systemClock } from '../core/ports';
+import { systemClock } from '../core/ports';
 import { handleSlashCommand, type ChatDeps } from './chat';
 
 /** Console link of an execution. */
@@ -30,7 +31,7 @@ export const handler = createHandler(
       traffic: awsTraffic(),
       ecs: awsEcs(),
       clock: systemClock,
-      log: jsonLog({ function: 'chat' }),
+      log: powertoolsLog(),
       executionUrl: (rolloutId) => consoleUrl(executionArnOf(requireEnv('STATE_MACHINE_ARN'), rolloutId)),
       signingSecret: cachedSecret(requireEnv('SLACK_SIGNING_SECRET_ARN')),
     }),

@@ -2,13 +2,13 @@
 import { awsAlarms } from '../aws/alarms';
 import { requireEnv } from '../aws/clients';
 import { awsStore } from '../aws/store';
-import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { checkAlarms, type CheckAlarmsDeps } from './check-alarms';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => CheckAlarmsDeps) => lambda('check-alarms', checkAlarms, deps);
 
 export const handler = createHandler(
-  once((): CheckAlarmsDeps => ({ alarms: awsAlarms(), store: awsStore(requireEnv('TABLE_NAME')), log: jsonLog({ function: 'check-alarms' }) })),
+  once((): CheckAlarmsDeps => ({ alarms: awsAlarms(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
 );

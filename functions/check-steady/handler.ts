@@ -1,12 +1,12 @@
 /** Lambda entry point for check-steady: middy over the pure `checkSteady`. */
 import { awsEcs } from '../aws/ecs';
-import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { checkSteady, type CheckSteadyDeps } from './check-steady';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => CheckSteadyDeps) => lambda('check-steady', checkSteady, deps);
 
 export const handler = createHandler(
-  once((): CheckSteadyDeps => ({ ecs: awsEcs(), log: jsonLog({ function: 'check-steady' }) })),
+  once((): CheckSteadyDeps => ({ ecs: awsEcs(), log: powertoolsLog() })),
 );

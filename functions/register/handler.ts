@@ -1,12 +1,12 @@
 /** Lambda entry point for register: middy over the pure `register`. */
 import { awsEcs } from '../aws/ecs';
-import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { register, type RegisterDeps } from './register';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => RegisterDeps) => lambda('register', register, deps);
 
 export const handler = createHandler(
-  once((): RegisterDeps => ({ ecs: awsEcs(), log: jsonLog({ function: 'register' }) })),
+  once((): RegisterDeps => ({ ecs: awsEcs(), log: powertoolsLog() })),
 );

@@ -3,13 +3,13 @@ import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
-import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { powertoolsLog } from '../aws/powertools';
 import { retire, type RetireDeps } from './retire';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => RetireDeps) => lambda('retire', retire, deps);
 
 export const handler = createHandler(
-  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log: jsonLog({ function: 'retire' }) })),
+  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
 );

@@ -20,6 +20,10 @@ export interface RollbackResult {
   readonly outcome: Outcome;
   readonly weights?: Weights;
   readonly reason: string;
+  /** When the abort that caused this rollback was recorded (the lock's `abort.at`), if one was. */
+  readonly abortedAt?: string;
+  /** When the listener had all the traffic back on the retained revision's slot. */
+  readonly restoredAt?: string;
   readonly decision: string;
 }
 
@@ -45,6 +49,20 @@ export function rollbackReason(state: RolloutState): string {
   return error.Cause ? `${error.Error}: ${causeText(error.Cause)}` : error.Error;
 }
 
+/**
+ * When this rollout's abort was recorded (by the alarm path or an operator), from its lock; undefined when
+ * the rollback has another cause or the lock cannot be read. Best effort: a measurement never fails a rollback.
+ */
+async function abortTime(state: RolloutState, deps: RollbackDeps): Promise<string | undefined> {
+  try {
+    const lock = await deps.store.getLock(state.service.name);
+    return lock?.rolloutId === state.rolloutId ? lock.abort?.at : undefined;
+  } catch (error) {
+    deps.log.warn('abort time not read', { rolloutId: state.rolloutId, service: state.service.name, error: String(error) });
+    return undefined;
+  }
+}
+
 export async function rollback(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult> {
   const { service, rolloutId } = state;
   const reason = rollbackReason(state);
@@ -59,10 +77,16 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
 
   const live = state.live;
   const weights = weightsFor(live.liveSlot, 100);
-  await deps.traffic.setWeights(service.listenerArn, [
-    { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
-    { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
+  // The abort's time is read beside the weights change, not before it: the measurement must not slow the
+  // reaction it measures.
+  const [abortedAt] = await Promise.all([
+    abortTime(state, deps),
+    deps.traffic.setWeights(service.listenerArn, [
+      { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
+      { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
+    ]),
   ]);
+  const restoredAt = deps.clock.now().toISOString();
   const idle = service.slots[live.idleSlot];
   await deps.ecs.updateService(service.cluster, idle.serviceName, { taskDefinition: live.retainedTaskDefinitionArn, desiredCount: 0 });
   await deps.store.putHistory({
@@ -84,5 +108,5 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
     `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
   await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${decision}`, live.thread);
-  return { outcome: 'ROLLED_BACK', weights, reason, decision };
+  return { outcome: 'ROLLED_BACK', weights, reason, abortedAt, restoredAt, decision };
 }

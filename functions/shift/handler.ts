@@ -2,17 +2,19 @@
 import { requireEnv } from '../aws/clients';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
-import { jsonLog } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
+import { systemClock } from '../core/ports';
+import { powertoolsLog } from '../aws/powertools';
+import { shiftMetrics } from '../core/metrics';
 import { notifierFromEnv } from '../aws/slack-notifier';
 import { shift, type ShiftDeps } from './shift';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
-export const createHandler = (deps: () => ShiftDeps) => lambda('shift', shift, deps);
+export const createHandler = (deps: () => ShiftDeps) => lambda('shift', shift, deps, { metrics: shiftMetrics });
 
 export const handler = createHandler(
   once((): ShiftDeps => {
-    const log = jsonLog({ function: 'shift' });
-    return { traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log, notifier: notifierFromEnv(log) };
+    const log = powertoolsLog();
+    return { traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log) };
   }),
 );

@@ -1,13 +1,14 @@
 /** Shift: set the listener's absolute weights for the current setWeight step (idempotent, sums to 100). */
 import { InvalidInputError } from '../core/errors';
 import { requireLive } from '../core/input';
-import type { Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import type { Clock, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
 
 export interface ShiftDeps {
   readonly traffic: Traffic;
   readonly store: RolloutStore;
+  readonly clock: Clock;
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
@@ -15,6 +16,8 @@ export interface ShiftDeps {
 
 export interface ShiftResult {
   readonly weights: Weights;
+  /** When the listener had the weights (ISO). The next shift measures the step's duration from it. */
+  readonly at: string;
   readonly decision: string;
 }
 
@@ -28,9 +31,10 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
     { targetGroupArn: slots.blue.targetGroupArn, weight: weights.blue },
     { targetGroupArn: slots.green.targetGroupArn, weight: weights.green },
   ]);
+  const at = deps.clock.now().toISOString();
   await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
   const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;
   deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
   await deps.notifier?.post(`*${name}* ${decision}`, live.thread);
-  return { weights, decision };
+  return { weights, at, decision };
 }

@@ -95,6 +95,7 @@ describe('rollback handler', () => {
       outcome: 'ROLLED_BACK',
       weights: { blue: 100, green: 0 },
       reason: `AlarmFired: ${ALARM_ERROR.Cause}`,
+      restoredAt: NOW,
       decision: `rolled back: blue 100% on checkout:7; green back on checkout:7 at 0 tasks. Reason: AlarmFired: ${ALARM_ERROR.Cause}`,
     });
   });

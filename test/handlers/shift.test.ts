@@ -13,6 +13,7 @@ import { createHandler } from '../../functions/shift/handler';
 import { BLUE_TG, GREEN_TG, LISTENER_ARN, LISTENER_RULE_ARN, ROLLOUT_ID, liveState, serviceConfig, stepState } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
+  NOW,
   TABLE,
   aws,
   fieldsSet,
@@ -68,7 +69,7 @@ describe('shift handler', () => {
         ],
       },
     ]);
-    expect(result).toEqual({ weights: { blue: 75, green: 25 }, decision: 'Shift 25% to green: blue 75 / green 25' });
+    expect(result).toEqual({ weights: { blue: 75, green: 25 }, at: NOW, decision: 'Shift 25% to green: blue 75 / green 25' });
   });
 
   it('records the weights and the step index on the lock, if the lock is still ours', async () => {

@@ -44,6 +44,8 @@ import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefi
 import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, pushEventPattern, type EventPattern } from './rules';
+import { rolloutDashboard } from './dashboard';
+import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
 /** The repository root (infra/..), where `functions/` lives. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -205,6 +207,12 @@ export interface CutoverProps {
    * @default false
    */
   readonly sourceMaps?: boolean;
+  /**
+   * A CloudWatch dashboard of the rollouts: by outcome, rollback reaction time (p50, p95), the time each
+   * weight was held, each service's traffic per slot (target-group `RequestCount`) and the watched alarms.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
@@ -228,6 +236,7 @@ export const CutoverDefaults = {
   tracing: lambda.Tracing.ACTIVE,
   removalPolicy: RemovalPolicy.RETAIN,
   sourceMaps: false,
+  dashboard: true,
 } as const;
 
 /**
@@ -256,7 +265,8 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   alarm: ['dynamodb:UpdateItem'],
   finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   retire: ['dynamodb:GetItem'],
-  rollback: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // GetItem: the abort's time, for the rollback reaction metric.
+  rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
   // a rollback after completion takes and releases the lock.
   chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -362,6 +372,8 @@ export class Cutover extends Construct {
   public readonly alarmRule: events.Rule;
   /** Events the rules could not deliver, and start/alarm invocations that failed after their retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The rollouts dashboard (unless the `dashboard` prop is false). */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly services: readonly ServiceRefs[];
   private readonly slack?: CutoverSlackProps;
@@ -483,6 +495,14 @@ export class Cutover extends Construct {
     });
 
     this.grantAccess(tracing);
+
+    if (props.dashboard ?? CutoverDefaults.dashboard) {
+      this.dashboard = rolloutDashboard(
+        this,
+        'Dashboard',
+        services.map((s) => ({ name: s.props.name, listener: s.props.listener, blue: s.props.blue.targetGroup, green: s.props.green.targetGroup, alarms: s.props.alarms })),
+      );
+    }
   }
 
   /**
@@ -581,6 +601,9 @@ export class Cutover extends Construct {
       role,
       logGroup,
       environment: {
+        // Powertools: the service on every log line, and the namespace of the EMF metrics.
+        POWERTOOLS_SERVICE_NAME: TELEMETRY_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...(name in TABLE_ACCESS ? { TABLE_NAME: this.table.tableName } : {}),
         ...(options.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },

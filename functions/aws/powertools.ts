@@ -10,13 +10,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../core/metrics';
 import type { Log } from '../core/ports';
-
-/** The metrics namespace (CloudWatch) of every Cutover metric. */
-export const METRICS_NAMESPACE = 'Cutover';
-
-/** Powertools' `service` (every log line, and the default metric dimension) unless the environment names one. */
-export const POWERTOOLS_SERVICE = 'cutover';
 
 /**
  * The log key that carries the name of the service being rolled out. Powertools reserves `service` for
@@ -41,7 +36,7 @@ export function logFields(fields: Record<string, unknown> | undefined): Record<s
 }
 
 /** The Logger of this bundle: JSON lines, with the Lambda context added by `injectLambdaContext`. */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE });
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || TELEMETRY_SERVICE });
 
 /**
  * Notices of Metrics that describe what Cutover does on purpose, logged at debug level instead of as a
@@ -53,7 +48,7 @@ const EXPECTED_NOTICES = [/^No application metrics to publish/, /^Dimension "ser
 /** The Metrics of this bundle, flushed by the `logMetrics` middleware; its own notices go to the Logger. */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME || POWERTOOLS_SERVICE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || TELEMETRY_SERVICE,
   logger: {
     debug: (...content: unknown[]) => logger.debug(String(content[0])),
     info: (...content: unknown[]) => logger.info(String(content[0])),

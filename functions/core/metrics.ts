@@ -4,6 +4,12 @@
  * each with the dimension `service` (the service rolled out).
  */
 
+/** The CloudWatch namespace of every Cutover metric (the functions' `POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'Cutover';
+
+/** Powertools' service name on every log line (the functions' `POWERTOOLS_SERVICE_NAME`). */
+export const TELEMETRY_SERVICE = 'cutover';
+
 /** The metric names, as the dashboard and alarms on them use them. */
 export const RolloutMetric = {
   /** A rollout began (start function, one per service the push concerns). */

@@ -76,6 +76,24 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
   readonly notifications?: boolean;
   /** Called each time a function has set a listener's weights (after the emulator answered). For timings. */
   readonly onWeights?: (change: WeightsChange) => void;
+  /** Hooks for tools that observe or disturb the runtime, such as the fault injection of `./faults`. @default none */
+  readonly instrument?: LocalInstrumentation;
+}
+
+/** An SDK client the runtime builds for the handlers' ports. */
+export type LocalSdkClient = ECSClient | ElasticLoadBalancingV2Client | CloudWatchClient | DynamoDBClient;
+
+/**
+ * Hooks into the local runtime, each optional; without them it runs exactly as it would without this option.
+ * Fault injection (`infra/local/faults.ts`) uses them; nothing in `functions/` knows about them.
+ */
+export interface LocalInstrumentation {
+  /** Called once on each SDK client the handlers' ports use, before its first call (to add a middleware). */
+  readonly client?: (client: LocalSdkClient) => void;
+  /** Wraps the Step Functions port the handlers call (StartExecution, SendTaskSuccess/Failure). */
+  readonly executions?: (executions: Executions) => Executions;
+  /** Wraps each function as the state-machine runner and the bus invoke it. */
+  readonly invoke?: (fn: string, run: LocalFunction) => LocalFunction;
 }
 
 /** Weights a function set on a listener (or listener rule), and when the emulator had them. */
@@ -179,15 +197,21 @@ export class LocalRuntime {
       const environments: DemoEnvironment[] = [];
       for (const p of options.services ?? [{}]) environments.push(await provision(emulator.endpoint, p));
       const cfg = clientConfig(emulator.endpoint);
-      let ecs: Ecs = awsEcs(new ECSClient(cfg));
+      const hooks = options.instrument ?? {};
+      const sdk = <C extends LocalSdkClient>(client: C): C => {
+        hooks.client?.(client);
+        return client;
+      };
+      let ecs: Ecs = awsEcs(sdk(new ECSClient(cfg)));
       if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
+      const traffic = awsTraffic(sdk(new ElasticLoadBalancingV2Client(cfg)));
       slackApi = options.notifications === false ? undefined : await startLocalSlack();
       const log = options.log ?? silentLog;
       const ports: LocalPorts = {
         ecs,
-        traffic: options.onWeights ? observed(awsTraffic(new ElasticLoadBalancingV2Client(cfg)), options.onWeights) : awsTraffic(new ElasticLoadBalancingV2Client(cfg)),
-        alarms: awsAlarms(new CloudWatchClient(cfg)),
-        store: awsStore(environments[0]!.tableName, new DynamoDBClient(cfg)),
+        traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
+        alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
+        store: awsStore(environments[0]!.tableName, sdk(new DynamoDBClient(cfg))),
         executions: undefined as unknown as Executions,
         clock: systemClock,
         log,
@@ -215,10 +239,13 @@ export class LocalRuntime {
         chat: chatHandler(deps),
       };
       const functions = Object.fromEntries(
-        Object.entries(handlers).map(([name, h]) => [name, (event: unknown) => h(event as never, lambdaContext(name))]),
+        Object.entries(handlers).map(([name, h]) => {
+          const run: LocalFunction = (event) => h(event as never, lambdaContext(name));
+          return [name, hooks.invoke ? hooks.invoke(name, run) : run];
+        }),
       );
       const sfn = new LocalStepFunctions(functions, options);
-      ports.executions = sfn;
+      ports.executions = hooks.executions ? hooks.executions(sfn) : sfn;
       return new LocalRuntime(emulator, environments, ports, functions, sfn, slackApi, !options.emulator);
     } catch (error) {
       await slackApi?.stop();

@@ -3,13 +3,17 @@
  * at zero tasks, the reason recorded, the lock released. Idempotent: every write is an absolute value, so
  * running it twice gives the same end state; the state machine retries it hard.
  */
-import type { Clock, Ecs, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import { describeError } from '../core/errors';
+import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import { wakeNext } from '../core/turns';
 import { shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
   readonly ecs: Ecs;
   readonly traffic: Traffic;
   readonly store: RolloutStore;
+  /** To hand the lock to the next waiting rollout. */
+  readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
@@ -63,7 +67,41 @@ async function abortTime(state: RolloutState, deps: RollbackDeps): Promise<strin
   }
 }
 
+/**
+ * Runs the rollback. If any step fails, the history record says so (outcome FAILED, with the error) before
+ * the error goes back to the state machine, which retries; when every retry fails the execution ends in
+ * `Rollback failed` and this record is what the operator finds. A later attempt that succeeds overwrites it.
+ */
 export async function rollback(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult> {
+  try {
+    return await restore(state, deps);
+  } catch (error) {
+    await recordIncomplete(state, deps, error);
+    throw error;
+  }
+}
+
+/** Best effort: the store may be what is failing. The lock stays held: traffic may still be split. */
+async function recordIncomplete(state: RolloutState, deps: RollbackDeps, error: unknown): Promise<void> {
+  const { service, rolloutId } = state;
+  const now = deps.clock.now().toISOString();
+  const failure = describeError(error);
+  const reason =
+    `rollback did not complete: ${failure.name}: ${failure.message} (rolling back because ${rollbackReason(state)}); ` +
+    'the lock is kept and traffic may still be split: check the listener weights';
+  try {
+    await deps.store.putHistory({
+      service: service.name, rolloutId, startedAt: state.live?.startedAt ?? state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED',
+      image: state.image?.uri, liveSlot: state.live?.liveSlot, retainedTaskDefinitionArn: state.live?.retainedTaskDefinitionArn,
+      newTaskDefinitionArn: state.revision?.taskDefinitionArn, reason,
+    });
+  } catch (recordError) {
+    deps.log.error('rollback failure not recorded', { rolloutId, service: service?.name, error: describeError(recordError).message });
+  }
+  deps.log.error('rollback did not complete', { rolloutId, service: service?.name, error: failure.name, reason });
+}
+
+async function restore(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult> {
   const { service, rolloutId } = state;
   const reason = rollbackReason(state);
   const now = deps.clock.now().toISOString();
@@ -72,6 +110,7 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
     // Prepare did not finish: nothing was changed but possibly the lock.
     await deps.store.releaseLock(service.name, rolloutId);
     await deps.store.putHistory({ service: service.name, rolloutId, startedAt: state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED', image: state.image?.uri, reason });
+    await wakeNext(service, deps);
     return { outcome: 'FAILED', reason, decision: `failed before any change: ${reason}` };
   }
 
@@ -102,7 +141,9 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
     weights,
     reason,
   });
+  await deps.store.putServiceState({ service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now });
   await deps.store.releaseLock(service.name, rolloutId);
+  await wakeNext(service, deps);
   const decision =
     `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
     `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;

@@ -186,14 +186,28 @@ describe('rollback handler', () => {
     expect(aws.ecs.calls()).toHaveLength(0);
   });
 
-  it.each<[string, () => void]>([
-    ['a throttled ModifyListener', () => aws.elb.on(ModifyListenerCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'))],
-    ['a 503 from UpdateService', () => aws.ecs.on(UpdateServiceCommand).rejects(sdkError(ServerException, 'Service Unavailable', 503))],
-  ])('surfaces %s as AwsTransient and keeps the lock for the retry', async (_name, arrange) => {
+  it.each<[string, string, () => void]>([
+    ['a throttled ModifyListener', 'elasticloadbalancing:ModifyListener', () => aws.elb.on(ModifyListenerCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'))],
+    ['a 503 from UpdateService', 'ecs:UpdateService', () => aws.ecs.on(UpdateServiceCommand).rejects(sdkError(ServerException, 'Service Unavailable', 503))],
+  ])('surfaces %s as AwsTransient, keeps the lock for the retry and records the rollback as not complete', async (_name, operation, arrange) => {
     arrange();
 
     await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.AwsTransient });
     expect(lockReleases()).toEqual([]);
-    expect(historyWrites()).toEqual([]);
+    // If every retry fails too, the execution ends in Rollback failed and this record is what says so.
+    const [record, ...others] = historyWrites();
+    expect(others).toEqual([]);
+    expect(record!.fields).toMatchObject({ outcome: 'FAILED', endedAt: NOW, retainedTaskDefinitionArn: RETAINED_TD, newTaskDefinitionArn: NEW_TD });
+    expect(record!.fields.reason).toMatch(new RegExp(`^rollback did not complete: AwsTransient: ${operation} failed transiently .*\\(rolling back because AlarmFired: alarm checkout-5xx in ALARM`));
+  });
+
+  it('keeps the original error when the failure cannot be recorded either', async () => {
+    aws.elb.on(ModifyListenerCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'));
+    aws.dynamo.on(UpdateCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+
+    await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.AwsTransient, message: expect.stringContaining('elasticloadbalancing:ModifyListener') });
+    expect(lockReleases()).toEqual([]);
+    // Both said in the log (then the adapter logs the error it returns to the state machine).
+    expect(deps.log.lines.filter((l) => l.level === 'error').map((l) => l.message).slice(0, 2)).toEqual(['rollback failure not recorded', 'rollback did not complete']);
   });
 });

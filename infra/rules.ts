@@ -27,6 +27,15 @@ export function alarmEventPattern(alarmNames: readonly string[]): EventPattern {
   };
 }
 
+/** ECS saying a deployment failed or tasks cannot start or be placed (the function matches the service). */
+export function ecsFailurePattern(): EventPattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Deployment State Change', 'ECS Service Action'],
+    detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED', 'SERVICE_TASK_START_IMPAIRED', 'SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_CONFIGURATION_FAILURE'] },
+  };
+}
+
 /**
  * True if `event` matches `pattern`: every field named in the pattern must be present; an array lists the
  * values allowed (an event array matches if any element is allowed); an object descends.

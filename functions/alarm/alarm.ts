@@ -6,7 +6,7 @@
  * after the abort refuses to wait. No alarm is lost in the gap.
  */
 import { ErrorName } from '../core/errors';
-import { parseAlarmChange } from '../core/events';
+import { parseAlarmChange, parseEcsFailure } from '../core/events';
 import type { Clock, Executions, Log, RolloutStore } from '../core/ports';
 
 export interface AlarmDeps {
@@ -22,6 +22,7 @@ export interface AlarmResult {
 }
 
 export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmResult> {
+  if ((event as { source?: unknown } | null)?.source === 'aws.ecs') return onEcsFailure(event, deps);
   const change = parseAlarmChange(event);
   if (change.kind === 'ignore') {
     deps.log.info('event ignored', { reason: change.reason });
@@ -46,6 +47,39 @@ export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmRes
     const resumedBake = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.AlarmFired, reason) : false;
     aborted.push({ service: lock.service, rolloutId: lock.rolloutId, resumedBake });
     deps.log.warn('rollout aborted by alarm', { service: lock.service, rolloutId: lock.rolloutId, alarm: change.alarmName, resumedBake });
+  }
+  return { aborted };
+}
+
+/** The last part of a cluster name or ARN. */
+const clusterName = (cluster: string) => cluster.split('/').pop() ?? cluster;
+
+/**
+ * ECS says the new slot's deployment failed (circuit breaker) or its tasks cannot start or be placed:
+ * abort the rollout deploying to that service now, instead of waiting for the steady-state checks to run out.
+ */
+async function onEcsFailure(event: unknown, deps: AlarmDeps): Promise<AlarmResult> {
+  const failure = parseEcsFailure(event);
+  if (failure.kind === 'ignore') {
+    deps.log.info('event ignored', { reason: failure.reason });
+    return { aborted: [], ignored: failure.reason };
+  }
+  const locks = (await deps.store.activeLocks()).filter(
+    (l) => l.idleService?.serviceName === failure.serviceName && clusterName(l.idleService.cluster) === failure.cluster,
+  );
+  if (locks.length === 0) {
+    const reason = `no rollout in flight deploys to ${failure.cluster}/${failure.serviceName}`;
+    deps.log.info('ECS event ignored', { reason, eventName: failure.eventName });
+    return { aborted: [], ignored: reason };
+  }
+  const reason = `ECS ${failure.eventName} on ${failure.serviceName}: ${failure.reason}`;
+  const aborted: { service: string; rolloutId: string; resumedBake: boolean }[] = [];
+  for (const lock of locks) {
+    const marked = await deps.store.markAborted(lock.service, lock.rolloutId, { error: ErrorName.DeploymentFailed, reason, at: deps.clock.now().toISOString() });
+    if (!marked) continue;
+    const resumedBake = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.DeploymentFailed, reason) : false;
+    aborted.push({ service: lock.service, rolloutId: lock.rolloutId, resumedBake });
+    deps.log.warn('rollout aborted by ECS', { service: lock.service, rolloutId: lock.rolloutId, eventName: failure.eventName, resumedBake });
   }
   return { aborted };
 }

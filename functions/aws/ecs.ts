@@ -81,7 +81,9 @@ export function awsEcs(client: ECSClient = new ECSClient(sdkOptions)): Ecs {
         arns.push(...(out.taskDefinitionArns ?? []).filter((arn) => arn.split('/').pop()?.replace(/:\d+$/, '') === family));
         nextToken = out.nextToken;
       } while (nextToken);
-      return arns;
+      // Newest first by revision number, whatever order the service answered in.
+      const revision = (arn: string) => Number(arn.split(':').pop());
+      return arns.sort((a, b) => revision(b) - revision(a));
     },
 
     async deregisterTaskDefinition(arn) {

@@ -323,6 +323,10 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async activeLocksWatching(alarm) {
+      return (await this.activeLocks()).filter((lock) => lock.alarms?.includes(alarm));
+    },
+
+    async activeLocks() {
       const locks: LockRecord[] = [];
       let start: Record<string, unknown> | undefined;
       do {
@@ -339,7 +343,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         );
         for (const item of out.Items ?? []) {
           const lock = toLock(item);
-          if (lock?.alarms?.includes(alarm)) locks.push(lock);
+          if (lock) locks.push(lock);
         }
         start = out.LastEvaluatedKey;
       } while (start);

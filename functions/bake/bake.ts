@@ -7,7 +7,7 @@
  * starting: no alarm is lost in the gap between two states. Likewise a hold whose pause was lifted before
  * its token was recorded fails with PauseLifted, and the loop goes on: no resume is lost.
  */
-import { InvalidInputError, LockLostError, PauseLiftedError } from '../core/errors';
+import { InvalidInputError, LockLostError, PauseLiftedError, TurnNowError } from '../core/errors';
 import type { Clock, Log, RolloutStore, WaitRecord } from '../core/ports';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import type { RolloutState } from '../core/rollout';
@@ -24,6 +24,8 @@ export interface BakeInput {
   readonly state: RolloutState;
   /** `paused`: the operator's pause (the `Hold (paused)` state), not a plan step. */
   readonly hold?: 'paused';
+  /** The `Wait for turn` state: this push waits for the service's lock. */
+  readonly queue?: boolean;
 }
 
 /** The wait this invocation stands for, from the input alone. */
@@ -42,6 +44,7 @@ export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision
     throw new InvalidInputError('invalid bake input', ['taskToken and state are required']);
   }
   const { state, taskToken } = input;
+  if (input.queue) return waitForTurn(state, taskToken, deps);
   const { wait, text } = waitOf(input, deps.clock.now());
   const { recorded, lock } = await deps.store.recordTaskToken(state.service.name, state.rolloutId, taskToken, wait);
   if (!recorded) {
@@ -51,4 +54,18 @@ export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision
   }
   deps.log.info('waiting on task token', { rolloutId: state.rolloutId, service: state.service.name, wait });
   return { decision: text };
+}
+
+/**
+ * Queue this push for the service's lock. Recorded first, then the lock looked at: whoever releases the
+ * lock after this point sees the entry and wakes it, and if the lock is free already, the wait ends now
+ * (TurnNow). No wake-up is lost between the two.
+ */
+async function waitForTurn(state: RolloutState, taskToken: string, deps: BakeDeps): Promise<{ decision: string }> {
+  const pushedAt = state.trigger?.at ?? deps.clock.now().toISOString();
+  await deps.store.enqueue({ service: state.service.name, rolloutId: state.rolloutId, pushedAt, taskToken });
+  const holder = await deps.store.getLock(state.service.name);
+  if (!holder) throw new TurnNowError('the lock is free: going to prepare');
+  deps.log.info('waiting for turn', { rolloutId: state.rolloutId, service: state.service.name, holder: holder.rolloutId });
+  return { decision: `waiting for ${holder.rolloutId} to finish (concurrency: ${state.service.concurrency ?? 'supersede'})` };
 }

@@ -11,6 +11,7 @@ import { ErrorName } from '../core/errors';
 import type { Alarms, Clock, CommandRecord, Ecs, Executions, HistoryRecord, LockRecord, Log, RolloutStore, Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
 import { shortRevision, weightsFor, type Weights } from '../core/rollout';
+import { wakeNext } from '../core/turns';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -177,9 +178,12 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
     // The new revision's slot is idle again: scale it down (its revision stays registered).
     await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
     await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
+    const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);
+    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: last.retainedTaskDefinitionArn!, desiredCount: old?.desiredCount ?? 0, rolloutId: last.rolloutId, at: now });
   } finally {
     await deps.store.releaseLock(service.name, restoreId);
   }
+  await wakeNext(service, deps);
   return {
     rolloutId: last.rolloutId,
     reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(last.retainedTaskDefinitionArn!)} (${last.rolloutId} rolled back after completion). ${why}` },

@@ -7,11 +7,14 @@
  */
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
-import type { Ecs, Log, ServiceView } from '../core/ports';
+import type { Ecs, Log, RolloutStore, ServiceView } from '../core/ports';
+import { abortError } from '../check-alarms/check-alarms';
 import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
 
 export interface CheckSteadyDeps {
   readonly ecs: Ecs;
+  /** Read for an abort (an ECS failure event, an operator) while the new tasks come up. */
+  readonly store: RolloutStore;
   readonly log: Log;
 }
 
@@ -36,7 +39,8 @@ export async function checkSteady(state: RolloutState, deps: CheckSteadyDeps): P
   const revision = requireRevision(state);
   const slot = state.service.slots[live.idleSlot];
   const checks = (state.steady?.checks ?? 0) + 1;
-  const svc = await deps.ecs.describeService(state.service.cluster, slot.serviceName);
+  const [svc, lock] = await Promise.all([deps.ecs.describeService(state.service.cluster, slot.serviceName), deps.store.getLock(state.service.name)]);
+  if (lock?.rolloutId === state.rolloutId && lock.abort) throw abortError(lock.abort);
   if (!svc) throw new ResourceNotFoundError(`ECS service ${slot.serviceName} disappeared during the rollout`);
   const { status, why } = steadiness(svc, revision.taskDefinitionArn);
   const ctx = { rolloutId: state.rolloutId, service: state.service.name, checks, why };

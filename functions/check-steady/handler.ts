@@ -1,5 +1,7 @@
 /** Lambda entry point for check-steady: middy over the pure `checkSteady`. */
 import { awsEcs } from '../aws/ecs';
+import { requireEnv } from '../aws/clients';
+import { awsStore } from '../aws/store';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
 import { checkSteady, type CheckSteadyDeps } from './check-steady';
@@ -8,5 +10,5 @@ import { checkSteady, type CheckSteadyDeps } from './check-steady';
 export const createHandler = (deps: () => CheckSteadyDeps) => lambda('check-steady', checkSteady, deps);
 
 export const handler = createHandler(
-  once((): CheckSteadyDeps => ({ ecs: awsEcs(), log: powertoolsLog() })),
+  once((): CheckSteadyDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
 );

@@ -90,6 +90,42 @@ export function parseEcrPush(event: unknown): Parsed<EcrPush> {
   };
 }
 
+export interface EcsFailure {
+  readonly cluster: string;
+  readonly serviceName: string;
+  readonly eventName: string;
+  readonly reason: string;
+}
+
+/**
+ * ECS events that mean the new revision is not coming up: the deployment circuit breaker failed it, or
+ * tasks cannot start or be placed. Anything else from ECS is ignored.
+ * @see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ */
+export const ECS_FAILURE_EVENTS: Readonly<Record<string, readonly string[]>> = {
+  'ECS Deployment State Change': ['SERVICE_DEPLOYMENT_FAILED'],
+  'ECS Service Action': ['SERVICE_TASK_START_IMPAIRED', 'SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_CONFIGURATION_FAILURE'],
+};
+
+/** Parses an `ECS Deployment State Change` / `ECS Service Action` event naming a service in `resources`. */
+export function parseEcsFailure(event: unknown): Parsed<EcsFailure> {
+  const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
+  const names = typeof detailType === 'string' && Object.hasOwn(ECS_FAILURE_EVENTS, detailType) ? ECS_FAILURE_EVENTS[detailType] : undefined;
+  if (!names) return { kind: 'ignore', reason: `not an ECS deployment or service event (detail-type ${JSON.stringify(detailType)})` };
+  const env = envelope(event, 'aws.ecs', detailType as string);
+  if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
+  const { e, d } = env;
+  if (typeof d.eventName !== 'string') throw new InvalidInputError(`invalid ${detailType as string} event`, ['detail.eventName: is required']);
+  if (!names.includes(d.eventName)) return { kind: 'ignore', reason: `${d.eventName} is not a failure` };
+  const resources = Array.isArray(e.resources) ? e.resources : [];
+  const arn = resources.find((r): r is string => typeof r === 'string' && /^arn:aws[a-z-]*:ecs:[^:]+:\d{12}:service\/[^/]+\/[^/]+$/.test(r));
+  if (!arn) throw new InvalidInputError(`invalid ${detailType as string} event`, ['resources: must name the ECS service (arn:aws:ecs:<region>:<account>:service/<cluster>/<service>)']);
+  const [, cluster, serviceName] = arn.split('/') as [string, string, string];
+  const reasons = Array.isArray(d.reasons) ? d.reasons.filter((r): r is string => typeof r === 'string') : [];
+  const reason = (typeof d.reason === 'string' ? d.reason : reasons.join('; ') || d.eventName).slice(0, 1000);
+  return { kind: 'accept', cluster, serviceName, eventName: d.eventName, reason };
+}
+
 /** Parses a `CloudWatch Alarm State Change` event. */
 export function parseAlarmChange(event: unknown): Parsed<AlarmChange> {
   const env = envelope(event, 'aws.cloudwatch', 'CloudWatch Alarm State Change');

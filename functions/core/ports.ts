@@ -223,6 +223,8 @@ export interface RolloutStore {
   listCommands(service: string, limit: number): Promise<CommandRecord[]>;
   /** Marks the rollout aborted (first reason wins) and returns the lock with its current task token. */
   markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined>;
+  /** Every active lock (rollouts in flight). */
+  activeLocks(): Promise<LockRecord[]>;
   /** Active locks (rollouts in flight) that watch the given alarm. */
   activeLocksWatching(alarm: string): Promise<LockRecord[]>;
   putHistory(record: HistoryRecord): Promise<void>;

@@ -34,6 +34,8 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   const at = deps.clock.now().toISOString();
   await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
   const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;
+  // The durable record of the weights over time, beside the rollout's history record.
+  await deps.store.putStep({ service: name, rolloutId: state.rolloutId, index: state.cursor?.index ?? 0, at, state: 'Shift traffic', weights, decision });
   deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
   await deps.notifier?.post(`*${name}* ${decision}`, live.thread);
   return { weights, at, decision };

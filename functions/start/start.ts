@@ -2,7 +2,7 @@
  * Start: an ECR push → one rollout per service configured for that repository, each pinned to the pushed
  * digest. Execution names come from the event alone, so a duplicate delivery starts nothing new.
  */
-import type { ServiceConfig } from '../core/config';
+import { tagMatches, type ServiceConfig } from '../core/config';
 import { parseEcrPush } from '../core/events';
 import type { Executions, Log } from '../core/ports';
 import { executionName, imageUri, type RolloutInput } from '../core/rollout';
@@ -25,10 +25,18 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
     deps.log.info('event ignored', { reason: push.reason });
     return { started: [], duplicates: [], ignored: push.reason };
   }
-  const targets = deps.services.filter((s) => s.repository === push.repository);
-  if (targets.length === 0) {
+  const forRepository = deps.services.filter((s) => s.repository === push.repository);
+  if (forRepository.length === 0) {
     const reason = `no service is configured for repository ${push.repository}`;
     deps.log.info('push ignored', { reason, repository: push.repository, digest: push.digest });
+    return { started: [], duplicates: [], ignored: reason };
+  }
+  const targets = forRepository.filter((s) => tagMatches(s.tagFilter, push.tag));
+  for (const s of forRepository.filter((x) => !targets.includes(x))) {
+    deps.log.info('push ignored for a service', { service: s.name, reason: `tag ${push.tag ?? '(none)'} does not match the tag filter ${s.tagFilter}`, digest: push.digest });
+  }
+  if (targets.length === 0) {
+    const reason = `tag ${push.tag ?? '(none)'} of ${push.repository} matches the tag filter of no service (${forRepository.map((s) => `${s.name}: ${s.tagFilter}`).join(', ')})`;
     return { started: [], duplicates: [], ignored: reason };
   }
   const started: { service: string; executionArn: string }[] = [];

@@ -8,7 +8,8 @@
  * - `alarm`: `checkout-5xx` goes into ALARM during the 25% bake (set on CloudWatch, delivered as the
  *   CloudWatch → EventBridge event): ROLLED_BACK.
  * - `unstable`: the new revision's tasks never start: ROLLED_BACK after the steady-state checks run out.
- * - `busy`: a second push arrives while the first rollout runs: refused (RolloutBusy); the first succeeds.
+ * - `busy`: a second push arrives while the first rollout runs, under `concurrency: reject`: refused
+ *   (RolloutBusy); the first succeeds.
  */
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import type { ServiceConfig, Slot } from '../../functions/core/config';
@@ -149,6 +150,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     log: options.log,
     onEvent,
     unstableNewRevisions: scenario === 'unstable',
+    // busy shows the lock refusing a second rollout; the other policies are in the README and the tests.
+    services: [{ service: scenario === 'busy' ? { concurrency: 'reject' } : {} }],
   });
   try {
     print(`${stamp()}  emulator at ${runtime.emulator.endpoint}; ${DEMO.service}: blue live on ${shortRevision(runtime.env.initialTaskDefinitionArn)}, green idle`);

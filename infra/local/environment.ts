@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand, StartImageScanCommand } from '@aws-sdk/client-ecr';
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import {
   CreateListenerCommand,
@@ -84,12 +84,15 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
   const ddb = new DynamoDBClient(cfg);
   const name = options.name ?? DEMO.service;
   const repository = options.service?.repository ?? (name === DEMO.service ? DEMO.repository : name);
-  const alarms = options.service?.alarms ?? (name === DEMO.service ? [...DEMO.alarms] : [`${name}-5xx`, `${name}-latency-p99`]);
+  // The alarms that exist; the service may be configured to watch others (a typo, for pre-flight to catch).
+  const alarms = name === DEMO.service ? [...DEMO.alarms] : [`${name}-5xx`, `${name}-latency-p99`];
 
   const pushImage = async (tag: string) => {
     const out = await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: manifest(tag), imageTag: tag }));
     const digest = out.image?.imageId?.imageDigest;
     if (!digest) throw new Error('ECR PutImage returned no digest');
+    // The repository scans on push, as ECR does with scanOnPush (moto answers with a canned finding).
+    await ecr.send(new StartImageScanCommand({ repositoryName: repository, imageId: { imageDigest: digest } }));
     return { digest, uri: imageUri(DEMO.account, DEMO.region, repository, digest) };
   };
 
@@ -157,7 +160,7 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
     }),
   );
 
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository })).catch((error: { name?: string }) => {
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: repository, imageScanningConfiguration: { scanOnPush: true } })).catch((error: { name?: string }) => {
     if (error.name !== 'RepositoryAlreadyExistsException') throw error;
   });
   const initial = await pushImage('v1');

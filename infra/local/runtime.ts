@@ -9,10 +9,12 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import type { Context } from 'aws-lambda';
 import { awsAlarms } from '../../functions/aws/alarms';
 import { awsEcs } from '../../functions/aws/ecs';
+import { awsRegistry } from '../../functions/aws/registry';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { awsStore } from '../../functions/aws/store';
 import { awsTraffic } from '../../functions/aws/traffic';
 import type { ServiceConfig } from '../../functions/core/config';
-import { silentLog, systemClock, type Notifier, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
+import { silentLog, systemClock, type Notifier, type Registry, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import { createHandler as bakeHandler } from '../../functions/bake/handler';
 import { createHandler as checkAlarmsHandler } from '../../functions/check-alarms/handler';
@@ -27,7 +29,7 @@ import { createHandler as shiftHandler } from '../../functions/shift/handler';
 import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
-import { alarmEventPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
+import { alarmEventPattern, ecsFailurePattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
 import { startLocalSlack, type LocalSlack } from './slack';
@@ -47,6 +49,7 @@ export interface LocalPorts {
   signingSecret: () => Promise<string>;
   executionUrl: (rolloutId: string) => string;
   notifier?: Notifier;
+  registry: Registry;
 }
 
 /** The local Slack app's signing secret (the local runtime is its only user). */
@@ -81,7 +84,7 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
 }
 
 /** An SDK client the runtime builds for the handlers' ports. */
-export type LocalSdkClient = ECSClient | ElasticLoadBalancingV2Client | CloudWatchClient | DynamoDBClient;
+export type LocalSdkClient = ECSClient | ElasticLoadBalancingV2Client | CloudWatchClient | DynamoDBClient | ECRClient;
 
 /**
  * Hooks into the local runtime, each optional; without them it runs exactly as it would without this option.
@@ -181,6 +184,7 @@ export class LocalRuntime {
     this.rules = [
       { name: 'RolloutOnPush', pattern: pushEventPattern(services.map((s) => s.repository)), target: 'start' },
       { name: 'AbortOnAlarm', pattern: alarmEventPattern(services.flatMap((s) => s.alarms)), target: 'alarm' },
+      { name: 'AbortOnEcsFailure', pattern: ecsFailurePattern(), target: 'alarm' },
     ];
   }
 
@@ -211,6 +215,7 @@ export class LocalRuntime {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
+        registry: awsRegistry(sdk(new ECRClient(cfg))),
         store: awsStore(environments[0]!.tableName, sdk(new DynamoDBClient(cfg))),
         executions: undefined as unknown as Executions,
         clock: systemClock,

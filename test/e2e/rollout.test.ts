@@ -141,8 +141,8 @@ describe('a rollout on the local runtime', () => {
     expect(end.idleDesiredCount).toBe(0);
   });
 
-  it('refuses a second rollout of the same service while one holds the lock, and changes nothing for it', async () => {
-    const rt = await start();
+  it('refuses a second rollout of the same service while one holds the lock (concurrency: reject), and changes nothing for it', async () => {
+    const rt = await start({ services: [{ service: { concurrency: 'reject' } }] });
     const first = await pushAndDeliver(rt, 'v2');
     await until(() => events.some((e) => e.execution === first.executions[0] && e.type === 'StateExited' && e.state === 'Prepare rollout'));
     const second = await pushAndDeliver(rt, 'v3');

@@ -1,0 +1,220 @@
+/**
+ * The fault matrix: every AWS operation each function calls on a rollout's path, × fails once / fails until
+ * retries are exhausted, × every kind of fault, during a rollout and during a rollback; and what each run
+ * must end in. Pure data and rules: the e2e tests run it, the report script and a unit test count it.
+ */
+import { FAULT_KINDS, FAULT_MODES, type Fault, type FaultKind, type FaultMode } from '../../infra/local/faults';
+
+/**
+ * The AWS operations each function calls in a rollout that succeeds, in the order it first calls them.
+ * Written out, not derived: the baseline run asserts that the functions call exactly these, so a handler
+ * that starts calling something new fails until it is added here (and to its IAM policy).
+ */
+export const ROLLOUT_CALLS = {
+  start: ['states:StartExecution'],
+  prepare: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeTargetGroups', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
+  register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
+  deploy: ['ecs:UpdateService'],
+  'check-steady': ['ecs:DescribeServices'],
+  'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'dynamodb:UpdateItem'],
+  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem'],
+  bake: ['dynamodb:UpdateItem'],
+  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  retire: ['dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:UpdateService'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** The abort path and the rollback, as an alarm at 10% drives them. */
+export const ROLLBACK_CALLS = {
+  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
+  rollback: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'ecs:UpdateService', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Which scenario a fault is injected into:
+ * - `rollout`: a push rolls out 10% → bake → 100% and succeeds;
+ * - `rollback`: the same rollout, `checkout-5xx` goes to ALARM during the bake at 10%, and it rolls back.
+ */
+export type Scenario = 'rollout' | 'rollback';
+
+export interface MatrixRow extends Fault {
+  readonly scenario: Scenario;
+}
+
+/** The kinds that reach the handler as the same `AwsTransient` once the SDK gives up; they differ beneath it. */
+const SDK_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'crash');
+
+/**
+ * Which kinds each (function, operation, mode) cell runs:
+ * - `all`: every kind (the full matrix, `npm run test:faults`);
+ * - `rotate`: a crash, and one of throttle / 5xx / timeout taking turns, so every cell meets a transient
+ *   fault and a crash (what `npm test` runs, to keep it fast; the three transient kinds differ only beneath
+ *   the SDK's retry, and all reach the handler as `AwsTransient`).
+ */
+export type KindSelection = 'all' | 'rotate';
+
+/** `CUTOVER_FAULT_KINDS=all` runs the full matrix. @default rotate */
+export const kindSelection = (env: NodeJS.ProcessEnv = process.env): KindSelection => (env.CUTOVER_FAULT_KINDS === 'all' ? 'all' : 'rotate');
+
+/** Every row: function × operation × mode × kind, per scenario. */
+export function matrixRows(kinds: KindSelection = kindSelection()): MatrixRow[] {
+  const rows: MatrixRow[] = [];
+  let cell = 0;
+  for (const [scenario, calls] of [
+    ['rollout', ROLLOUT_CALLS],
+    ['rollback', ROLLBACK_CALLS],
+  ] as const) {
+    for (const [fn, operations] of Object.entries(calls)) {
+      for (const operation of operations) {
+        for (const mode of FAULT_MODES) {
+          const chosen = kinds === 'all' ? FAULT_KINDS : [SDK_KINDS[cell % SDK_KINDS.length]!, 'crash' as const];
+          for (const kind of chosen) rows.push({ scenario, fn, operation, mode, kind });
+          cell += 1;
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+/** A row as a test name: `deploy ecs:UpdateService throttle, exhausted`. */
+export const rowName = (r: MatrixRow) => `${r.fn} ${r.operation} ${r.kind}, ${r.mode}`;
+
+/** The distinct operations the matrix covers. */
+export const matrixOperations = (): string[] => [...new Set(matrixRows().map((r) => r.operation))].sort();
+
+export type Outcome = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED' | 'RUNNING' | 'NONE';
+
+/** One slot's ECS service, as read back. */
+export interface SlotState {
+  readonly taskDefinition: string; // `checkout:2`
+  readonly desiredCount: number;
+}
+
+/** What a run must end in, read back from the emulator. */
+export interface Expected {
+  /** The execution's end state; undefined: no execution may exist. */
+  readonly endState?: string;
+  /** The history record's outcome (`RUNNING`: the record could not be written; `NONE`: there is none). */
+  readonly outcome: Outcome;
+  /** The reason must contain this. */
+  readonly reason?: string;
+  readonly weights: { readonly blue: number; readonly green: number };
+  readonly blue: SlotState;
+  readonly green: SlotState;
+  readonly lockHeld: boolean;
+  /** Task-definition revisions of the family, all ACTIVE. */
+  readonly revisions: number;
+}
+
+const OLD = 'checkout:1';
+const NEW = 'checkout:2';
+
+/** A rollout that succeeded: green live on the new revision, blue scaled down on the old. */
+const SUCCEEDED: Expected = {
+  endState: 'Rollout succeeded',
+  outcome: 'SUCCEEDED',
+  reason: 'all steps passed',
+  weights: { blue: 0, green: 100 },
+  blue: { taskDefinition: OLD, desiredCount: 0 },
+  green: { taskDefinition: NEW, desiredCount: 2 },
+  lockHeld: false,
+  revisions: 2,
+};
+
+/** Rolled back: blue live on the retained revision, green back on it at zero tasks. */
+const rolledBack = (reason: string, revisions = 2): Expected => ({
+  endState: 'Rolled back',
+  outcome: 'ROLLED_BACK',
+  reason,
+  weights: { blue: 100, green: 0 },
+  blue: { taskDefinition: OLD, desiredCount: 2 },
+  green: { taskDefinition: OLD, desiredCount: 0 },
+  lockHeld: false,
+  revisions,
+});
+
+/** What the reason of a run that failed on `row` names: the operation, and for a crash, that the process died. */
+export const faultReason = (row: Fault) => (row.kind === 'crash' ? `process died after ${row.operation}` : `${row.operation} failed transiently`);
+
+/** The end state without any fault. */
+export function baseline(scenario: Scenario): Expected {
+  return scenario === 'rollout' ? SUCCEEDED : rolledBack('checkout-5xx');
+}
+
+/**
+ * The end state a row must reach. Faults that clear (`once`) change nothing. Faults that outlast every retry:
+ * - before prepare finishes: the rollout fails before any change (FAILED, nothing to undo);
+ * - in a forward state: it rolls back;
+ * - in `Scale down old slot`: it succeeds, with the old slot left running;
+ * - in the alarm function: the abort comes later, from the next alarm check, and it still rolls back;
+ * - in the rollback: `Rollback failed`, with the record saying so (unless the record write is what fails).
+ */
+export function expected(row: MatrixRow): Expected {
+  if (row.mode === 'once') return baseline(row.scenario);
+  const crash = row.kind === 'crash';
+  switch (row.fn) {
+    case 'start':
+      // A crash after StartExecution took effect: the execution runs; redeliveries find it started.
+      if (crash) return SUCCEEDED;
+      return { outcome: 'NONE', weights: { blue: 100, green: 0 }, blue: { taskDefinition: OLD, desiredCount: 2 }, green: { taskDefinition: OLD, desiredCount: 0 }, lockHeld: false, revisions: 1 };
+    case 'prepare':
+      return { ...rolledBack(faultReason(row), 1), outcome: 'FAILED' };
+    case 'register':
+      // The retried register finds the revision it registered (by its rollout-id tag) and goes on.
+      if (crash && row.operation === 'ecs:RegisterTaskDefinition') return SUCCEEDED;
+      return rolledBack(faultReason(row), 1);
+    case 'retire':
+      return {
+        ...SUCCEEDED,
+        endState: 'Succeeded, old slot left running',
+        // A crash after UpdateService took effect did scale it down.
+        blue: { taskDefinition: OLD, desiredCount: crash && row.operation === 'ecs:UpdateService' ? 0 : 2 },
+      };
+    case 'alarm':
+      return baseline('rollback');
+    case 'rollback':
+      return rollbackFailed(row);
+    default:
+      return rolledBack(faultReason(row));
+  }
+}
+
+/**
+ * A rollback that never completes. Its steps run in the order of {@link ROLLBACK_CALLS}.rollback; the ones
+ * before the failing call took effect (and the failing call too, for a crash). The function then records
+ * FAILED with the reason; it cannot when the record write itself fails or the process is gone.
+ */
+function rollbackFailed(row: MatrixRow): Expected {
+  const steps = ROLLBACK_CALLS.rollback;
+  const done = steps.indexOf(row.operation as (typeof steps)[number]) + (row.kind === 'crash' ? 1 : 0);
+  const weightsBack = done > steps.indexOf('elasticloadbalancing:ModifyListener');
+  const idleBack = done > steps.indexOf('ecs:UpdateService');
+  const recorded = done > steps.indexOf('dynamodb:UpdateItem');
+  const released = done > steps.indexOf('dynamodb:DeleteItem');
+  const canRecordFailure = row.kind !== 'crash' && row.operation !== 'dynamodb:UpdateItem';
+  return {
+    endState: 'Rollback failed',
+    outcome: canRecordFailure ? 'FAILED' : recorded ? 'ROLLED_BACK' : 'RUNNING',
+    reason: canRecordFailure ? faultReason(row) : recorded ? 'checkout-5xx' : undefined,
+    weights: weightsBack ? { blue: 100, green: 0 } : { blue: 90, green: 10 },
+    blue: { taskDefinition: OLD, desiredCount: 2 },
+    green: idleBack ? { taskDefinition: OLD, desiredCount: 0 } : { taskDefinition: NEW, desiredCount: 2 },
+    lockHeld: !released,
+    revisions: 2,
+  };
+}
+
+/** The invariants every run is checked against, in the words of the report. */
+export const INVARIANTS = [
+  'the execution ended (bounded wait, no hang)',
+  'the execution ended in the expected state',
+  'the listener weights are exactly 100/0 on one slot (or, after Rollback failed, exactly what the failed step left)',
+  'all traffic is on a registered (ACTIVE) revision',
+  'the retained revision is still registered',
+  'no duplicate revision was registered',
+  'the lock is released (held only after Rollback failed)',
+  'the history record says what happened: outcome and reason',
+  'both slots run the expected revision at the expected count',
+] as const;
+
+export type { FaultKind, FaultMode };

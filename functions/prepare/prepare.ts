@@ -34,7 +34,7 @@ interface Observed {
   readonly alarmStates: ReadonlyArray<{ name: string; state: string }>;
 }
 
-async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
+export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
   const imageUri = image.uri;
   const problems: string[] = [];
   const { blue, green } = service.slots;

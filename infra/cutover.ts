@@ -22,7 +22,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -43,7 +43,7 @@ import { ACTIVE_INDEX } from '../functions/aws/store';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
 import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
-import { alarmEventPattern, pushEventPattern, type EventPattern } from './rules';
+import { alarmEventPattern, ecsFailurePattern, pushEventPattern, type EventPattern } from './rules';
 import { rolloutDashboard } from './dashboard';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
@@ -187,6 +187,11 @@ export interface CutoverProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * Name of the rollout state machine (fixed, so the functions can reach it without a reference cycle).
+   * @default - derived from the construct path, unique in the stack
+   */
+  readonly stateMachineName?: string;
+  /**
    * Memory of every function, in MiB.
    * @default 256
    */
@@ -249,6 +254,8 @@ export const UNSCOPABLE_ACTIONS = {
   describeListeners: 'elasticloadbalancing:DescribeListeners',
   describeRules: 'elasticloadbalancing:DescribeRules',
   describeTargetGroups: 'elasticloadbalancing:DescribeTargetGroups',
+  listTaskDefinitions: 'ecs:ListTaskDefinitions',
+  deregisterTaskDefinition: 'ecs:DeregisterTaskDefinition',
 } as const;
 
 /** The X-Ray actions Lambda's active tracing adds on `*` (they have no resource type). */
@@ -258,18 +265,23 @@ const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.d
 
 /** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
 const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
-  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // Lock, drift reference, queue (read to wake the next push after a refusal, delete its own entry).
+  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  'check-steady': ['dynamodb:GetItem'],
   'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  shift: ['dynamodb:UpdateItem'],
-  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // Weights on the lock, and one record per step.
+  shift: ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  // Wait tokens on the lock; a queued push's entry.
+  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   alarm: ['dynamodb:UpdateItem'],
-  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // History, the service's state (drift reference), the lock, and the queue to wake the next push.
+  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   retire: ['dynamodb:GetItem'],
   // GetItem: the abort's time, for the rollback reaction metric.
-  rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
   // a rollback after completion takes and releases the lock.
-  chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
 };
 
 /** The rollout ingredients of one service, as CDK references. */
@@ -370,6 +382,8 @@ export class Cutover extends Construct {
   public readonly pushRule: events.Rule;
   /** A configured alarm going to ALARM → the alarm function. */
   public readonly alarmRule: events.Rule;
+  /** ECS deployment failures and task start/placement failures → the alarm (abort) function. */
+  public readonly ecsFailureRule: events.Rule;
   /** Events the rules could not deliver, and start/alarm invocations that failed after their retries. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The rollouts dashboard (unless the `dashboard` prop is false). */
@@ -377,6 +391,9 @@ export class Cutover extends Construct {
 
   private readonly services: readonly ServiceRefs[];
   private readonly slack?: CutoverSlackProps;
+  /** The state machine's name (fixed, so its ARN is known without a reference). */
+  public readonly stateMachineName: string;
+  private readonly stateMachineArnString: string;
 
   constructor(scope: Construct, id: string, props: CutoverProps) {
     super(scope, id);
@@ -418,7 +435,12 @@ export class Cutover extends Construct {
     const definitionSubstitutions = substitutionsFor(placeholders, arns);
 
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention });
+    // A fixed name, so functions the definition invokes can know its ARN without a reference to it (which
+    // would be a dependency cycle): they hand the lock to the next waiting push by its task token.
+    this.stateMachineName = props.stateMachineName ?? `${Names.uniqueResourceName(this, { maxLength: 72, separator: '-' })}-rollout`;
+    this.stateMachineArnString = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(definition),
       definitionSubstitutions,
@@ -438,7 +460,7 @@ export class Cutover extends Construct {
         'PutTelemetryRecords, GetSamplingRules and GetSamplingTargets; none of these actions supports resource-level permissions.',
     });
 
-    for (const name of ['start', 'alarm'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     functions.start.addEnvironment('CUTOVER_SERVICES', servicesJson);
     // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
@@ -454,7 +476,7 @@ export class Cutover extends Construct {
     }
     if (functions.chat && props.slack) {
       functions.chat.addEnvironment('CUTOVER_SERVICES', servicesJson);
-      functions.chat.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+      functions.chat.addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
       // The secret's ARN, never its value: the function reads it from Secrets Manager.
       functions.chat.addEnvironment('SLACK_SIGNING_SECRET_ARN', props.slack.signingSecret.secretArn);
       // Slack cannot sign with SigV4: the URL is public and every request's Slack signature is verified
@@ -491,6 +513,11 @@ export class Cutover extends Construct {
     this.alarmRule = new events.Rule(this, 'AlarmRule', {
       description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
       eventPattern: cdkPattern(alarmEventPattern(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName)))),
+      targets: [target(functions.alarm)],
+    });
+    this.ecsFailureRule = new events.Rule(this, 'EcsFailureRule', {
+      description: 'Cutover: ECS failing a deployment or unable to start tasks aborts the rollout deploying to that service',
+      eventPattern: cdkPattern(ecsFailurePattern()),
       targets: [target(functions.alarm)],
     });
 
@@ -680,6 +707,25 @@ export class Cutover extends Construct {
 
     this.stateMachine.grantStartExecution(f.start);
     this.stateMachine.grantTaskResponse(f.alarm);
+
+    // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
+    // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
+    const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+    for (const name of ['prepare', 'finalize', 'rollback'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
+    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    allow('prepare', ['states:DescribeExecution'], [executions]);
+    Validations.of(f.prepare.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(executions))}]`,
+      reason: 'states:DescribeExecution on the executions of this state machine only, to tell a stale lock (its execution ended) from a live one; execution names are not known in advance.',
+    });
+
+    // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings.
+    const repositoryArns = unique(this.services.map((s) => s.props.repository.repositoryArn));
+    allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings'], repositoryArns);
+
+    // Retention after a success: list the family, keep the protected and newest, deregister the rest.
+    allow('finalize', ['ecs:DescribeServices'], serviceArns);
+    allow('finalize', [UNSCOPABLE_ACTIONS.listTaskDefinitions, UNSCOPABLE_ACTIONS.deregisterTaskDefinition], ['*']);
 
     // Chat: status reads the alarms and the weights; commands resume or fail the waiting task; a rollback
     // after completion moves the weights back and scales the new slot down.

@@ -45,6 +45,9 @@ const UNSCOPABLE = new Set([
   // ECS task definitions are read and registered by family, which has no ARN of its own
   'ecs:DescribeTaskDefinition',
   'ecs:RegisterTaskDefinition',
+  // retention lists the family and deregisters old revisions; neither takes a resource
+  'ecs:ListTaskDefinitions',
+  'ecs:DeregisterTaskDefinition',
   // ELBv2 reads
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeRules',
@@ -120,14 +123,21 @@ describe('the Cutover construct in the example app', () => {
       for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     });
 
-    it('gives the state machine ARN to start, alarm and chat only, and the services only to start and chat', () => {
+    it('gives the state machine ARN (by its fixed name, no reference cycle) to the functions that talk to it, and the services only to start and chat', () => {
       // Act
       const env = (name: CutoverFunctionName) => example.template.toJSON().Resources[fnId(name)].Properties.Environment?.Variables ?? {};
 
       // Assert
-      const stateMachine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
+      const name = example.stack.cutover.stateMachineName;
+      const resources = example.template.toJSON().Resources;
+      expect(resources[example.logicalId(example.stack.cutover.stateMachine)].Properties.StateMachineName).toBe(name);
+      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback'];
+      for (const fn of CUTOVER_FUNCTIONS) {
+        const arn = env(fn).STATE_MACHINE_ARN;
+        if (talking.includes(fn)) expect(render(arn), fn).toBe(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`);
+        else expect(arn, fn).toBeUndefined();
+      }
       for (const name of CUTOVER_FUNCTIONS) {
-        expect(env(name).STATE_MACHINE_ARN, name).toEqual(['start', 'alarm', 'chat'].includes(name) ? stateMachine : undefined);
         expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(name === 'start' || name === 'chat');
         expect(env(name).NODE_OPTIONS, name).toBeUndefined();
       }
@@ -250,7 +260,18 @@ describe('the Cutover construct in the example app', () => {
 
     it('has no other rule', () => {
       // Assert
-      example.template.resourceCountIs('AWS::Events::Rule', 2);
+      example.template.resourceCountIs('AWS::Events::Rule', 3);
+    });
+
+    it('sends ECS deployment failures and task start or placement failures to the alarm (abort) function', () => {
+      example.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.ecs'],
+          'detail-type': ['ECS Deployment State Change', 'ECS Service Action'],
+          detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED', 'SERVICE_TASK_START_IMPAIRED', 'SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_CONFIGURATION_FAILURE'] },
+        },
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('alarm'), 'Arn'] } })],
+      });
     });
 
     it('sends what it cannot deliver to an encrypted queue that refuses plain HTTP', () => {
@@ -359,7 +380,7 @@ describe('the Cutover construct in the example app', () => {
 
       // Assert
       for (const { name, s } of dynamo) {
-        expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
+        expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
         if (actionsOf(s).includes('dynamodb:Query') && name === 'alarm') {
           expect(s.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/active']] });
         } else {
@@ -381,7 +402,14 @@ describe('the Cutover construct in the example app', () => {
           { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: machine },
         ]);
       }
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat'].includes(n))) expect(states(name), name).toEqual([]);
+      const byName = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${example.stack.cutover.stateMachineName}`;
+      for (const name of ['prepare', 'finalize', 'rollback'] as const) {
+        const answer = states(name).filter((s) => actionsOf(s).includes('states:SendTaskSuccess'));
+        expect(answer.map((s) => [actionsOf(s), render(s.Resource as never)]), name).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], byName]]);
+      }
+      const describe = states('prepare').filter((s) => actionsOf(s).includes('states:DescribeExecution'));
+      expect(describe.map((s) => render(s.Resource as never))).toEqual([`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback'].includes(n))) expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

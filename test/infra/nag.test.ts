@@ -27,12 +27,16 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
   );
 }
 
+/** The example's state machine name, as the construct derives it. */
+const STATE_MACHINE_NAME = new CutoverExampleStack(testApp(), 'CutoverExample').cutover.stateMachineName;
+
 const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Chat'];
 
 /** The acknowledgements the example app is expected to carry, and no others. */
 const EXPECTED = [
   ...CUTOVER_FUNCTION_ROLES.map((fn) => ({ path: `Cutover/${fn}Role`, id: 'AwsSolutions-IAM5[Resource::*]' })),
   { path: 'Cutover/RegisterRole', id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*]' },
+  { path: 'Cutover/PrepareRole', id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${STATE_MACHINE_NAME}:*]` },
   { path: 'Cutover/StateMachine/Role', id: 'AwsSolutions-IAM5[Resource::*]' },
   { path: 'Cutover/DeadLetterQueue', id: 'AwsSolutions-SQS3' },
   { path: 'Environment/TaskDefinition/ExecutionRole', id: 'AwsSolutions-IAM5[Resource::*]' },

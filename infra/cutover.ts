@@ -41,7 +41,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/aws/store';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
-import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ServiceConfig } from '../functions/core/config';
+import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, ecsFailurePattern, pushEventPattern, type EventPattern } from './rules';
 import { rolloutDashboard } from './dashboard';
@@ -158,6 +158,32 @@ export interface CutoverServiceProps {
    * @default - nobody: chat commands on this service are refused
    */
   readonly chat?: ChatAccess;
+  /**
+   * A push while a rollout of this service is in flight: `supersede` rolls the running one back cleanly and
+   * rolls out the newest; `queue` runs it after, in push order; `reject` refuses it.
+   * @default 'supersede'
+   */
+  readonly concurrency?: ConcurrencyPolicy;
+  /**
+   * Only tags matching this roll out: a glob (`v*`) or a regex between slashes (`/^release-\d+$/`).
+   * @default - every push to the repository
+   */
+  readonly tagFilter?: string;
+  /**
+   * Refuse images whose ECR scan has a finding at or above this severity (the repository should scan on push).
+   * @default - no scan gate
+   */
+  readonly imageScan?: { readonly failOn: ScanSeverity };
+  /**
+   * Revisions kept registered besides the live and retained ones; older ones are deregistered after a success.
+   * @default 5
+   */
+  readonly keepRevisions?: number;
+  /**
+   * Roll out over changes made to the live slot outside Cutover instead of refusing (drift).
+   * @default false
+   */
+  readonly adoptDrift?: boolean;
 }
 
 /** Properties of {@link Cutover}. */
@@ -575,6 +601,11 @@ export class Cutover extends Construct {
           steadyMaxChecks: s.steadyMaxChecks ?? CutoverDefaults.steadyMaxChecks,
         },
         ...(s.chat ? { chat: s.chat } : {}),
+        ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+        ...(s.tagFilter !== undefined ? { tagFilter: s.tagFilter } : {}),
+        ...(s.imageScan ? { imageScan: s.imageScan } : {}),
+        ...(s.keepRevisions !== undefined ? { keepRevisions: s.keepRevisions } : {}),
+        ...(s.adoptDrift !== undefined ? { adoptDrift: s.adoptDrift } : {}),
       };
       return { props: s, config, trafficArn, usesRule };
     });

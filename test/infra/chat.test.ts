@@ -82,3 +82,22 @@ describe('notifications', () => {
     }
   });
 });
+
+describe('production settings', () => {
+  it('reach the functions as configuration, and a bad one fails synth naming the prop', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Prod');
+    const env = new ExampleEnvironment(stack, 'Env');
+    const base = { name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] };
+
+    const cutover = new Cutover(stack, 'Cutover', { services: [{ ...base, concurrency: 'queue', tagFilter: 'v*', imageScan: { failOn: 'CRITICAL' }, keepRevisions: 3, adoptDrift: true }] });
+    const vars = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(cutover.functions.start.node.defaultChild as CfnResource)].Properties.Environment.Variables;
+
+    expect(JSON.stringify(vars.CUTOVER_SERVICES)).toMatch(/\\"concurrency\\":\\"queue\\".*\\"tagFilter\\":\\"v\*\\".*\\"imageScan\\":\{\\"failOn\\":\\"CRITICAL\\"\}.*\\"keepRevisions\\":3.*\\"adoptDrift\\":true/);
+    const other = new Stack(app, 'Bad');
+    const env2 = new ExampleEnvironment(other, 'Env');
+    expect(() => new Cutover(other, 'Cutover', { services: [{ ...base, cluster: env2.cluster, blue: env2.blue, green: env2.green, listener: env2.listener, repository: env2.repository, alarms: [env2.errorAlarm], concurrency: 'whenever' as never }] })).toThrow(
+      /services\[0\]\.concurrency: must be 'supersede', 'queue' or 'reject'/,
+    );
+  });
+});

@@ -174,7 +174,7 @@ describe('Powertools settings of the functions', () => {
 
   it.each(CUTOVER_FUNCTIONS)('%s carries the Powertools service name and metrics namespace', (name) => {
     const fn = example.stack.cutover.functions[name];
-    expect(fn, 'the example app has every function, chat included').toBeDefined();
+    if (!fn) throw new Error(`the example app has no ${name} function (it has every one, chat included)`);
     const resource = example.template.findResources('AWS::Lambda::Function')[example.logicalId(fn)];
 
     expect(resource?.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'cutover', POWERTOOLS_METRICS_NAMESPACE: 'Cutover' });

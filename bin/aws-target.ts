@@ -5,15 +5,20 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { awsAlarms } from '../functions/aws/alarms';
 import { awsEcs } from '../functions/aws/ecs';
 import { awsExecutions, executionArnOf } from '../functions/aws/executions';
+import { awsRegistry } from '../functions/aws/registry';
 import { awsStore } from '../functions/aws/store';
 import { awsTraffic } from '../functions/aws/traffic';
 import type { CommandDeps } from '../functions/chat/commands';
 import { consoleUrl } from '../functions/chat/handler';
 import { servicesFromEnv } from '../functions/core/config';
 import { silentLog, systemClock } from '../functions/core/ports';
+import { readRolloutDefinition } from '../state-machines/definition';
+import type { PlanDeps } from './plan';
+import { decisionOf, resultKeys, type ExecutionProgress, type ExecutionReader } from './status';
 
 export interface AwsTarget {
   readonly tableName: string;
@@ -47,5 +52,74 @@ export async function awsCommandDeps(target: AwsTarget, lambda = new LambdaClien
     clock: systemClock,
     log: silentLog,
     executionUrl: (rolloutId) => consoleUrl(executionArnOf(target.stateMachineArn, rolloutId)),
+  };
+}
+
+const ENDED: Record<string, string> = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionTimedOut: 'TIMED_OUT',
+  ExecutionAborted: 'ABORTED',
+};
+
+/**
+ * An execution's progress from its newest history events (newest first): the state it entered last and
+ * the newest decision a state wrote. Pure, for the events `GetExecutionHistory` returns.
+ */
+export function progressFromHistory(events: readonly HistoryEvent[], keys: Readonly<Record<string, string>>): ExecutionProgress {
+  let status = 'RUNNING';
+  let state: string | undefined;
+  let decision: ExecutionProgress['decision'];
+  for (const e of events) {
+    if (e.type && ENDED[e.type] && status === 'RUNNING' && !state) status = ENDED[e.type]!;
+    if (!state && e.stateEnteredEventDetails?.name) state = e.stateEnteredEventDetails.name;
+    const exited = e.stateExitedEventDetails;
+    if (!decision && exited?.name && exited.output) {
+      let output: unknown;
+      try {
+        output = JSON.parse(exited.output);
+      } catch {
+        output = undefined;
+      }
+      const text = decisionOf(exited.name, output, keys);
+      if (text) decision = { state: exited.name, text };
+    }
+    if (state && decision) break;
+  }
+  return { status, state, decision };
+}
+
+/**
+ * The executions' progress over Step Functions (`states:GetExecutionHistory`, newest events first). An
+ * execution that does not exist (yet) has no progress.
+ */
+export function awsExecutionReader(stateMachineArn: string, client = new SFNClient({})): ExecutionReader {
+  const keys = resultKeys(JSON.parse(readRolloutDefinition()));
+  return {
+    async progress(rolloutId) {
+      try {
+        const out = await client.send(
+          new GetExecutionHistoryCommand({ executionArn: executionArnOf(stateMachineArn, rolloutId), reverseOrder: true, maxResults: 60, includeExecutionData: true }),
+        );
+        return progressFromHistory(out.events ?? [], keys);
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+/** What `plan` reads through against AWS: prepare's ports (it only reads). */
+export function awsPlanDeps(target: AwsTarget): PlanDeps {
+  return {
+    ecs: awsEcs(),
+    traffic: awsTraffic(),
+    alarms: awsAlarms(),
+    store: awsStore(target.tableName),
+    registry: awsRegistry(),
+    executions: awsExecutions(target.stateMachineArn),
+    clock: systemClock,
+    log: silentLog,
   };
 }

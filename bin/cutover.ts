@@ -6,6 +6,8 @@
  * npm run demo                                   # a full canary rollout on the local runtime
  * npm run demo -- --scenario alarm --json        # alarm during the 25% step → rollback; JSON on the last line
  * npm run cutover -- local event test/fixtures/events/ecr-push.json
+ * npm run cutover -- status checkout --watch --local     # follow a rollout of `local up` to its end
+ * npm run cutover -- plan checkout --image checkout@sha256:… --stack CutoverExample
  */
 // The pinned SDK supports Node 20; its notice about future releases is noise in a CLI's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,6 +20,7 @@ import { progressPrinter, readEndState, runDemo, SCENARIOS, type Scenario } from
 import { DEMO_CHAT, LocalRuntime } from '../infra/local/runtime';
 import { readLocalServer, serveLocal } from '../infra/local/server';
 import { awsCommandDeps, findTarget } from './aws-target';
+import { registerReadCommands } from './read-commands';
 
 const positive = (value: string) => {
   const n = Number(value);
@@ -122,7 +125,7 @@ local
   .action(async (opts: { port: number; timeScale: number }) => {
     const { onEvent } = progressPrinter((line) => console.log(line));
     const runtime = await LocalRuntime.start({ timeScale: opts.timeScale, onEvent });
-    const server = await serveLocal(runtime, opts.port);
+    const server = await serveLocal(runtime, opts.port, undefined, { timeScale: opts.timeScale });
     const stop = async () => {
       await server.close();
       await runtime.stop();
@@ -199,12 +202,12 @@ function operatorCommand(verb: string, usage: string, description: string) {
       if (reply.status !== 200) process.exitCode = 1;
     });
 }
-operatorCommand('status', '[service]', 'the current rollout (step, weights, bake time left, alarms) or the last result; all services when none is named');
 operatorCommand('rollback', '<service> [reason...]', 'abort the rollout now; after completion, within the rollback window, restore the retained revision');
 operatorCommand('promote', '<service>', 'end the current bake or manual gate (--full: straight to 100%)');
 operatorCommand('pause', '<service>', 'hold at the current weight after the current step, until resume');
 operatorCommand('resume', '<service>', 'go on after a pause');
-operatorCommand('history', '<service>', 'the last rollouts and commands');
+// Read commands (status [--watch], history, plan): against AWS or the running local environment.
+registerReadCommands(program);
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`cutover: ${error.message}`);

@@ -6,14 +6,21 @@
  * - `POST /push`   `{ "tag": "v2" }`: push a new image to the local ECR and deliver its push event
  * - `POST /alarm`  `{ "alarm": "checkout-5xx" }`: put an alarm into ALARM and deliver its event
  * - `GET  /state`  the service's end state, read from the emulator
+ * - `GET  /status?service=checkout`  the rollout status the CLI's `status` shows (bin/status.ts), read-only
+ * - `GET  /plan?service=checkout&image=repo@sha256:…`  what a rollout would do (bin/plan.ts), read-only
+ * - `GET  /history?service=checkout`  the last rollouts and commands, read-only
  * Its address and the local signing secret are written to `.cutover/local.json` for the other commands.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { buildPlan } from '../../bin/plan';
+import { decisionOf, readStatus, resultKeys, type ExecutionReader, type RolloutStatus } from '../../bin/status';
+import { readRolloutDefinition } from '../../state-machines/definition';
 import { fireAlarm, pushAndDeliver, readEndState } from './demo';
 import { LOCAL_SIGNING_SECRET, type LocalRuntime } from './runtime';
+import type { LocalStepFunctions } from './sfn';
 
 export const STATE_FILE = join('.cutover', 'local.json');
 
@@ -38,8 +45,45 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The local executions' progress: the state each entered last and the newest decision its states wrote. */
+export function localExecutionReader(sfn: LocalStepFunctions): ExecutionReader {
+  const keys = resultKeys(JSON.parse(readRolloutDefinition()));
+  return {
+    async progress(rolloutId) {
+      const execution = sfn.executions.get(rolloutId);
+      if (!execution) return undefined;
+      const events = execution.events;
+      const entered = events.findLast((e) => e.type === 'StateEntered');
+      for (let i = events.length - 1; i >= 0; i--) {
+        const e = events[i]!;
+        const text = e.type === 'StateExited' && e.state ? decisionOf(e.state, e.output, keys) : undefined;
+        if (text) return { status: execution.status, state: entered?.state, decision: { state: e.state!, text } };
+      }
+      return { status: execution.status, state: entered?.state };
+    },
+  };
+}
+
+/**
+ * A status with the bake or gate of the rollout in progress ending when it ends here: the lock records the
+ * plan's length, the local runner waits that length × `timeScale`.
+ */
+export function scaledStatus(status: RolloutStatus, timeScale: number): RolloutStatus {
+  const wait = status.active?.wait;
+  if (!wait?.until || timeScale === 1) return status;
+  const since = Date.parse(wait.since);
+  const until = new Date(since + (Date.parse(wait.until) - since) * timeScale).toISOString();
+  return { ...status, active: { ...status.active!, wait: { ...wait, until } } };
+}
+
+export interface ServeOptions {
+  /** The runtime's time scale, so `GET /status` shows the time a bake has left here. @default 1 */
+  readonly timeScale?: number;
+}
+
 /** Serves the runtime on 127.0.0.1:`port` (0: any free port) and writes the state file. */
-export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = STATE_FILE): Promise<{ info: LocalServerInfo; close: () => Promise<void> }> {
+export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = STATE_FILE, options: ServeOptions = {}): Promise<{ info: LocalServerInfo; close: () => Promise<void> }> {
+  const scale = (status: RolloutStatus) => scaledStatus(status, options.timeScale ?? 1);
   const server = createServer(async (req, res) => {
     const json = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -63,6 +107,20 @@ export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = ST
       if (req.method === 'POST' && req.url === '/alarm') {
         const alarm = String(parse().alarm ?? runtime.env.service.alarms[0]);
         return json(200, await fireAlarm(runtime, alarm, String(parse().reason ?? 'set from the command line')));
+      }
+      if (req.method === 'GET' && /^\/(status|plan|history)(\?|$)/.test(req.url ?? '')) {
+        const url = new URL(req.url!, 'http://127.0.0.1');
+        const executions = localExecutionReader(runtime.sfn);
+        if (url.pathname === '/status' && !url.searchParams.has('service')) {
+          return json(200, await Promise.all(runtime.ports.services.map(async (s) => scale(await readStatus(s, { ...runtime.ports, executions })))));
+        }
+        const name = url.searchParams.get('service') ?? runtime.env.service.name;
+        const service = runtime.ports.services.find((s) => s.name === name);
+        if (!service) return json(404, { error: `unknown service "${name}"; known: ${runtime.ports.services.map((s) => s.name).join(', ')}` });
+        if (url.pathname === '/status') return json(200, scale(await readStatus(service, { ...runtime.ports, executions })));
+        if (url.pathname === '/plan') return json(200, await buildPlan(service, url.searchParams.get('image') ?? undefined, runtime.ports));
+        const [rollouts, commands] = await Promise.all([runtime.ports.store.listHistory(service.name, 10), runtime.ports.store.listCommands(service.name, 10)]);
+        return json(200, { service: service.name, rollouts, commands });
       }
       if (req.method === 'GET' && req.url === '/state') {
         const { history: _h, ...end } = await readEndState(runtime, runtime.env.service);

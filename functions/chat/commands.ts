@@ -240,7 +240,9 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       if (!lock) return { reply: { status: 409, text: `nothing to promote: no rollout of ${service.name} is in progress` } };
       if (lock.wait?.kind === 'hold') return { reply: { status: 409, text: `${service.name} is paused: /cutover resume ${service.name} first` }, rolloutId: lock.rolloutId };
       if (!lock.taskToken || !lock.wait) return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
-      const ok = await deps.executions.succeedTask(lock.taskToken, { promotedBy: by, full });
+      // The wait's output in the console: who ended it, and how.
+      const decision = `${lock.wait.kind === 'gate' ? 'manual gate' : 'bake'} ended early by promote${full ? ' --full (straight to 100%)' : ''} from ${by}`;
+      const ok = await deps.executions.succeedTask(lock.taskToken, { promotedBy: by, full, decision });
       if (!ok) return { reply: { status: 409, text: `nothing to promote: the ${lock.wait.kind} of ${service.name} just ended` }, rolloutId: lock.rolloutId };
       return {
         rolloutId: lock.rolloutId,
@@ -260,7 +262,7 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       await deps.store.setPause(service.name, lock.rolloutId, undefined);
       // Read again after lifting the pause: a hold that started meanwhile has recorded its token by now.
       const after = await deps.store.getLock(service.name);
-      if (after?.wait?.kind === 'hold' && after.taskToken) await deps.executions.succeedTask(after.taskToken, { resumedBy: by });
+      if (after?.wait?.kind === 'hold' && after.taskToken) await deps.executions.succeedTask(after.taskToken, { resumedBy: by, decision: `resumed by ${by}` });
       return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Resumed ${service.name}, by ${by}` } };
     }
     default:

@@ -849,7 +849,10 @@ describe('chat handler: promote', () => {
     const answer = await invoke(slash(text));
 
     expect(slackAnswer(answer)).toEqual(inChannel(reply));
-    expect(taskOutputs()).toEqual([{ taskToken: lock.taskToken ?? BAKE_TOKEN, output: { promotedBy: BY, full } }]);
+    const kind = lock.wait ? 'manual gate' : 'bake';
+    expect(taskOutputs()).toEqual([
+      { taskToken: lock.taskToken ?? BAKE_TOKEN, output: { promotedBy: BY, full, decision: `${kind} ended early by promote${full ? ' --full (straight to 100%)' : ''} from ${BY}` } },
+    ]);
     expect(changes().lock).toEqual([]);
     expect(auditWrites()).toEqual([audited(text, 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
@@ -877,7 +880,7 @@ describe('chat handler: promote', () => {
     const answer = await invoke(slash('promote checkout'));
 
     expect(slackAnswer(answer)).toEqual(ephemeral('nothing to promote: the bake of checkout just ended'));
-    expect(taskOutputs()).toEqual([{ taskToken: BAKE_TOKEN, output: { promotedBy: BY, full: false } }]);
+    expect(taskOutputs()).toEqual([{ taskToken: BAKE_TOKEN, output: { promotedBy: BY, full: false, decision: `bake ended early by promote from ${BY}` } }]);
     expect(auditWrites()).toEqual([audited('promote checkout', 'refused: nothing to promote: the bake of checkout just ended', { rolloutId: ROLLOUT_ID })]);
   });
 });
@@ -945,7 +948,7 @@ describe('chat handler: pause and resume', () => {
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Resumed checkout, by ${BY}`));
     expect(changes()).toEqual({ ...NO_CHANGES, lock: [PAUSE_REMOVED], taskSuccesses: [expect.objectContaining({ taskToken: HOLD_TOKEN })] });
-    expect(taskOutputs()).toEqual([{ taskToken: HOLD_TOKEN, output: { resumedBy: BY } }]);
+    expect(taskOutputs()).toEqual([{ taskToken: HOLD_TOKEN, output: { resumedBy: BY, decision: `resumed by ${BY}` } }]);
     expect(awsSequence()).toEqual(['GetCommand lock', 'UpdateCommand lock', 'GetCommand lock', 'SendTaskSuccessCommand', 'UpdateCommand command']);
   });
 

@@ -136,6 +136,7 @@ local
     console.log(`local Cutover at ${server.info.url} (emulator ${runtime.emulator.endpoint}); ${runtime.env.service.name}: blue live, green idle`);
     console.log('in another terminal:');
     console.log('  npm run cutover -- local push v2                 # push an image: a rollout starts');
+    console.log('  npm run cutover -- status checkout --watch --local --wait-start 30s   # follow it to its end');
     console.log('  npm run cutover -- local slack "status checkout"  # a signed /cutover command');
     console.log('  npm run cutover -- local alarm checkout-5xx       # an alarm goes into ALARM');
     console.log('Ctrl-C stops it.');

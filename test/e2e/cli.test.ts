@@ -65,7 +65,7 @@ describe('cutover demo', () => {
 });
 
 describe('cutover local event', () => {
-  it('delivers a saved ECR push event to the start function and runs the rollout it starts to the end', async () => {
+  it('delivers a saved ECR push event to the start function, whose rollout refuses a digest the local ECR does not hold', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-'));
     const file = join(dir, 'push.json');
     writeFileSync(
@@ -89,8 +89,9 @@ describe('cutover local event', () => {
     expect(code).toBe(0);
     expect(result.rule).toBe('RolloutOnPush');
     expect(result.target).toBe('start');
-    expect(result.executions).toEqual([expect.objectContaining({ name: 'checkout-3f3f3f3f3f3f-20261124T101500Z', status: 'SUCCEEDED', endState: 'Rollout succeeded' })]);
-    expect(result.weights).toEqual({ blue: 0, green: 100 });
+    // A saved event names an image pushed somewhere else: pre-flight refuses it before any change.
+    expect(result.executions).toEqual([expect.objectContaining({ name: 'checkout-3f3f3f3f3f3f-20261124T101500Z', status: 'FAILED', endState: 'Rollout refused' })]);
+    expect(result.weights).toEqual({ blue: 100, green: 0 });
   });
 
   it('says so and exits non-zero when the event is malformed', async () => {

@@ -1,5 +1,5 @@
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateServiceCommand, DeregisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import type { RolloutState } from '../../functions/core/rollout';
@@ -36,6 +36,17 @@ beforeEach(() => {
 });
 
 describe('finalize handler', () => {
+  it('succeeds when waking the next waiting rollout fails after the lock is released (the waiter resumes at its timeout)', async () => {
+    aws.dynamo.on(QueryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+
+    const result = await finalize(registeredState());
+
+    expect(result).toMatchObject({ liveSlot: 'green', weights: { blue: 0, green: 100 } });
+    expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['SUCCEEDED']);
+    expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+    expect(deps.log.lines.some((l) => l.level === 'warn' && l.message.startsWith('next waiting rollout not woken'))).toBe(true);
+  });
+
   it('records green live on the new revision and releases the lock', async () => {
     const result = await finalize(registeredState());
 
@@ -59,7 +70,9 @@ describe('finalize handler', () => {
     ]);
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
     expect(result).toEqual({ liveSlot: 'green', weights: { blue: 0, green: 100 }, decision: 'green is live on checkout:8; blue stays warm on checkout:7 for 15m' });
-    expect(aws.ecs.calls()).toHaveLength(0);
+    // Only reads (retention looks at the slots and the family); no service is changed.
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(aws.ecs.commandCalls(DeregisterTaskDefinitionCommand)).toHaveLength(0);
   });
 
   it('fails with InvalidInput before any AWS call when register has not run', async () => {

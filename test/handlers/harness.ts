@@ -6,7 +6,7 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
   DescribeTargetGroupsCommand,
@@ -54,6 +54,9 @@ export function resetAws(): void {
   // yet (no drift reference), no rollout waits in the queue, and a lock's execution is still running.
   aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
   aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } }).resolves({});
+  aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' } }).resolves({});
+  aws.ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
+  aws.ecs.on(DescribeServicesCommand).resolves({ services: [] });
   aws.dynamo.on(QueryCommand).resolves({ Items: [] });
   aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
 }

@@ -59,3 +59,19 @@ export async function wakeNext(service: ServiceConfig, deps: TurnDeps): Promise<
   if (woken) deps.log.info('next rollout woken', { service: service.name, rolloutId: woken });
   return woken;
 }
+
+/**
+ * {@link wakeNext} once this rollout has released the lock and is done: a failure to wake the next push
+ * must not undo a rollout that succeeded nor turn a complete rollback into `Rollback failed`. A waiting
+ * rollout that is not woken resumes when its wait for the turn times out (or at the next release).
+ */
+export async function wakeNextAfterRelease(service: ServiceConfig, deps: TurnDeps): Promise<void> {
+  try {
+    await wakeNext(service, deps);
+  } catch (error) {
+    deps.log.warn('next waiting rollout not woken; it resumes when its wait for the turn times out', {
+      service: service.name,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+}

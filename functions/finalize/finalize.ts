@@ -2,7 +2,7 @@
 import { requireLive, requireRevision } from '../core/input';
 import { DEFAULT_KEEP_REVISIONS } from '../core/config';
 import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore } from '../core/ports';
-import { wakeNext } from '../core/turns';
+import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
 import { shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 
@@ -44,7 +44,7 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
   });
   const retired = await retireRevisions(state, deps);
   await deps.store.releaseLock(state.service.name, state.rolloutId);
-  await wakeNext(state.service, deps);
+  await wakeNextAfterRelease(state.service, deps);
   const decision =
     `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)}; ` +
     `${live.liveSlot} stays warm on ${shortRevision(live.retainedTaskDefinitionArn)} for ${formatDuration(state.service.timings.rollbackWindowSeconds)}` +

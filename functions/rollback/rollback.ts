@@ -5,7 +5,7 @@
  */
 import { describeError } from '../core/errors';
 import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
-import { wakeNext } from '../core/turns';
+import { wakeNextAfterRelease } from '../core/turns';
 import { shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
@@ -110,7 +110,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
     // Prepare did not finish: nothing was changed but possibly the lock.
     await deps.store.releaseLock(service.name, rolloutId);
     await deps.store.putHistory({ service: service.name, rolloutId, startedAt: state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED', image: state.image?.uri, reason });
-    await wakeNext(service, deps);
+    await wakeNextAfterRelease(service, deps);
     return { outcome: 'FAILED', reason, decision: `failed before any change: ${reason}` };
   }
 
@@ -143,7 +143,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   });
   await deps.store.putServiceState({ service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now });
   await deps.store.releaseLock(service.name, rolloutId);
-  await wakeNext(service, deps);
+  await wakeNextAfterRelease(service, deps);
   const decision =
     `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
     `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;

@@ -1,6 +1,6 @@
 import { ServerException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import type { RolloutState, StateError } from '../../functions/core/rollout';
@@ -199,6 +199,16 @@ describe('rollback handler', () => {
     expect(others).toEqual([]);
     expect(record!.fields).toMatchObject({ outcome: 'FAILED', endedAt: NOW, retainedTaskDefinitionArn: RETAINED_TD, newTaskDefinitionArn: NEW_TD });
     expect(record!.fields.reason).toMatch(new RegExp(`^rollback did not complete: AwsTransient: ${operation} failed transiently .*\\(rolling back because AlarmFired: alarm checkout-5xx in ALARM`));
+  });
+
+  it('completes when waking the next waiting rollout fails after the lock is released', async () => {
+    aws.dynamo.on(QueryCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+
+    const result = await invoke(failedAt25());
+
+    expect(result).toMatchObject({ outcome: 'ROLLED_BACK' });
+    expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['ROLLED_BACK']);
+    expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
   });
 
   it('keeps the original error when the failure cannot be recorded either', async () => {

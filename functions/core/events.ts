@@ -104,7 +104,8 @@ export interface EcsFailure {
  */
 export const ECS_FAILURE_EVENTS: Readonly<Record<string, readonly string[]>> = {
   'ECS Deployment State Change': ['SERVICE_DEPLOYMENT_FAILED'],
-  'ECS Service Action': ['SERVICE_TASK_START_IMPAIRED', 'SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_CONFIGURATION_FAILURE'],
+  // AWS lists SERVICE_DEPLOYMENT_FAILED among the service action events too, and the rule routes it here.
+  'ECS Service Action': ['SERVICE_DEPLOYMENT_FAILED', 'SERVICE_TASK_START_IMPAIRED', 'SERVICE_TASK_PLACEMENT_FAILURE', 'SERVICE_TASK_CONFIGURATION_FAILURE'],
 };
 
 /** Parses an `ECS Deployment State Change` / `ECS Service Action` event naming a service in `resources`. */

@@ -1,0 +1,103 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { servicesFromEnv, type ServiceConfig } from '../../functions/core/config';
+import { executionName, type RolloutInput } from '../../functions/core/rollout';
+import { createHandler } from '../../functions/start/handler';
+import { loadEvent } from '../fixtures/aws-events';
+import { DIGEST, PUSHED_AT, serviceInput } from '../fixtures/state';
+import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, realDeps, resetAws, totalAwsCalls, type LogLine } from './harness';
+
+const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
+
+/** One repository, two services: releases roll out to `checkout`, main-branch builds to `checkout-staging`. */
+const SERVICES = JSON.stringify([
+  serviceInput({ tagFilter: 'v*' }),
+  serviceInput({
+    name: 'checkout-staging',
+    slots: {
+      blue: { serviceName: 'checkout-staging-blue', targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging-blue/1d2e3f4a5b6c7d8e' },
+      green: { serviceName: 'checkout-staging-green', targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging-green/8e7d6c5b4a3f2e1d' },
+    },
+    tagFilter: '/^main-[0-9a-f]{7}$/',
+  }),
+]);
+
+let services: ServiceConfig[];
+let lines: LogLine[];
+const invoke = (event: unknown) => {
+  const { executions, log } = realDeps();
+  lines = log.lines;
+  return createHandler(() => ({ services, executions, log }))(event, LAMBDA_CONTEXT);
+};
+
+/** A push of the sample digest with this tag (or none). */
+function pushOf(tag: string | undefined) {
+  const push = loadEvent('ecr-push');
+  if (tag === undefined) delete push.detail['image-tag'];
+  else push.detail['image-tag'] = tag;
+  return push;
+}
+
+const started = () =>
+  aws.sfn.commandCalls(StartExecutionCommand).map((c) => {
+    const { input, ...rest } = c.args[0].input;
+    return { ...rest, input: JSON.parse(input ?? 'null') as RolloutInput };
+  });
+
+beforeEach(() => {
+  resetAws();
+  services = servicesFromEnv(SERVICES);
+  aws.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));
+});
+
+describe('start handler: tag filters', () => {
+  it.each([
+    ['v1.4.2', 'checkout', 'checkout-staging'],
+    ['main-3f2a9c1', 'checkout-staging', 'checkout'],
+  ])('starts only the service whose filter matches the tag %s (%s)', async (tag, matching, other) => {
+    const result = await invoke(pushOf(tag));
+
+    const name = executionName(matching, DIGEST, PUSHED_AT);
+    expect(result).toEqual({ started: [{ service: matching, executionArn: `${EXECUTION_PREFIX}:${name}` }], duplicates: [] });
+    expect(started().map((s) => ({ stateMachineArn: s.stateMachineArn, name: s.name, service: s.input.service.name, tag: s.input.image.tag }))).toEqual([
+      { stateMachineArn: STATE_MACHINE_ARN, name, service: matching, tag },
+    ]);
+    const filter = services.find((s) => s.name === other)?.tagFilter;
+    expect(lines).toContainEqual({
+      level: 'info',
+      message: 'push ignored for a service',
+      fields: { service: other, reason: `tag ${tag} does not match the tag filter ${filter}`, digest: DIGEST },
+    });
+  });
+
+  it.each([['latest'], ['main-3f2a9c1-dirty'], ['release-1']])('starts nothing for the tag %s that matches no filter and says why', async (tag) => {
+    const result = await invoke(pushOf(tag));
+
+    expect(result).toEqual({
+      started: [],
+      duplicates: [],
+      ignored: `tag ${tag} of checkout matches the tag filter of no service (checkout: v*, checkout-staging: /^main-[0-9a-f]{7}$/)`,
+    });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('starts nothing for a push without a tag when every service has a filter', async () => {
+    const result = await invoke(pushOf(undefined));
+
+    expect(result).toEqual({
+      started: [],
+      duplicates: [],
+      ignored: 'tag (none) of checkout matches the tag filter of no service (checkout: v*, checkout-staging: /^main-[0-9a-f]{7}$/)',
+    });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('starts an unfiltered service for a push without a tag but not the filtered one', async () => {
+    services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-prod', tagFilter: 'v*' })]));
+
+    const result = await invoke(pushOf(undefined));
+
+    expect(result.started.map((s) => s.service)).toEqual(['checkout']);
+    expect(started().map((s) => s.name)).toEqual([executionName('checkout', DIGEST, PUSHED_AT)]);
+  });
+});

@@ -49,6 +49,8 @@ export interface ActiveRollout {
   /** The state the execution is in. */
   readonly state?: string;
   readonly image?: string;
+  /** The execution in the Step Functions console (AWS only). */
+  readonly executionUrl?: string;
 }
 
 /** Everything `status` shows for one service, at one moment. */
@@ -80,6 +82,8 @@ export interface StatusDeps {
   readonly clock: Clock;
   /** The executions' progress. @default none: no state and no decision shown */
   readonly executions?: ExecutionReader;
+  /** Link to an execution (by its name, the rollout id). @default none */
+  readonly executionUrl?: (rolloutId: string) => string;
 }
 
 const summary = (h: HistoryRecord): RolloutSummary => ({
@@ -93,7 +97,7 @@ const summary = (h: HistoryRecord): RolloutSummary => ({
   weights: h.weights,
 });
 
-const activeOf = (lock: LockRecord, progress: ExecutionProgress | undefined, record: HistoryRecord | undefined): ActiveRollout => ({
+const activeOf = (lock: LockRecord, progress: ExecutionProgress | undefined, record: HistoryRecord | undefined, url: string | undefined): ActiveRollout => ({
   rolloutId: lock.rolloutId,
   startedAt: lock.startedAt,
   stepIndex: lock.stepIndex,
@@ -103,6 +107,7 @@ const activeOf = (lock: LockRecord, progress: ExecutionProgress | undefined, rec
   abort: lock.abort,
   state: progress?.state,
   image: record?.image,
+  ...(url?.startsWith('https://') ? { executionUrl: url } : {}),
 });
 
 /** Reads a service's status. Read-only: nothing is written. */
@@ -124,7 +129,7 @@ export async function readStatus(service: ServiceConfig, deps: StatusDeps): Prom
     plan: service.plan.steps,
     weights,
     alarms: service.alarms.map((name) => ({ name, state: alarms.find((a) => a.name === name)?.state ?? 'MISSING' })),
-    active: lock ? activeOf(lock, progress, history.find((h) => h.rolloutId === lock.rolloutId)) : undefined,
+    active: lock ? activeOf(lock, progress, history.find((h) => h.rolloutId === lock.rolloutId), deps.executionUrl?.(lock.rolloutId)) : undefined,
     decision: progress?.decision,
     recent: history.map(summary),
   };

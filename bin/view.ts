@@ -174,6 +174,7 @@ export function renderStatus(status: RolloutStatus, options: ViewOptions = {}): 
   lines.push(`${label('weights')}${weightsLine(status.weights, newSlot, width, paint)}`);
   lines.push(`${label('alarms')}${status.alarms.map((a) => paint(ALARM_TONE[a.state] ?? 'yellow', `${a.state === 'OK' ? '✔' : '✖'} ${a.name} ${a.state}`)).join('   ')}`);
   if (status.decision) lines.push(`${label('decision')}${status.decision.state}: ${status.decision.text}`);
+  if (active?.executionUrl && !ended) lines.push(`${label('console')}${active.executionUrl}`);
   if (ended?.reason) lines.push(`${label('result')}${paint(ended.outcome === 'SUCCEEDED' ? 'green' : 'red', ended.reason)}`);
   else if (!active && !ended && status.recent[0]) lines.push(`${label('last')}${status.recent[0].rolloutId}: ${status.recent[0].outcome}`);
   return lines;

@@ -22,9 +22,19 @@ export interface TurnDeps {
 /** The end states of an execution: a lock held by one of these is stale and may be taken over. */
 const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
-/** True if the lock's execution has ended without releasing it (stopped by hand, crashed past its retries). */
-export async function isStale(holder: LockRecord, deps: Pick<TurnDeps, 'executions'>): Promise<boolean> {
-  return ENDED.has(await deps.executions.status(holder.rolloutId));
+/** A lock with no execution behind it (a restore from chat that died half-way) is stale after this. */
+export const ORPHAN_LOCK_MS = 10 * 60 * 1000;
+
+/**
+ * True if the lock's execution has ended without releasing it (stopped by hand, crashed past its retries),
+ * or if no execution stands behind it and it is older than {@link ORPHAN_LOCK_MS}.
+ */
+export async function isStale(holder: LockRecord, deps: Pick<TurnDeps, 'executions'> & { readonly clock?: Clock }): Promise<boolean> {
+  const status = await deps.executions.status(holder.rolloutId);
+  if (ENDED.has(status)) return true;
+  if (status !== 'UNKNOWN' || !deps.clock) return false;
+  const age = deps.clock.now().getTime() - Date.parse(holder.startedAt);
+  return Number.isFinite(age) && age > ORPHAN_LOCK_MS;
 }
 
 /** Supersede: abort the rollout in flight for a newer push, through the same path as an alarm. */

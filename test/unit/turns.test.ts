@@ -183,6 +183,16 @@ describe('isStale', () => {
 
     expect(await isStale(holder, deps)).toBe(expected);
   });
+
+  it.each([
+    ['9 minutes', 9, false],
+    ['11 minutes', 11, true],
+  ])('calls a lock with no execution behind it stale only when older than 10 minutes (%s old: %s)', async (_age, minutes, expected) => {
+    executions.statuses.set(ROLLOUT_ID, 'UNKNOWN');
+    const clock = { now: () => new Date(Date.parse(holder.startedAt) + minutes * 60_000) };
+
+    expect(await isStale(holder, { executions, clock })).toBe(expected);
+  });
 });
 
 describe('supersede', () => {

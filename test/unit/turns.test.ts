@@ -191,7 +191,7 @@ describe('isStale', () => {
     executions.statuses.set(ROLLOUT_ID, 'UNKNOWN');
     const clock = { now: () => new Date(Date.parse(holder.startedAt) + minutes * 60_000) };
 
-    expect(await isStale(holder, { executions, clock })).toBe(expected);
+    expect(await isStale(holder, { executions: executions.port, clock })).toBe(expected);
   });
 });
 

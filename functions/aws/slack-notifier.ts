@@ -29,7 +29,7 @@ export function slackNotifier(
   return {
     async post(text, thread) {
       try {
-        const creds = JSON.parse(await credentials()) as SlackCredentials;
+        const creds = parseCredentials(await credentials());
         if (creds.botToken && creds.channel) {
           const res = await send(`${apiUrl}/chat.postMessage`, {
             method: 'POST',
@@ -54,6 +54,18 @@ export function slackNotifier(
       }
     },
   };
+}
+
+/**
+ * The secret's JSON. Never V8's own parse error: its message quotes the text around the fault, and the text
+ * is the token (a bare `xoxb-…` stored instead of JSON would be logged half).
+ */
+function parseCredentials(text: string): SlackCredentials {
+  try {
+    return JSON.parse(text) as SlackCredentials;
+  } catch {
+    throw new Error('the notification secret is not JSON: store {"botToken": "xoxb-…", "channel": "C…"} or {"webhookUrl": "https://hooks.slack.com/…"}');
+  }
 }
 
 /** Notifications off. */

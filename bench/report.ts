@@ -1,0 +1,144 @@
+/**
+ * The results as Markdown: what `npm run bench` prints and the README quotes. Every timing is "median /
+ * p95"; every comparison is a ratio from the same run; every target says whether it was met.
+ */
+import type { BundlesResult } from './bundles';
+import type { GateEstimate } from './cost';
+import type { ReactionResult } from './reaction';
+import type { RolloutSummary } from './rollouts';
+import type { ScaleResult } from './scale';
+import type { Summary } from './stats';
+
+export interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+export interface CostRow {
+  readonly variant: string;
+  readonly transitions: number;
+  readonly invocations: number;
+  readonly gbSeconds: number;
+  readonly historyEvents: number;
+  readonly totalUsd: number;
+  readonly stepFunctionsUsd: number;
+}
+
+export interface Report {
+  readonly command: string;
+  readonly reaction?: ReactionResult;
+  readonly rollouts?: readonly RolloutSummary[];
+  readonly cost?: readonly CostRow[];
+  readonly gate?: { readonly hours: number; readonly rows: readonly GateEstimate[] };
+  readonly bundles?: BundlesResult;
+  readonly scale?: ScaleResult;
+  readonly targets: readonly Target[];
+  readonly ratios: Readonly<Record<string, number>>;
+}
+
+const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
+const mp = (s: Summary | undefined, digits = 0, unit = '') => (s && s.n ? `${f(s.median, digits)} / ${f(s.p95, digits)}${unit}` : 'n/a');
+const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${f(x, x >= 10 ? 0 : 1)}×`);
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+const usd = (x: number) => `$${x < 0.01 ? x.toFixed(5) : x.toFixed(4)}`;
+
+/** Renders the whole report. */
+export function renderMarkdown(r: Report): string {
+  const out: string[] = [`Measured with \`${r.command}\` on the local runtime (moto_server on loopback, the real state machine and handlers).`, ''];
+
+  if (r.reaction) {
+    const byVariant = (name: string) => r.reaction!.variants.find((v) => v.variant === name);
+    const names = r.reaction.variants.map((v) => v.variant);
+    const ev = byVariant('event-driven');
+    out.push(`#### Alarm → weights back on the retained slot (${r.reaction.variants[0]?.trials ?? 0} trials per variant, alarm at a random moment of a ${r.reaction.bakeSeconds} s bake, time scale ${r.reaction.timeScale})`, '');
+    out.push(row(['median / p95', ...names, ...names.filter((n) => n !== 'event-driven').map((n) => `${n} ÷ event-driven`)]));
+    out.push(row(Array(1 + names.length + names.length - 1).fill('---')));
+    const others = names.filter((n) => n !== 'event-driven');
+    out.push(row(['reaction, real s (waiting + orchestration)', ...names.map((n) => mp(byVariant(n)?.reactionSeconds, 2, ' s')), ...others.map((n) => `${ratio(byVariant(n)!.reactionSeconds.median / ev!.reactionSeconds.median)} / ${ratio(byVariant(n)!.reactionSeconds.p95 / ev!.reactionSeconds.p95)}`)]));
+    out.push(row(['… waiting for the next poll, real s', ...names.map((n) => mp(byVariant(n)?.waitingSeconds, 1, ' s')), ...others.map(() => '')]));
+    out.push(row(['… orchestration, local ms', ...names.map((n) => mp(byVariant(n)?.orchestrationMs, 0, ' ms')), ...others.map(() => '')]));
+    out.push(row(['rolled back, traffic 100% on the retained slot', ...names.map((n) => (byVariant(n)?.allRolledBack ? 'every trial' : 'NOT every trial')), ...others.map(() => '')]));
+    out.push('');
+  }
+
+  if (r.rollouts) {
+    const names = r.rollouts.map((s) => s.variant);
+    const by = (n: string) => r.rollouts!.find((s) => s.variant === n)!;
+    const cost = (n: string) => r.cost?.find((c) => c.variant === n);
+    const ev = cost('event-driven');
+    out.push(`#### One rollout of the default plan (10% → 5m → 25% → 5m → 50% → 5m → 100%), per rollout`, '');
+    out.push(row(['', ...names, ...names.filter((n) => n !== 'event-driven').map((n) => `${n} ÷ event-driven`)]));
+    out.push(row(Array(names.length * 2).fill('---')));
+    const others = names.filter((n) => n !== 'event-driven');
+    out.push(row(['push → first weight change, ms (median / p95)', ...names.map((n) => mp(by(n).pushToFirstShiftMs, 0, ' ms')), ...others.map(() => '')]));
+    out.push(row(['last bake end → execution end, ms (median / p95)', ...names.map((n) => mp(by(n).lastBakeToEndMs, 0, ' ms')), ...others.map(() => '')]));
+    out.push(row(['whole rollout without waits, ms (median / p95)', ...names.map((n) => mp(by(n).orchestrationMs, 0, ' ms')), ...others.map(() => '')]));
+    if (ev) {
+      out.push(row(['state transitions', ...names.map((n) => f(cost(n)!.transitions)), ...others.map((n) => ratio(cost(n)!.transitions / ev.transitions))]));
+      out.push(row(['Lambda invocations', ...names.map((n) => f(cost(n)!.invocations)), ...others.map((n) => ratio(cost(n)!.invocations / ev.invocations))]));
+      out.push(row(['Lambda GB-s (256 MB, measured ms)', ...names.map((n) => f(cost(n)!.gbSeconds, 3)), ...others.map((n) => ratio(cost(n)!.gbSeconds / ev.gbSeconds))]));
+      out.push(row(['execution history events', ...names.map((n) => f(cost(n)!.historyEvents)), ...others.map((n) => ratio(cost(n)!.historyEvents / ev.historyEvents))]));
+      out.push(row(['cost per rollout, USD', ...names.map((n) => usd(cost(n)!.totalUsd)), ...others.map((n) => ratio(cost(n)!.totalUsd / ev.totalUsd))]));
+      out.push(row(['cost per 1,000 rollouts, USD', ...names.map((n) => `$${f(cost(n)!.totalUsd * 1000, 2)}`), ...others.map(() => '')]));
+    }
+    out.push('');
+  }
+
+  if (r.gate) {
+    out.push(`#### One ${r.gate.hours} h bake (or manual gate) against the 25,000-event history limit`, '');
+    out.push(row(['', 'history events per rollout', 'share of the limit', 'state transitions', 'outcome']));
+    out.push(row(['---', '---', '---', '---', '---']));
+    for (const g of r.gate.rows) {
+      out.push(row([g.variant, f(g.historyEvents), `${f(g.shareOfLimit * 100, 1)}%`, f(g.transitions), g.withinLimit ? 'completes' : `fails after ~${f(g.failsAfterHours ?? 0, 1)} h (history full)`]));
+    }
+    out.push('');
+  }
+
+  if (r.bundles) {
+    const b = r.bundles;
+    out.push(`#### Bundles: minified size and cold import in a fresh \`node\` (${b.spawns} processes each, Node ${b.node}; a bare \`node\` process: ${mp(b.emptyProcessMs, 0, ' ms')})`, '');
+    out.push(row(['function', 'as deployed: SDK bundled, KB', 'cold import, ms', 'SDK external, KB', 'cold import, ms', 'heaviest dependencies (as deployed, KB)']));
+    out.push(row(['---', '---', '---', '---', '---', '---']));
+    for (const fn of b.functions) {
+      out.push(row([
+        `${fn.fn}${fn.matchesCdkAsset === false ? ' (differs from the CDK asset!)' : ''}`,
+        `${f(fn.bundled.kb, 1)}${fn.bundled.underTarget ? '' : ' ✗'}`,
+        mp(fn.bundled.importMs, 0),
+        `${f(fn.sdkExternal.kb, 1)}${fn.sdkExternal.underTarget ? '' : ' ✗'}`,
+        fn.sdkExternal.importError ? `error: ${fn.sdkExternal.importError}` : mp(fn.sdkExternal.importMs, 0),
+        fn.bundled.heaviest.slice(0, 4).map((h) => `${h.name} ${f(h.kb, 0)}`).join(', '),
+      ]));
+    }
+    out.push('', `✗: over the ${250} KB target. "as deployed" is byte-identical to the asset CDK bundles for the construct: ${b.functions.every((fn) => fn.matchesCdkAsset) ? 'yes, every function' : b.functions.some((fn) => fn.matchesCdkAsset === undefined) ? 'not checked' : 'NO'}.`, '');
+  }
+
+  if (r.scale) {
+    out.push(`#### N rollouts at once on N services, one emulator (time scale ${r.scale.timeScale}; every 10th service also gets a competing push)`, '');
+    out.push(row(['N', 'executions', 'end states', 'all complete', 'lock violations', 'listeners left split', 'wall, s', 'rollouts / min', 'per rollout without waits, ms (median / p95)', 'push → first weight, ms (median / p95)']));
+    out.push(row(Array(10).fill('---')));
+    for (const s of r.scale.rounds) {
+      out.push(row([
+        f(s.n),
+        f(s.executions),
+        Object.entries(s.endStates).map(([k, v]) => `${v} ${k}`).join(', '),
+        s.allComplete ? 'yes' : 'NO',
+        f(s.lockViolations),
+        f(s.splitListeners),
+        f(s.wallSeconds, 1),
+        f(s.rolloutsPerMinute),
+        mp(s.orchestrationMs),
+        mp(s.pushToFirstShiftMs),
+      ]));
+    }
+    for (const s of r.scale.skipped) out.push(row([f(s.n), `not run: ${s.reason}`, '', '', '', '', '', '', '', '']));
+    out.push('');
+  }
+
+  out.push('#### Targets', '');
+  out.push(row(['target', 'goal', 'measured', 'met']));
+  out.push(row(['---', '---', '---', '---']));
+  for (const t of r.targets) out.push(row([t.name, t.target, t.measured, t.met ? 'yes' : '**no**']));
+  return out.join('\n');
+}

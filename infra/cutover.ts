@@ -342,6 +342,15 @@ function nagText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Read access to a secret's value, and nothing else: `secret.grantRead` also grants DescribeSecret, which no
+ * function calls. A customer-managed key, if any, still lets the function decrypt.
+ */
+function grantSecretValue(secret: secretsmanager.ISecret, fn: lambda.IFunction): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+  secret.encryptionKey?.grantDecrypt(fn);
+}
+
 /** Unique by string (two references to the same resource render the same token string). */
 /** The shared pattern (the local bus uses the same one) in CDK's shape: `detail-type` is `detailType` there. */
 function cdkPattern(pattern: EventPattern): events.EventPattern {
@@ -497,7 +506,7 @@ export class Cutover extends Construct {
     if (props.notifications) {
       for (const name of NOTIFYING_FUNCTIONS) {
         functions[name].addEnvironment('NOTIFY_SECRET_ARN', props.notifications.secret.secretArn);
-        props.notifications.secret.grantRead(functions[name]);
+        grantSecretValue(props.notifications.secret, functions[name]);
       }
     }
     if (functions.chat && props.slack) {
@@ -737,7 +746,8 @@ export class Cutover extends Construct {
     }
 
     this.stateMachine.grantStartExecution(f.start);
-    this.stateMachine.grantTaskResponse(f.alarm);
+    // The alarm path only fails the waiting task (grantTaskResponse would add SendTaskSuccess and Heartbeat).
+    allow('alarm', ['states:SendTaskFailure'], [this.stateMachine.stateMachineArn]);
 
     // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
     // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
@@ -761,8 +771,9 @@ export class Cutover extends Construct {
     // Chat: status reads the alarms and the weights; commands resume or fail the waiting task; a rollback
     // after completion moves the weights back and scales the new slot down.
     if (f.chat && this.slack) {
-      this.slack.signingSecret.grantRead(f.chat);
-      this.stateMachine.grantTaskResponse(f.chat);
+      grantSecretValue(this.slack.signingSecret, f.chat);
+      // promote and resume succeed the waiting task, rollback fails it; nothing sends heartbeats.
+      allow('chat', ['states:SendTaskSuccess', 'states:SendTaskFailure'], [this.stateMachine.stateMachineArn]);
       allow('chat', ['cloudwatch:DescribeAlarms'], alarmArns);
       allow('chat', ['ecs:DescribeServices'], serviceArns);
       allow('chat', ['ecs:UpdateService'], serviceArns);

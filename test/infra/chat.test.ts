@@ -29,7 +29,7 @@ describe('the Slack chat endpoint', () => {
     expect(JSON.stringify(vars)).not.toContain('SecretString');
     example.template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: example.logicalId(chat.role!) }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: secret } })]) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secret } })]) },
     });
   });
 

@@ -1,0 +1,208 @@
+/**
+ * Least privilege, function by function: each role lists exactly the AWS actions its code calls (written
+ * out below from `functions/<name>/` and the ports it uses), `Resource: "*"` only for actions AWS cannot
+ * scope, and `iam:PassRole` only to ECS tasks. Read from the synthesized example app, and from a variant
+ * with notifications and a listener rule.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CUTOVER_FUNCTIONS, Cutover, NOTIFYING_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
+import { EXAMPLE_NAMES, ExampleEnvironment } from '../../infra/example-environment';
+import { actionsOf, policyStatementsOf, render, synthExampleApp, type ExampleApp, type Json, type Statement } from './example-app';
+
+/**
+ * The AWS actions each function's code calls, through its ports (functions/aws/), and the ones AWS checks
+ * alongside a call (registering a task definition with tags and roles needs ecs:TagResource and iam:PassRole).
+ * Reads of a listener rule are DescribeRules, of a listener DescribeListeners: both, as either may be configured.
+ */
+const CALLS: Record<CutoverFunctionName, readonly string[]> = {
+  // executions.start
+  start: ['states:StartExecution'],
+  // store: acquireLock/takeOverLock/updateLock/putHistory/markAborted (UpdateItem), getLock/getServiceState (GetItem),
+  // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR); turns: isStale
+  // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)
+  prepare: [
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'ecs:DescribeServices', 'ecs:DescribeTaskDefinition',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups',
+    'cloudwatch:DescribeAlarms',
+    'ecr:DescribeImages', 'ecr:DescribeImageScanFindings',
+    'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
+  ],
+  // ecs.describeTaskDefinition, ecs.registerTaskDefinition (with tags and the task's roles)
+  register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource', 'iam:PassRole'],
+  // ecs.updateService
+  deploy: ['ecs:UpdateService'],
+  // ecs.describeService, store.getLock
+  'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
+  // store.getLock, store.updateLock / clearWait, alarms.describe
+  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'cloudwatch:DescribeAlarms'],
+  // traffic.setWeights, store.updateLock, store.putStep
+  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
+  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask
+  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
+  // store.putHistory, putServiceState, releaseLock; retention (describeService, listRevisions,
+  // deregisterTaskDefinition); wakeNext (queued, dequeue, succeedTask / failTask)
+  finalize: [
+    'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition',
+    'states:SendTaskSuccess', 'states:SendTaskFailure',
+  ],
+  // store.getLock, traffic.readForward, ecs.updateService
+  retire: ['dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:UpdateService'],
+  // store.getLock (abort time), setWeights, updateService, putHistory, putServiceState, releaseLock; wakeNext
+  rollback: [
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
+    'states:SendTaskSuccess', 'states:SendTaskFailure',
+  ],
+  // the signing secret; status, history, rollback, promote, pause, resume and the audit trail (commands.ts)
+  chat: [
+    'secretsmanager:GetSecretValue',
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
+    'cloudwatch:DescribeAlarms',
+    'ecs:DescribeServices', 'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
+    'states:SendTaskSuccess', 'states:SendTaskFailure',
+  ],
+};
+
+/** What every function needs to run: its own log stream, X-Ray; and for the two EventBridge targets, their dead letters. */
+const PLATFORM = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+
+/**
+ * Actions AWS offers no resource type for, so `Resource: "*"` is the only way to grant them.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_elasticloadbalancingv2.html
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+ */
+const ONLY_STAR = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  'ecs:ListTaskDefinitions',
+  'ecs:DeregisterTaskDefinition',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTargetGroups',
+]);
+
+const resources = (s: Statement): Json[] => [s.Resource].flat();
+
+describe('each function of the example app', () => {
+  let example: ExampleApp;
+  let statements: (name: CutoverFunctionName) => Statement[];
+
+  beforeAll(() => {
+    example = synthExampleApp();
+    const f = example.stack.cutover.functions as Record<CutoverFunctionName, { role?: unknown } | undefined>;
+    statements = (name) => policyStatementsOf(example.template, example.logicalId(f[name]!.role as never));
+  });
+
+  it('exists, chat included (the example app has the slack prop)', () => {
+    for (const name of CUTOVER_FUNCTIONS) expect(example.stack.cutover.functions[name], name).toBeDefined();
+  });
+
+  it.each(CUTOVER_FUNCTIONS)('%s may call exactly the actions its code calls', (name) => {
+    // Act
+    const granted = new Set(statements(name).flatMap(actionsOf).filter((a) => !PLATFORM.has(a)));
+
+    // Assert
+    expect([...granted].sort()).toEqual([...CALLS[name]].sort());
+  });
+
+  it.each(CUTOVER_FUNCTIONS)('%s has Resource "*" only for actions AWS cannot scope', (name) => {
+    // Act
+    const star = statements(name).filter((s) => resources(s).includes('*'));
+
+    // Assert
+    expect(star.flatMap(actionsOf).filter((a) => !ONLY_STAR.has(a))).toEqual([]);
+    // A wildcard inside an ARN only where the name is not known in advance, and within this stack's own
+    // resources: the new revision's number, the execution's name.
+    const partial = statements(name).flatMap((s) => resources(s).filter((r) => r !== '*').map((r) => [actionsOf(s).join(','), render(r)] as const)).filter(([, r]) => r.includes('*'));
+    const allowed: Partial<Record<CutoverFunctionName, string[][]>> = {
+      register: [['ecs:TagResource', 'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*']],
+      prepare: [['states:DescribeExecution', `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]],
+    };
+    expect(partial).toEqual(allowed[name] ?? []);
+  });
+
+  it.each(CUTOVER_FUNCTIONS)('%s writes logs to its own log group only, and only start and alarm may use the dead-letter queue', (name) => {
+    // Arrange
+    const fn = example.stack.cutover.functions[name]!;
+    const logGroup = example.template.toJSON().Resources[example.logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref as string;
+
+    // Act
+    const logs = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+    const sqs = statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+
+    // Assert
+    expect(logs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
+    expect(sqs.map((s) => s.Resource)).toEqual(name === 'start' || name === 'alarm' ? [{ 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] }] : []);
+  });
+
+  it('passes roles only to ECS tasks, everywhere in the stack', () => {
+    // Act
+    const policies = Object.values(example.template.findResources('AWS::IAM::Policy'));
+    const passRole = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]).filter((s) => actionsOf(s).includes('iam:PassRole'));
+
+    // Assert
+    expect(passRole.length).toBeGreaterThan(0);
+    for (const s of passRole) {
+      expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+      expect(resources(s)).not.toContain('*');
+    }
+  });
+});
+
+describe('a Cutover with notifications and a listener rule', () => {
+  const RULE = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/checkout/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
+  let template: Template;
+  let stack: Stack;
+  let cutover: Cutover;
+  let secret: secretsmanager.Secret;
+
+  beforeAll(() => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    stack = new Stack(app, 'Variant', { env: { account: '123456789012', region: 'us-east-1' } });
+    const env = new ExampleEnvironment(stack, 'Environment');
+    secret = new secretsmanager.Secret(stack, 'Notify');
+    cutover = new Cutover(stack, 'Cutover', {
+      services: [
+        {
+          name: EXAMPLE_NAMES.service, cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, listenerRuleArn: RULE,
+          containerName: EXAMPLE_NAMES.container, repository: env.repository, alarms: [env.errorAlarm],
+        },
+      ],
+      notifications: { secret },
+    });
+    template = Template.fromStack(stack);
+  });
+
+  const statementsOf = (name: CutoverFunctionName) => {
+    const role = cutover.functions[name]?.role;
+    return role ? policyStatementsOf(template, stack.getLogicalId(role.node.defaultChild as never)) : [];
+  };
+
+  it.each(CUTOVER_FUNCTIONS)('%s reads the notification secret only if it notifies, and nothing else of Secrets Manager', (name) => {
+    // Act
+    const secrets = statementsOf(name).filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+
+    // Assert
+    const notifies = (NOTIFYING_FUNCTIONS as readonly string[]).includes(name);
+    expect(secrets).toEqual(notifies ? [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: stack.getLogicalId(secret.node.defaultChild as never) } }] : []);
+  });
+
+  it('modifies the listener rule, not the listener, from shift and rollback', () => {
+    for (const name of ['shift', 'rollback'] as const) {
+      const modifies = statementsOf(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
+      expect(modifies, name).toEqual([{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyRule', Resource: RULE }]);
+    }
+  });
+});

@@ -250,7 +250,8 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async putStep(record) {
       await edge('dynamodb:PutItem', () =>
-        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(record.service), sk: `step#${record.rolloutId}#${String(record.index).padStart(3, '0')}#${record.at}`, ...record } })),
+        // Keyed by the step alone: a retried shift rewrites its record instead of adding a second one.
+        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(record.service), sk: `step#${record.rolloutId}#${String(record.index).padStart(3, '0')}`, ...record } })),
       );
     },
 

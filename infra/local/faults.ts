@@ -66,6 +66,7 @@ const SERVICE_OF_CLIENT: Readonly<Record<string, string>> = {
   ElasticLoadBalancingV2Client: 'elasticloadbalancing',
   CloudWatchClient: 'cloudwatch',
   DynamoDBClient: 'dynamodb',
+  ECRClient: 'ecr',
 };
 
 /** `ECSClient` + `UpdateServiceCommand` → `ecs:UpdateService` (the document client sends `UpdateItemCommand`). */
@@ -79,6 +80,7 @@ const THROTTLE_NAME: Readonly<Record<string, string>> = {
   elasticloadbalancing: 'Throttling',
   cloudwatch: 'Throttling',
   dynamodb: 'ThrottlingException',
+  ecr: 'ThrottlingException',
   states: 'ThrottlingException',
 };
 

@@ -12,21 +12,44 @@ import { FAULT_KINDS, FAULT_MODES, type Fault, type FaultKind, type FaultMode } 
  */
 export const ROLLOUT_CALLS = {
   start: ['states:StartExecution'],
-  prepare: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeTargetGroups', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
+  prepare: [
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'ecr:DescribeImages',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeTargetGroups',
+    'cloudwatch:DescribeAlarms',
+    'ecs:DescribeServices',
+    'ecs:DescribeTaskDefinition',
+  ],
   register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
   deploy: ['ecs:UpdateService'],
-  'check-steady': ['ecs:DescribeServices'],
+  'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
   'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'dynamodb:UpdateItem'],
-  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem'],
+  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   bake: ['dynamodb:UpdateItem'],
-  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  finalize: ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   retire: ['dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:UpdateService'],
 } as const satisfies Record<string, readonly string[]>;
 
-/** The abort path and the rollback, as an alarm at 10% drives them. */
+/**
+ * The abort path and the rollback, as an alarm at 10% drives them. The rollback's steps, in order: read
+ * when the abort was recorded (beside the weights change, best effort), weights back, the idle slot back,
+ * the history record, the service's state, the lock released, the next waiting rollout woken.
+ */
 export const ROLLBACK_CALLS = {
   alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
-  rollback: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'ecs:UpdateService', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  rollback: [
+    'dynamodb:GetItem',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:ModifyListener',
+    'ecs:UpdateService',
+    'dynamodb:UpdateItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -98,7 +121,8 @@ export interface Expected {
   readonly outcome: Outcome;
   /** The reason must contain this. */
   readonly reason?: string;
-  readonly weights: { readonly blue: number; readonly green: number };
+  /** The weights; several when a crash races the weights change (either is right). */
+  readonly weights: { readonly blue: number; readonly green: number } | ReadonlyArray<{ readonly blue: number; readonly green: number }>;
   readonly blue: SlotState;
   readonly green: SlotState;
   readonly lockHeld: boolean;
@@ -147,7 +171,9 @@ export function baseline(scenario: Scenario): Expected {
  * - in a forward state: it rolls back;
  * - in `Scale down old slot`: it succeeds, with the old slot left running;
  * - in the alarm function: the abort comes later, from the next alarm check, and it still rolls back;
- * - in the rollback: `Rollback failed`, with the record saying so (unless the record write is what fails).
+ * - in the rollback: `Rollback failed`, with the record saying so (unless the record write is what fails);
+ * - in a best-effort step (the rollback's read of the abort time, waking the next waiting rollout once the
+ *   lock is released): nothing, unless the process dies there.
  */
 export function expected(row: MatrixRow): Expected {
   if (row.mode === 'once') return baseline(row.scenario);
@@ -163,6 +189,10 @@ export function expected(row: MatrixRow): Expected {
       // The retried register finds the revision it registered (by its rollout-id tag) and goes on.
       if (crash && row.operation === 'ecs:RegisterTaskDefinition') return SUCCEEDED;
       return rolledBack(faultReason(row), 1);
+    case 'finalize':
+      // Waking the next waiting rollout after the lock is released is best effort (its wait times out).
+      if (!crash && row.operation === 'dynamodb:Query') return SUCCEEDED;
+      return rolledBack(faultReason(row));
     case 'retire':
       return {
         ...SUCCEEDED,
@@ -180,26 +210,31 @@ export function expected(row: MatrixRow): Expected {
 }
 
 /**
- * A rollback that never completes. Its steps run in the order of {@link ROLLBACK_CALLS}.rollback; the ones
- * before the failing call took effect (and the failing call too, for a crash). The function then records
- * FAILED with the reason; it cannot when the record write itself fails or the process is gone.
+ * A rollback whose every attempt fails on `row`. Its steps run in the order of
+ * {@link ROLLBACK_CALLS}.rollback; those before the failing call took effect (and the failing call too, for
+ * a crash). The function then records FAILED with the reason; it cannot when the record write itself fails
+ * or the process is gone. Two steps are best effort and fail nothing unless the process dies there: reading
+ * the abort time (a crash there races the weights change beside it) and waking the next waiting rollout.
  */
 function rollbackFailed(row: MatrixRow): Expected {
+  const crash = row.kind === 'crash';
+  if (!crash && (row.operation === 'dynamodb:GetItem' || row.operation === 'dynamodb:Query')) return baseline('rollback');
   const steps = ROLLBACK_CALLS.rollback;
-  const done = steps.indexOf(row.operation as (typeof steps)[number]) + (row.kind === 'crash' ? 1 : 0);
-  const weightsBack = done > steps.indexOf('elasticloadbalancing:ModifyListener');
-  const idleBack = done > steps.indexOf('ecs:UpdateService');
-  const recorded = done > steps.indexOf('dynamodb:UpdateItem');
-  const released = done > steps.indexOf('dynamodb:DeleteItem');
-  const canRecordFailure = row.kind !== 'crash' && row.operation !== 'dynamodb:UpdateItem';
+  const at = (op: (typeof steps)[number]) => steps.indexOf(op);
+  const done = row.operation === 'dynamodb:GetItem' ? at('elasticloadbalancing:ModifyListener') : at(row.operation as (typeof steps)[number]) + (crash ? 1 : 0);
+  const weightsBack = done > at('elasticloadbalancing:ModifyListener');
+  const split = { blue: 90, green: 10 };
+  const back = { blue: 100, green: 0 };
+  const recorded = done > at('dynamodb:UpdateItem');
+  const canRecordFailure = !crash && row.operation !== 'dynamodb:UpdateItem';
   return {
     endState: 'Rollback failed',
     outcome: canRecordFailure ? 'FAILED' : recorded ? 'ROLLED_BACK' : 'RUNNING',
     reason: canRecordFailure ? faultReason(row) : recorded ? 'checkout-5xx' : undefined,
-    weights: weightsBack ? { blue: 100, green: 0 } : { blue: 90, green: 10 },
+    weights: row.operation === 'dynamodb:GetItem' ? [split, back] : weightsBack ? back : split,
     blue: { taskDefinition: OLD, desiredCount: 2 },
-    green: idleBack ? { taskDefinition: OLD, desiredCount: 0 } : { taskDefinition: NEW, desiredCount: 2 },
-    lockHeld: !released,
+    green: done > at('ecs:UpdateService') ? { taskDefinition: OLD, desiredCount: 0 } : { taskDefinition: NEW, desiredCount: 2 },
+    lockHeld: done <= at('dynamodb:DeleteItem'),
     revisions: 2,
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The fault matrix as vitest suites: one emulator per test file, reset between runs; a baseline run that
  * pins which operations each function calls; then one test per row, each checking every invariant.
+ * The files (`test/e2e/*.faults.ts`) run with `npm run test:faults` (test/vitest.faults.config.ts), not in
+ * `npm test`: a run takes about a second, and the matrix has over a hundred.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../infra/local/moto';
@@ -36,10 +38,10 @@ export function faultMatrixSuite(scenario: Scenario, rows: readonly MatrixRow[])
       const calls = scenario === 'rollout' ? ROLLOUT_CALLS : ROLLBACK_CALLS;
       const seen: Record<string, string[]> = {};
       for (const c of run.faults.calls) if (c.fn in calls) (seen[c.fn] ??= []).includes(c.operation) || seen[c.fn]!.push(c.operation);
-      expect(seen).toEqual(calls);
+      expect(seen, JSON.stringify(seen)).toEqual(calls);
     });
 
-    it.each(rows.map((row) => [rowName(row), row] as const))('%s', async (_name, row) => {
+    it.each(rows.map((row) => [`${rowName(row)} → ${expected(row).endState ?? 'nothing started'}`, row] as const))('%s', async (_name, row) => {
       // Arrange
       const want = expected(row);
 

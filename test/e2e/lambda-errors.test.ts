@@ -1,0 +1,48 @@
+/**
+ * Which Lambda errors the definition retries. A handler process that dies after its call took effect
+ * surfaces, on AWS, as a Lambda error whose name depends on how it died: `Lambda.ServiceException` and the
+ * other Lambda service errors are in every forward state's Retry list; `Sandbox.Timedout` (the function's
+ * timeout) and `Runtime.ExitError` (the process exited) are not, so a forward state that meets one rolls
+ * back at once instead of retrying. Both ends are safe; the second costs the rollout.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../infra/local/moto';
+import { baseline } from './fault-matrix';
+import { assertInvariants, observe, runScenario } from './reliability';
+
+let emulator: Emulator;
+let stop: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+  await emulator.reset();
+});
+
+describe('a deploy whose process dies once after UpdateService took effect', () => {
+  it.each([
+    ['Lambda.ServiceException', 'retried, and the rollout succeeds', 'Rollout succeeded'],
+    ['Sandbox.Timedout', 'not retried: the rollout rolls back at once', 'Rolled back'],
+    ['Runtime.ExitError', 'not retried: the rollout rolls back at once', 'Rolled back'],
+  ])('with %s is %s', async (crashError, _how, endState) => {
+    // Act
+    const run = await runScenario(emulator, 'rollout', { fn: 'deploy', operation: 'ecs:UpdateService', kind: 'crash', mode: 'once', crashError });
+    stop = () => run.runtime.stop();
+    const end = await observe(run.runtime);
+
+    // Assert
+    expect(run.faults.hits).toBe(1);
+    if (endState === 'Rollout succeeded') {
+      assertInvariants(run, end, baseline('rollout'));
+    } else {
+      assertInvariants(run, end, { ...baseline('rollback'), reason: `${crashError}: deploy: the function's process died after ecs:UpdateService` });
+      expect(run.executions[0]!.states.filter((s) => s === 'Deploy to idle slot')).toHaveLength(1);
+    }
+  });
+});

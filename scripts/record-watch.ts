@@ -113,7 +113,10 @@ async function record(): Promise<{ happy: Frame[]; alarm: Frame[] }> {
     await cli('local', 'push', 'v3');
     const alarm = await watchOnce(async (output) => {
       await until(() => output().includes('step 4/7 Bake 5m'), 60_000, 50);
-      await cli('local', 'alarm', 'checkout-5xx');
+      // What `cutover local alarm checkout-5xx` sends, without starting a CLI process in the middle of the bake.
+      const { url } = JSON.parse(readFileSync(join(cwd, '.cutover/local.json'), 'utf8')) as { url: string };
+      const res = await fetch(`${url}/alarm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ alarm: 'checkout-5xx' }) });
+      if (res.status !== 200) throw new Error(`the local environment refused the alarm: ${res.status} ${await res.text()}`);
     });
     if (alarm.code !== 1) throw new Error(`the watch of the alarmed rollout exited ${alarm.code}`);
     return { happy: pick(happy.frames, 'step 4/7 Bake 5m'), alarm: pick(alarm.frames, 'step 4/7 Bake 5m').slice(1) };

@@ -38,6 +38,15 @@ function taskDecisions(execution: LocalExecution): Array<{ state: string; decisi
 
 const waitingIn = (rt: LocalRuntime, state: string) => () => rt.sfn.waitingTasks().some((t) => t.state === state);
 
+/** The wait of that kind has recorded its task token on the lock: a command can end it now. */
+const recorded = (rt: LocalRuntime, kind: 'bake' | 'gate' | 'hold') => async () => {
+  const lock = await rt.ports.store.getLock('checkout');
+  return lock?.wait?.kind === kind && lock.taskToken !== undefined;
+};
+
+/** Sends a slash command and returns what Slack would show. */
+const slack = async (rt: LocalRuntime, text: string) => JSON.parse((await rt.slack(text)).body) as { text: string };
+
 describe('the console view of an execution', () => {
   it('every Task state writes a short decision, including waits ended by promote and resume', async () => {
     // A bake and a manual gate that only an operator ends (an hour each, × 0.01), a pause in between.
@@ -49,13 +58,13 @@ describe('the console view of an execution', () => {
     const rt = runtime;
     const { executions } = await pushAndDeliver(rt, 'v2');
 
-    await until(waitingIn(rt, 'Bake'), 30_000);
-    expect((await rt.slack('promote checkout')).statusCode).toBe(200);
-    await until(waitingIn(rt, 'Manual gate'), 30_000);
-    expect((await rt.slack('pause checkout')).statusCode).toBe(200);
-    expect((await rt.slack('promote checkout')).statusCode).toBe(200);
-    await until(waitingIn(rt, 'Hold (paused)'), 30_000);
-    expect((await rt.slack('resume checkout')).statusCode).toBe(200);
+    await until(recorded(rt, 'bake'), 30_000, 20);
+    expect((await slack(rt, 'promote checkout')).text).toContain('Promoted checkout');
+    await until(recorded(rt, 'gate'), 30_000, 20);
+    expect((await slack(rt, 'pause checkout')).text).toContain('Pausing checkout');
+    expect((await slack(rt, 'promote checkout')).text).toContain('Promoted checkout');
+    await until(recorded(rt, 'hold'), 30_000, 20);
+    expect((await slack(rt, 'resume checkout')).text).toContain('Resumed checkout');
     const [execution] = await rt.sfn.waitAll();
 
     const decisions = taskDecisions(execution!);

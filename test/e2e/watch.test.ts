@@ -4,7 +4,7 @@
  * their exit codes. Every process started here is stopped here.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,7 +43,8 @@ let upLog = '';
 const watches: ChildProcess[] = [];
 
 beforeAll(async () => {
-  up = spawn(tsx, [entry, 'local', 'up', '--time-scale', '0.01'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // 5-minute bakes last 6 s: long enough to act in the middle of one on a busy machine.
+  up = spawn(tsx, [entry, 'local', 'up', '--time-scale', '0.02'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   up.stdout!.on('data', (d: Buffer) => (upLog += d.toString()));
   await until(() => existsSync(join(cwd, '.cutover/local.json')), 60_000, 100);
 }, 90_000);
@@ -107,10 +108,12 @@ describe('cutover status --watch --local', () => {
     watches.push(watch.child);
     await until(() => watch.output().includes('step 4/7 Bake 5m'), 60_000, 50);
 
-    const alarm = await cli('local', 'alarm', 'checkout-5xx');
+    // What `cutover local alarm checkout-5xx` sends, without a second CLI process to start in the bake.
+    const { url } = JSON.parse(readFileSync(join(cwd, '.cutover/local.json'), 'utf8')) as { url: string };
+    const alarm = await fetch(`${url}/alarm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ alarm: 'checkout-5xx' }) });
     const code = await watch.exit;
 
-    expect(alarm.code).toBe(0);
+    expect(alarm.status).toBe(200);
     expect(code).toBe(1);
     const frame = lastFrame(watch.output());
     expect(frame[0]).toMatch(/^checkout {2}✖ ROLLED_BACK {2}checkout-/);

@@ -59,6 +59,8 @@ export async function startBench(options: {
   readonly variant: Variant;
   readonly timeScale: number;
   readonly services: readonly ProvisionOptions[];
+  /** Pause before a Task's retry, ms (the runner's default is 10). */
+  readonly retryMs?: number;
 }): Promise<BenchRuntime> {
   const probe: Probe = { events: [], invocations: [], weights: [] };
   const definition = definitionOf(options.variant);
@@ -66,6 +68,7 @@ export async function startBench(options: {
     emulator: options.emulator,
     services: options.services,
     timeScale: options.timeScale,
+    ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
     definition,
     onEvent: (e) => probe.events.push(e),
     onInvoke: (i) => probe.invocations.push({ ...i, via: 'state machine' }),

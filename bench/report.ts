@@ -116,13 +116,14 @@ export function renderMarkdown(r: Report): string {
 
   if (r.scale) {
     out.push(`#### N rollouts at once on N services, one emulator (time scale ${r.scale.timeScale}; every 10th service also gets a competing push)`, '');
-    out.push(row(['N', 'executions', 'end states', 'all complete', 'lock violations', 'listeners left split', 'wall, s', 'rollouts / min', 'per rollout without waits, ms (median / p95)', 'push → first weight, ms (median / p95)']));
-    out.push(row(Array(10).fill('---')));
+    out.push(row(['N', 'executions', 'end states', 'rolled back because', 'all complete', 'lock violations', 'listeners left split', 'wall, s', 'rollouts / min', 'per rollout without waits, ms (median / p95)', 'push → first weight, ms (median / p95)']));
+    out.push(row(Array(11).fill('---')));
     for (const s of r.scale.rounds) {
       out.push(row([
         f(s.n),
         f(s.executions),
         Object.entries(s.endStates).map(([k, v]) => `${v} ${k}`).join(', '),
+        Object.entries(s.rollbackReasons).map(([k, v]) => `${v.count} ${k}${v.example.includes('superseded') ? ' (superseded by the competing push)' : ''}`).join('; ') || '—',
         s.allComplete ? 'yes' : 'NO',
         f(s.lockViolations),
         f(s.splitListeners),
@@ -132,7 +133,8 @@ export function renderMarkdown(r: Report): string {
         mp(s.pushToFirstShiftMs),
       ]));
     }
-    for (const s of r.scale.skipped) out.push(row([f(s.n), `not run: ${s.reason}`, '', '', '', '', '', '', '', '']));
+    for (const s of r.scale.skipped) out.push(row([f(s.n), `not run: ${s.reason}`, '', '', '', '', '', '', '', '', '']));
+    for (const s of r.scale.rounds.filter((x) => x.lockViolationDetails.length)) out.push('', `N = ${s.n}, lock violations: ${s.lockViolationDetails.join('; ')}`);
     out.push('');
   }
 

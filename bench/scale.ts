@@ -29,6 +29,8 @@ export interface ScaleRound {
   readonly succeeded: number;
   /** Executions by end state (the competing pushes end as the concurrency policy says). */
   readonly endStates: Readonly<Record<string, number>>;
+  /** Why executions rolled back: the error that sent them to "Roll back", with its first cause. */
+  readonly rollbackReasons: Readonly<Record<string, { readonly count: number; readonly example: string }>>;
   readonly allComplete: boolean;
   readonly lockViolations: number;
   readonly lockViolationDetails: readonly string[];
@@ -76,10 +78,10 @@ export function lockViolations(service: string, executions: ReadonlyArray<{ name
   return problems;
 }
 
-async function scaleRound(emulator: Emulator, variant: Variant, n: number, timeScale: number, contendEvery: number, deadlineSeconds: number): Promise<ScaleRound> {
+async function scaleRound(emulator: Emulator, variant: Variant, n: number, timeScale: number, contendEvery: number, deadlineSeconds: number, retryMs: number): Promise<ScaleRound> {
   await emulator.reset();
   const t0 = performance.now();
-  const bench: BenchRuntime = await startBench({ emulator, variant, timeScale, services: Array.from({ length: n }, (_, i) => ({ name: `svc${i}` })) });
+  const bench: BenchRuntime = await startBench({ emulator, variant, timeScale, retryMs, services: Array.from({ length: n }, (_, i) => ({ name: `svc${i}` })) });
   const provisionSeconds = (performance.now() - t0) / 1000;
   try {
     return await measureRound(bench, n, contendEvery, deadlineSeconds, provisionSeconds);
@@ -116,6 +118,7 @@ async function measureRound(bench: BenchRuntime, n: number, contendEvery: number
   const details: string[] = [];
   let succeeded = 0;
   const endStates: Record<string, number> = {};
+  const rollbackReasons: Record<string, { count: number; example: string }> = {};
   let complete = true;
   const orchestration: number[] = [];
   const firstShift: number[] = [];
@@ -124,7 +127,15 @@ async function measureRound(bench: BenchRuntime, n: number, contendEvery: number
     details.push(...lockViolations(env.service.name, runs));
     const ok = runs.filter((r) => r.endState === 'Rollout succeeded');
     succeeded += ok.length;
-    for (const r of runs) endStates[r.endState ?? r.status] = (endStates[r.endState ?? r.status] ?? 0) + 1;
+    for (const r of runs) {
+      endStates[r.endState ?? r.status] = (endStates[r.endState ?? r.status] ?? 0) + 1;
+      const entered = r.events.findIndex((e) => e.type === 'StateEntered' && e.state === 'Roll back');
+      const failure = entered < 0 ? undefined : r.events.slice(0, entered).findLast((e) => e.type === 'StateFailed');
+      if (failure) {
+        const key = `${failure.state}: ${failure.error}`;
+        rollbackReasons[key] = { count: (rollbackReasons[key]?.count ?? 0) + 1, example: rollbackReasons[key]?.example ?? (failure.cause ?? '').slice(0, 200) };
+      }
+    }
     if (ok.length !== 1 || runs.some((r) => r.status === 'RUNNING' || r.endState === 'Rollback failed')) complete = false;
     for (const r of ok) {
       const end = r.events.at(-1)!.at;
@@ -149,6 +160,7 @@ async function measureRound(bench: BenchRuntime, n: number, contendEvery: number
     executions: pushes.length,
     succeeded,
     endStates,
+    rollbackReasons,
     allComplete: complete,
     lockViolations: details.length + locksLeft,
     lockViolationDetails: details.slice(0, 10),
@@ -170,6 +182,11 @@ export interface ScaleOptions {
   readonly timeScale: number;
   /** Every how many services one gets a competing push. @default 10 */
   readonly contendEvery?: number;
+  /**
+   * Pause before a Task's retry, ms: not scaled, because an overloaded service recovers in real time. The
+   * definition's first retry interval is 1 s (then doubling, with jitter). @default 1000
+   */
+  readonly retryMs?: number;
   /** Executions not ended this long after the pushes count as not complete, s. @default 300 */
   readonly deadlineSeconds?: number;
   /** Skip a size when the time spent so far plus its estimate passes this budget, s. @default Infinity */
@@ -190,7 +207,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       continue;
     }
     const started = performance.now();
-    rounds.push(await scaleRound(options.emulator, options.variant, n, options.timeScale, options.contendEvery ?? 10, options.deadlineSeconds ?? 300));
+    rounds.push(await scaleRound(options.emulator, options.variant, n, options.timeScale, options.contendEvery ?? 10, options.deadlineSeconds ?? 300, options.retryMs ?? 1000));
     secondsPerService = (performance.now() - started) / 1000 / n;
   }
   return { timeScale: options.timeScale, rounds, skipped };

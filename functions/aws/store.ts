@@ -43,6 +43,21 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const key = (service: string) => ({ pk: pkOf(service), sk: LOCK_SK });
 
+  /** A service's items of one kind (their sort keys share a prefix), without the key attributes. */
+  async function byPrefix<T>(service: string, prefix: string, options: { ConsistentRead?: boolean; ScanIndexForward?: boolean; Limit?: number } = {}): Promise<T[]> {
+    const out = await edge('dynamodb:Query', () =>
+      doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': prefix },
+          ...options,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as T);
+  }
+
   return {
     async acquireLock(lock) {
       const { expression, names, values } = setExpression(
@@ -220,17 +235,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async queued(service) {
-      const out = await edge('dynamodb:Query', () =>
-        doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'queue#' },
-            ConsistentRead: true,
-          }),
-        ),
-      );
-      return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as QueuedRollout);
+      return byPrefix<QueuedRollout>(service, 'queue#', { ConsistentRead: true });
     },
 
     async dequeue(service, rolloutId, pushedAt) {
@@ -256,16 +261,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async listSteps(service, rolloutId) {
-      const out = await edge('dynamodb:Query', () =>
-        doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': `step#${rolloutId}#` },
-          }),
-        ),
-      );
-      return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StepRecord);
+      return byPrefix<StepRecord>(service, `step#${rolloutId}#`);
     },
 
     async recordCommand(record) {
@@ -284,21 +280,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async listCommands(service, limit) {
-      const out = await edge('dynamodb:Query', () =>
-        doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'command#' },
-            ScanIndexForward: false,
-            Limit: limit,
-          }),
-        ),
-      );
-      return (out.Items ?? []).map((item) => {
-        const { pk: _pk, sk: _sk, ...rest } = item;
-        return rest as unknown as CommandRecord;
-      });
+      return byPrefix<CommandRecord>(service, 'command#', { ScanIndexForward: false, Limit: limit });
     },
 
     async markAborted(service, rolloutId, abort) {
@@ -368,21 +350,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async listHistory(service, limit) {
-      const out = await edge('dynamodb:Query', () =>
-        doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pkOf(service), ':prefix': 'rollout#' },
-            ScanIndexForward: false,
-            Limit: limit,
-          }),
-        ),
-      );
-      return (out.Items ?? []).map((item) => {
-        const { pk: _pk, sk: _sk, ...rest } = item;
-        return rest as unknown as HistoryRecord;
-      });
+      return byPrefix<HistoryRecord>(service, 'rollout#', { ScanIndexForward: false, Limit: limit });
     },
   };
 }

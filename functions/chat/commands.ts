@@ -10,7 +10,8 @@ import { otherSlot } from '../core/config';
 import { ErrorName } from '../core/errors';
 import type { Alarms, Clock, CommandRecord, Ecs, Executions, HistoryRecord, LockRecord, Log, RolloutStore, Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
-import { shortRevision, weightsFor, type Weights } from '../core/rollout';
+import { liveSlotFromWeights, shortRevision, weightsFor, type Weights } from '../core/rollout';
+import { driftProblems } from '../core/drift';
 import { wakeNext } from '../core/turns';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
@@ -91,6 +92,15 @@ async function readWeights(service: ServiceConfig, deps: CommandDeps): Promise<W
   return { blue: forward.weights[service.slots.blue.targetGroupArn] ?? 0, green: forward.weights[service.slots.green.targetGroupArn] ?? 0 };
 }
 
+/** Drift of an idle service: the next rollout would refuse it (unless adoptDrift). */
+async function driftOf(service: ServiceConfig, weights: Weights, deps: CommandDeps): Promise<string[]> {
+  const liveSlot = liveSlotFromWeights(weights);
+  const expected = await deps.store.getServiceState(service.name);
+  if (!liveSlot || !expected) return [];
+  const live = await deps.ecs.describeService(service.cluster, service.slots[liveSlot].serviceName);
+  return live ? driftProblems(expected, liveSlot, live) : [];
+}
+
 async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<string> {
   const now = deps.clock.now();
   const [lock, weights, alarms] = await Promise.all([deps.store.getLock(service.name), readWeights(service, deps), deps.alarms.describe(service.alarms)]);
@@ -122,7 +132,8 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
   const lastText = last
     ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${last.reason})` : ''}`
     : 'no rollout yet';
-  return `*${service.name}*: idle, ${w}\n  ${lastText}\n  alarms: ${alarmText}`;
+  const drift = weights ? await driftOf(service, weights, deps) : [];
+  return `*${service.name}*: idle, ${w}\n  ${lastText}\n  alarms: ${alarmText}${drift.map((d) => `\n  ${d}`).join('')}`;
 }
 
 function describeHistory(h: HistoryRecord, now: Date): string {

@@ -135,6 +135,7 @@ describe('pre-flight refusals change nothing', () => {
     await rt.sfn.waitAll();
     const client = ecs();
     await client.send(new UpdateServiceCommand({ cluster: DEMO.cluster, service: 'checkout-green', desiredCount: 5 }));
+    const status = JSON.parse((await rt.slack('status checkout')).body) as { text: string };
 
     const drifted = await pushAndDeliver(rt, 'v3');
     await rt.sfn.waitAll();
@@ -143,6 +144,8 @@ describe('pre-flight refusals change nothing', () => {
     expect(rt.sfn.executions.get(drifted.executions[0]!)!.endState).toBe('Rollout refused');
     expect(refused.history.find((h) => h.rolloutId === drifted.executions[0])?.reason).toContain('the live service wants 5 tasks, Cutover left 2');
     expect(refused.liveTaskDefinition).toBe('checkout:2');
+    expect(status.text).toContain('drift since'); // status shows it before anyone pushes
+    expect(status.text).toContain('the live service wants 5 tasks, Cutover left 2');
     client.destroy();
   });
 

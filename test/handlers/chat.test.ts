@@ -550,7 +550,11 @@ describe('chat handler: status', () => {
           '*payments*: idle, blue 0 / green 100\n  no rollout yet\n  alarms: payments-5xx OK',
       ),
     );
-    expect(aws.dynamo.commandCalls(GetCommand).map((c) => c.args[0].input.Key)).toEqual([LOCK_KEY, { pk: 'service#payments', sk: 'lock' }]);
+    // Each visible service's lock, and (idle ones) what Cutover last left it as, for drift; no other service.
+    const keys = aws.dynamo.commandCalls(GetCommand).map((c) => c.args[0].input.Key as { pk: string; sk: string });
+    expect(new Set(keys.map((k) => k.pk))).toEqual(new Set(['service#checkout', 'service#payments']));
+    expect(keys).toContainEqual(LOCK_KEY);
+    expect(keys).toContainEqual({ pk: 'service#payments', sk: 'lock' });
     expect(changes()).toEqual(NO_CHANGES);
   });
 

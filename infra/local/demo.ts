@@ -15,10 +15,15 @@ import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwat
 import type { ServiceConfig, Slot } from '../../functions/core/config';
 import type { HistoryRecord } from '../../functions/core/ports';
 import { liveSlotFromWeights, shortRevision, type Outcome, type Weights } from '../../functions/core/rollout';
+import { decisionOf, resultKeys } from '../../bin/status';
+import { readRolloutDefinition } from '../../state-machines/definition';
 import { clientConfig, DEMO } from './environment';
 import { alarmStateChangeEvent, ecrPushEvent } from './events';
 import { LocalRuntime, type LocalRuntimeOptions } from './runtime';
 import type { LocalEvent, LocalExecution } from './sfn';
+
+/** Where each state of the definition writes its result: where its decision is. */
+const RESULT_KEYS = resultKeys(JSON.parse(readRolloutDefinition()));
 
 export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -122,13 +127,12 @@ export function progressPrinter(print: (line: string) => void) {
   const onEvent = (e: LocalEvent) => {
     const previous = events.findLast((p) => p.execution === e.execution);
     events.push(e);
-    const out = e.output as Record<string, { decision?: string }> | undefined;
     if (e.type === 'StateEntered' || e.stateType === 'Fail') return;
     if (e.type === 'StateExited') {
       // A caught failure was printed when it failed; its output carries older decisions.
       const quiet = previous?.error === 'States.Timeout' || previous?.error === 'PauseLifted';
       if ((previous?.type === 'StateCaught' || previous?.type === 'StateFailed') && !quiet) return;
-      const decision = out && Object.values(out).length ? latestDecision(e.state, out) : undefined;
+      const decision = e.state ? decisionOf(e.state, e.output, RESULT_KEYS) : undefined;
       if (decision) print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state}: ${decision}`);
     } else if (e.type === 'StateFailed' && !((e.state === 'Bake' || e.state === 'Manual gate') && e.error === 'States.Timeout') && e.error !== 'PauseLifted') {
       print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state} failed: ${e.error}: ${e.cause}`);
@@ -184,29 +188,4 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   } finally {
     await runtime.stop();
   }
-}
-
-/** The decision a state just wrote (its ResultPath key's `decision`). */
-function latestDecision(state: string | undefined, output: Record<string, unknown>): string | undefined {
-  const key: Record<string, string> = {
-    'Prepare rollout': 'live',
-    'Register new revision': 'revision',
-    'Deploy to idle slot': 'deploy',
-    'Check new tasks are steady': 'steady',
-    'Check alarms': 'alarms',
-    'Shift traffic': 'shift',
-    Bake: 'wait',
-    'Manual gate': 'wait',
-    'Hold (paused)': 'wait',
-    'Finalize rollout': 'finalize',
-    'Scale down old slot': 'retire',
-    'Roll back': 'rollback',
-  };
-  const k = state ? key[state] : undefined;
-  const value = k ? (output[k] as { decision?: unknown; Error?: string; promotedBy?: string; full?: boolean; resumedBy?: string } | undefined) : undefined;
-  if (typeof value?.decision === 'string') return value.decision;
-  if (value?.Error === 'States.Timeout') return state === 'Bake' ? 'bake time over, every alarm quiet' : 'timed out';
-  if (value?.promotedBy) return `ended early by promote${value.full ? ' --full' : ''} from ${value.promotedBy}`;
-  if (value?.resumedBy) return `resumed by ${value.resumedBy}`;
-  return undefined;
 }

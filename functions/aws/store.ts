@@ -43,6 +43,16 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const key = (service: string) => ({ pk: pkOf(service), sk: LOCK_SK });
 
+  /** Sends a conditional write: its output, or undefined when its condition failed (the lock is gone or someone else's). */
+  async function conditional<T>(operation: string, write: () => Promise<T>): Promise<{ out: T } | undefined> {
+    try {
+      return { out: await edge(operation, write) };
+    } catch (error) {
+      if (conditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** A service's items of one kind (their sort keys share a prefix), without the key attributes. */
   async function byPrefix<T>(service: string, prefix: string, options: { ConsistentRead?: boolean; ScanIndexForward?: boolean; Limit?: number } = {}): Promise<T[]> {
     const out = await edge('dynamodb:Query', () =>
@@ -94,44 +104,36 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async releaseLock(service, rolloutId) {
-      try {
-        await edge('dynamodb:DeleteItem', () =>
-          doc.send(
-            new DeleteCommand({
-              TableName: tableName,
-              Key: key(service),
-              ConditionExpression: '#rid = :id',
-              ExpressionAttributeNames: { '#rid': 'rolloutId' },
-              ExpressionAttributeValues: { ':id': rolloutId },
-            }),
-          ),
-        );
-      } catch (error) {
-        if (!conditionFailed(error)) throw error; // gone already, or not ours: nothing to release
-      }
+      // Gone already, or not ours: nothing to release.
+      await conditional('dynamodb:DeleteItem', () =>
+        doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: key(service),
+            ConditionExpression: '#rid = :id',
+            ExpressionAttributeNames: { '#rid': 'rolloutId' },
+            ExpressionAttributeValues: { ':id': rolloutId },
+          }),
+        ),
+      );
     },
 
     async updateLock(service, rolloutId, fields) {
       const { expression, names, values } = setExpression(fields);
       if (Object.keys(values).length === 0) return true;
-      try {
-        await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(service),
-              UpdateExpression: expression,
-              ConditionExpression: '#rid = :rid',
-              ExpressionAttributeNames: { ...names, '#rid': 'rolloutId' },
-              ExpressionAttributeValues: { ...values, ':rid': rolloutId },
-            }),
-          ),
-        );
-        return true;
-      } catch (error) {
-        if (conditionFailed(error)) return false;
-        throw error;
-      }
+      const written = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: expression,
+            ConditionExpression: '#rid = :rid',
+            ExpressionAttributeNames: { ...names, '#rid': 'rolloutId' },
+            ExpressionAttributeValues: { ...values, ':rid': rolloutId },
+          }),
+        ),
+      );
+      return written !== undefined;
     },
 
     async recordTaskToken(service, rolloutId, taskToken, wait) {
@@ -165,67 +167,53 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async clearWait(service, rolloutId) {
-      try {
-        await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(service),
-              UpdateExpression: 'REMOVE #token, #wait',
-              ConditionExpression: '#rid = :id',
-              ExpressionAttributeNames: { '#token': 'taskToken', '#wait': 'wait', '#rid': 'rolloutId' },
-              ExpressionAttributeValues: { ':id': rolloutId },
-            }),
-          ),
-        );
-      } catch (error) {
-        if (!conditionFailed(error)) throw error;
-      }
+      await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: 'REMOVE #token, #wait',
+            ConditionExpression: '#rid = :id',
+            ExpressionAttributeNames: { '#token': 'taskToken', '#wait': 'wait', '#rid': 'rolloutId' },
+            ExpressionAttributeValues: { ':id': rolloutId },
+          }),
+        ),
+      );
     },
 
     async setPause(service, rolloutId, pause) {
-      try {
-        await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(service),
-              UpdateExpression: pause ? 'SET #pause = :p' : 'REMOVE #pause',
-              ConditionExpression: '#rid = :id',
-              ExpressionAttributeNames: { '#pause': 'pause', '#rid': 'rolloutId' },
-              ExpressionAttributeValues: { ':id': rolloutId, ...(pause ? { ':p': pause } : {}) },
-            }),
-          ),
-        );
-        return true;
-      } catch (error) {
-        if (conditionFailed(error)) return false;
-        throw error;
-      }
+      const written = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: pause ? 'SET #pause = :p' : 'REMOVE #pause',
+            ConditionExpression: '#rid = :id',
+            ExpressionAttributeNames: { '#pause': 'pause', '#rid': 'rolloutId' },
+            ExpressionAttributeValues: { ':id': rolloutId, ...(pause ? { ':p': pause } : {}) },
+          }),
+        ),
+      );
+      return written !== undefined;
     },
 
     async takeOverLock(staleRolloutId, lock) {
       const { expression, names, values } = setExpression({ ...lock, alarms: [...lock.alarms], activeKey: 'active' });
-      try {
-        const out = await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(lock.service),
-              // Whatever the dead rollout left on the lock (abort, token, pause) goes with it.
-              UpdateExpression: `${expression} REMOVE #abort, #token, #wait, #pause`,
-              ConditionExpression: '#rolloutId = :stale',
-              ExpressionAttributeNames: { ...names, '#abort': 'abort', '#token': 'taskToken', '#wait': 'wait', '#pause': 'pause' },
-              ExpressionAttributeValues: { ...values, ':stale': staleRolloutId },
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        );
-        return toLock(out.Attributes);
-      } catch (error) {
-        if (conditionFailed(error)) return undefined;
-        throw error;
-      }
+      const written = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(lock.service),
+            // Whatever the dead rollout left on the lock (abort, token, pause) goes with it.
+            UpdateExpression: `${expression} REMOVE #abort, #token, #wait, #pause`,
+            ConditionExpression: '#rolloutId = :stale',
+            ExpressionAttributeNames: { ...names, '#abort': 'abort', '#token': 'taskToken', '#wait': 'wait', '#pause': 'pause' },
+            ExpressionAttributeValues: { ...values, ':stale': staleRolloutId },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return written && toLock(written.out?.Attributes);
     },
 
     async enqueue(item) {
@@ -284,25 +272,20 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async markAborted(service, rolloutId, abort) {
-      try {
-        const out = await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(service),
-              UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
-              ConditionExpression: '#rid = :id',
-              ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
-              ExpressionAttributeValues: { ':abort': abort, ':id': rolloutId },
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        );
-        return toLock(out.Attributes);
-      } catch (error) {
-        if (conditionFailed(error)) return undefined;
-        throw error;
-      }
+      const written = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
+            ConditionExpression: '#rid = :id',
+            ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
+            ExpressionAttributeValues: { ':abort': abort, ':id': rolloutId },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return written && toLock(written.out?.Attributes);
     },
 
     async activeLocksWatching(alarm) {

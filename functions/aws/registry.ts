@@ -6,12 +6,14 @@ import { edge, errorName } from './edge';
 
 export function awsRegistry(client: ECRClient = new ECRClient(sdkOptions)): Registry {
   return {
-    async imageExists(repository, digest) {
+    async describeImage(repository, digest) {
       try {
         const out = await edge('ecr:DescribeImages', () => client.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] })));
-        return (out.imageDetails ?? []).some((d) => d.imageDigest === digest);
+        const image = (out.imageDetails ?? []).find((d) => d.imageDigest === digest);
+        if (!image) return undefined;
+        return { pushedAt: image.imagePushedAt ? image.imagePushedAt.toISOString() : undefined };
       } catch (error) {
-        if (errorName(error) === 'ImageNotFoundException' || errorName(error) === 'RepositoryNotFoundException') return false;
+        if (errorName(error) === 'ImageNotFoundException' || errorName(error) === 'RepositoryNotFoundException') return undefined;
         throw error;
       }
     },

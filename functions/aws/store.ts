@@ -3,7 +3,8 @@
  * `activeKey` holding only the locks of rollouts in flight).
  *
  * Items:
- * - lock:    pk `service#<name>`, sk `lock`, activeKey `active`
+ * - lock:    pk `service#<name>`, sk `lock`; kept when free (its `generation` only grows); `rolloutId` and
+ *            activeKey `active` only while held
  * - history: pk `service#<name>`, sk `rollout#<startedAt>#<rolloutId>`
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,6 +17,11 @@ export const ACTIVE_INDEX = 'active';
 const LOCK_SK = 'lock';
 const pkOf = (service: string) => `service#${service}`;
 const historySk = (startedAt: string, rolloutId: string) => `rollout#${startedAt}#${rolloutId}`;
+/** ISO times sort as text; the rollout id (service + digest) breaks ties the same way as {@link isNewerPush}. */
+const queueSk = (pushedAt: string, rolloutId: string) => {
+  const time = new Date(pushedAt);
+  return `queue#${Number.isNaN(time.getTime()) ? pushedAt : time.toISOString()}#${rolloutId}`;
+};
 
 /** Builds `SET a = :a, b = :b` for the defined fields; `if_not_exists` for those named. */
 function setExpression(fields: Record<string, unknown>, keepFirst: readonly string[] = []) {
@@ -33,8 +39,11 @@ function setExpression(fields: Record<string, unknown>, keepFirst: readonly stri
 
 const conditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 
+/** The holder's fields: removed on release, while the generation and the last lease stay. */
+const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role'] as const;
+
 function toLock(item: Record<string, unknown> | undefined): LockRecord | undefined {
-  if (!item) return undefined;
+  if (!item || typeof item.rolloutId !== 'string') return undefined;
   const { pk: _pk, sk: _sk, activeKey: _a, ...rest } = item;
   return rest as unknown as LockRecord;
 }
@@ -70,32 +79,58 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
   return {
     async acquireLock(lock) {
-      const { expression, names, values } = setExpression(
-        { ...lock, alarms: [...lock.alarms], activeKey: 'active' },
-        ['startedAt', 'executionArn'],
+      const { expression, names, values } = setExpression({ ...lock, alarms: [...lock.alarms], activeKey: 'active' });
+      // Free: a new holder, a new generation.
+      const taken = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(lock.service),
+            UpdateExpression: `${expression}, #gen = if_not_exists(#gen, :zero) + :one`,
+            ConditionExpression: 'attribute_not_exists(#rolloutId)',
+            ExpressionAttributeNames: { ...names, '#gen': 'generation' },
+            ExpressionAttributeValues: { ...values, ':zero': 0, ':one': 1 },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
       );
-      try {
-        const out = await edge('dynamodb:UpdateItem', () =>
-          doc.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(lock.service),
-              UpdateExpression: expression,
-              // Free, or already ours (a retried prepare): re-taking keeps the first start time and any abort.
-              ConditionExpression: 'attribute_not_exists(pk) OR #rolloutId = :rolloutId',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-              ReturnValues: 'ALL_NEW',
-            }),
-          ),
-        );
-        return { acquired: true, lock: toLock(out.Attributes)! };
-      } catch (error) {
-        if (!conditionFailed(error)) throw error;
-        const holder = await this.getLock(lock.service);
-        if (!holder) return this.acquireLock(lock); // released in between: try again
-        return { acquired: false, holder };
+      if (taken) return { acquired: true, lock: toLock(taken.out.Attributes)! };
+      const holder = await this.getLock(lock.service);
+      if (!holder) return this.acquireLock(lock); // released in between: try again
+      // Already ours (a retried prepare): the same generation, the first start time and any abort kept.
+      if (holder.rolloutId === lock.rolloutId) return { acquired: true, lock: holder };
+      return { acquired: false, holder };
+    },
+
+    async fence(service, rolloutId, generation, request) {
+      const names: Record<string, string> = { '#rid': 'rolloutId', '#gen': 'generation', '#lease': 'leaseUntil' };
+      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil };
+      let update = 'SET #lease = :lease';
+      if (request.target) {
+        names['#target'] = 'target';
+        values[':target'] = request.target;
+        update += ', #target = :target';
       }
+      let condition = '#rid = :rid AND #gen = :gen';
+      if (request.unlessAborted) {
+        names['#abort'] = 'abort';
+        condition += ' AND attribute_not_exists(#abort)';
+      }
+      const written = await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      if (written) return { ok: true, lock: toLock(written.out.Attributes)! };
+      return { ok: false, lock: await this.getLock(service) };
     },
 
     async getLock(service) {
@@ -103,19 +138,22 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
       return toLock(out.Item);
     },
 
-    async releaseLock(service, rolloutId) {
+    async releaseLock(service, rolloutId, options = {}) {
+      const names: Record<string, string> = Object.fromEntries(HOLDER_FIELDS.map((f, i) => [`#h${i}`, f]));
       // Gone already, or not ours: nothing to release.
-      await conditional('dynamodb:DeleteItem', () =>
+      const written = await conditional('dynamodb:UpdateItem', () =>
         doc.send(
-          new DeleteCommand({
+          new UpdateCommand({
             TableName: tableName,
             Key: key(service),
-            ConditionExpression: '#rid = :id',
-            ExpressionAttributeNames: { '#rid': 'rolloutId' },
+            UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+            ConditionExpression: `#h${HOLDER_FIELDS.indexOf('rolloutId')} = :id${options.unlessAborted ? ` AND attribute_not_exists(#h${HOLDER_FIELDS.indexOf('abort')})` : ''}`,
+            ExpressionAttributeNames: names,
             ExpressionAttributeValues: { ':id': rolloutId },
           }),
         ),
       );
+      return written !== undefined;
     },
 
     async updateLock(service, rolloutId, fields) {
@@ -197,18 +235,21 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
       return written !== undefined;
     },
 
-    async takeOverLock(staleRolloutId, lock) {
+    async takeOverLock(stale, lock) {
       const { expression, names, values } = setExpression({ ...lock, alarms: [...lock.alarms], activeKey: 'active' });
+      const given = lock as unknown as Record<string, unknown>;
+      const dropped = HOLDER_FIELDS.filter((f) => f !== 'rolloutId' && f !== 'activeKey' && given[f] === undefined);
+      const removeNames = Object.fromEntries(dropped.map((f, i) => [`#x${i}`, f]));
       const written = await conditional('dynamodb:UpdateItem', () =>
         doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: key(lock.service),
-            // Whatever the dead rollout left on the lock (abort, token, pause) goes with it.
-            UpdateExpression: `${expression} REMOVE #abort, #token, #wait, #pause`,
-            ConditionExpression: '#rolloutId = :stale',
-            ExpressionAttributeNames: { ...names, '#abort': 'abort', '#token': 'taskToken', '#wait': 'wait', '#pause': 'pause' },
-            ExpressionAttributeValues: { ...values, ':stale': staleRolloutId },
+            // Whatever the dead holder left on the lock (abort, token, pause, target...) goes with it.
+            UpdateExpression: `${expression}, #gen = #gen + :one${dropped.length ? ` REMOVE ${Object.keys(removeNames).join(', ')}` : ''}`,
+            ConditionExpression: '#rolloutId = :stale AND #gen = :staleGen',
+            ExpressionAttributeNames: { ...names, ...removeNames, '#gen': 'generation' },
+            ExpressionAttributeValues: { ...values, ':stale': stale.rolloutId, ':staleGen': stale.generation, ':one': 1 },
             ReturnValues: 'ALL_NEW',
           }),
         ),
@@ -217,9 +258,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async enqueue(item) {
-      await edge('dynamodb:PutItem', () =>
-        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(item.service), sk: `queue#${item.pushedAt}#${item.rolloutId}`, ...item } })),
-      );
+      await edge('dynamodb:PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(item.service), sk: queueSk(item.pushedAt, item.rolloutId), ...item } })));
     },
 
     async queued(service) {
@@ -227,7 +266,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async dequeue(service, rolloutId, pushedAt) {
-      await edge('dynamodb:DeleteItem', () => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: `queue#${pushedAt}#${rolloutId}` } })));
+      await edge('dynamodb:DeleteItem', () => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: queueSk(pushedAt, rolloutId) } })));
     },
 
     async getServiceState(service) {

@@ -11,7 +11,7 @@ import { InvalidInputError, LockLostError, PauseLiftedError, TurnNowError } from
 import type { Clock, Log, RolloutStore, WaitRecord } from '../core/ports';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import type { RolloutState } from '../core/rollout';
-import { abortError } from '../check-alarms/check-alarms';
+import { abortError } from '../core/abort';
 
 export interface BakeDeps {
   readonly store: RolloutStore;

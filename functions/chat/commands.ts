@@ -8,11 +8,13 @@
 import type { ServiceConfig, Slot } from '../core/config';
 import { otherSlot } from '../core/config';
 import { ErrorName } from '../core/errors';
-import type { Alarms, Clock, CommandRecord, Ecs, Executions, HistoryRecord, LockRecord, Log, RolloutStore, Traffic } from '../core/ports';
+import { realSleep, type Alarms, type Clock, type CommandRecord, type Ecs, type Executions, type HistoryRecord, type LockRecord, type Log, type Notifier, type RolloutStore, type Sleep, type Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
 import { liveSlotFromWeights, shortRevision, weightsFor, type Weights } from '../core/rollout';
 import { driftProblems } from '../core/drift';
-import { wakeNext } from '../core/turns';
+import { wakeNextAfterRelease } from '../core/turns';
+import { abortRollout } from '../core/abort';
+import { DEFAULT_LEASE_MS, fenced, isDead, recoverService, type Owner } from '../core/ownership';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -35,7 +37,7 @@ export interface Actor {
 
 /** The answer: an HTTP-like status and the text the operator sees. */
 export interface Reply {
-  readonly status: 200 | 400 | 403 | 404 | 409;
+  readonly status: 200 | 202 | 400 | 403 | 404 | 409;
   readonly text: string;
 }
 
@@ -50,6 +52,11 @@ export interface CommandDeps {
   readonly log: Log;
   /** Link to a rollout's execution (by its name, the rollout id) in the console. @default none */
   readonly executionUrl?: (rolloutId: string) => string;
+  /** Rollout messages (a recovery posts one). @default none */
+  readonly notifier?: Notifier;
+  readonly leaseMs?: number;
+  /** @default real time */
+  readonly sleep?: Sleep;
 }
 
 export const HELP = [
@@ -142,7 +149,7 @@ function describeHistory(h: HistoryRecord, now: Date): string {
 }
 
 /** The last successful rollout, if the old slot is still warm for a rollback after completion. */
-async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ last: HistoryRecord; oldSlot: Slot } | { reason: string }> {
+async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ last: HistoryRecord; oldSlot: Slot; desiredCount: number } | { reason: string }> {
   const [last] = (await deps.store.listHistory(service.name, 10)).filter((h) => h.outcome !== 'REFUSED');
   if (!last) return { reason: `nothing to roll back: ${service.name} has no rollout yet` };
   if (last.outcome !== 'SUCCEEDED' || !last.liveSlot || !last.retainedTaskDefinitionArn || !last.endedAt) {
@@ -157,47 +164,84 @@ async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ 
   if (!old || old.taskDefinition !== last.retainedTaskDefinitionArn || old.desiredCount === 0) {
     return { reason: `the ${oldSlot} slot no longer runs ${shortRevision(last.retainedTaskDefinitionArn)} warm; cannot restore it instantly` };
   }
-  return { last, oldSlot };
+  return { last, oldSlot, desiredCount: old.desiredCount };
 }
 
 async function rollback(service: ServiceConfig, lock: LockRecord | undefined, reason: string, actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
   const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
   const why = `rollback requested by ${by}${reason ? `: ${reason}` : ''}`;
-  if (lock) {
-    const marked = await deps.store.markAborted(service.name, lock.rolloutId, { error: ErrorName.RolloutAborted, reason: why, at: deps.clock.now().toISOString() });
-    if (!marked) return { reply: { status: 409, text: `${service.name}: the rollout ended meanwhile; run status and try again` } };
-    const resumed = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.RolloutAborted, why) : false;
-    return {
-      rolloutId: lock.rolloutId,
-      reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${why}` },
-    };
+  if (lock && (await isDead(lock, deps))) {
+    // Its execution has ended (stopped, crashed): no state will ever see an abort. Restore it here, under the protocol.
+    const out = await recoverService(service, lock, `${lock.rolloutId} had ended without releasing ${service.name}; ${why}`, { ...deps, sleep: deps.sleep ?? realSleep }, RECOVERY_WAIT_MS);
+    if (out.status === 'recovered') return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}` } };
+    if (out.status === 'wait') {
+      return { rolloutId: lock.rolloutId, reply: { status: 202, text: `${service.name}: ${lock.rolloutId} has ended but ${out.decision}; Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.` } };
+    }
+    lock = await deps.store.getLock(service.name);
   }
-  // After completion: restore the retained revision without re-running the canary, under the lock.
+  if (lock && (lock.role ?? 'rollout') === 'rollout') {
+    const aborted = await abortRollout(service.name, lock.rolloutId, ErrorName.RolloutAborted, why, deps);
+    if (aborted) {
+      return {
+        rolloutId: lock.rolloutId,
+        reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${aborted.resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${why}` },
+      };
+    }
+  }
+  // After completion (or while its last steps finish): restore the retained revision without re-running
+  // the canary, as an owner of its own. A holder that is finishing (Finalize's release, the scale-down) has
+  // the lock for a moment only: try a few times.
+  for (let attempt = 1; ; attempt++) {
+    const out = await restoreAfterCompletion(service, why, deps);
+    if (out.reply.status !== 409 || !out.busy || attempt >= RESTORE_ATTEMPTS) return out;
+    await (deps.sleep ?? realSleep)(RESTORE_RETRY_MS);
+  }
+}
+
+/** A restore after completion holds the lock under this prefix + the rollout it undoes. */
+const RESTORE_PREFIX = 'restore-';
+const RESTORE_ATTEMPTS = 5;
+const RESTORE_RETRY_MS = 400;
+/** How long the chat function may wait for a dead holder's lease (Slack expects an answer within 3 s). */
+const RECOVERY_WAIT_MS = 1_500;
+
+async function restoreAfterCompletion(service: ServiceConfig, why: string, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string; busy?: boolean }> {
   const target = await restorable(service, deps);
   if ('reason' in target) return { reply: { status: 409, text: target.reason } };
-  const { last, oldSlot } = target;
-  const restoreId = `${last.rolloutId.slice(0, 60)}-restore`;
-  const now = deps.clock.now().toISOString();
-  const taken = await deps.store.acquireLock({ service: service.name, rolloutId: restoreId, startedAt: now, alarms: service.alarms });
-  if (!taken.acquired) return { reply: { status: 409, text: `${service.name} is busy: rollout ${taken.holder.rolloutId} holds its lock` } };
+  const { last, oldSlot, desiredCount } = target;
+  const restoreId = `${RESTORE_PREFIX}${last.rolloutId}`.slice(0, 80);
+  const now = deps.clock.now();
+  const retained = last.retainedTaskDefinitionArn!;
+  const taken = await deps.store.acquireLock({
+    service: service.name, rolloutId: restoreId, role: 'restore', startedAt: now.toISOString(), alarms: [], image: last.image,
+    leaseUntil: new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString(),
+    target: { slot: oldSlot, taskDefinitionArn: retained, desiredCount, phase: 'retained' },
+  });
+  if (!taken.acquired) return { busy: true, reply: { status: 409, text: `${service.name} is busy: ${taken.holder.rolloutId} holds its lock; the rollback after completion was not applied, run status and try again` } };
+  const owner: Owner = { service: service.name, rolloutId: restoreId, generation: taken.lock.generation };
+  const weights = weightsFor(oldSlot, 100);
   try {
-    const weights = weightsFor(oldSlot, 100);
+    // Under the lock, read again: a push or another restore may have changed the service since.
+    const again = await restorable(service, deps);
+    if ('reason' in again || again.last.rolloutId !== last.rolloutId) return { reply: { status: 409, text: 'reason' in again ? again.reason : `${service.name} changed meanwhile; run status` } };
+    await fenced(owner, deps);
     await deps.traffic.setWeights(service.listenerArn, [
       { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
       { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
     ]);
     // The new revision's slot is idle again: scale it down (its revision stays registered).
+    await fenced(owner, deps);
     await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
     await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
-    const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);
-    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: last.retainedTaskDefinitionArn!, desiredCount: old?.desiredCount ?? 0, rolloutId: last.rolloutId, at: now });
+    const previous = await deps.store.getServiceState(service.name);
+    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push });
   } finally {
     await deps.store.releaseLock(service.name, restoreId);
   }
-  await wakeNext(service, deps);
+  await wakeNextAfterRelease(service, deps);
   return {
     rolloutId: last.rolloutId,
-    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(last.retainedTaskDefinitionArn!)} (${last.rolloutId} rolled back after completion). ${why}` },
+    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(retained)} (${last.rolloutId} rolled back after completion). ${why}` },
   };
 }
 

@@ -3,7 +3,8 @@
  * aborted by the alarm event path or an operator, or when any watched alarm is in ALARM now. The second
  * check catches alarms that were already in ALARM when the step began (CloudWatch sends no event then).
  */
-import { AlarmFiredError, DeploymentFailedError, ErrorName, LockLostError, RolloutAbortedError } from '../core/errors';
+import { AlarmFiredError, LockLostError, RolloutAbortedError } from '../core/errors';
+import { abortError } from '../core/abort';
 import type { AlarmView, Alarms, Log, RolloutStore } from '../core/ports';
 import type { RolloutState } from '../core/rollout';
 
@@ -20,12 +21,7 @@ export interface AlarmCheck {
   readonly decision: string;
 }
 
-/** The error an abort recorded on the lock stands for. */
-export function abortError(abort: { error: string; reason: string }): Error {
-  if (abort.error === ErrorName.AlarmFired) return new AlarmFiredError([], abort.reason);
-  if (abort.error === ErrorName.DeploymentFailed) return new DeploymentFailedError(abort.reason);
-  return new RolloutAbortedError(abort.reason);
-}
+export { abortError };
 
 export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): Promise<AlarmCheck> {
   const { service, rolloutId } = state;

@@ -8,7 +8,7 @@
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
 import type { Ecs, Log, RolloutStore, ServiceView } from '../core/ports';
-import { abortError } from '../check-alarms/check-alarms';
+import { abortError } from '../core/abort';
 import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
 
 export interface CheckSteadyDeps {

@@ -34,7 +34,10 @@ export const ErrorName = {
   GateTimedOut: 'GateTimedOut',
   /** The new revision did not become steady within the allowed number of checks. */
   DeploymentTimedOut: 'DeploymentTimedOut',
-  /** The service's lock is no longer held by this rollout. */
+  /**
+   * The service's lock is no longer held by this rollout at its generation: it stops without touching the
+   * service, which belongs to the next owner now.
+   */
   LockLost: 'LockLost',
   /** Throttling, a 5xx or a network failure from AWS: safe to retry. */
   AwsTransient: 'AwsTransient',
@@ -141,6 +144,11 @@ export class RolloutQueuedError extends CutoverError {
   constructor(service: string, holder: string, policy: string) {
     super(`service ${service} is busy with ${holder}; waiting for its turn (concurrency: ${policy})`, { context: { service, holder } });
   }
+}
+
+/** A newer push replaced this one (or the image live now is newer): it does not roll out. */
+export class SupersededError extends CutoverError {
+  override readonly name = ErrorName.Superseded;
 }
 
 /** The lock was free after all: go to prepare now. */

@@ -33,6 +33,7 @@ export function assertRolloutInput(state: unknown): asserts state is RolloutStat
 /** The prepare result, required by every later state. */
 export function requireLive(state: RolloutState): LiveState {
   if (!state.live) throw new InvalidInputError('invalid rollout state', ['live: missing (prepare has not run)']);
+  if (!Number.isInteger(state.live.generation)) throw new InvalidInputError('invalid rollout state', ['live.generation: must be the lock generation prepare took']);
   return state.live;
 }
 

@@ -58,8 +58,8 @@ export interface ScanFinding {
 
 /** ECR: the pushed image itself. */
 export interface Registry {
-  /** True if the repository holds an image with this digest. */
-  imageExists(repository: string, digest: string): Promise<boolean>;
+  /** The image with this digest, with ECR's push time; undefined when the repository does not hold it. */
+  describeImage(repository: string, digest: string): Promise<{ readonly pushedAt?: string } | undefined>;
   /** The image's scan status (COMPLETE, IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, NONE) and findings. */
   scanFindings(repository: string, digest: string): Promise<{ status: string; findings: ScanFinding[] }>;
 }
@@ -93,10 +93,52 @@ export interface Alarms {
   describe(names: readonly string[]): Promise<AlarmView[]>;
 }
 
-/** The per-service lock record: who is rolling the service out, and how to reach it. */
+/**
+ * What a service must be put back to if its owner dies now: the slot that should hold all the traffic, the
+ * revision it runs and its desired count. `retained` until a rollout commits its new revision in Finalize.
+ */
+export interface LockTarget {
+  readonly slot: Slot;
+  readonly taskDefinitionArn: string;
+  readonly desiredCount: number;
+  /** `retained`: the last good revision (a rollout in flight); `committed`: the rollout's new revision won. */
+  readonly phase: 'retained' | 'committed';
+}
+
+/** The image a lock holder or a waiting push deploys, as the ordering of pushes needs it. */
+export interface PushRef {
+  /** ECR's `imagePushedAt` (ISO, ms). */
+  readonly pushedAt: string;
+  readonly digest: string;
+}
+
+/**
+ * The per-service lock record: who owns the service, and how to reach it.
+ *
+ * Ownership protocol: the item outlives its holders and carries a `generation` that grows by one at every
+ * change of holder. Every mutation of the service is preceded by a conditional write (`fence`) that proves
+ * the holder and generation at that moment and extends `leaseUntil` over the writer's remaining run time;
+ * whoever takes over from a dead holder waits until that lease has run out.
+ */
 export interface LockRecord {
   readonly service: string;
   readonly rolloutId: string;
+  /**
+   * What the holder is: a rollout's execution (aborts reach it), or one short call that changes the service
+   * and releases: a restore after completion, the old slot's scale-down, a recovery. @default 'rollout'
+   */
+  readonly role?: 'rollout' | 'restore' | 'retire' | 'recovery';
+  /** Fencing token: grows by one every time the lock changes hands. */
+  readonly generation: number;
+  /** No write made under the previous fence can land after this instant (ISO). */
+  readonly leaseUntil?: string;
+  /** What recovery restores if the holder dies. */
+  readonly target?: LockTarget;
+  /** The holder's image, for ordering pushes (absent for restores and recoveries). */
+  readonly push?: PushRef;
+  /** The holder's image URI and notification thread, for the record recovery closes. */
+  readonly image?: string;
+  readonly thread?: string;
   readonly executionArn?: string;
   readonly startedAt: string;
   readonly alarms: readonly string[];
@@ -119,9 +161,24 @@ export interface LockRecord {
 export interface QueuedRollout {
   readonly service: string;
   readonly rolloutId: string;
-  /** Push time: the queue's order. */
+  /** ECR's push time of its image: the queue's order (ties: the digest). */
   readonly pushedAt: string;
+  readonly digest?: string;
+  readonly image?: string;
   readonly taskToken: string;
+}
+
+/** What acquiring the lock asks for: a lock record without the generation the store assigns. */
+export type LockRequest = Omit<LockRecord, 'generation'>;
+
+/** A fence: the conditional write that proves ownership right before a mutation. */
+export interface FenceRequest {
+  /** The writer may write until then; a successor waits for it. */
+  readonly leaseUntil: string;
+  /** Also set what recovery restores (Prepare: the retained revision; Finalize: the committed one). */
+  readonly target?: LockTarget;
+  /** Refuse if the rollout was aborted meanwhile (forward steps; Finalize's commit). */
+  readonly unlessAborted?: boolean;
 }
 
 /** What Cutover last left a service as: the reference for drift detection. */
@@ -132,6 +189,8 @@ export interface ServiceState {
   readonly desiredCount: number;
   readonly rolloutId: string;
   readonly at: string;
+  /** The live image's push (a later delivery of an older push never replaces it). */
+  readonly push?: PushRef;
 }
 
 /** A wait on a task token: a bake, a manual gate, or an operator's pause (hold). */
@@ -175,6 +234,8 @@ export interface HistoryRecord {
   readonly rolloutId: string;
   readonly startedAt: string;
   readonly outcome?: Outcome | 'RUNNING';
+  /** ECR's push time of the image. */
+  readonly pushedAt?: string;
   readonly image?: string;
   readonly trigger?: string;
   readonly liveSlot?: Slot;
@@ -187,13 +248,25 @@ export interface HistoryRecord {
 
 /** Locks and history (DynamoDB). */
 export interface RolloutStore {
-  /** Takes the lock; returns the current holder if someone else holds it. Re-taking one's own lock succeeds. */
-  acquireLock(lock: LockRecord): Promise<{ acquired: true; lock: LockRecord } | { acquired: false; holder: LockRecord }>;
+  /**
+   * Takes the lock (a new generation); returns the current holder if someone else holds it. Re-taking one's
+   * own lock succeeds and keeps the generation.
+   */
+  acquireLock(lock: LockRequest): Promise<{ acquired: true; lock: LockRecord } | { acquired: false; holder: LockRecord }>;
+  /** The holder, or undefined when the lock is free. */
   getLock(service: string): Promise<LockRecord | undefined>;
-  /** Releases the lock if `rolloutId` holds it (idempotent). */
-  releaseLock(service: string, rolloutId: string): Promise<void>;
+  /**
+   * Proves that `rolloutId` holds the lock at `generation` (and, if asked, was not aborted), extending the
+   * lease; `ok: false` with the lock as it is otherwise.
+   */
+  fence(service: string, rolloutId: string, generation: number, request: FenceRequest): Promise<{ ok: true; lock: LockRecord } | { ok: false; lock?: LockRecord }>;
+  /**
+   * Releases the lock if `rolloutId` holds it (idempotent; the generation stays). With `unlessAborted`, an
+   * abort recorded meanwhile keeps the lock: returns false then.
+   */
+  releaseLock(service: string, rolloutId: string, options?: { readonly unlessAborted?: boolean }): Promise<boolean>;
   /** Updates fields of the lock if `rolloutId` holds it; returns false if it does not. */
-  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService'>>): Promise<boolean>;
+  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService' | 'thread'>>): Promise<boolean>;
   /**
    * Records the bake's task token unless the rollout was aborted meanwhile. Returns the lock as it is
    * after the call; `recorded` is false if the rollout was aborted or the lock is not ours.
@@ -203,11 +276,11 @@ export interface RolloutStore {
   clearWait(service: string, rolloutId: string): Promise<void>;
   /** Sets (or with undefined clears) the operator's pause; false if `rolloutId` does not hold the lock. */
   setPause(service: string, rolloutId: string, pause: LockRecord['pause'] | undefined): Promise<boolean>;
-  /** Takes over the lock of a rollout whose execution is no longer running (conditional on that holder). */
-  takeOverLock(staleRolloutId: string, lock: LockRecord): Promise<LockRecord | undefined>;
+  /** Takes over the lock of a holder that is dead (conditional on that holder and its generation); a new generation. */
+  takeOverLock(stale: Pick<LockRecord, 'rolloutId' | 'generation'>, lock: LockRequest): Promise<LockRecord | undefined>;
   /** Puts (or refreshes) a rollout in the service's queue. */
   enqueue(item: QueuedRollout): Promise<void>;
-  /** The service's queue, oldest push first. */
+  /** The service's queue, oldest push first (by ECR push time, then digest). */
   queued(service: string): Promise<QueuedRollout[]>;
   /** Removes a rollout from the queue (idempotent). */
   dequeue(service: string, rolloutId: string, pushedAt: string): Promise<void>;
@@ -247,6 +320,11 @@ export interface Executions {
 export interface Clock {
   now(): Date;
 }
+
+/** Waits (recovery waits out a dead owner's lease). */
+export type Sleep = (ms: number) => Promise<void>;
+
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Structured log lines. */
 export interface Log {

@@ -16,6 +16,8 @@ export interface ImageRef {
   readonly digest: string;
   /** The tag that was pushed, for people; never used to deploy. */
   readonly tag?: string;
+  /** ECR's `imagePushedAt` (ISO, ms): orders pushes. Absent when ECR does not know the digest. */
+  readonly pushedAt?: string;
   /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:...` */
   readonly uri: string;
 }
@@ -62,6 +64,8 @@ export interface LiveState {
   readonly decision: string;
   /** The rollout's notification thread, when notifications are on. */
   readonly thread?: string;
+  /** The lock's fencing generation this rollout holds: every mutation proves it. */
+  readonly generation: number;
 }
 
 /** What register did (`$.revision`). */
@@ -101,7 +105,7 @@ export interface RolloutState extends RolloutInput {
 }
 
 /** Final outcome of a rollout. */
-export type Outcome = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED' | 'REFUSED';
+export type Outcome = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED' | 'REFUSED' | 'SUPERSEDED';
 
 /** Weights that put `newWeight`% on `newSlot` and the rest on the other; always sums to 100. */
 export function weightsFor(newSlot: Slot, newWeight: number): Weights {
@@ -132,17 +136,36 @@ export function imageUri(account: string, region: string, repository: string, di
 }
 
 /**
- * The Step Functions execution name of a rollout: `<service>-<12 hex of the digest>-<push time>`, e.g.
- * `checkout-3f9a1c2b7d4e-20261124T101500Z`. Built only from the event, so a duplicate delivery of the same
- * push maps to the same name and starts nothing new. Allowed characters only, at most 80.
+ * The Step Functions execution name of a rollout: `<service>-<digest hex>`, e.g. `checkout-3f9a1c2b…` (the
+ * first 39 hex digits). One digest is one rollout per service: a duplicate delivery, or the same digest
+ * pushed under another tag, maps to the same name and starts nothing new. Allowed characters only, at most 80.
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
  */
-export function executionName(service: string, digest: string, at: string): string {
+export function executionName(service: string, digest: string): string {
   const safe = service.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
-  const short = digest.replace(/^sha256:/, '').slice(0, 12);
-  const time = new Date(at);
-  const stamp = Number.isNaN(time.getTime()) ? 'unknown-time' : time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${safe}-${short}-${stamp}`.slice(0, 80);
+  const hex = digest.replace(/^sha256:/, '').slice(0, 79 - safe.length);
+  return `${safe}-${hex}`;
+}
+
+/**
+ * Whether push `a` is newer than push `b`: ECR's push time first; on the same instant, the higher digest
+ * (an arbitrary but fixed order, so every delivery and every function decides alike).
+ */
+export function isNewerPush(a: { pushedAt: string; digest: string }, b: { pushedAt: string; digest: string }): boolean {
+  const ta = Date.parse(a.pushedAt);
+  const tb = Date.parse(b.pushedAt);
+  if (ta !== tb) return ta > tb;
+  return a.digest > b.digest;
+}
+
+/**
+ * The newer of two pushes (either may be absent): the service state keeps the newest push that ever took
+ * the service past pre-flight, so a late delivery of an older one never replaces it, even after a rollback.
+ */
+export function newestPush<P extends { pushedAt: string; digest: string }>(a: P | undefined, b: P | undefined): P | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return isNewerPush(a, b) ? a : b;
 }
 
 /** `arn:...:task-definition/checkout:7` → `checkout:7`. */

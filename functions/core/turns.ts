@@ -2,15 +2,18 @@
  * Whose turn it is: the per-service concurrency policy over the lock and the queue.
  *
  * - `reject`: a push while a rollout is in flight is refused.
- * - `queue`: it waits (on a task token, no polling) and runs after, in push order.
- * - `supersede` (default): the rollout in flight is aborted (it rolls back cleanly) and the newest push
- *   runs next; older waiting pushes are dropped.
+ * - `queue`: it waits (on a task token, no polling) and runs after, in push order (ECR's `imagePushedAt`).
+ * - `supersede` (default): a newer push aborts the rollout in flight (it rolls back cleanly) and runs next;
+ *   an older push than the one in flight or waiting is dropped.
  *
- * Whoever releases a lock calls {@link wakeNext}, so a waiting rollout resumes at once.
+ * Whoever releases a lock calls {@link wakeNext}, so a waiting rollout resumes at once. Every push that is
+ * dropped gets a history record that says so and why.
  */
 import type { ServiceConfig } from './config';
-import { ErrorName, RolloutAbortedError } from './errors';
-import type { Clock, Executions, LockRecord, Log, RolloutStore } from './ports';
+import { ErrorName } from './errors';
+import { abortRollout } from './abort';
+import type { Clock, Executions, LockRecord, Log, QueuedRollout, RolloutStore } from './ports';
+import { isNewerPush } from './rollout';
 
 export interface TurnDeps {
   readonly store: RolloutStore;
@@ -19,46 +22,36 @@ export interface TurnDeps {
   readonly log: Log;
 }
 
-/** The end states of an execution: a lock held by one of these is stale and may be taken over. */
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
-
-/** A lock with no execution behind it (a restore from chat that died half-way) is stale after this. */
-export const ORPHAN_LOCK_MS = 10 * 60 * 1000;
-
-/**
- * True if the lock's execution has ended without releasing it (stopped by hand, crashed past its retries),
- * or if no execution stands behind it and it is older than {@link ORPHAN_LOCK_MS}.
- */
-export async function isStale(holder: LockRecord, deps: Pick<TurnDeps, 'executions'> & { readonly clock?: Clock }): Promise<boolean> {
-  const status = await deps.executions.status(holder.rolloutId);
-  if (ENDED.has(status)) return true;
-  if (status !== 'UNKNOWN' || !deps.clock) return false;
-  const age = deps.clock.now().getTime() - Date.parse(holder.startedAt);
-  return Number.isFinite(age) && age > ORPHAN_LOCK_MS;
-}
-
-/** Supersede: abort the rollout in flight for a newer push, through the same path as an alarm. */
+/** Supersede: abort the rollout in flight for a newer push, through the one abort path. */
 export async function supersede(holder: LockRecord, newer: string, deps: TurnDeps): Promise<void> {
-  const reason = `superseded by the newer push ${newer}`;
-  const marked = await deps.store.markAborted(holder.service, holder.rolloutId, { error: ErrorName.RolloutAborted, reason, at: deps.clock.now().toISOString() });
-  if (marked?.taskToken) await deps.executions.failTask(marked.taskToken, ErrorName.RolloutAborted, new RolloutAbortedError(reason).message);
+  await abortRollout(holder.service, holder.rolloutId, ErrorName.RolloutAborted, `superseded by the newer push ${newer}`, deps);
   deps.log.info('rollout superseded', { service: holder.service, rolloutId: holder.rolloutId, by: newer });
 }
 
+/** A waiting push, as the queue orders it. */
+const pushOf = (item: QueuedRollout) => ({ pushedAt: item.pushedAt, digest: item.digest ?? item.rolloutId });
+
+/** Writes the record of a push that will not roll out because a newer one did or will. */
+export async function recordDropped(item: Pick<QueuedRollout, 'service' | 'rolloutId' | 'image'>, reason: string, deps: Pick<TurnDeps, 'store' | 'clock'>): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  await deps.store.putHistory({ service: item.service, rolloutId: item.rolloutId, startedAt: now, endedAt: now, outcome: 'SUPERSEDED', image: item.image, reason });
+}
+
 /**
- * After a lock was released: resume the waiting rollout whose turn it is (the oldest for `queue`, the
- * newest for `supersede`, whose older waiters are dropped as superseded). Tokens of executions that ended
- * meanwhile are skipped. Returns the rollout woken, if any.
+ * After a lock was released: resume the waiting rollout whose turn it is (the oldest push for `queue`, the
+ * newest for `supersede`, whose older waiters are dropped and recorded as superseded). Tokens of
+ * executions that ended meanwhile are skipped. Returns the rollout woken, if any.
  */
 export async function wakeNext(service: ServiceConfig, deps: TurnDeps): Promise<string | undefined> {
-  const queue = await deps.store.queued(service.name);
+  const queue = [...(await deps.store.queued(service.name))].sort((a, b) => (isNewerPush(pushOf(a), pushOf(b)) ? 1 : isNewerPush(pushOf(b), pushOf(a)) ? -1 : 0));
   if (queue.length === 0) return undefined;
   const newestFirst = (service.concurrency ?? 'supersede') === 'supersede';
-  const order = newestFirst ? [...queue].reverse() : queue;
+  const order = newestFirst ? queue.reverse() : queue;
   let woken: string | undefined;
   for (const item of order) {
     if (woken && newestFirst) {
-      await deps.executions.failTask(item.taskToken, ErrorName.Superseded, `superseded by the newer push ${woken}`);
+      const reason = `superseded while waiting by the newer push ${woken}`;
+      if (await deps.executions.failTask(item.taskToken, ErrorName.Superseded, reason)) await recordDropped(item, reason, deps);
       await deps.store.dequeue(item.service, item.rolloutId, item.pushedAt);
       continue;
     }

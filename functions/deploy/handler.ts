@@ -1,4 +1,7 @@
 /** Lambda entry point for deploy: middy over the pure `deploy`. */
+import { awsStore } from '../aws/store';
+import { requireEnv } from '../aws/clients';
+import { systemClock } from '../core/ports';
 import { awsEcs } from '../aws/ecs';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -8,5 +11,5 @@ import { deploy, type DeployDeps } from './deploy';
 export const createHandler = (deps: () => DeployDeps) => lambda('deploy', deploy, deps);
 
 export const handler = createHandler(
-  once((): DeployDeps => ({ ecs: awsEcs(), log: powertoolsLog() })),
+  once((): DeployDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
 );

@@ -1,10 +1,18 @@
-/** Finalize: the new slot is live. Record the result and release the lock; the old slot stays warm. */
+/**
+ * Finalize: the new slot is live. Commit it on the lock (unless an abort came first: then roll back), record
+ * the result, deregister old revisions, release the lock (again unless an abort came meanwhile); the old
+ * slot stays warm for the rollback window.
+ */
 import { requireLive, requireRevision } from '../core/input';
 import { DEFAULT_KEEP_REVISIONS } from '../core/config';
 import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore } from '../core/ports';
+import { Tag } from '../register/register';
+import { abortError } from '../core/abort';
+import { LockLostError } from '../core/errors';
+import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
-import { shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
+import { newestPush, shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 
 export interface FinalizeDeps {
   readonly store: RolloutStore;
@@ -15,12 +23,16 @@ export interface FinalizeDeps {
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
+  readonly leaseMs?: number;
 }
 
 export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSlot: string; weights: Weights; decision: string }> {
   const live = requireLive(state);
   const revision = requireRevision(state);
   const weights = weightsFor(live.idleSlot, 100);
+  const owner = ownerOf(state);
+  // The commit: from here on, recovery keeps the new revision live. An abort recorded before it wins.
+  const lock = await fenced(owner, deps, { unlessAborted: true, target: { slot: live.idleSlot, taskDefinitionArn: revision.taskDefinitionArn, desiredCount: live.desiredCount, phase: 'committed' } });
   await deps.store.putHistory({
     service: state.service.name,
     rolloutId: state.rolloutId,
@@ -34,6 +46,7 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
     weights,
     reason: 'all steps passed with every watched alarm OK',
   });
+  const previous = await deps.store.getServiceState(state.service.name);
   await deps.store.putServiceState({
     service: state.service.name,
     liveSlot: live.idleSlot,
@@ -41,9 +54,15 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
     desiredCount: live.desiredCount,
     rolloutId: state.rolloutId,
     at: deps.clock.now().toISOString(),
+    push: newestPush(previous?.push, lock.push),
   });
   const retired = await retireRevisions(state, deps);
-  await deps.store.releaseLock(state.service.name, state.rolloutId);
+  // A rollback accepted while this ran is not dropped: the lock stays, and the rollback path restores.
+  if (!(await deps.store.releaseLock(state.service.name, state.rolloutId, { unlessAborted: true }))) {
+    const now = await deps.store.getLock(state.service.name);
+    if (now?.rolloutId === state.rolloutId && now.abort) throw abortError(now.abort);
+    throw new LockLostError(state.service.name, state.rolloutId, now?.rolloutId);
+  }
   await wakeNextAfterRelease(state.service, deps);
   const decision =
     `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)}; ` +
@@ -55,11 +74,11 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
 }
 
 /**
- * The revisions to deregister: all ACTIVE revisions of the family but the newest `keep`, and never one that
- * is protected (live, retained, or in use by either slot). Pure.
+ * The revisions to deregister: of the revisions Cutover registered for this service (newest first), all
+ * but the newest `keep`, and never one that is protected (live, retained, or in use by either slot). Pure.
  */
-export function revisionsToRetire(activeNewestFirst: readonly string[], protectedArns: ReadonlySet<string>, keep: number): string[] {
-  const candidates = activeNewestFirst.filter((arn) => !protectedArns.has(arn));
+export function revisionsToRetire(ownNewestFirst: readonly string[], protectedArns: ReadonlySet<string>, keep: number): string[] {
+  const candidates = ownNewestFirst.filter((arn) => !protectedArns.has(arn));
   return candidates.slice(keep);
 }
 
@@ -75,8 +94,19 @@ async function retireRevisions(state: RolloutState, deps: FinalizeDeps): Promise
     deps.ecs.listRevisions(family),
   ]);
   const keep = new Set([revision.taskDefinitionArn, live.retainedTaskDefinitionArn, blue?.taskDefinition, green?.taskDefinition].filter((a): a is string => !!a));
-  const retire = revisionsToRetire(active, keep, service.keepRevisions ?? DEFAULT_KEEP_REVISIONS);
-  for (const arn of retire) await deps.ecs.deregisterTaskDefinition(arn);
+  const keepCount = service.keepRevisions ?? DEFAULT_KEEP_REVISIONS;
+  // Only revisions Cutover registered for this very service: a family may be shared with other services
+  // or hold revisions someone registered by hand. Described only as far as the count needs.
+  const own: string[] = [];
+  for (const arn of active.filter((a) => !keep.has(a))) {
+    const described = await deps.ecs.describeTaskDefinition(arn);
+    if (described?.tags[Tag.SERVICE] === service.name) own.push(arn);
+  }
+  const retire = revisionsToRetire(own, keep, keepCount);
+  for (const arn of retire) {
+    await fenced(ownerOf(state), deps);
+    await deps.ecs.deregisterTaskDefinition(arn);
+  }
   if (retire.length) deps.log.info('old revisions deregistered', { rolloutId: state.rolloutId, service: service.name, revisions: retire });
   return retire;
 }

@@ -4,12 +4,14 @@
  * reason is written to the history record.
  */
 import { otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
-import { PreflightFailedError, RolloutBusyError, RolloutQueuedError } from '../core/errors';
-import { isStale, supersede, wakeNext } from '../core/turns';
+import { PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
+import { supersede, wakeNextAfterRelease } from '../core/turns';
+import { fenced, isDead, recoverService, type Owner } from '../core/ownership';
+import { slackText } from '../core/slack-text';
 import { assertRolloutInput } from '../core/input';
-import type { Alarms, Clock, Ecs, Executions, LockRecord, Log, Notifier, Registry, RolloutStore, ServiceState, Traffic } from '../core/ports';
+import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
-import { liveSlotFromWeights, shortRevision, type LiveState, type RolloutState, type Weights } from '../core/rollout';
+import { isNewerPush, liveSlotFromWeights, shortRevision, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
 export interface PrepareDeps {
   readonly ecs: Ecs;
@@ -22,6 +24,10 @@ export interface PrepareDeps {
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
+  /** The writer's lease (the function's timeout). @default DEFAULT_LEASE_MS */
+  readonly leaseMs?: number;
+  /** @default real time */
+  readonly sleep?: Sleep;
 }
 
 /** What pre-flight read; enough to decide and to explain. */
@@ -34,15 +40,29 @@ interface Observed {
   readonly alarmStates: ReadonlyArray<{ name: string; state: string }>;
 }
 
+/**
+ * The checks of the push itself, which need no lock: the image is in ECR (and when it was pushed) and passes
+ * the scan gate. They run before the push may supersede or queue anything, so a refused push disturbs nothing.
+ */
+export async function pushChecks(service: ServiceConfig, image: RolloutState['image'], deps: Pick<PrepareDeps, 'registry'>): Promise<{ problems: string[]; pushedAt?: string }> {
+  const [found, scan] = await Promise.all([
+    deps.registry.describeImage(image.repository, image.digest),
+    service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined,
+  ]);
+  const problems: string[] = [];
+  if (!found) problems.push(`image ${image.digest} is not in ECR repository ${image.repository}`);
+  else if (service.imageScan && scan) problems.push(...scanProblems(scan, service.imageScan.failOn));
+  return { problems, pushedAt: found?.pushedAt };
+}
+
+/** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
 export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
   const imageUri = image.uri;
   const problems: string[] = [];
   const { blue, green } = service.slots;
 
-  const [expected, imageFound, scan, forward, existingGroups, alarmStates, blueSvc, greenSvc] = await Promise.all([
+  const [expected, forward, existingGroups, alarmStates, blueSvc, greenSvc] = await Promise.all([
     deps.store.getServiceState(service.name),
-    deps.registry.imageExists(image.repository, image.digest),
-    service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined,
     deps.traffic.readForward(service.listenerArn),
     deps.traffic.existingTargetGroups([blue.targetGroupArn, green.targetGroupArn]),
     deps.alarms.describe(service.alarms),
@@ -50,8 +70,6 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
     deps.ecs.describeService(service.cluster, green.serviceName),
   ]);
 
-  if (!imageFound) problems.push(`image ${image.digest} is not in ECR repository ${image.repository}`);
-  if (service.imageScan && scan) problems.push(...scanProblems(scan, service.imageScan.failOn));
   // CloudWatch treats a missing alarm as never firing: a typo would silently disable rollback.
   for (const name of service.alarms) {
     if (!alarmStates.some((a) => a.name === name)) problems.push(`alarm ${name} does not exist (a missing alarm never fires, so it cannot stop a bad rollout)`);
@@ -119,50 +137,83 @@ export function scanProblems(scan: { status: string; findings: ReadonlyArray<{ n
 export { driftProblems } from '../core/drift';
 import { driftProblems } from '../core/drift';
 
+/** Closes a push that does not roll out with its one history record, and says so with the error. */
+async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED', reason: string, deps: PrepareDeps, pushedAt?: string): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt: now, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
+  deps.log.info(outcome === 'REFUSED' ? 'push refused' : 'push superseded', { rolloutId: state.rolloutId, service: state.service.name, reason });
+}
+
 /**
  * Runs prepare.
- * @throws InvalidInputError, RolloutBusyError, PreflightFailedError: all before any change.
+ * @throws InvalidInputError, PreflightFailedError, RolloutBusyError, SupersededError: all before any change.
+ * @throws RolloutQueuedError: this push waits for its turn.
  */
 export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveState> {
   assertRolloutInput(state);
   const { rolloutId, service, image } = state as RolloutState;
-  const now = deps.clock.now().toISOString();
 
-  const lock = await takeTurn(state as RolloutState, now, deps);
+  // 1. The push itself, before it may disturb the rollout in flight.
+  const checked = await pushChecks(service, image, deps);
+  if (checked.problems.length) {
+    const reason = `pre-flight failed: ${checked.problems.join('; ')}`;
+    await refuse(state, 'REFUSED', reason, deps);
+    await deps.store.releaseLock(service.name, rolloutId); // a retried prepare that held it already
+    throw new PreflightFailedError(service.name, checked.problems);
+  }
+  const push: PushRef = { pushedAt: checked.pushedAt ?? image.pushedAt ?? state.trigger?.at ?? deps.clock.now().toISOString(), digest: image.digest };
+  await refuseIfOlderThanLive(state, push, deps);
+
+  // 2. Whose turn: take the lock, wait, supersede, or drop this push.
+  const lock = await takeTurn(state, push, deps);
+  const owner: Owner = { service: service.name, rolloutId, generation: lock.generation };
   const startedAt = lock.startedAt;
+  try {
+    // Under the lock: a newer push may have gone live while this one waited.
+    await refuseIfOlderThanLive(state, push, deps);
+  } catch (error) {
+    await deps.store.releaseLock(service.name, rolloutId);
+    await wakeNextAfterRelease(service, deps);
+    throw error;
+  }
 
+  // 3. The service, under the lock.
   const seen = await preflight(service, image, deps);
   if (seen.problems.length || !seen.liveSlot || !seen.live || !seen.idle || !seen.weights) {
     await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt, endedAt: now, outcome: 'REFUSED', image: image.uri,
+      service: service.name, rolloutId, startedAt, endedAt: deps.clock.now().toISOString(), outcome: 'REFUSED', image: image.uri, pushedAt: push.pushedAt,
       reason: `pre-flight failed: ${seen.problems.join('; ')}`,
     });
     await deps.store.releaseLock(service.name, rolloutId);
-    await wakeNext(service, deps);
+    await wakeNextAfterRelease(service, deps);
     throw new PreflightFailedError(service.name, seen.problems);
   }
 
   const idleSlot = otherSlot(seen.liveSlot);
-  await deps.store.updateLock(service.name, rolloutId, {
-    newSlot: idleSlot,
-    weights: seen.weights,
-    idleService: { cluster: service.cluster, serviceName: service.slots[idleSlot].serviceName },
-  });
-  await deps.store.putHistory({
-    service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri,
-    trigger: `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`,
-    liveSlot: seen.liveSlot, retainedTaskDefinitionArn: seen.live.taskDefinition, weights: seen.weights,
-  });
   const alarmText = seen.alarmStates.map((a) => `${a.name} ${a.state}`).join(', ');
   const decision =
     `${seen.liveSlot} is live on ${shortRevision(seen.live.taskDefinition)} (${seen.live.desiredCount} tasks); ` +
     `${idleSlot} is idle and takes the new revision; alarms: ${alarmText}`;
-  deps.log.info('rollout prepared', { rolloutId, service: service.name, decision });
   const plan = service.plan.steps.map((s) => describeStep(s, idleSlot)).join(' → ');
-  const { thread } = (await deps.notifier?.post(`Rolling out *${service.name}*: ${image.tag ? `${image.tag} ` : ''}${image.digest.slice(0, 19)}… (${rolloutId})\nPlan: ${plan}\n${decision}`)) ?? {};
+  // What recovery restores if this rollout dies from here on: the retained revision on the live slot.
+  await fenced(owner, deps, { target: { slot: seen.liveSlot, taskDefinitionArn: seen.live.taskDefinition, desiredCount: seen.live.desiredCount, phase: 'retained' } });
+  await deps.store.putHistory({
+    service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri, pushedAt: push.pushedAt,
+    trigger: `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`,
+    liveSlot: seen.liveSlot, retainedTaskDefinitionArn: seen.live.taskDefinition, weights: seen.weights,
+  });
+  deps.log.info('rollout prepared', { rolloutId, service: service.name, generation: lock.generation, decision });
+  const { thread } = (await deps.notifier?.post(`Rolling out *${service.name}*: ${image.tag ? `${slackText(image.tag)} ` : ''}${image.digest.slice(0, 19)}… (${rolloutId})\nPlan: ${plan}\n${decision}`)) ?? {};
+  await deps.store.updateLock(service.name, rolloutId, {
+    newSlot: idleSlot,
+    weights: seen.weights,
+    idleService: { cluster: service.cluster, serviceName: service.slots[idleSlot].serviceName },
+    thread,
+  });
   return {
     thread,
     startedAt,
+    generation: lock.generation,
     liveSlot: seen.liveSlot,
     idleSlot,
     retainedTaskDefinitionArn: seen.live.taskDefinition,
@@ -173,36 +224,51 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   };
 }
 
+/** A late (or repeated) delivery of a push older than the image live now never replaces it. */
+async function refuseIfOlderThanLive(state: RolloutState, push: PushRef, deps: PrepareDeps): Promise<void> {
+  const live = (await deps.store.getServiceState(state.service.name))?.push;
+  if (!live || isNewerPush(push, live)) return;
+  const reason =
+    live.digest === push.digest
+      ? `${push.digest.slice(0, 19)}… is the image live now; nothing to roll out`
+      : `pushed at ${push.pushedAt}, before the image live now (${live.digest.slice(0, 19)}…, pushed at ${live.pushedAt}): a late delivery never replaces a newer image`;
+  await refuse(state, 'SUPERSEDED', reason, deps, push.pushedAt);
+  throw new SupersededError(reason);
+}
+
 /**
- * Takes the service's lock, or applies the concurrency policy when another rollout holds it: a stale lock
- * (its execution ended) is taken over; otherwise `reject` refuses, `queue` waits, `supersede` aborts the
- * holder and waits for its rollback to hand over.
+ * Takes the service's lock, or applies the concurrency policy when another owner holds it: a dead owner is
+ * recovered first (once its lease has run out); otherwise `reject` refuses, `queue` waits, and `supersede`
+ * aborts an older holder and waits for its rollback to hand over, or drops this push if it is the older one.
  */
-async function takeTurn(state: RolloutState, now: string, deps: PrepareDeps): Promise<LockRecord> {
-  const { rolloutId, service, image, trigger } = state;
-  const request = { service: service.name, rolloutId, startedAt: now, alarms: service.alarms };
-  const taken = await deps.store.acquireLock(request);
+async function takeTurn(state: RolloutState, push: PushRef, deps: PrepareDeps): Promise<LockRecord> {
+  const { rolloutId, service, image } = state;
+  const request = { service: service.name, rolloutId, startedAt: deps.clock.now().toISOString(), alarms: service.alarms, push, image: image.uri };
+  let taken = await deps.store.acquireLock(request);
+  if (!taken.acquired && (await isDead(taken.holder, deps))) {
+    const recovered = await recoverService(service, taken.holder, `rollout ${taken.holder.rolloutId} ended while it owned the service`, { ...deps, sleep: deps.sleep ?? realSleep }, 0);
+    if (recovered.status !== 'wait') taken = await deps.store.acquireLock(request);
+  }
   if (taken.acquired) {
-    if (trigger?.at) await deps.store.dequeue(service.name, rolloutId, trigger.at);
+    await deps.store.dequeue(service.name, rolloutId, push.pushedAt);
     return taken.lock;
   }
   const holder = taken.holder;
-  if (await isStale(holder, deps)) {
-    const took = await deps.store.takeOverLock(holder.rolloutId, request);
-    if (took) {
-      deps.log.warn('stale lock taken over', { service: service.name, rolloutId, staleHolder: holder.rolloutId });
-      if (trigger?.at) await deps.store.dequeue(service.name, rolloutId, trigger.at);
-      return took;
-    }
-  }
   const policy = service.concurrency ?? 'supersede';
   if (policy === 'reject') {
-    await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt: now, endedAt: now, outcome: 'REFUSED', image: image.uri,
-      reason: `busy: rollout ${holder.rolloutId} is in progress (concurrency: reject)`,
-    });
+    await refuse(state, 'REFUSED', `busy: rollout ${holder.rolloutId} is in progress (concurrency: reject)`, deps, push.pushedAt);
     throw new RolloutBusyError(service.name, holder.rolloutId);
   }
-  if (policy === 'supersede' && !holder.abort) await supersede(holder, rolloutId, deps);
+  if (policy === 'supersede') {
+    const newerWaiting = (await deps.store.queued(service.name)).find((q) => q.rolloutId !== rolloutId && isNewerPush({ pushedAt: q.pushedAt, digest: q.digest ?? q.rolloutId }, push));
+    const newer = holder.push && isNewerPush(holder.push, push) ? holder.rolloutId : newerWaiting?.rolloutId;
+    if (newer) {
+      const reason = `superseded on arrival: the newer push ${newer} is rolling out or waiting`;
+      await deps.store.dequeue(service.name, rolloutId, push.pushedAt);
+      await refuse(state, 'SUPERSEDED', reason, deps, push.pushedAt);
+      throw new SupersededError(reason);
+    }
+    if (!holder.abort && holder.push) await supersede(holder, rolloutId, deps);
+  }
   throw new RolloutQueuedError(service.name, holder.rolloutId, policy);
 }

@@ -5,12 +5,17 @@
  */
 import { InvalidInputError, ResourceNotFoundError } from '../core/errors';
 import { requireLive } from '../core/input';
-import type { Ecs, Log, TaskDefinitionDoc } from '../core/ports';
+import type { Clock, Ecs, Log, RolloutStore, TaskDefinitionDoc } from '../core/ports';
+import { fenced, ownerOf } from '../core/ownership';
 import { shortRevision, type RevisionState, type RolloutState } from '../core/rollout';
 
 export interface RegisterDeps {
   readonly ecs: Ecs;
+  /** The fence before registering. */
+  readonly store: Pick<RolloutStore, 'fence'>;
+  readonly clock: Clock;
   readonly log: Log;
+  readonly leaseMs?: number;
 }
 
 /** Tag keys Cutover puts on the revisions it registers. */
@@ -52,6 +57,7 @@ export async function register(state: RolloutState, deps: RegisterDeps): Promise
   }
 
   const clone = cloneWithImage(retained.definition, service.containerName, image.uri);
+  await fenced(ownerOf(state), deps, { unlessAborted: true });
   const inherited = Object.fromEntries(Object.entries(retained.tags).filter(([k]) => !k.startsWith('cutover:')));
   const arn = await deps.ecs.registerTaskDefinition(clone, {
     ...inherited,

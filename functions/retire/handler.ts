@@ -3,6 +3,7 @@ import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
 import { retire, type RetireDeps } from './retire';
@@ -11,5 +12,5 @@ import { retire, type RetireDeps } from './retire';
 export const createHandler = (deps: () => RetireDeps) => lambda('retire', retire, deps);
 
 export const handler = createHandler(
-  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
+  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
 );

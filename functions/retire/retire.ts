@@ -1,33 +1,66 @@
 /**
  * Retire: at the end of the rollback window, scale the old slot to zero. Its revision stays registered.
- * Skipped when a newer rollout holds the service or traffic went back to the old slot meanwhile.
+ *
+ * The scale-down is a change to the service like any other: it takes the lock (a new generation), checks
+ * under it that this rollout's revision is still the live one and the old slot has no traffic, proves
+ * ownership right before the write, and releases. Skipped when another owner holds the service, a later
+ * rollout or a restore changed it, or traffic went back to the old slot.
  */
-import { requireLive } from '../core/input';
-import type { Ecs, Log, RolloutStore, Traffic } from '../core/ports';
+import { requireLive, requireRevision } from '../core/input';
+import { fenced, type Owner } from '../core/ownership';
+import type { Clock, Ecs, Log, RolloutStore, Traffic } from '../core/ports';
 import type { RolloutState } from '../core/rollout';
 
 export interface RetireDeps {
   readonly ecs: Ecs;
   readonly traffic: Traffic;
   readonly store: RolloutStore;
+  readonly clock: Clock;
   readonly log: Log;
+  readonly leaseMs?: number;
 }
 
 export async function retire(state: RolloutState, deps: RetireDeps): Promise<{ scaledDown: boolean; decision: string }> {
   const live = requireLive(state);
-  const { service } = state;
+  const revision = requireRevision(state);
+  const { service, rolloutId } = state;
   const oldSlot = service.slots[live.liveSlot];
-  const lock = await deps.store.getLock(service.name);
-  if (lock && lock.rolloutId !== state.rolloutId) {
-    return { scaledDown: false, decision: `rollout ${lock.rolloutId} is using ${service.name} now; the ${live.liveSlot} slot is left to it` };
+  const taken = await deps.store.acquireLock({
+    service: service.name,
+    rolloutId,
+    role: 'retire',
+    startedAt: live.startedAt,
+    alarms: [],
+    // If this dies half-way, recovery keeps this rollout's revision live.
+    target: { slot: live.idleSlot, taskDefinitionArn: revision.taskDefinitionArn, desiredCount: live.desiredCount, phase: 'committed' },
+  });
+  if (!taken.acquired) {
+    return { scaledDown: false, decision: `${taken.holder.rolloutId} owns ${service.name} now; the ${live.liveSlot} slot is left to it` };
   }
-  const forward = await deps.traffic.readForward(service.listenerArn);
-  const oldWeight = forward?.weights[oldSlot.targetGroupArn] ?? 0;
-  if (oldWeight > 0) {
-    return { scaledDown: false, decision: `the ${live.liveSlot} slot has ${oldWeight}% of the traffic again; left running` };
+  try {
+    const skip = await reasonToKeep(state, deps);
+    if (skip) return { scaledDown: false, decision: skip };
+    const owner: Owner = { service: service.name, rolloutId, generation: taken.lock.generation };
+    await fenced(owner, deps);
+    await deps.ecs.updateService(service.cluster, oldSlot.serviceName, { desiredCount: 0 });
+  } finally {
+    await deps.store.releaseLock(service.name, rolloutId);
   }
-  await deps.ecs.updateService(service.cluster, oldSlot.serviceName, { desiredCount: 0 });
   const decision = `rollback window over: ${live.liveSlot} slot (${oldSlot.serviceName}) scaled to 0; its revision stays registered`;
-  deps.log.info('old slot retired', { rolloutId: state.rolloutId, service: service.name, decision });
+  deps.log.info('old slot retired', { rolloutId, service: service.name, decision });
   return { scaledDown: true, decision };
+}
+
+/** Why the old slot must stay up, read under the lock; undefined when it may be scaled down. */
+async function reasonToKeep(state: RolloutState, deps: RetireDeps): Promise<string | undefined> {
+  const live = requireLive(state);
+  const { service, rolloutId } = state;
+  const oldSlot = service.slots[live.liveSlot];
+  const [current, forward] = await Promise.all([deps.store.getServiceState(service.name), deps.traffic.readForward(service.listenerArn)]);
+  if (current && (current.rolloutId !== rolloutId || current.liveSlot !== live.idleSlot)) {
+    return `${service.name} changed since this rollout (now ${current.liveSlot} live, by ${current.rolloutId}); the ${live.liveSlot} slot is left running`;
+  }
+  const oldWeight = forward?.weights[oldSlot.targetGroupArn] ?? 0;
+  if (!forward || oldWeight > 0) return `the ${live.liveSlot} slot has ${forward ? `${oldWeight}% of the traffic again` : 'an unreadable listener'}; left running`;
+  return undefined;
 }

@@ -3,10 +3,12 @@
  * at zero tasks, the reason recorded, the lock released. Idempotent: every write is an absolute value, so
  * running it twice gives the same end state; the state machine retries it hard.
  */
-import { describeError } from '../core/errors';
+import { describeError, ErrorName } from '../core/errors';
+import { fenced, ownerOf } from '../core/ownership';
+import { slackText } from '../core/slack-text';
 import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
-import { shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
+import { newestPush, shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
   readonly ecs: Ecs;
@@ -18,6 +20,7 @@ export interface RollbackDeps {
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
+  readonly leaseMs?: number;
 }
 
 export interface RollbackResult {
@@ -76,7 +79,8 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
   try {
     return await restore(state, deps);
   } catch (error) {
-    await recordIncomplete(state, deps, error);
+    // Ownership lost: the service is the next owner's now, and so is its record.
+    if ((error as Error)?.name !== ErrorName.LockLost) await recordIncomplete(state, deps, error);
     throw error;
   }
 }
@@ -116,6 +120,9 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
 
   const live = state.live;
   const weights = weightsFor(live.liveSlot, 100);
+  // Proven owner, and the target recovery restores if this dies half-way: the retained revision (Finalize
+  // may have committed the new one before an abort reached it).
+  const lock = await fenced(ownerOf(state), deps, { target: { slot: live.liveSlot, taskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, phase: 'retained' } });
   // The abort's time is read beside the weights change, not before it: the measurement must not slow the
   // reaction it measures.
   const [abortedAt] = await Promise.all([
@@ -141,13 +148,17 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
     weights,
     reason,
   });
-  await deps.store.putServiceState({ service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now });
+  const previous = await deps.store.getServiceState(service.name);
+  await deps.store.putServiceState({
+    service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now,
+    push: newestPush(previous?.push, lock.push),
+  });
   await deps.store.releaseLock(service.name, rolloutId);
   await wakeNextAfterRelease(service, deps);
   const decision =
     `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
     `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
-  await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${decision}`, live.thread);
+  await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${slackText(decision)}`, live.thread);
   return { outcome: 'ROLLED_BACK', weights, reason, abortedAt, restoredAt, decision };
 }

@@ -4,6 +4,7 @@ import { requireLive } from '../core/input';
 import type { Clock, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
+import { fenced, ownerOf } from '../core/ownership';
 
 export interface ShiftDeps {
   readonly traffic: Traffic;
@@ -12,6 +13,7 @@ export interface ShiftDeps {
   readonly log: Log;
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
+  readonly leaseMs?: number;
 }
 
 export interface ShiftResult {
@@ -27,6 +29,8 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   if (step?.kind !== 'setWeight') throw new InvalidInputError('invalid rollout state', ['cursor.step: must be a setWeight step']);
   const { slots, listenerArn, name } = state.service;
   const weights = weightsFor(live.idleSlot, step.weight);
+  // An abort recorded meanwhile (alarm, operator, newer push) wins over moving more traffic.
+  await fenced(ownerOf(state), deps, { unlessAborted: true });
   await deps.traffic.setWeights(listenerArn, [
     { targetGroupArn: slots.blue.targetGroupArn, weight: weights.blue },
     { targetGroupArn: slots.green.targetGroupArn, weight: weights.green },

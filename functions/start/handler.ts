@@ -2,6 +2,7 @@
 import { requireEnv } from '../aws/clients';
 import { awsExecutions } from '../aws/executions';
 import { servicesFromEnv } from '../core/config';
+import { awsRegistry } from '../aws/registry';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
 import { startMetrics } from '../core/metrics';
@@ -11,5 +12,5 @@ import { start, type StartDeps } from './start';
 export const createHandler = (deps: () => StartDeps) => lambda('start', start, deps, { metrics: (_event, result) => startMetrics(result) });
 
 export const handler = createHandler(
-  once((): StartDeps => ({ services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), log: powertoolsLog() })),
+  once((): StartDeps => ({ services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), registry: awsRegistry(), log: powertoolsLog() })),
 );

@@ -1,15 +1,18 @@
 /**
  * Start: an ECR push → one rollout per service configured for that repository, each pinned to the pushed
- * digest. Execution names come from the event alone, so a duplicate delivery starts nothing new.
+ * digest. The execution name is the service and the digest, so a duplicate delivery, or the same digest
+ * pushed under another tag, starts nothing new.
  */
 import { tagMatches, type ServiceConfig } from '../core/config';
 import { parseEcrPush } from '../core/events';
-import type { Executions, Log } from '../core/ports';
+import type { Executions, Log, Registry } from '../core/ports';
 import { executionName, imageUri, type RolloutInput } from '../core/rollout';
 
 export interface StartDeps {
   readonly services: readonly ServiceConfig[];
   readonly executions: Executions;
+  /** ECR's push time of the image, which orders pushes. */
+  readonly registry: Pick<Registry, 'describeImage'>;
   readonly log: Log;
 }
 
@@ -39,14 +42,17 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
     const reason = `tag ${push.tag ?? '(none)'} of ${push.repository} matches the tag filter of no service (${forRepository.map((s) => `${s.name}: ${s.tagFilter}`).join(', ')})`;
     return { started: [], duplicates: [], ignored: reason };
   }
+  // ECR's own push time orders pushes (the event's `time` has one-second resolution and deliveries come in
+  // any order). Unknown digests start anyway: prepare refuses them with a record.
+  const pushedAt = (await deps.registry.describeImage(push.repository, push.digest))?.pushedAt;
   const started: { service: string; executionArn: string }[] = [];
   const duplicates: { service: string; executionArn: string }[] = [];
   for (const service of targets) {
-    const name = executionName(service.name, push.digest, push.time);
+    const name = executionName(service.name, push.digest);
     const input: RolloutInput = {
       rolloutId: name,
       service,
-      image: { repository: push.repository, digest: push.digest, tag: push.tag, uri: imageUri(push.account, push.region, push.repository, push.digest) },
+      image: { repository: push.repository, digest: push.digest, tag: push.tag, pushedAt, uri: imageUri(push.account, push.region, push.repository, push.digest) },
       trigger: { kind: 'ecr-push', id: push.id, at: push.time },
     };
     const out = await deps.executions.start(name, input);

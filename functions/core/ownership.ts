@@ -1,0 +1,185 @@
+/**
+ * The ownership protocol: who may change a service, proven at the moment of the change.
+ *
+ * - The lock item of a service carries a fencing `generation` that grows by one at every change of holder
+ *   (a rollout taking it, a restore from chat, the old slot's scale-down, a recovery).
+ * - Before every mutation (listener weights, either slot's ECS service, registering or deregistering a
+ *   revision), the writer calls {@link fenced}: a conditional write that succeeds only while the writer holds
+ *   the lock at its generation, and that sets `leaseUntil` to the end of the writer's own run time (a Lambda
+ *   function cannot outlive its timeout, so no write proven by that fence can land later).
+ * - A holder whose execution has ended (stopped, timed out, failed outside a Catch) is dead. Whoever takes
+ *   over from it ({@link recoverService}) first moves the lock to a new generation, so no further fence of the
+ *   dead holder succeeds, then waits until its lease has run out, then puts the service back to the lock's
+ *   `target` (the retained revision, or the new one once Finalize committed it).
+ */
+import type { ServiceConfig } from './config';
+import { otherSlot } from './config';
+import { LockLostError } from './errors';
+import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic } from './ports';
+import { newestPush, shortRevision, weightsFor, type RolloutState } from './rollout';
+import { requireLive } from './input';
+import { abortError } from './abort';
+import { wakeNextAfterRelease } from './turns';
+
+/**
+ * How long a write proven by a fence may still land: the functions' timeout (30 s) and a margin for a call
+ * already on the wire. Whoever takes over from a dead holder waits this long after its last fence at most.
+ */
+export const DEFAULT_LEASE_MS = 35_000;
+
+/** Who writes: a holder of the lock at a generation. */
+export interface Owner {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly generation: number;
+}
+
+/** The owner a rollout's execution state stands for (prepare put its generation in `$.live`). */
+export function ownerOf(state: RolloutState): Owner {
+  const live = requireLive(state);
+  return { service: state.service.name, rolloutId: state.rolloutId, generation: live.generation };
+}
+
+export interface FenceDeps {
+  readonly store: Pick<RolloutStore, 'fence'>;
+  readonly clock: Clock;
+  /** The writer's lease. @default {@link DEFAULT_LEASE_MS} */
+  readonly leaseMs?: number;
+}
+
+/**
+ * Proves ownership right before a mutation. Throws LockLost when another holder or generation owns the
+ * service now, or the recorded abort's error when `unlessAborted` and the rollout was aborted meanwhile.
+ */
+export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean } = {}): Promise<LockRecord> {
+  const leaseUntil = new Date(deps.clock.now().getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
+  const out = await deps.store.fence(owner.service, owner.rolloutId, owner.generation, { leaseUntil, ...options });
+  if (out.ok) return out.lock;
+  const lock = out.lock;
+  if (options.unlessAborted && lock?.rolloutId === owner.rolloutId && lock.generation === owner.generation && lock.abort) throw abortError(lock.abort);
+  throw new LockLostError(owner.service, owner.rolloutId, lock ? `${lock.rolloutId} at generation ${lock.generation}` : undefined);
+}
+
+/** Milliseconds until the holder's lease runs out (0 when it has). */
+export function leaseLeftMs(holder: Pick<LockRecord, 'leaseUntil'>, now: Date): number {
+  const until = holder.leaseUntil ? Date.parse(holder.leaseUntil) : Number.NaN;
+  return Number.isFinite(until) ? Math.max(0, until - now.getTime()) : 0;
+}
+
+/** The end states of an execution. */
+const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/**
+ * Whether the holder is dead: its execution has ended, or no execution stands behind it (a restore from
+ * chat, a scale-down, a recovery: one function call each) and its lease has run out.
+ */
+export async function isDead(holder: LockRecord, deps: { readonly executions: Pick<Executions, 'status'>; readonly clock: Clock }): Promise<boolean> {
+  const status = await deps.executions.status(holder.rolloutId);
+  if (ENDED.has(status)) return true;
+  if (status !== 'UNKNOWN') return false;
+  return leaseLeftMs(holder, deps.clock.now()) === 0 && (holder.leaseUntil !== undefined || Date.parse(holder.startedAt) + DEFAULT_LEASE_MS < deps.clock.now().getTime());
+}
+
+export interface RecoveryDeps {
+  readonly ecs: Pick<Ecs, 'describeService' | 'updateService'>;
+  readonly traffic: Pick<Traffic, 'setWeights'>;
+  readonly store: RolloutStore;
+  readonly executions: Executions;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly sleep: Sleep;
+  readonly notifier?: Notifier;
+  readonly leaseMs?: number;
+}
+
+export interface RecoveryResult {
+  /** `recovered`: this call restored the service; `gone`: someone else took over first; `wait`: the dead holder's lease has not run out and this caller may not wait that long. */
+  readonly status: 'recovered' | 'gone' | 'wait';
+  readonly waitMs?: number;
+  readonly decision: string;
+}
+
+/** The id a recovery holds the lock under: not the dead holder's, so none of its late writes passes. */
+export const recoveryId = (deadRolloutId: string) => `recover-${deadRolloutId}`.slice(0, 80);
+
+/**
+ * Puts a service whose owner died back in a safe state: the lock moves to a new generation, the dead
+ * owner's lease is waited out (up to `maxWaitMs`; beyond that nothing is taken and `wait` is returned),
+ * then all traffic goes to the lock's target slot on its revision (scaled up if it was scaled down), the
+ * other slot back to the target revision at zero when the target is the retained revision, the dead
+ * rollout's record is closed with `cause`, the lock released and the next waiting push woken.
+ */
+export async function recoverService(service: ServiceConfig, dead: LockRecord, cause: string, deps: RecoveryDeps, maxWaitMs = Number.POSITIVE_INFINITY): Promise<RecoveryResult> {
+  const left = leaseLeftMs(dead, deps.clock.now());
+  if (left > maxWaitMs) return { status: 'wait', waitMs: left, decision: `the last step of ${dead.rolloutId} may still be running for ${Math.ceil(left / 1000)} s` };
+  const id = recoveryId(dead.rolloutId);
+  const now = deps.clock.now();
+  const took = await deps.store.takeOverLock(dead, {
+    service: service.name,
+    rolloutId: id,
+    role: 'recovery',
+    startedAt: now.toISOString(),
+    alarms: [],
+    target: dead.target,
+    leaseUntil: new Date(now.getTime() + left + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString(),
+  });
+  if (!took) return { status: 'gone', decision: `${dead.rolloutId} no longer holds ${service.name}: someone else took over` };
+  deps.log.warn('recovering a service from a dead owner', { service: service.name, rolloutId: dead.rolloutId, generation: took.generation, cause, waitMs: left });
+  if (left > 0) await deps.sleep(left);
+  const owner: Owner = { service: service.name, rolloutId: id, generation: took.generation };
+  const target = dead.target;
+  let restored = 'nothing had been changed yet';
+  if (target) {
+    await fenced(owner, deps);
+    restored = await restoreTarget(service, target, deps);
+  }
+  const ended = deps.clock.now().toISOString();
+  const outcome = target?.phase === 'committed' ? 'SUCCEEDED' : target ? 'ROLLED_BACK' : 'FAILED';
+  await deps.store.putHistory({
+    service: service.name,
+    rolloutId: dead.rolloutId,
+    startedAt: dead.startedAt,
+    endedAt: ended,
+    outcome,
+    image: dead.image,
+    ...(target ? { liveSlot: target.slot, weights: weightsFor(target.slot, 100) } : {}),
+    reason: `${cause}; Cutover recovered the service: ${restored}`,
+  });
+  if (target) {
+    const previous = await deps.store.getServiceState(service.name);
+    await deps.store.putServiceState({
+      service: service.name, liveSlot: target.slot, liveTaskDefinitionArn: target.taskDefinitionArn, desiredCount: target.desiredCount, rolloutId: dead.rolloutId, at: ended,
+      push: newestPush(previous?.push, dead.push),
+    });
+  }
+  await deps.store.releaseLock(service.name, id);
+  await wakeNextAfterRelease(service, deps);
+  const decision = `recovered ${service.name} after ${dead.rolloutId} died (${cause}): ${restored}`;
+  await deps.notifier?.post(`:warning: *${service.name}*: ${decision}`, dead.thread);
+  return { status: 'recovered', decision };
+}
+
+/** Absolute writes that put the service on `target` (idempotent). Returns what was done, for people. */
+export async function restoreTarget(service: ServiceConfig, target: LockTarget, deps: Pick<RecoveryDeps, 'ecs' | 'traffic'>): Promise<string> {
+  const live = service.slots[target.slot];
+  const other = service.slots[otherSlot(target.slot)];
+  const done: string[] = [];
+  const current = await deps.ecs.describeService(service.cluster, live.serviceName);
+  if (!current || current.taskDefinition !== target.taskDefinitionArn || current.desiredCount === 0) {
+    await deps.ecs.updateService(service.cluster, live.serviceName, { taskDefinition: target.taskDefinitionArn, desiredCount: Math.max(1, target.desiredCount) });
+    done.push(`${target.slot} put back on ${shortRevision(target.taskDefinitionArn)} at ${Math.max(1, target.desiredCount)} tasks`);
+  }
+  const weights = weightsFor(target.slot, 100);
+  await deps.traffic.setWeights(service.listenerArn, [
+    { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
+    { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
+  ]);
+  done.unshift(`${target.slot} 100% on ${shortRevision(target.taskDefinitionArn)}`);
+  if (target.phase === 'retained') {
+    // The other slot held the new revision: back to the retained one, at zero tasks.
+    await deps.ecs.updateService(service.cluster, other.serviceName, { taskDefinition: target.taskDefinitionArn, desiredCount: 0 });
+    done.push(`${otherSlot(target.slot)} back on ${shortRevision(target.taskDefinitionArn)} at 0 tasks`);
+  }
+  return done.join('; ');
+}
+

@@ -40,10 +40,12 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/aws/store';
+import { EXPIRES_AT_ATTRIBUTE } from '../functions/aws/request-ledger';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
 import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
-import { alarmEventPattern, ecsFailurePattern, pushEventPattern, type EventPattern } from './rules';
+import { alarmEventPattern, ecsFailurePattern, executionEndedPattern, pushEventPattern, type EventPattern } from './rules';
+import { DEFAULT_LEASE_MS } from '../functions/core/ownership';
 import { rolloutDashboard } from './dashboard';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
@@ -70,6 +72,7 @@ export const CUTOVER_FUNCTIONS = [
   'finalize',
   'retire',
   'rollback',
+  'reconcile',
   'chat',
 ] as const;
 
@@ -247,7 +250,7 @@ export interface CutoverProps {
 }
 
 /** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
-export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'rollback'] as const;
+export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'rollback', 'reconcile'] as const;
 
 /** The Slack app's settings. */
 export interface CutoverSlackProps {
@@ -292,21 +295,29 @@ const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.d
 /** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
 const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   // Lock, drift reference, queue (read to wake the next push after a refusal, delete its own entry).
-  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  // A dead owner's service is recovered on the way (the service state is put).
+  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+  // The fence before each change (GetItem reads the lock when it fails).
+  register: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  deploy: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   'check-steady': ['dynamodb:GetItem'],
   'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // Weights on the lock, and one record per step.
-  shift: ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  shift: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // Wait tokens on the lock; a queued push's entry.
   bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   alarm: ['dynamodb:UpdateItem'],
   // History, the service's state (drift reference), the lock, and the queue to wake the next push.
-  finalize: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  retire: ['dynamodb:GetItem'],
+  finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  // The scale-down takes the lock, reads the service state, fences and releases.
+  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // Finds the locks a dead execution holds (the index), recovers, closes records, wakes the next push.
+  reconcile: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // GetItem: the abort's time, for the rollback reaction metric.
   rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
-  // a rollback after completion takes and releases the lock.
+  // a rollback after completion takes and releases the lock; PutItem also claims each signed request once
+  // (functions/aws/request-ledger.ts).
   chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
 };
 
@@ -419,6 +430,8 @@ export class Cutover extends Construct {
   public readonly alarmRule: events.Rule;
   /** ECS deployment failures and task start/placement failures → the alarm (abort) function. */
   public readonly ecsFailureRule: events.Rule;
+  /** Executions that ended while owning a service → reconcile (the dead-execution path). */
+  public readonly recoveryRule: events.Rule;
   /** Events the rules could not deliver, and start/alarm invocations that failed after their retries. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The rollouts dashboard (unless the `dashboard` prop is false). */
@@ -448,6 +461,8 @@ export class Cutover extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? CutoverDefaults.removalPolicy,
+      // Only the chat function's request claims carry it: they go some time after Slack's replay window.
+      timeToLiveAttribute: EXPIRES_AT_ATTRIBUTE,
     });
     // Sparse: only the locks of rollouts in flight carry activeKey, so the alarm path reads only those.
     this.table.addGlobalSecondaryIndex({
@@ -495,9 +510,9 @@ export class Cutover extends Construct {
         'PutTelemetryRecords, GetSamplingRules and GetSamplingTargets; none of these actions supports resource-level permissions.',
     });
 
-    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
+    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
-    functions.start.addEnvironment('CUTOVER_SERVICES', servicesJson);
+    for (const name of ['start', 'reconcile'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
     // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'Cutover: locks, history and audit trail' });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'Cutover: the rollout state machine' });
@@ -530,7 +545,7 @@ export class Cutover extends Construct {
       reason: 'This queue is itself the dead-letter queue of the push and alarm rules and of the start and alarm functions; a dead-letter queue has no dead-letter queue of its own.',
     });
     // EventBridge invokes asynchronously: a function that keeps failing lands here too, not in the void.
-    for (const name of ['start', 'alarm'] as const) {
+    for (const name of ['start', 'alarm', 'reconcile'] as const) {
       functions[name].configureAsyncInvoke({
         onFailure: new destinations.SqsDestination(this.deadLetterQueue),
         retryAttempts: 2,
@@ -554,6 +569,12 @@ export class Cutover extends Construct {
       description: 'Cutover: ECS failing a deployment or unable to start tasks aborts the rollout deploying to that service',
       eventPattern: cdkPattern(ecsFailurePattern()),
       targets: [target(functions.alarm)],
+    });
+
+    this.recoveryRule = new events.Rule(this, 'RecoveryRule', {
+      description: 'Cutover: an execution that ended while it owned a service (stopped, timed out, failed) has the service put back in a safe state',
+      eventPattern: cdkPattern(executionEndedPattern(this.stateMachineArnString)),
+      targets: [target(functions.reconcile)],
     });
 
     this.grantAccess(tracing);
@@ -663,7 +684,8 @@ export class Cutover extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
-      timeout: CutoverDefaults.timeout,
+      // Reconcile may wait out a dead execution's last write (DEFAULT_LEASE_MS) before it recovers the service.
+      timeout: name === 'reconcile' ? Duration.millis(DEFAULT_LEASE_MS + CutoverDefaults.timeout.toMilliseconds()) : CutoverDefaults.timeout,
       tracing: options.tracing,
       role,
       logGroup,
@@ -713,7 +735,7 @@ export class Cutover extends Construct {
     for (const [name, actions] of Object.entries(TABLE_ACCESS) as [CutoverFunctionName, string[]][]) {
       allow(name, actions, [this.table.tableArn]);
     }
-    allow('alarm', ['dynamodb:Query'], [`${this.table.tableArn}/index/${ACTIVE_INDEX}`]);
+    for (const name of ['alarm', 'reconcile'] as const) allow(name, ['dynamodb:Query'], [`${this.table.tableArn}/index/${ACTIVE_INDEX}`]);
 
     // Reading: prepare's pre-flight reads everything; check-steady watches the new slot's deployment.
     allow('prepare', ['ecs:DescribeServices'], serviceArns);
@@ -722,6 +744,10 @@ export class Cutover extends Construct {
     allow('prepare', [...ELB_DESCRIBE, UNSCOPABLE_ACTIONS.describeTargetGroups], ['*']);
     allow('prepare', ['cloudwatch:DescribeAlarms'], alarmArns);
     allow('check-alarms', ['cloudwatch:DescribeAlarms'], alarmArns);
+    // Check-alarms also notices changes made outside Cutover: the new slot scaled to 0, the retained revision
+    // deregistered.
+    allow('check-alarms', ['ecs:DescribeServices'], serviceArns);
+    allow('check-alarms', [UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
 
     // Register: clone the live revision, register the clone with its tags, pass the same roles on.
     allow('register', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.registerTaskDefinition], ['*']);
@@ -738,9 +764,11 @@ export class Cutover extends Construct {
     }
 
     // Changing: the slots' services and the traffic split, nothing else.
-    for (const name of ['deploy', 'retire', 'rollback'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
-    for (const name of ['shift', 'retire', 'rollback'] as const) allow(name, ELB_DESCRIBE, ['*']);
-    for (const name of ['shift', 'rollback'] as const) {
+    // Recovery of a dead owner (reconcile, and prepare on its way to the lock) writes like a rollback.
+    for (const name of ['deploy', 'retire', 'rollback', 'prepare', 'reconcile'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
+    allow('reconcile', ['ecs:DescribeServices'], serviceArns);
+    for (const name of ['shift', 'retire', 'rollback', 'reconcile'] as const) allow(name, ELB_DESCRIBE, ['*']);
+    for (const name of ['shift', 'rollback', 'prepare', 'reconcile'] as const) {
       allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);
       allow(name, ['elasticloadbalancing:ModifyRule'], ruleArns);
     }
@@ -752,7 +780,7 @@ export class Cutover extends Construct {
     // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
     // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-    for (const name of ['prepare', 'finalize', 'rollback'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
+    for (const name of ['prepare', 'finalize', 'rollback', 'reconcile'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
     const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     allow('prepare', ['states:DescribeExecution'], [executions]);
     Validations.of(f.prepare.role!).acknowledge({
@@ -763,10 +791,13 @@ export class Cutover extends Construct {
     // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings.
     const repositoryArns = unique(this.services.map((s) => s.props.repository.repositoryArn));
     allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings'], repositoryArns);
+    // Start reads ECR's push time, which orders pushes.
+    allow('start', ['ecr:DescribeImages'], repositoryArns);
 
     // Retention after a success: list the family, keep the protected and newest, deregister the rest.
     allow('finalize', ['ecs:DescribeServices'], serviceArns);
-    allow('finalize', [UNSCOPABLE_ACTIONS.listTaskDefinitions, UNSCOPABLE_ACTIONS.deregisterTaskDefinition], ['*']);
+    // Describe: only revisions tagged as registered by Cutover for the same service are deregistered.
+    allow('finalize', [UNSCOPABLE_ACTIONS.listTaskDefinitions, UNSCOPABLE_ACTIONS.deregisterTaskDefinition, UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
 
     // Chat: status reads the alarms and the weights; commands resume or fail the waiting task; a rollback
     // after completion moves the weights back and scales the new slot down.
@@ -780,6 +811,12 @@ export class Cutover extends Construct {
       allow('chat', ELB_DESCRIBE, ['*']);
       allow('chat', ['elasticloadbalancing:ModifyListener'], listenerArns);
       allow('chat', ['elasticloadbalancing:ModifyRule'], ruleArns);
+      // A rollback whose rollout's execution has ended recovers the service itself.
+      allow('chat', ['states:DescribeExecution'], [executions]);
+      Validations.of(f.chat.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(executions))}]`,
+        reason: 'states:DescribeExecution on the executions of this state machine only, to tell a dead lock holder from a live one; execution names are not known in advance.',
+      });
     }
 
     for (const name of CUTOVER_FUNCTIONS) {

@@ -52,3 +52,12 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
     return matchesPattern(expected as EventPattern, actual);
   });
 }
+
+/** Executions of the given state machine that ended: the dead-execution path (functions/reconcile). */
+export function executionEndedPattern(stateMachineArn: string): EventPattern {
+  return {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: { stateMachineArn: [stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+  };
+}

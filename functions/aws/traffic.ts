@@ -1,7 +1,7 @@
 /**
  * The {@link Traffic} port over ELBv2: reads and sets the weights of a listener's default forward action
- * or of a listener rule's forward action. Both shapes are handled: a weighted `ForwardConfig`, and a plain
- * `TargetGroupArn` forward (which reads as that group at 100).
+ * or of a listener rule's forward action. Both shapes are handled: a weighted `ForwardConfig` (read as exact
+ * percentages of its total), and a plain `TargetGroupArn` forward (which reads as that group at 100).
  * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions
  */
 import {
@@ -19,14 +19,19 @@ import { edge, errorName } from './edge';
 
 const isRule = (arn: string) => arn.includes(':listener-rule/');
 
-/** Weights of a forward action in percent of the total, by target group ARN. */
+/**
+ * Weights of a forward action in percent of the total, by target group ARN. ALB weights are 0-999 and
+ * relative, so the share is exact and never rounded: 999/1 reads 99.9 / 0.1 (traffic on both), and only a
+ * group holding all of the weight reads 100 (the quotient is exact then). All weights 0 read 0 each.
+ * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html
+ */
 export function forwardWeights(action: Action): Record<string, number> {
   const groups = action.ForwardConfig?.TargetGroups;
   if (groups && groups.length > 0) {
     // A target group without a weight counts as 1 (the ALB default); a single group takes everything.
     const raw = groups.map((g) => ({ arn: g.TargetGroupArn ?? '', weight: g.Weight ?? 1 }));
     const total = raw.reduce((sum, g) => sum + g.weight, 0);
-    return Object.fromEntries(raw.map((g) => [g.arn, total === 0 ? 0 : Math.round((g.weight * 100) / total)]));
+    return Object.fromEntries(raw.map((g) => [g.arn, total === 0 ? 0 : (g.weight * 100) / total]));
   }
   if (action.TargetGroupArn) return { [action.TargetGroupArn]: 100 };
   return {};

@@ -4,6 +4,11 @@
  * Every command acts through the same paths the alarms use: `rollback` records an abort on the service's
  * lock and fails the waiting task token, `promote` succeeds it, `pause` / `resume` set the lock's pause and
  * succeed the hold's token. Each takes effect at once, at the latest at the next state.
+ *
+ * Replies are Slack text (the CLI prints them too): every piece from outside (an operator's reason, a
+ * command as typed, alarm and ECS reasons in records) goes through {@link slackText} where it enters a
+ * reply, so it cannot mention a channel or a user or add a link. Records keep such text as it came; only
+ * the mentions Cutover builds itself (`<@user>` of the operator who sent the command) stay live.
  */
 import type { ServiceConfig, Slot } from '../core/config';
 import { otherSlot } from '../core/config';
@@ -15,6 +20,7 @@ import { driftProblems } from '../core/drift';
 import { wakeNextAfterRelease } from '../core/turns';
 import { abortRollout } from '../core/abort';
 import { DEFAULT_LEASE_MS, fenced, isDead, recoverService, type Owner } from '../core/ownership';
+import { slackText } from '../core/slack-text';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -128,7 +134,7 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
         ? `pause requested by ${lock.pause.by}`
         : 'in progress';
     const link = deps.executionUrl ? `\n  execution: ${deps.executionUrl(lock.rolloutId)}` : '';
-    const aborted = lock.abort ? `\n  aborting: ${lock.abort.reason}` : '';
+    const aborted = lock.abort ? `\n  aborting: ${slackText(lock.abort.reason)}` : '';
     return (
       `*${service.name}*: rolling out ${lock.rolloutId} (started ${ago(lock.startedAt, now)})\n` +
       `  step ${Math.min(index + 1, total)}/${total}${step ? ` (${describeStep(step, lock.newSlot)})` : ''}: ${waiting}\n` +
@@ -137,7 +143,7 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
   }
   const [last] = (await deps.store.listHistory(service.name, 5)).filter((h) => h.outcome !== 'REFUSED');
   const lastText = last
-    ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${last.reason})` : ''}`
+    ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${slackText(last.reason)})` : ''}`
     : 'no rollout yet';
   const drift = weights ? await driftOf(service, weights, deps) : [];
   return `*${service.name}*: idle, ${w}\n  ${lastText}\n  alarms: ${alarmText}${drift.map((d) => `\n  ${d}`).join('')}`;
@@ -145,7 +151,7 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
 
 function describeHistory(h: HistoryRecord, now: Date): string {
   const took = h.endedAt ? `, took ${formatDuration(Math.max(0, Math.round((Date.parse(h.endedAt) - Date.parse(h.startedAt)) / 1000)))}` : '';
-  return `• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${h.trigger ?? 'unknown trigger'}${took}, ${ago(h.startedAt, now)})${h.reason ? ` — ${h.reason}` : ''}`;
+  return `• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${slackText(h.trigger ?? 'unknown trigger')}${took}, ${ago(h.startedAt, now)})${h.reason ? ` — ${slackText(h.reason)}` : ''}`;
 }
 
 /** The last successful rollout, if the old slot is still warm for a rollback after completion. */
@@ -169,13 +175,16 @@ async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ 
 
 async function rollback(service: ServiceConfig, lock: LockRecord | undefined, reason: string, actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
   const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
+  // The abort, the task's cause and the history keep the reason as typed; the reply shows it escaped.
   const why = `rollback requested by ${by}${reason ? `: ${reason}` : ''}`;
+  const said = `rollback requested by ${by}${reason ? `: ${slackText(reason)}` : ''}`;
   if (lock && (await isDead(lock, deps))) {
     // Its execution has ended (stopped, crashed): no state will ever see an abort. Restore it here, under the protocol.
     const out = await recoverService(service, lock, `${lock.rolloutId} had ended without releasing ${service.name}; ${why}`, { ...deps, sleep: deps.sleep ?? realSleep }, RECOVERY_WAIT_MS);
-    if (out.status === 'recovered') return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}` } };
+    // The decision quotes the cause (the reason as typed): escaped whole, the operator's mention in it too.
+    if (out.status === 'recovered') return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${slackText(out.decision)}` } };
     if (out.status === 'wait') {
-      return { rolloutId: lock.rolloutId, reply: { status: 202, text: `${service.name}: ${lock.rolloutId} has ended but ${out.decision}; Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.` } };
+      return { rolloutId: lock.rolloutId, reply: { status: 202, text: `${service.name}: ${lock.rolloutId} has ended but ${slackText(out.decision)}; Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.` } };
     }
     lock = await deps.store.getLock(service.name);
   }
@@ -184,7 +193,7 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
     if (aborted) {
       return {
         rolloutId: lock.rolloutId,
-        reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${aborted.resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${why}` },
+        reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${aborted.resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${said}` },
       };
     }
   }
@@ -192,7 +201,7 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
   // the canary, as an owner of its own. A holder that is finishing (Finalize's release, the scale-down) has
   // the lock for a moment only: try a few times.
   for (let attempt = 1; ; attempt++) {
-    const out = await restoreAfterCompletion(service, why, deps);
+    const out = await restoreAfterCompletion(service, why, said, deps);
     if (out.reply.status !== 409 || !out.busy || attempt >= RESTORE_ATTEMPTS) return out;
     await (deps.sleep ?? realSleep)(RESTORE_RETRY_MS);
   }
@@ -205,7 +214,8 @@ const RESTORE_RETRY_MS = 400;
 /** How long the chat function may wait for a dead holder's lease (Slack expects an answer within 3 s). */
 const RECOVERY_WAIT_MS = 1_500;
 
-async function restoreAfterCompletion(service: ServiceConfig, why: string, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string; busy?: boolean }> {
+/** `why` goes into the history record as typed; `said` (its reason escaped) into the reply. */
+async function restoreAfterCompletion(service: ServiceConfig, why: string, said: string, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string; busy?: boolean }> {
   const target = await restorable(service, deps);
   if ('reason' in target) return { reply: { status: 409, text: target.reason } };
   const { last, oldSlot, desiredCount } = target;
@@ -241,7 +251,7 @@ async function restoreAfterCompletion(service: ServiceConfig, why: string, deps:
   await wakeNextAfterRelease(service, deps);
   return {
     rolloutId: last.rolloutId,
-    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(retained)} (${last.rolloutId} rolled back after completion). ${why}` },
+    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(retained)} (${last.rolloutId} rolled back after completion). ${said}` },
   };
 }
 
@@ -282,16 +292,17 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       const now = deps.clock.now();
       const [history, commands] = await Promise.all([deps.store.listHistory(service.name, 10), deps.store.listCommands(service.name, 10)]);
       const rollouts = history.length ? history.map((h) => describeHistory(h, now)).join('\n') : 'no rollout yet';
-      const cmds = commands.length ? commands.map((c) => `• ${c.at} ${c.via === 'slack' ? `<@${c.user}>` : c.user}: ${c.text} → ${c.result}`).join('\n') : 'none';
+      // The command as typed is outside text; its result is the reply it got, Slack text already (see audit).
+      const cmds = commands.length ? commands.map((c) => `• ${c.at} ${c.via === 'slack' ? `<@${c.user}>` : slackText(c.user)}: ${slackText(c.text)} → ${c.result}`).join('\n') : 'none';
       return { reply: { status: 200, text: `*${service.name}* rollouts:\n${rollouts}\ncommands:\n${cmds}` } };
     }
     case 'rollback':
-      // The reason is echoed in the channel: no Slack control sequences (<!channel>, <@U…>) from it.
-      return rollback(service, lock, args.join(' ').slice(0, 500).replace(/[<>&]/g, ''), actor, deps);
+      // The reason is echoed in the channel: escaped there (rollback()), kept readable and as typed in records.
+      return rollback(service, lock, args.join(' ').slice(0, 500), actor, deps);
     case 'promote': {
       const full = args.includes('--full');
       const unknown = args.filter((a) => a !== '--full');
-      if (unknown.length) return { reply: { status: 400, text: `promote takes only --full, not "${unknown.join(' ').slice(0, 40)}"` } };
+      if (unknown.length) return { reply: { status: 400, text: `promote takes only --full, not "${slackText(unknown.join(' ').slice(0, 40))}"` } };
       if (!lock) return { reply: { status: 409, text: `nothing to promote: no rollout of ${service.name} is in progress` } };
       if (lock.wait?.kind === 'hold') return { reply: { status: 409, text: `${service.name} is paused: /cutover resume ${service.name} first` }, rolloutId: lock.rolloutId };
       if (!lock.taskToken || !lock.wait) return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
@@ -325,6 +336,7 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
   }
 }
 
+/** `text` is the command as typed; `result` is Slack text (the reply, outside pieces escaped), shown as is by history. */
 async function audit(service: ServiceConfig, actor: Actor, text: string, result: string, rolloutId: string | undefined, deps: CommandDeps): Promise<void> {
   const record: CommandRecord = { service: service.name, at: deps.clock.now().toISOString(), user: actor.user, channel: actor.channel, via: actor.via, text: text.slice(0, 500), rolloutId, result: result.slice(0, 500) };
   try {

@@ -1,10 +1,12 @@
 /** Lambda entry point for the Slack slash command (Function URL): middy over `handleSlashCommand`. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsAlarms } from '../aws/alarms';
-import { requireEnv } from '../aws/clients';
+import { requireEnv, sdkOptions } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsExecutions, executionArnOf } from '../aws/executions';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
+import { awsRequestLedger } from '../aws/request-ledger';
 import { cachedSecret } from '../aws/secrets';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
@@ -22,10 +24,14 @@ export const consoleUrl = (executionArn: string) => {
 export const createHandler = (deps: () => ChatDeps) => lambda('chat', handleSlashCommand, deps);
 
 export const handler = createHandler(
-  once(
-    (): ChatDeps => ({
+  once((): ChatDeps => {
+    // One DynamoDB client for the store and the request ledger: the same table.
+    const table = requireEnv('TABLE_NAME');
+    const dynamo = new DynamoDBClient(sdkOptions);
+    return {
       services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
-      store: awsStore(requireEnv('TABLE_NAME')),
+      store: awsStore(table, dynamo),
+      requestLedger: awsRequestLedger(table, dynamo),
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
       alarms: awsAlarms(),
       traffic: awsTraffic(),
@@ -34,6 +40,6 @@ export const handler = createHandler(
       log: powertoolsLog(),
       executionUrl: (rolloutId) => consoleUrl(executionArnOf(requireEnv('STATE_MACHINE_ARN'), rolloutId)),
       signingSecret: cachedSecret(requireEnv('SLACK_SIGNING_SECRET_ARN')),
-    }),
-  ),
+    };
+  }),
 );

@@ -2,8 +2,9 @@
  * Check steady: is the idle slot running the new revision, steadily?
  *
  * STEADY when the service is on the target revision with exactly one deployment, that deployment is not
- * IN_PROGRESS / FAILED, and running >= desired. This reads right on real ECS (the old deployment stays
- * ACTIVE until drained) and on moto (which never adds a deployment entry on UpdateService).
+ * IN_PROGRESS / FAILED, and running >= desired > 0. This reads right on real ECS (the old deployment stays
+ * ACTIVE until drained) and on moto (which never adds a deployment entry on UpdateService). A service with
+ * no task wanted or none running is never steady: 0 >= 0 would shift traffic to a slot that serves nothing.
  */
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
@@ -27,6 +28,9 @@ export function steadiness(svc: ServiceView, target: string): { status: 'STEADY'
   );
   if (failed) return { status: 'FAILED', why: `deployment failed: ${failed.rolloutStateReason ?? 'rolloutState FAILED'}` };
   if (svc.taskDefinition !== target) return { status: 'IN_PROGRESS', why: `service still on ${shortRevision(svc.taskDefinition)}` };
+  // Deploy gave the slot the live slot's count: 0 wanted means it was scaled to 0 since (or the live slot was).
+  if (svc.desiredCount === 0) return { status: 'IN_PROGRESS', why: `desired count is 0 (scaled to 0 outside Cutover?): no task would serve traffic` };
+  if (svc.runningCount === 0) return { status: 'IN_PROGRESS', why: `no task running yet (0/${svc.desiredCount})` };
   if (svc.deployments.length !== 1) return { status: 'IN_PROGRESS', why: `${svc.deployments.length} deployments (old tasks still draining)` };
   const d = svc.deployments[0]!;
   if (d.rolloutState === 'IN_PROGRESS') return { status: 'IN_PROGRESS', why: `deployment in progress (${svc.runningCount}/${svc.desiredCount} running)` };

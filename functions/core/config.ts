@@ -3,6 +3,7 @@
  *
  * The construct builds it from typed CDK props; the local runtime builds it from the emulator's resources.
  */
+import { RE2JS, RE2JSException } from 're2js';
 import { InvalidConfigError } from './errors';
 import { DEFAULT_PLAN, normalizePlan, validatePlan, type CanaryPlan } from './plan';
 
@@ -77,7 +78,8 @@ export interface ServiceConfig {
   readonly concurrency?: ConcurrencyPolicy;
   /**
    * Only pushed tags matching this roll out: a glob (`v*`, `main-*`) or a regex between slashes
-   * (`/^release-\d+$/`). A push without a tag never matches a filter.
+   * (`/^release-\d+$/`) in RE2 syntax, which matches in linear time (no backreferences, no lookaround).
+   * A push without a tag never matches a filter.
    * @default - every push of the repository
    */
   readonly tagFilter?: string;
@@ -99,16 +101,60 @@ export type ScanSeverity = (typeof SCAN_SEVERITIES)[number];
 export const DEFAULT_KEEP_REVISIONS = 5;
 
 /**
- * True if `tag` passes the filter: a glob (`*` any run, `?` one character) or `/regex/`. No filter passes
- * everything; a filter never passes an untagged push.
+ * Compiled tag filters by their text: the start function matches every push against every filter of the
+ * repository, and compiling is the expensive part. Filters come from the configuration, so there are few;
+ * the cap only keeps a caller that makes up filters from growing it without end.
+ */
+const compiledFilters = new Map<string, RE2JS>();
+const COMPILED_FILTERS_CAP = 256;
+
+/** Escapes the characters that mean something in RE2 syntax (the same set as in a JavaScript regex). */
+const escapeRe2 = (text: string): string => text.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+
+/** True if the filter is a regex (`/…/`) rather than a glob; `//` is a glob that matches itself. */
+const isRegexFilter = (filter: string): boolean => filter.length > 2 && filter.startsWith('/') && filter.endsWith('/');
+
+/**
+ * The filter as a compiled RE2 program: a `/regex/` as written (unanchored, like `RegExp.test`), a glob
+ * anchored at both ends with `*` as `.*` and `?` as `.`. RE2 matches in time linear in the tag, whatever
+ * the pattern, so a filter cannot hang the start function (JavaScript's backtracking `RegExp` takes
+ * exponential time on `/^(a+)+$/`).
+ * @see https://github.com/google/re2/wiki/Syntax
+ * @throws RE2JSException if the regex is not valid RE2 syntax (a glob always is).
+ */
+function compileTagFilter(filter: string): RE2JS {
+  const cached = compiledFilters.get(filter);
+  if (cached) return cached;
+  const pattern = isRegexFilter(filter) ? filter.slice(1, -1) : `^${escapeRe2(filter).replace(/\*/g, '.*').replace(/\?/g, '.')}$`;
+  const compiled = RE2JS.compile(pattern);
+  if (compiledFilters.size >= COMPILED_FILTERS_CAP) compiledFilters.clear();
+  compiledFilters.set(filter, compiled);
+  return compiled;
+}
+
+/**
+ * True if `tag` passes the filter: a glob (`*` any run, `?` one character) or `/regex/` in RE2 syntax. No
+ * filter passes everything; a filter never passes an untagged push. Runs in time linear in the tag.
+ * @throws RE2JSException if the filter is a regex RE2 cannot compile (`validateServiceConfig` refuses those).
+ * @example
+ * tagMatches('v*', 'v1.4.2'); // true
+ * tagMatches('/^release-\\d+$/', 'release-x'); // false
  */
 export function tagMatches(filter: string | undefined, tag: string | undefined): boolean {
   if (filter === undefined) return true;
   if (tag === undefined) return false;
-  const regex = filter.length > 2 && filter.startsWith('/') && filter.endsWith('/')
-    ? new RegExp(filter.slice(1, -1))
-    : new RegExp(`^${filter.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return regex.test(tag);
+  return compileTagFilter(filter).test(tag);
+}
+
+/** Why RE2 refuses the filter (`missing closing ]: \`[\``), or undefined if it compiles. */
+function tagFilterError(filter: string): string | undefined {
+  try {
+    compileTagFilter(filter);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof RE2JSException)) throw error;
+    return error.message.replace(/^error parsing regexp: /, '');
+  }
 }
 
 /** The input form: plan and timings may be left out. */
@@ -130,6 +176,10 @@ export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,40}$/;
 const ARN = /^arn:aws[a-z-]*:/;
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
+/**
+ * What the validators say after a path (`services[1].alarms: must name at least one alarm …`). `SHARED` is
+ * followed by the path that first used the resource and the resource: `is also services[0].listenerArn (arn:…)`.
+ */
 export const ConfigMessage = {
   NOT_OBJECT: 'must be an object',
   NAME: 'must be 1-40 letters, digits, - or _',
@@ -144,6 +194,8 @@ export const ConfigMessage = {
   DUPLICATE_SERVICE: 'service name is used twice',
   CONCURRENCY: "must be 'supersede', 'queue' or 'reject'",
   TAG_FILTER: 'must be a glob (v*) or a regex between slashes (/^v\\d+$/), at most 200 characters',
+  TAG_FILTER_RE2: 'must be a regex in RE2 syntax, which matches in linear time: no backreferences (\\1) and no lookahead or lookbehind',
+  SHARED: 'is also',
   SEVERITY: `must be one of ${['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].join(', ')}`,
   KEEP: 'must be an integer from 0 to 100',
   BOOLEAN: 'must be true or false',
@@ -196,11 +248,8 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
   if (c.tagFilter !== undefined) {
     if (typeof c.tagFilter !== 'string' || c.tagFilter === '' || c.tagFilter.length > 200) problems.push(`${path}.tagFilter: ${ConfigMessage.TAG_FILTER}`);
     else {
-      try {
-        tagMatches(c.tagFilter, 'x');
-      } catch {
-        problems.push(`${path}.tagFilter: ${ConfigMessage.TAG_FILTER}`);
-      }
+      const why = tagFilterError(c.tagFilter);
+      if (why !== undefined) problems.push(`${path}.tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: ${why})`);
     }
   }
   if (c.imageScan !== undefined) {
@@ -233,7 +282,16 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
   return problems;
 }
 
-/** Validates a list of services: each one, and names unique. */
+/**
+ * Validates a list of services: each one, names unique, and no AWS resource managed twice. Two services
+ * that share an ECS service, a target group or a listener (rule) would each move the other's traffic and
+ * scale the other's tasks; a problem names both paths, the later one first:
+ * `services[1].slots.green.targetGroupArn: is also services[0].slots.blue.targetGroupArn (arn:…)`.
+ * (Blue and green of one service sharing an ECS service or target group is `validateServiceConfig`'s rule.)
+ * @example
+ * const problems = validateServices(configs);
+ * if (problems.length) throw new InvalidConfigError('services', problems);
+ */
 export function validateServices(services: readonly unknown[]): string[] {
   const problems = services.flatMap((s, i) => validateServiceConfig(s, `services[${i}]`));
   const seen = new Set<string>();
@@ -242,6 +300,40 @@ export function validateServices(services: readonly unknown[]): string[] {
     if (typeof name !== 'string') return;
     if (seen.has(name)) problems.push(`services[${i}].name: ${ConfigMessage.DUPLICATE_SERVICE}`);
     seen.add(name);
+  });
+  problems.push(...sharedResources(services));
+  return problems;
+}
+
+/** A cluster name or ARN as its name (`arn:aws:ecs:…:cluster/shop` → `shop`), so both forms compare equal. */
+const clusterName = (cluster: string): string => cluster.slice(cluster.lastIndexOf('/') + 1);
+
+/**
+ * Every resource that a second service claims again: its ECS services (cluster by name, and service name),
+ * target groups (either slot of either service) and listener or listener rule.
+ */
+function sharedResources(services: readonly unknown[]): string[] {
+  const problems: string[] = [];
+  const firstClaim = new Map<string, { index: number; path: string }>();
+  const claim = (index: number, path: string, kind: string, value: unknown) => {
+    if (!isString(value)) return;
+    const key = `${kind} ${value}`;
+    const first = firstClaim.get(key);
+    if (first === undefined) firstClaim.set(key, { index, path });
+    else if (first.index !== index) problems.push(`${path}: ${ConfigMessage.SHARED} ${first.path} (${value})`);
+  };
+  services.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null) return;
+    const c = s as Record<string, unknown>;
+    const slots = c.slots as Record<string, Record<string, unknown> | null | undefined> | null | undefined;
+    for (const slot of SLOTS) {
+      const config = typeof slots === 'object' && slots !== null ? slots[slot] : undefined;
+      if (typeof config !== 'object' || config === null) continue;
+      const path = `services[${i}].slots.${slot}`;
+      if (isString(c.cluster) && isString(config.serviceName)) claim(i, `${path}.serviceName`, 'ecs-service', `${clusterName(c.cluster)}/${config.serviceName}`);
+      claim(i, `${path}.targetGroupArn`, 'target-group', config.targetGroupArn);
+    }
+    claim(i, `services[${i}].listenerArn`, 'listener', c.listenerArn);
   });
   return problems;
 }

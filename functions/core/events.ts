@@ -145,3 +145,30 @@ export function parseAlarmChange(event: unknown): Parsed<AlarmChange> {
     time: str(e.time) ? e.time : new Date(0).toISOString(),
   };
 }
+
+/** A Step Functions execution that ended (`Step Functions Execution Status Change`). */
+export interface ExecutionEnded {
+  readonly name: string;
+  readonly status: string;
+  readonly stateMachineArn: string;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** The statuses an execution ends in. */
+export const ENDED_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/** Parses a `Step Functions Execution Status Change` event; a status that is not an end is ignored. */
+export function parseExecutionEnded(event: unknown): Parsed<ExecutionEnded> {
+  const env = envelope(event, 'aws.states', 'Step Functions Execution Status Change');
+  if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
+  const { d } = env;
+  const problems: string[] = [];
+  if (!str(d.name) || !/^[A-Za-z0-9_-]{1,80}$/.test(d.name)) problems.push('detail.name: must be an execution name (1-80 letters, digits, - or _)');
+  if (!str(d.status)) problems.push('detail.status: is required');
+  if (!str(d.stateMachineArn)) problems.push('detail.stateMachineArn: is required');
+  if (problems.length) throw new InvalidInputError('invalid execution status change event', problems);
+  if (!(ENDED_STATUSES as readonly string[]).includes(d.status as string)) return { kind: 'ignore', reason: `execution ${d.name as string} is ${d.status as string}, not ended` };
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1000) : undefined);
+  return { kind: 'accept', name: d.name as string, status: d.status as string, stateMachineArn: d.stateMachineArn as string, error: text(d.error), cause: text(d.cause) };
+}

@@ -20,6 +20,7 @@ import { newestPush, shortRevision, weightsFor, type RolloutState } from './roll
 import { requireLive } from './input';
 import { abortError } from './abort';
 import { wakeNextAfterRelease } from './turns';
+import { slackText } from './slack-text';
 
 /**
  * How long a write proven by a fence may still land: the functions' timeout (30 s) and a margin for a call
@@ -155,7 +156,8 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   await deps.store.releaseLock(service.name, id);
   await wakeNextAfterRelease(service, deps);
   const decision = `recovered ${service.name} after ${dead.rolloutId} died (${cause}): ${restored}`;
-  await deps.notifier?.post(`:warning: *${service.name}*: ${decision}`, dead.thread);
+  // The cause is outside text (an operator's reason, an execution's error): escaped, as rollback's message is.
+  await deps.notifier?.post(`:warning: *${service.name}*: ${slackText(decision)}`, dead.thread);
   return { status: 'recovered', decision };
 }
 

@@ -66,7 +66,10 @@ export interface Registry {
 
 /** The listener's forward action, read as weights per target group. */
 export interface ForwardView {
-  /** Target group ARN → weight. A plain forward to one target group reads as that group at 100. */
+  /**
+   * Target group ARN → its share of the forward in percent, exact (ALB weights are relative: raw 999/1 reads
+   * 99.9 / 0.1). Only a group holding all the weight reads 100; a plain forward to one target group does.
+   */
   readonly weights: Readonly<Record<string, number>>;
 }
 
@@ -352,4 +355,17 @@ export interface Notifier {
    * thread id. Never throws: a failed notification must never fail a rollout.
    */
   post(text: string, thread?: string): Promise<{ thread?: string }>;
+}
+
+/**
+ * Signed chat requests already applied. A signature is valid for Slack's whole five-minute window, so a
+ * captured request could be sent again within it; the first claim of its signature wins, every later one
+ * is a replay.
+ */
+export interface RequestLedger {
+  /**
+   * Records `id` (the request's signature) as handled until `expiresAt`. True the first time, false when it
+   * was already claimed (a replay). Atomic: of two concurrent claims of one id, exactly one gets true.
+   */
+  claim(id: string, expiresAt: Date): Promise<boolean>;
 }

@@ -4,7 +4,7 @@
  * The state machine passes the whole state to every function and stores each function's result under
  * its own key (`ResultPath`), so the input survives every step and the rollback path sees everything.
  */
-import type { ServiceConfig, Slot } from './config';
+import type { ServiceConfig, SlotConfig, Slot } from './config';
 import { otherSlot } from './config';
 import type { PlanStep } from './plan';
 
@@ -40,7 +40,11 @@ export interface RolloutInput {
   readonly trigger: Trigger;
 }
 
-/** Listener weights in percent, per slot. */
+/**
+ * Listener weights in percent, per slot. What Cutover sets is whole and sums to 100; what it reads from a
+ * listener is each slot's exact share of the forward action's total (ALB weights are 0-999 and relative,
+ * so 999/1 reads 99.9 / 0.1), never rounded: only a slot that holds all of the traffic reads 100.
+ */
 export interface Weights {
   readonly blue: number;
   readonly green: number;
@@ -114,14 +118,42 @@ export function weightsFor(newSlot: Slot, newWeight: number): Weights {
 }
 
 /**
- * The live slot from the listener's weights: the slot holding 100%. Returns undefined when traffic is split
- * (a rollout left half-way or a manual change): a new rollout must not guess.
+ * Each slot's share of a forward action read per target group (percent of the total, unrounded). A slot
+ * whose target group the action does not name reads 0; a target group of neither slot keeps its share to
+ * itself, so the slots then do not add up to 100.
+ * @example slotWeights({ [blueTg]: 99.9, [greenTg]: 0.1 }, service.slots) // { blue: 99.9, green: 0.1 }
+ */
+export function slotWeights(byTargetGroup: Readonly<Record<string, number>>, slots: Readonly<Record<Slot, Pick<SlotConfig, 'targetGroupArn'>>>): Weights {
+  return { blue: byTargetGroup[slots.blue.targetGroupArn] ?? 0, green: byTargetGroup[slots.green.targetGroupArn] ?? 0 };
+}
+
+/**
+ * The live slot from the listener's weights: the slot holding exactly 100% while the other holds exactly 0.
+ * Returns undefined for anything else: traffic split (a rollout left half-way, a manual change, even 99.9 /
+ * 0.1), no traffic on either slot, or traffic on a target group of neither slot. A new rollout must not guess.
  */
 export function liveSlotFromWeights(weights: Weights): Slot | undefined {
   if (weights.blue === 100 && weights.green === 0) return 'blue';
   if (weights.green === 100 && weights.blue === 0) return 'green';
   return undefined;
 }
+
+/**
+ * A weight as an operator reads it: whole numbers as they are, a share to one decimal, with more decimals
+ * where one would round it to 0 or 100 (a slot with 0.02% still has traffic; one with 99.98% is not live).
+ */
+export function percentText(weight: number): string {
+  if (Number.isInteger(weight)) return String(weight);
+  for (let digits = 1; digits <= 6; digits++) {
+    const text = weight.toFixed(digits);
+    const shown = Number(text);
+    if (shown !== 0 && shown !== 100) return text;
+  }
+  return String(weight);
+}
+
+/** `blue 99.9 / green 0.1`: the weights as every view and record shows them. */
+export const weightsText = (weights: Weights): string => `blue ${percentText(weights.blue)} / green ${percentText(weights.green)}`;
 
 export { otherSlot };
 
@@ -170,3 +202,17 @@ export function newestPush<P extends { pushedAt: string; digest: string }>(a: P 
 
 /** `arn:...:task-definition/checkout:7` → `checkout:7`. */
 export const shortRevision = (arn: string): string => arn.split('/').pop() ?? arn;
+
+/**
+ * Why a revision can no longer carry traffic, or undefined when it is ACTIVE. `found` is what
+ * `Ecs.describeTaskDefinition` answered: a deregistered revision stays describable with status INACTIVE (or
+ * DELETE_IN_PROGRESS once its deletion is asked for); one that is gone answers nothing.
+ * @example inactiveRevision(arn, await ecs.describeTaskDefinition(arn)) // 'checkout:7 is INACTIVE (deregistered outside Cutover)'
+ * @see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deregister-task-definition-v2.html
+ */
+export function inactiveRevision(arn: string, found: { readonly definition: Readonly<Record<string, unknown>> } | undefined): string | undefined {
+  if (!found) return `${shortRevision(arn)} no longer exists`;
+  const status = found.definition.status;
+  if (status === 'ACTIVE') return undefined;
+  return typeof status === 'string' ? `${shortRevision(arn)} is ${status}, not ACTIVE (deregistered outside Cutover)` : `${shortRevision(arn)} has no ACTIVE status`;
+}

@@ -13,6 +13,7 @@ import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
 import { newestPush, shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
+import { slackText } from '../core/slack-text';
 
 export interface FinalizeDeps {
   readonly store: RolloutStore;
@@ -69,7 +70,7 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
     `${live.liveSlot} stays warm on ${shortRevision(live.retainedTaskDefinitionArn)} for ${formatDuration(state.service.timings.rollbackWindowSeconds)}` +
     (retired.length ? `; deregistered ${retired.map(shortRevision).join(', ')}` : '');
   deps.log.info('rollout succeeded', { rolloutId: state.rolloutId, service: state.service.name, decision });
-  await deps.notifier?.post(`Rollout of *${state.service.name}* succeeded: ${decision}`, live.thread);
+  await deps.notifier?.post(`Rollout of *${state.service.name}* succeeded: ${slackText(decision)}`, live.thread);
   return { liveSlot: live.idleSlot, weights, decision };
 }
 

@@ -11,7 +11,7 @@ import { slackText } from '../core/slack-text';
 import { assertRolloutInput } from '../core/input';
 import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
-import { isNewerPush, liveSlotFromWeights, shortRevision, type LiveState, type RolloutState, type Weights } from '../core/rollout';
+import { inactiveRevision, isNewerPush, liveSlotFromWeights, shortRevision, slotWeights, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
 export interface PrepareDeps {
   readonly ecs: Ecs;
@@ -92,9 +92,13 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
     }
     const others = Object.entries(fw).filter(([arn, w]) => !known.includes(arn) && w > 0);
     if (others.length) problems.push(`the listener also forwards to target groups Cutover does not manage: ${others.map(([a]) => a).join(', ')}`);
-    weights = { blue: fw[blue.targetGroupArn] ?? 0, green: fw[green.targetGroupArn] ?? 0 };
+    // Exact shares: ALB weights are relative, so raw 999/1 is 99.9 / 0.1, split, and never reads as 100/0.
+    weights = slotWeights(fw, service.slots);
     liveSlot = liveSlotFromWeights(weights);
-    if (!liveSlot) problems.push(`traffic is split (blue ${weights.blue} / green ${weights.green}); a rollout starts only from 100/0`);
+    if (!liveSlot) {
+      const what = weights.blue === 0 && weights.green === 0 ? 'neither slot has traffic' : 'traffic is split';
+      problems.push(`${what} (${weightsText(weights)}); a rollout starts only from 100/0`);
+    }
   }
 
   const liveSvc = liveSlot === 'blue' ? blueSvc : liveSlot === 'green' ? greenSvc : undefined;
@@ -105,6 +109,8 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
     if (!td) {
       problems.push(`the live task definition ${liveSvc.taskDefinition} cannot be read`);
     } else {
+      const inactive = inactiveRevision(liveSvc.taskDefinition, td);
+      if (inactive) problems.push(`the live revision ${inactive}; it cannot be the retained revision a rollback returns to`);
       const container = td.definition.containerDefinitions.find((c) => c.name === service.containerName);
       if (!container) {
         const names = td.definition.containerDefinitions.map((c) => c.name).join(', ');

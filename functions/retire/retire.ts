@@ -9,7 +9,7 @@
 import { requireLive, requireRevision } from '../core/input';
 import { fenced, type Owner } from '../core/ownership';
 import type { Clock, Ecs, Log, RolloutStore, Traffic } from '../core/ports';
-import type { RolloutState } from '../core/rollout';
+import { liveSlotFromWeights, percentText, slotWeights, weightsText, type RolloutState } from '../core/rollout';
 
 export interface RetireDeps {
   readonly ecs: Ecs;
@@ -55,12 +55,17 @@ export async function retire(state: RolloutState, deps: RetireDeps): Promise<{ s
 async function reasonToKeep(state: RolloutState, deps: RetireDeps): Promise<string | undefined> {
   const live = requireLive(state);
   const { service, rolloutId } = state;
-  const oldSlot = service.slots[live.liveSlot];
   const [current, forward] = await Promise.all([deps.store.getServiceState(service.name), deps.traffic.readForward(service.listenerArn)]);
   if (current && (current.rolloutId !== rolloutId || current.liveSlot !== live.idleSlot)) {
     return `${service.name} changed since this rollout (now ${current.liveSlot} live, by ${current.rolloutId}); the ${live.liveSlot} slot is left running`;
   }
-  const oldWeight = forward?.weights[oldSlot.targetGroupArn] ?? 0;
-  if (!forward || oldWeight > 0) return `the ${live.liveSlot} slot has ${forward ? `${oldWeight}% of the traffic again` : 'an unreadable listener'}; left running`;
+  if (!forward) return `the listener cannot be read; the ${live.liveSlot} slot is left running`;
+  // Only all of the traffic on the new slot, exactly, lets the old one go: 99.9 / 0.1 still serves from it.
+  const weights = slotWeights(forward.weights, service.slots);
+  if (liveSlotFromWeights(weights) !== live.idleSlot) {
+    const oldWeight = weights[live.liveSlot];
+    if (oldWeight > 0) return `the ${live.liveSlot} slot has ${percentText(oldWeight)}% of the traffic again; left running`;
+    return `the ${live.idleSlot} slot does not hold all of the traffic (${weightsText(weights)}); the ${live.liveSlot} slot is left running`;
+  }
   return undefined;
 }

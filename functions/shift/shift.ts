@@ -5,6 +5,7 @@ import type { Clock, Log, Notifier, RolloutStore, Traffic } from '../core/ports'
 import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { fenced, ownerOf } from '../core/ownership';
+import { slackText } from '../core/slack-text';
 
 export interface ShiftDeps {
   readonly traffic: Traffic;
@@ -41,6 +42,6 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   // The durable record of the weights over time, beside the rollout's history record.
   await deps.store.putStep({ service: name, rolloutId: state.rolloutId, index: state.cursor?.index ?? 0, at, state: 'Shift traffic', weights, decision });
   deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
-  await deps.notifier?.post(`*${name}* ${decision}`, live.thread);
+  await deps.notifier?.post(`*${name}* ${slackText(decision)}`, live.thread);
   return { weights, at, decision };
 }

@@ -14,7 +14,7 @@
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import type { ServiceConfig, Slot } from '../../functions/core/config';
 import type { HistoryRecord } from '../../functions/core/ports';
-import { liveSlotFromWeights, shortRevision, type Outcome, type Weights } from '../../functions/core/rollout';
+import { liveSlotFromWeights, shortRevision, slotWeights, type Outcome, type Weights } from '../../functions/core/rollout';
 import { decisionOf, resultKeys } from '../../bin/status';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { clientConfig, DEMO } from './environment';
@@ -55,7 +55,7 @@ export interface DemoResult extends EndState {
 export async function readEndState(runtime: LocalRuntime, service: ServiceConfig): Promise<EndState> {
   const { traffic, ecs, store } = runtime.ports;
   const forward = await traffic.readForward(service.listenerArn);
-  const weights = { blue: forward?.weights[service.slots.blue.targetGroupArn] ?? 0, green: forward?.weights[service.slots.green.targetGroupArn] ?? 0 };
+  const weights = slotWeights(forward?.weights ?? {}, service.slots);
   const live = liveSlotFromWeights(weights);
   const [blue, green] = await Promise.all([ecs.describeService(service.cluster, service.slots.blue.serviceName), ecs.describeService(service.cluster, service.slots.green.serviceName)]);
   const bySlot = { blue, green };

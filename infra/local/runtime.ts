@@ -12,9 +12,10 @@ import { awsEcs } from '../../functions/aws/ecs';
 import { awsRegistry } from '../../functions/aws/registry';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { awsStore } from '../../functions/aws/store';
+import { awsRequestLedger } from '../../functions/aws/request-ledger';
 import { awsTraffic } from '../../functions/aws/traffic';
 import type { ServiceConfig } from '../../functions/core/config';
-import { silentLog, systemClock, type Notifier, type Registry, type Alarms, type Ecs, type Executions, type Log, type RolloutStore, type Traffic } from '../../functions/core/ports';
+import { realSleep, silentLog, systemClock, type Sleep, type Notifier, type Registry, type Alarms, type Ecs, type Executions, type Log, type RequestLedger, type RolloutStore, type Traffic } from '../../functions/core/ports';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import { createHandler as bakeHandler } from '../../functions/bake/handler';
 import { createHandler as checkAlarmsHandler } from '../../functions/check-alarms/handler';
@@ -28,8 +29,9 @@ import { createHandler as rollbackHandler } from '../../functions/rollback/handl
 import { createHandler as shiftHandler } from '../../functions/shift/handler';
 import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
+import { createHandler as reconcileHandler } from '../../functions/reconcile/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
-import { alarmEventPattern, ecsFailurePattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
+import { alarmEventPattern, ecsFailurePattern, executionEndedPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
 import { startLocalSlack, type LocalSlack } from './slack';
@@ -47,9 +49,14 @@ export interface LocalPorts {
   log: Log;
   services: ServiceConfig[];
   signingSecret: () => Promise<string>;
+  /** The chat function's signed requests already applied (in the store's table). */
+  requestLedger: RequestLedger;
   executionUrl: (rolloutId: string) => string;
   notifier?: Notifier;
   registry: Registry;
+  sleep: Sleep;
+  /** How long a write proven by a fence may still land (local functions cannot be killed mid-call either). */
+  leaseMs: number;
 }
 
 /** The local Slack app's signing secret (the local runtime is its only user). */
@@ -81,6 +88,8 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
   readonly onWeights?: (change: WeightsChange) => void;
   /** Hooks for tools that observe or disturb the runtime, such as the fault injection of `./faults`. @default none */
   readonly instrument?: LocalInstrumentation;
+  /** The functions' write lease (AWS: their timeout, 35 s); local calls take milliseconds. @default 1000 */
+  readonly leaseMs?: number;
 }
 
 /** An SDK client the runtime builds for the handlers' ports. */
@@ -167,8 +176,45 @@ function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
   };
 }
 
+/**
+ * The functions of the construct as the local runner and bus invoke them: each real handler (middy over its
+ * pure logic) over one ports object, called with a Lambda-like context. `wrap` decorates each function
+ * (fault injection, tracing of invocations) as `LocalInstrumentation.invoke` does.
+ * @example
+ * const functions = localFunctions(ports);
+ * const sfn = new LocalStepFunctions(functions);
+ * ports.executions = sfn;
+ */
+export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: LocalFunction) => LocalFunction): Record<string, LocalFunction> {
+  const deps = () => ports;
+  const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
+    start: startHandler(deps),
+    prepare: prepareHandler(deps),
+    register: registerHandler(deps),
+    deploy: deployHandler(deps),
+    'check-steady': checkSteadyHandler(deps),
+    'check-alarms': checkAlarmsHandler(deps),
+    shift: shiftHandler(deps),
+    bake: bakeHandler(deps),
+    alarm: alarmHandler(deps),
+    finalize: finalizeHandler(deps),
+    retire: retireHandler(deps),
+    rollback: rollbackHandler(deps),
+    chat: chatHandler(deps),
+    reconcile: reconcileHandler(deps),
+  };
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, h]) => {
+      const run: LocalFunction = (event) => h(event as never, lambdaContext(name));
+      return [name, wrap ? wrap(name, run) : run];
+    }),
+  );
+}
+
 export class LocalRuntime {
   readonly rules: readonly BusRule[];
+  /** Deliveries under way that nobody awaits (an execution's end reaching the reconcile function). */
+  readonly background = new Set<Promise<unknown>>();
   private constructor(
     readonly emulator: Emulator,
     readonly environments: readonly DemoEnvironment[],
@@ -185,6 +231,7 @@ export class LocalRuntime {
       { name: 'RolloutOnPush', pattern: pushEventPattern(services.map((s) => s.repository)), target: 'start' },
       { name: 'AbortOnAlarm', pattern: alarmEventPattern(services.flatMap((s) => s.alarms)), target: 'alarm' },
       { name: 'AbortOnEcsFailure', pattern: ecsFailurePattern(), target: 'alarm' },
+      { name: 'RecoverDeadExecution', pattern: executionEndedPattern(sfn.stateMachineArn), target: 'reconcile' },
     ];
   }
 
@@ -211,47 +258,40 @@ export class LocalRuntime {
       const traffic = awsTraffic(sdk(new ElasticLoadBalancingV2Client(cfg)));
       slackApi = options.notifications === false ? undefined : await startLocalSlack();
       const log = options.log ?? silentLog;
+      const dynamo = sdk(new DynamoDBClient(cfg));
       const ports: LocalPorts = {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
         registry: awsRegistry(sdk(new ECRClient(cfg))),
-        store: awsStore(environments[0]!.tableName, sdk(new DynamoDBClient(cfg))),
+        store: awsStore(environments[0]!.tableName, dynamo),
+        requestLedger: awsRequestLedger(environments[0]!.tableName, dynamo),
         executions: undefined as unknown as Executions,
         clock: systemClock,
         log,
         services: environments.map((e) => e.service),
         signingSecret: async () => LOCAL_SIGNING_SECRET,
         executionUrl: (rolloutId) => `local execution ${rolloutId}`,
+        sleep: realSleep,
+        leaseMs: options.leaseMs ?? 1000,
         notifier: slackApi
           ? slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: slackApi.apiUrl })
           : undefined,
       };
-      const deps = () => ports;
-      const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
-        start: startHandler(deps),
-        prepare: prepareHandler(deps),
-        register: registerHandler(deps),
-        deploy: deployHandler(deps),
-        'check-steady': checkSteadyHandler(deps),
-        'check-alarms': checkAlarmsHandler(deps),
-        shift: shiftHandler(deps),
-        bake: bakeHandler(deps),
-        alarm: alarmHandler(deps),
-        finalize: finalizeHandler(deps),
-        retire: retireHandler(deps),
-        rollback: rollbackHandler(deps),
-        chat: chatHandler(deps),
-      };
-      const functions = Object.fromEntries(
-        Object.entries(handlers).map(([name, h]) => {
-          const run: LocalFunction = (event) => h(event as never, lambdaContext(name));
-          return [name, hooks.invoke ? hooks.invoke(name, run) : run];
-        }),
-      );
-      const sfn = new LocalStepFunctions(functions, options);
+      const functions = localFunctions(ports, hooks.invoke);
+      // EventBridge delivers an execution's end asynchronously, to the rule's function.
+      let runtime: LocalRuntime | undefined;
+      const sfn = new LocalStepFunctions(functions, {
+        ...options,
+        onExecutionEnded: (event) => {
+          const delivery = Promise.resolve().then(() => runtime?.deliver(event));
+          runtime?.background.add(delivery);
+          void delivery.finally(() => runtime?.background.delete(delivery));
+        },
+      });
       ports.executions = hooks.executions ? hooks.executions(sfn) : sfn;
-      return new LocalRuntime(emulator, environments, ports, functions, sfn, slackApi, !options.emulator);
+      runtime = new LocalRuntime(emulator, environments, ports, functions, sfn, slackApi, !options.emulator);
+      return runtime;
     } catch (error) {
       await slackApi?.stop();
       if (!options.emulator) await emulator.stop();
@@ -290,7 +330,8 @@ export class LocalRuntime {
       command: '/cutover',
       text,
       response_url: 'http://127.0.0.1:9/slack-response',
-      trigger_id: '0000.0000.local',
+      // Unique per request, as Slack's: the same command twice is two requests, not a replay.
+      trigger_id: `${Date.now()}.${crypto.randomUUID()}.local`,
     }).toString();
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
     const signature = signSlackRequest(options.signingSecret ?? LOCAL_SIGNING_SECRET, body, timestamp);
@@ -312,8 +353,18 @@ export class LocalRuntime {
     return (await this.functions.chat!(event)) as UrlResponse;
   }
 
+  /** Waits until every execution has ended and every delivery that follows from it is done. */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 50; round++) {
+      await this.sfn.waitAll();
+      if (this.background.size === 0) return;
+      await Promise.allSettled([...this.background]);
+    }
+  }
+
   /** Stops the Slack stand-in, and the emulator if this runtime started it. */
   async stop(): Promise<void> {
+    await Promise.allSettled([...this.background]);
     await this.slackApi?.stop();
     if (this.ownsEmulator) await this.emulator.stop();
   }

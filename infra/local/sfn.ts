@@ -56,12 +56,17 @@ export interface LocalRunnerOptions {
   readonly retryMs?: number;
   /** Called for every state entered/exited/failed and the end of every execution. */
   readonly onEvent?: (event: LocalEvent) => void;
+  /**
+   * Called when an execution ends, with the `Step Functions Execution Status Change` event EventBridge
+   * would deliver (every end status; the rule decides which reach a function).
+   */
+  readonly onExecutionEnded?: (event: Record<string, unknown>) => void;
   /** Region and account for the ARNs it makes up. */
   readonly region?: string;
   readonly account?: string;
 }
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 /** One local execution, as DescribeExecution and GetExecutionHistory would show it. */
 export interface LocalExecution {
@@ -130,7 +135,9 @@ export class LocalStepFunctions implements Executions {
   private readonly overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly waitOverrides: Record<string, number> = {};
   private readonly retryOverrides: Record<string, number> = {};
-  private readonly options: Required<Omit<LocalRunnerOptions, 'onEvent' | 'onInvoke' | 'definition'>> & Pick<LocalRunnerOptions, 'onEvent' | 'onInvoke'>;
+  private readonly options: Required<Omit<LocalRunnerOptions, 'onEvent' | 'onInvoke' | 'definition' | 'onExecutionEnded'>> & Pick<LocalRunnerOptions, 'onEvent' | 'onInvoke' | 'onExecutionEnded'>;
+  /** How to stop each running execution (StopExecution). */
+  private readonly aborts = new Map<string, () => void>();
   /** Lambda invocations per function, as the cost figures need them. */
   readonly invocations: Record<string, number> = {};
 
@@ -281,6 +288,7 @@ export class LocalStepFunctions implements Executions {
       },
       async (error: { name?: string; message?: string; cause?: unknown }) => {
         await logs.catch(() => undefined);
+        if (record.status === 'ABORTED') return record;
         record.status = 'FAILED';
         const inner = (error?.cause ?? error) as { name?: string; message?: string };
         record.error = inner?.name ?? 'Error';
@@ -290,15 +298,46 @@ export class LocalStepFunctions implements Executions {
     ).then((r) => {
       r.stoppedAt = new Date();
       r.endState = states[states.length - 1];
-      emit({ type: r.status === 'SUCCEEDED' ? 'ExecutionSucceeded' : 'ExecutionFailed', state: r.endState, error: r.error, cause: r.cause });
+      this.aborts.delete(name);
+      emit({ type: r.status === 'SUCCEEDED' ? 'ExecutionSucceeded' : r.status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionFailed', state: r.endState, error: r.error, cause: r.cause });
+      this.options.onExecutionEnded?.({
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Step Functions Execution Status Change',
+        source: 'aws.states',
+        account: this.options.account,
+        time: r.stoppedAt.toISOString(),
+        region: this.options.region,
+        resources: [arn],
+        detail: { executionArn: arn, stateMachineArn: this.stateMachineArn, name, status: r.status, startDate: startedAt.getTime(), stopDate: r.stoppedAt.getTime(), error: r.error ?? null, cause: r.cause ?? null },
+      });
       return r;
+    });
+    this.aborts.set(name, () => {
+      record.status = 'ABORTED';
+      record.error = 'States.Aborted';
+      record.cause = 'stopped by StopExecution';
+      run.abort();
     });
     this.executions.set(name, record);
     return { executionArn: arn, alreadyStarted: false };
   }
 
-  async status(rolloutId: string): Promise<'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'UNKNOWN'> {
+  async status(rolloutId: string): Promise<ExecutionStatus | 'UNKNOWN'> {
     return this.executions.get(rolloutId)?.status ?? 'UNKNOWN';
+  }
+
+  /**
+   * StopExecution: the execution ends ABORTED at once, whatever state it is in. As on AWS, a function it
+   * is running is not stopped (it finishes its call), and its waiting tasks' tokens become invalid.
+   */
+  stop(name: string): boolean {
+    const abort = this.aborts.get(name);
+    if (!abort) return false;
+    this.aborts.delete(name);
+    for (const [token, w] of this.waiting) if (w.execution === name) this.waiting.delete(token);
+    abort();
+    return true;
   }
 
   async succeedTask(taskToken: string, output: unknown): Promise<boolean> {

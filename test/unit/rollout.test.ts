@@ -3,33 +3,32 @@ import {
   executionName,
   imageUri,
   isDigest,
+  isNewerPush,
   liveSlotFromWeights,
+  newestPush,
   shortRevision,
   weightsFor,
 } from '../../functions/core/rollout';
-import { DIGEST, OTHER_DIGEST, PUSHED_AT } from '../fixtures/state';
+import { DIGEST, OTHER_DIGEST } from '../fixtures/state';
 
 const ALLOWED = /^[A-Za-z0-9_-]+$/;
 
 describe('executionName', () => {
-  it('reads as service, short digest and push time', () => {
-    expect(executionName('checkout', DIGEST, PUSHED_AT)).toBe('checkout-1a73d44e2264-20261124T101500Z');
+  const hex = DIGEST.slice('sha256:'.length);
+
+  it('reads as the service and the digest', () => {
+    expect(executionName('checkout', DIGEST)).toBe(`checkout-${hex.slice(0, 79 - 'checkout'.length)}`);
   });
 
-  it('is the same for a duplicate delivery of the same push', () => {
-    expect(executionName('checkout', DIGEST, PUSHED_AT)).toBe(executionName('checkout', DIGEST, PUSHED_AT));
+  it('is one name per digest and service, whatever tag or delivery brought it', () => {
+    expect(executionName('checkout', DIGEST)).toBe(executionName('checkout', DIGEST));
   });
 
   it.each([
-    ['another digest', 'checkout', OTHER_DIGEST, PUSHED_AT],
-    ['another push time', 'checkout', DIGEST, '2026-11-24T10:15:01Z'],
-    ['another service', 'payments', DIGEST, PUSHED_AT],
-  ])('differs for %s', (_name, service, digest, at) => {
-    expect(executionName(service, digest, at)).not.toBe(executionName('checkout', DIGEST, PUSHED_AT));
-  });
-
-  it('drops milliseconds so the same second reads the same', () => {
-    expect(executionName('checkout', DIGEST, '2026-11-24T10:15:00.734Z')).toBe('checkout-1a73d44e2264-20261124T101500Z');
+    ['another digest', 'checkout', OTHER_DIGEST],
+    ['another service', 'payments', DIGEST],
+  ])('differs for %s', (_name, service, digest) => {
+    expect(executionName(service, digest)).not.toBe(executionName('checkout', DIGEST));
   });
 
   it.each([
@@ -37,19 +36,33 @@ describe('executionName', () => {
     ['a service name of 200 characters', 's'.repeat(200)],
     ['a service name with dots, colons and spaces', 'shop.checkout: api v2'],
     ['a service name with unicode', 'küche-ß'],
-  ])('stays within 80 allowed characters for %s', (_name, service) => {
-    const name = executionName(service, DIGEST, PUSHED_AT);
+  ])('stays within 80 allowed characters for %s and keeps at least 39 hex digits of the digest', (_name, service) => {
+    const name = executionName(service, DIGEST);
 
     expect(name.length).toBeLessThanOrEqual(80);
     expect(name).toMatch(ALLOWED);
-    expect(name).toContain('-1a73d44e2264-20261124T101500Z');
+    expect(name).toContain(`-${hex.slice(0, 39)}`);
+  });
+});
+
+describe('isNewerPush', () => {
+  it.each([
+    ['a later push time', { pushedAt: '2026-11-24T10:15:00.002Z', digest: 'sha256:a' }, { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:b' }, true],
+    ['an earlier push time', { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:b' }, { pushedAt: '2026-11-24T10:15:00.002Z', digest: 'sha256:a' }, false],
+    ['the same instant and a higher digest', { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:b' }, { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:a' }, true],
+    ['the same instant and a lower digest', { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:a' }, { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:b' }, false],
+    ['the same push', { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:a' }, { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:a' }, false],
+  ])('orders %s', (_name, a, b, newer) => {
+    expect(isNewerPush(a, b)).toBe(newer);
   });
 
-  it('stays valid when the time cannot be read', () => {
-    const name = executionName('checkout', DIGEST, 'not a time');
-
-    expect(name).toBe('checkout-1a73d44e2264-unknown-time');
-    expect(name).toMatch(ALLOWED);
+  it('keeps the newest of two pushes, either of which may be missing', () => {
+    const older = { pushedAt: '2026-11-24T10:15:00.001Z', digest: 'sha256:a' };
+    const newer = { pushedAt: '2026-11-24T10:15:00.002Z', digest: 'sha256:a' };
+    expect(newestPush(older, newer)).toBe(newer);
+    expect(newestPush(newer, older)).toBe(newer);
+    expect(newestPush(undefined, older)).toBe(older);
+    expect(newestPush(older, undefined)).toBe(older);
   });
 });
 

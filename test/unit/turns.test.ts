@@ -2,7 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ConcurrencyPolicy } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import type { Executions, LockRecord, Log, QueuedRollout, RolloutStore } from '../../functions/core/ports';
-import { isStale, supersede, wakeNext, type TurnDeps } from '../../functions/core/turns';
+import { supersede, wakeNext, type TurnDeps } from '../../functions/core/turns';
+import { isDead } from '../../functions/core/ownership';
+import type { HistoryRecord } from '../../functions/core/ports';
 import { ROLLOUT_ID, serviceConfig } from '../fixtures/state';
 
 const NOW = '2026-11-24T10:20:00.000Z';
@@ -24,11 +26,15 @@ function fake<T extends object>(name: string, impl: Partial<T>): T {
 class MemoryStore {
   queue: QueuedRollout[] = [];
   locks = new Map<string, LockRecord>();
+  history: HistoryRecord[] = [];
 
   readonly port = fake<RolloutStore>('store', {
     queued: async (service) => this.queue.filter((q) => q.service === service).sort((a, b) => a.pushedAt.localeCompare(b.pushedAt)),
     dequeue: async (service, rolloutId, pushedAt) => {
       this.queue = this.queue.filter((q) => !(q.service === service && q.rolloutId === rolloutId && q.pushedAt === pushedAt));
+    },
+    putHistory: async (record) => {
+      this.history.push(record);
     },
     markAborted: async (service, rolloutId, abort) => {
       const lock = this.locks.get(service);
@@ -110,11 +116,16 @@ describe('wakeNext', () => {
 
     expect(woken).toBe(C.rolloutId);
     expect(tokenOf(C)).toEqual({ state: 'succeeded', output: { turn: true } });
+    const cause = `superseded while waiting by the newer push ${C.rolloutId}`;
     expect([tokenOf(B), tokenOf(A)]).toEqual([
-      { state: 'failed', error: ErrorName.Superseded, cause: `superseded by the newer push ${C.rolloutId}` },
-      { state: 'failed', error: ErrorName.Superseded, cause: `superseded by the newer push ${C.rolloutId}` },
+      { state: 'failed', error: ErrorName.Superseded, cause },
+      { state: 'failed', error: ErrorName.Superseded, cause },
     ]);
     expect(queuedIds()).toEqual([C.rolloutId]);
+    expect(store.history.map((h) => [h.rolloutId, h.outcome, h.reason])).toEqual([
+      [B.rolloutId, 'SUPERSEDED', cause],
+      [A.rolloutId, 'SUPERSEDED', cause],
+    ]);
   });
 
   it('under queue dequeues a waiter whose execution ended and wakes the next one', async () => {
@@ -134,7 +145,7 @@ describe('wakeNext', () => {
 
     expect(woken).toBe(B.rolloutId);
     expect(tokenOf(B)).toEqual({ state: 'succeeded', output: { turn: true } });
-    expect(tokenOf(A)).toEqual({ state: 'failed', error: ErrorName.Superseded, cause: `superseded by the newer push ${B.rolloutId}` });
+    expect(tokenOf(A)).toEqual({ state: 'failed', error: ErrorName.Superseded, cause: `superseded while waiting by the newer push ${B.rolloutId}` });
     expect(queuedIds()).toEqual([B.rolloutId]);
   });
 
@@ -145,6 +156,16 @@ describe('wakeNext', () => {
 
     expect(woken).toBeUndefined();
     expect(queuedIds()).toEqual([]);
+  });
+
+  it('orders waiters by ECR push time, not by when they were queued or their names', async () => {
+    const late: QueuedRollout = { ...A, rolloutId: 'checkout-z', pushedAt: '2026-11-24T10:00:00.001Z', taskToken: 'token-z' };
+    const early: QueuedRollout = { ...A, rolloutId: 'checkout-y', pushedAt: '2026-11-24T10:00:00.000Z', taskToken: 'token-y' };
+    givenQueue([late, early]);
+
+    const woken = await wakeNext(service('queue'), deps);
+
+    expect(woken).toBe(early.rolloutId);
   });
 
   it('wakes nobody when no push waits', async () => {
@@ -167,8 +188,8 @@ describe('wakeNext', () => {
   });
 });
 
-describe('isStale', () => {
-  const holder: LockRecord = { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', alarms: ['checkout-5xx'] };
+describe('isDead', () => {
+  const holder: LockRecord = { service: 'checkout', rolloutId: ROLLOUT_ID, generation: 3, startedAt: '2026-11-24T10:15:03.000Z', alarms: ['checkout-5xx'] };
 
   it.each<[Awaited<ReturnType<Executions['status']>>, boolean]>([
     ['SUCCEEDED', true],
@@ -176,29 +197,29 @@ describe('isStale', () => {
     ['TIMED_OUT', true],
     ['ABORTED', true],
     ['RUNNING', false],
-    ['UNKNOWN', false],
     ['PENDING_REDRIVE', false],
-  ])('calls a lock whose execution is %s stale: %s', async (status, expected) => {
+  ])('calls a holder whose execution is %s dead: %s', async (status, expected) => {
     executions.statuses.set(ROLLOUT_ID, status);
 
-    expect(await isStale(holder, deps)).toBe(expected);
+    expect(await isDead(holder, deps)).toBe(expected);
   });
 
   it.each([
-    ['9 minutes', 9, false],
-    ['11 minutes', 11, true],
-  ])('calls a lock with no execution behind it stale only when older than 10 minutes (%s old: %s)', async (_age, minutes, expected) => {
+    ['has 1 ms left', 1, false],
+    ['ran out 1 ms ago', -1, true],
+  ])('calls a holder with no execution behind it dead only once its lease has run out (lease %s)', async (_name, leftMs, expected) => {
     executions.statuses.set(ROLLOUT_ID, 'UNKNOWN');
-    const clock = { now: () => new Date(Date.parse(holder.startedAt) + minutes * 60_000) };
+    const now = Date.parse(NOW);
+    const leased = { ...holder, leaseUntil: new Date(now + leftMs).toISOString() };
 
-    expect(await isStale(holder, { executions: executions.port, clock })).toBe(expected);
+    expect(await isDead(leased, { executions: executions.port, clock: { now: () => new Date(now) } })).toBe(expected);
   });
 });
 
 describe('supersede', () => {
   const NEWER = 'checkout-df0042b9a5d5-20261124T101900Z';
   const REASON = `superseded by the newer push ${NEWER}`;
-  const holder: LockRecord = { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', alarms: ['checkout-5xx'], taskToken: 'bake-token' };
+  const holder: LockRecord = { service: 'checkout', rolloutId: ROLLOUT_ID, generation: 2, startedAt: '2026-11-24T10:15:03.000Z', alarms: ['checkout-5xx'], taskToken: 'bake-token' };
 
   it('marks the holder aborted with RolloutAborted naming the newer push and fails its wait', async () => {
     store.locks.set('checkout', holder);
@@ -207,7 +228,7 @@ describe('supersede', () => {
     await supersede(holder, NEWER, deps);
 
     expect(store.locks.get('checkout')?.abort).toEqual({ error: ErrorName.RolloutAborted, reason: REASON, at: NOW });
-    expect(executions.tokens.get('bake-token')).toEqual({ state: 'failed', error: ErrorName.RolloutAborted, cause: `rollout aborted: ${REASON}` });
+    expect(executions.tokens.get('bake-token')).toEqual({ state: 'failed', error: ErrorName.RolloutAborted, cause: REASON });
   });
 
   it('only marks a holder that is between two states (no token to fail)', async () => {

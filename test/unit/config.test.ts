@@ -11,6 +11,7 @@ import {
 } from '../../functions/core/config';
 import { ErrorName, InvalidConfigError } from '../../functions/core/errors';
 import { CanaryPlan, DEFAULT_PLAN, PlanMessage } from '../../functions/core/plan';
+import { ownResources } from '../fixtures/own-resources';
 import { BLUE_TG, serviceConfig, serviceInput } from '../fixtures/state';
 
 /** A valid config changed by `change`; JSON round-trip so the change may break types freely. */
@@ -99,19 +100,19 @@ describe('validateServiceConfig', () => {
 
 describe('validateServices', () => {
   it('accepts two services with different names', () => {
-    const services = [serviceConfig(), serviceConfig({ name: 'payments', repository: 'payments' })];
+    const services = [serviceConfig(), serviceConfig({ name: 'payments', repository: 'payments', ...ownResources('payments') })];
 
     expect(validateServices(services)).toEqual([]);
   });
 
   it('refuses a service name used twice, naming the second', () => {
-    const services = [serviceConfig(), serviceConfig({ repository: 'checkout-v2' })];
+    const services = [serviceConfig(), serviceConfig({ repository: 'checkout-v2', ...ownResources('checkout-v2') })];
 
     expect(validateServices(services)).toEqual([`services[1].name: ${ConfigMessage.DUPLICATE_SERVICE}`]);
   });
 
   it('indexes the problems of each service by its position', () => {
-    const services = [serviceConfig(), null, serviceConfig({ name: 'payments', alarms: [] })];
+    const services = [serviceConfig(), null, serviceConfig({ name: 'payments', alarms: [], ...ownResources('payments') })];
 
     expect(validateServices(services)).toEqual([`services[1]: ${ConfigMessage.NOT_OBJECT}`, `services[2].alarms: ${ConfigMessage.NO_ALARMS}`]);
   });
@@ -160,7 +161,7 @@ describe('servicesFromEnv', () => {
   });
 
   it('lists every problem of every service in one InvalidConfig error', () => {
-    const json = JSON.stringify([serviceInput(), serviceInput({ listenerArn: 'x' }), serviceInput({ alarms: [] }), 'checkout']);
+    const json = JSON.stringify([serviceInput(), serviceInput({ ...ownResources('eu'), listenerArn: 'x' }), serviceInput({ ...ownResources('us'), alarms: [] }), 'checkout']);
 
     let caught: unknown;
     try {

@@ -9,6 +9,7 @@ import {
   validateServices,
 } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
+import { ownResources } from '../fixtures/own-resources';
 import { serviceConfig, serviceInput } from '../fixtures/state';
 
 /** A valid config changed by `change`; JSON round-trip so the change may break types freely. */
@@ -101,8 +102,8 @@ describe('validateServiceConfig: production settings', () => {
     ['an empty tag filter', (c) => (c.tagFilter = ''), `service.tagFilter: ${ConfigMessage.TAG_FILTER}`],
     ['a tag filter of 201 characters', (c) => (c.tagFilter = 'v'.repeat(200) + '*'), `service.tagFilter: ${ConfigMessage.TAG_FILTER}`],
     ['a tag filter that is not a string', (c) => (c.tagFilter = ['v*']), `service.tagFilter: ${ConfigMessage.TAG_FILTER}`],
-    ['the invalid regex /[/', (c) => (c.tagFilter = '/[/'), `service.tagFilter: ${ConfigMessage.TAG_FILTER}`],
-    ['the invalid regex /(v/', (c) => (c.tagFilter = '/(v/'), `service.tagFilter: ${ConfigMessage.TAG_FILTER}`],
+    ['the invalid regex /[/', (c) => (c.tagFilter = '/[/'), `service.tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ]: \`[\`)`],
+    ['the invalid regex /(v/', (c) => (c.tagFilter = '/(v/'), `service.tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ): \`(v\`)`],
     ['an unknown scan severity', (c) => (c.imageScan = { failOn: 'SEVERE' }), `service.imageScan.failOn: ${ConfigMessage.SEVERITY}`],
     ['a scan severity in lower case', (c) => (c.imageScan = { failOn: 'critical' }), `service.imageScan.failOn: ${ConfigMessage.SEVERITY}`],
     ['an image scan without failOn', (c) => (c.imageScan = {}), `service.imageScan.failOn: ${ConfigMessage.SEVERITY}`],
@@ -124,7 +125,7 @@ describe('validateServiceConfig: production settings', () => {
 
     expect(validateServiceConfig(config)).toEqual([
       `service.concurrency: ${ConfigMessage.CONCURRENCY}`,
-      `service.tagFilter: ${ConfigMessage.TAG_FILTER}`,
+      `service.tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ]: \`[\`)`,
       `service.imageScan.failOn: ${ConfigMessage.SEVERITY}`,
       `service.keepRevisions: ${ConfigMessage.KEEP}`,
       `service.adoptDrift: ${ConfigMessage.BOOLEAN}`,
@@ -132,15 +133,15 @@ describe('validateServiceConfig: production settings', () => {
   });
 
   it('names the service by its index in a list', () => {
-    const services = [serviceConfig(), serviceConfig({ name: 'payments', repository: 'payments', concurrency: 'later' as never, keepRevisions: -2 })];
+    const services = [serviceConfig(), serviceConfig({ name: 'payments', repository: 'payments', ...ownResources('payments'), concurrency: 'later' as never, keepRevisions: -2 })];
 
     expect(validateServices(services)).toEqual([`services[1].concurrency: ${ConfigMessage.CONCURRENCY}`, `services[1].keepRevisions: ${ConfigMessage.KEEP}`]);
   });
 
   it('refuses an invalid regex tag filter in the start function environment with InvalidConfig', () => {
-    const env = JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-rc', tagFilter: '/[/' })]);
+    const env = JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-rc', ...ownResources('checkout-rc'), tagFilter: '/[/' })]);
 
-    expect(() => servicesFromEnv(env)).toThrow(expect.objectContaining({ name: ErrorName.InvalidConfig, problems: [`services[1].tagFilter: ${ConfigMessage.TAG_FILTER}`] }));
+    expect(() => servicesFromEnv(env)).toThrow(expect.objectContaining({ name: ErrorName.InvalidConfig, problems: [`services[1].tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ]: \`[\`)`] }));
   });
 
   it('lists exactly the scan severities in its message', () => {

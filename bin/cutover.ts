@@ -16,6 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { userInfo } from 'node:os';
 import { execute } from '../functions/chat/commands';
 import { signSlackRequest } from '../functions/chat/slack-signature';
+import { weightsText } from '../functions/core/rollout';
 import { progressPrinter, readEndState, runDemo, SCENARIOS, type Scenario } from '../infra/local/demo';
 import { DEMO_CHAT, LocalRuntime } from '../infra/local/runtime';
 import { readLocalServer, serveLocal } from '../infra/local/server';
@@ -44,7 +45,7 @@ program
     const { history: _history, ...shown } = result;
     console.log('');
     console.log(
-      `${result.outcome}: blue ${result.weights.blue} / green ${result.weights.green}; live ${result.liveSlot} on ${result.liveTaskDefinition}` +
+      `${result.outcome}: ${weightsText(result.weights)}; live ${result.liveSlot} on ${result.liveTaskDefinition}` +
         (result.retainedTaskDefinition ? `; retained ${result.retainedTaskDefinition}` : '') +
         (result.idleSlot ? `; ${result.idleSlot} on ${result.idleTaskDefinition} (${result.idleDesiredCount} tasks)` : ''),
     );
@@ -96,7 +97,7 @@ local
       else console.log(`rule ${delivery.rule} → function ${delivery.target}: ${delivery.error ? `${delivery.error.name}: ${delivery.error.message}` : JSON.stringify(delivery.result)}`);
       const executions = await runtime.sfn.waitAll();
       const end = await readEndState(runtime, runtime.env.service);
-      console.log(`${runtime.env.service.name}: blue ${end.weights.blue} / green ${end.weights.green}, live ${end.liveSlot} on ${end.liveTaskDefinition}`);
+      console.log(`${runtime.env.service.name}: ${weightsText(end.weights)}, live ${end.liveSlot} on ${end.liveTaskDefinition}`);
       if (delivery.error) process.exitCode = 1;
       if (opts.json) {
         console.log(

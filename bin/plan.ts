@@ -8,7 +8,7 @@ import type { ServiceConfig, Slot } from '../functions/core/config';
 import { otherSlot } from '../functions/core/config';
 import { describeStep, formatDuration } from '../functions/core/plan';
 import type { TaskDefinitionDoc } from '../functions/core/ports';
-import { isDigest, shortRevision, weightsFor, type ImageRef, type Weights } from '../functions/core/rollout';
+import { isDigest, shortRevision, weightsFor, weightsText, type ImageRef, type Weights } from '../functions/core/rollout';
 import { preflight, type PrepareDeps } from '../functions/prepare/prepare';
 import { cloneWithImage, Tag } from '../functions/register/register';
 import { painter } from './view';
@@ -175,7 +175,7 @@ export function renderPlan(plan: PlanPreview, options: { readonly color?: boolea
     const role = plan.live?.slot === slot ? 'live' : plan.idleSlot === slot ? 'idle, takes the new revision' : '';
     lines.push(`${label(slot)}${r.slots[slot].serviceName}  ${r.slots[slot].targetGroupArn}${role ? paint('dim', `  (${role})`) : ''}`);
   }
-  if (plan.live) lines.push(`${label('live')}${plan.live.slot} on ${shortRevision(plan.live.taskDefinition)}, ${plan.live.desiredCount} tasks, weights blue ${plan.live.weights.blue} / green ${plan.live.weights.green}`);
+  if (plan.live) lines.push(`${label('live')}${plan.live.slot} on ${shortRevision(plan.live.taskDefinition)}, ${plan.live.desiredCount} tasks, weights ${weightsText(plan.live.weights)}`);
   if (plan.revision) {
     lines.push(`${label('revision')}a new revision of ${plan.revision.family}, cloned from ${plan.revision.clonedFrom} (retained):`);
     if (plan.revision.changes.length === 0) lines.push(`${' '.repeat(11)}${paint('dim', 'no change to the task definition')}`);

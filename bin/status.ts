@@ -8,7 +8,7 @@
 import type { ServiceConfig, Slot } from '../functions/core/config';
 import type { PlanStep } from '../functions/core/plan';
 import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, Traffic, WaitRecord } from '../functions/core/ports';
-import type { Weights } from '../functions/core/rollout';
+import { slotWeights, type Weights } from '../functions/core/rollout';
 
 /** Where an execution is: the state it entered last, and the newest decision one of its states wrote. */
 export interface ExecutionProgress {
@@ -120,9 +120,7 @@ export async function readStatus(service: ServiceConfig, deps: StatusDeps): Prom
   ]);
   const subject = lock?.rolloutId ?? history.find((h) => h.outcome !== 'REFUSED')?.rolloutId;
   const progress = subject ? await deps.executions?.progress(subject) : undefined;
-  const weights = forward
-    ? { blue: forward.weights[service.slots.blue.targetGroupArn] ?? 0, green: forward.weights[service.slots.green.targetGroupArn] ?? 0 }
-    : undefined;
+  const weights = forward ? slotWeights(forward.weights, service.slots) : undefined;
   return {
     service: service.name,
     at: deps.clock.now().toISOString(),

@@ -4,7 +4,7 @@
  * only when asked for (the CLI asks when stdout is a TTY and `NO_COLOR` is unset).
  */
 import { describeStep, formatDuration, type PlanStep } from '../functions/core/plan';
-import type { Weights } from '../functions/core/rollout';
+import { percentText, type Weights } from '../functions/core/rollout';
 import type { RolloutStatus } from './status';
 
 export interface ViewOptions {
@@ -112,15 +112,19 @@ function stepText(status: RolloutStatus): string {
   return where;
 }
 
-/** The weights as a bar: blue's share from the left, green's from the right. */
+/**
+ * The weights as a bar: blue's share from the left, green's from the right. A slot with any traffic gets at
+ * least one cell, and its number is never rounded to 0 or 100 (99.9 / 0.1 is split, not blue 100).
+ */
 export function weightsLine(weights: Weights | undefined, newSlot: string | undefined, width: number, paint: ReturnType<typeof painter>): string {
   if (!weights) return paint('red', 'listener not found');
-  const blue = Math.round((weights.blue / 100) * width);
+  const share = (weights.blue / 100) * width;
+  const blue = weights.blue > 0 && weights.blue < 100 ? Math.min(width - 1, Math.max(1, Math.round(share))) : Math.round(share);
   const tag = (slot: string) => (slot === newSlot ? ' (new)' : '');
   return (
-    `${paint('blue', `blue${tag('blue')} ${String(weights.blue).padStart(3)}`)} ` +
+    `${paint('blue', `blue${tag('blue')} ${percentText(weights.blue).padStart(3)}`)} ` +
     `${paint('blue', '█'.repeat(blue))}${paint('green', '▒'.repeat(width - blue))} ` +
-    `${paint('green', `${String(weights.green).padStart(3)} green${tag('green')}`)}`
+    `${paint('green', `${percentText(weights.green).padStart(3)} green${tag('green')}`)}`
   );
 }
 

@@ -207,7 +207,7 @@ export const shortRevision = (arn: string): string => arn.split('/').pop() ?? ar
  * Why a revision can no longer carry traffic, or undefined when it is ACTIVE. `found` is what
  * `Ecs.describeTaskDefinition` answered: a deregistered revision stays describable with status INACTIVE (or
  * DELETE_IN_PROGRESS once its deletion is asked for); one that is gone answers nothing.
- * @example inactiveRevision(arn, await ecs.describeTaskDefinition(arn)) // 'checkout:7 is INACTIVE (deregistered outside Cutover)'
+ * @example inactiveRevision(arn, await ecs.describeTaskDefinition(arn)) // 'checkout:7 is INACTIVE, not ACTIVE (deregistered outside Cutover)'
  * @see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deregister-task-definition-v2.html
  */
 export function inactiveRevision(arn: string, found: { readonly definition: Readonly<Record<string, unknown>> } | undefined): string | undefined {

@@ -1,16 +1,19 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/check-alarms/handler';
 import { ErrorName } from '../../functions/core/errors';
 import type { RolloutState } from '../../functions/core/rollout';
-import { ALARMS, OTHER_ROLLOUT_ID, ROLLOUT_ID, serviceConfig, stepState } from '../fixtures/state';
+import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
+import { ALARMS, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, serviceConfig, stepState } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
   NOW,
   aws,
   fieldsSet,
   givenAlarmStates,
+  givenEcsService,
   givenLock,
   lockItem,
   lockUpdates,
@@ -30,6 +33,10 @@ beforeEach(() => {
   deps = realDeps();
   aws.dynamo.on(UpdateCommand).resolves({});
   givenLock(lockItem());
+  // Nothing changed outside Cutover: the new slot runs its tasks, the retained revision is ACTIVE
+  // (out-of-band.test.ts covers the other side).
+  givenEcsService(ecsService('checkout-green', 8));
+  aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7), tags: [] });
 });
 
 describe('check-alarms handler', () => {

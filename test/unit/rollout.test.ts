@@ -2,14 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   executionName,
   imageUri,
+  inactiveRevision,
   isDigest,
   isNewerPush,
   liveSlotFromWeights,
   newestPush,
+  percentText,
   shortRevision,
+  slotWeights,
   weightsFor,
+  weightsText,
 } from '../../functions/core/rollout';
-import { DIGEST, OTHER_DIGEST } from '../fixtures/state';
+import { BLUE_TG, DIGEST, GREEN_TG, OTHER_DIGEST, RETAINED_TD, serviceConfig } from '../fixtures/state';
 
 const ALLOWED = /^[A-Za-z0-9_-]+$/;
 
@@ -92,8 +96,65 @@ describe('liveSlotFromWeights', () => {
     [{ blue: 50, green: 50 }, undefined],
     [{ blue: 0, green: 0 }, undefined],
     [{ blue: 100, green: 100 }, undefined],
+    // Raw ALB weights 999/1 and 1/999: traffic on both slots, however little.
+    [{ blue: 99.9, green: 0.1 }, undefined],
+    [{ blue: 0.1, green: 99.9 }, undefined],
+    // Blue below 100 because a third target group has the rest.
+    [{ blue: 99.98, green: 0 }, undefined],
   ])('reads %j as live slot %s', (weights, expected) => {
     expect(liveSlotFromWeights(weights)).toBe(expected);
+  });
+});
+
+describe('slotWeights', () => {
+  const { slots } = serviceConfig();
+
+  it('gives each slot the share of its target group', () => {
+    expect(slotWeights({ [BLUE_TG]: 99.9, [GREEN_TG]: 0.1 }, slots)).toEqual({ blue: 99.9, green: 0.1 });
+  });
+
+  it('reads 0 for a slot whose target group the forward does not name, and leaves other groups out', () => {
+    expect(slotWeights({ [BLUE_TG]: 100, 'arn:other': 0 }, slots)).toEqual({ blue: 100, green: 0 });
+  });
+});
+
+describe('percentText', () => {
+  it.each([
+    [100, '100'],
+    [0, '0'],
+    [25, '25'],
+    [99.9, '99.9'],
+    [0.1, '0.1'],
+    [(2 * 100) / 3, '66.7'],
+    [(1 * 100) / 4995, '0.02'],
+    [(4994 * 100) / 4995, '99.98'],
+  ])('shows %d as %s', (weight, expected) => {
+    expect(percentText(weight)).toBe(expected);
+  });
+
+  it.each([(1 * 100) / 4995, (1 * 100) / 1000, (999 * 100) / 1000, (4994 * 100) / 4995])('never shows a share of %d as 0 or 100', (weight) => {
+    expect(['0', '100']).not.toContain(percentText(weight));
+    expect(Number(percentText(weight))).not.toBe(0);
+    expect(Number(percentText(weight))).not.toBe(100);
+  });
+
+  it('writes weights as blue / green', () => {
+    expect(weightsText({ blue: 99.9, green: 0.1 })).toBe('blue 99.9 / green 0.1');
+  });
+});
+
+describe('inactiveRevision', () => {
+  it('has nothing to say about an ACTIVE revision', () => {
+    expect(inactiveRevision(RETAINED_TD, { definition: { status: 'ACTIVE' } })).toBeUndefined();
+  });
+
+  it.each<[string, { definition: Record<string, unknown> } | undefined, string]>([
+    ['a deregistered revision', { definition: { status: 'INACTIVE' } }, 'checkout:7 is INACTIVE, not ACTIVE (deregistered outside Cutover)'],
+    ['a revision being deleted', { definition: { status: 'DELETE_IN_PROGRESS' } }, 'checkout:7 is DELETE_IN_PROGRESS, not ACTIVE (deregistered outside Cutover)'],
+    ['a revision ECS no longer knows', undefined, 'checkout:7 no longer exists'],
+    ['a revision without a status', { definition: {} }, 'checkout:7 has no ACTIVE status'],
+  ])('explains %s', (_name, found, expected) => {
+    expect(inactiveRevision(RETAINED_TD, found)).toBe(expected);
   });
 });
 

@@ -35,6 +35,7 @@ describe('steadiness', () => {
     ],
     ['more tasks running than desired', service({ runningCount: 4 }), '4/3 tasks running on checkout:8'],
     ['a deployment without a rolloutState (an older ECS API shape)', service({ deployments: [deployment({ rolloutState: undefined })] }), '3/3 tasks running on checkout:8'],
+    ['one task wanted and one running (the least that is steady)', service({ desiredCount: 1, runningCount: 1 }), '1/1 tasks running on checkout:8'],
   ])('is STEADY with %s', (_name, svc, why) => {
     expect(steadiness(svc, NEW_TD)).toEqual({ status: 'STEADY', why });
   });
@@ -56,6 +57,18 @@ describe('steadiness', () => {
       'deployment in progress (1/3 running)',
     ],
     ['fewer tasks running than desired', service({ runningCount: 2 }), '2/3 tasks running'],
+    // 0 >= 0 is not steady: traffic shifted there would find no task.
+    [
+      'a desired count of 0 and nothing running (scaled to 0 out of band)',
+      service({ desiredCount: 0, runningCount: 0, deployments: [deployment({ desiredCount: 0, runningCount: 0 })] }),
+      'desired count is 0 (scaled to 0 outside Cutover?): no task would serve traffic',
+    ],
+    [
+      'a desired count of 0 while old tasks still run',
+      service({ desiredCount: 0, runningCount: 2, deployments: [deployment({ desiredCount: 0, runningCount: 2 })] }),
+      'desired count is 0 (scaled to 0 outside Cutover?): no task would serve traffic',
+    ],
+    ['no task running yet with a COMPLETED deployment', service({ runningCount: 0 }), 'no task running yet (0/3)'],
     ['the service still on the old revision (moto before the update)', service({ taskDefinition: IDLE_TD, deployments: [deployment({ taskDefinition: IDLE_TD })] }), 'service still on checkout:6'],
     [
       'a FAILED deployment of an older revision still draining beside the new one',

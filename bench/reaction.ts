@@ -31,6 +31,7 @@ import {
   type Variant,
 } from './harness';
 import { round, seeded, summarize, type Summary } from './stats';
+import { StateName } from '../state-machines/states';
 
 export interface ReactionOptions {
   readonly emulator: Emulator;
@@ -136,7 +137,7 @@ export async function runReaction(options: ReactionOptions): Promise<ReactionRes
       return {
         variant: variantName(v),
         trials: mine.length,
-        allRolledBack: mine.every((t) => t.endState === 'Rolled back' && t.restoredOnRetained),
+        allRolledBack: mine.every((t) => t.endState === StateName.RolledBack && t.restoredOnRetained),
         reactionSeconds: summarize(mine.map((t) => t.reactionSeconds), 3),
         waitingSeconds: summarize(mine.map((t) => t.waitingSeconds), 3),
         orchestrationMs: summarize(mine.map((t) => t.orchestrationMs), 1),

@@ -24,6 +24,7 @@ import {
   type Variant,
 } from './harness';
 import { round, summarize, type Summary } from './stats';
+import { StateName } from '../state-machines/states';
 
 /** Memory of every function by default (CutoverDefaults.memorySize in infra/cutover.ts), MiB. */
 export const DEFAULT_MEMORY_MB = 256;
@@ -110,7 +111,7 @@ export function summarizeRuns(variant: string, runs: readonly RolloutRun[]): Rol
   return {
     variant,
     runs: runs.length,
-    allSucceeded: runs.every((r) => r.status === 'Rollout succeeded'),
+    allSucceeded: runs.every((r) => r.status === StateName.RolloutSucceeded),
     pushToFirstShiftMs: summarize(runs.map((r) => r.pushToFirstShiftMs), 1),
     lastBakeToFullShiftMs: summarize(runs.map((r) => r.lastBakeToFullShiftMs), 1),
     lastBakeToEndMs: summarize(runs.map((r) => r.lastBakeToEndMs), 1),

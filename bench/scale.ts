@@ -17,9 +17,10 @@ import type { Emulator } from '../infra/local/moto';
 import type { LocalEvent } from '../infra/local/sfn';
 import { designedWaits, eventsOf, overlapMs, push, startBench, tokenStatesOf, type BenchRuntime, type Interval, type Variant } from './harness';
 import { round, summarize, type Summary } from './stats';
+import { StateName } from '../state-machines/states';
 
 /** States that change something (the lock must be held while they run). */
-export const CHANGING_STATES = new Set(['Register new revision', 'Deploy to idle slot', 'Shift traffic', 'Finalize rollout', 'Roll back']);
+export const CHANGING_STATES = new Set<string>([StateName.RegisterNewRevision, StateName.DeployToIdleSlot, StateName.ShiftTraffic, StateName.FinalizeRollout, StateName.RollBack]);
 
 export interface ScaleRound {
   readonly n: number;
@@ -125,7 +126,7 @@ async function measureRound(bench: BenchRuntime, n: number, contendEvery: number
   for (const env of envs) {
     const runs = byService.get(env.service.name) ?? [];
     details.push(...lockViolations(env.service.name, runs));
-    const ok = runs.filter((r) => r.endState === 'Rollout succeeded');
+    const ok = runs.filter((r) => r.endState === StateName.RolloutSucceeded);
     succeeded += ok.length;
     for (const r of runs) {
       endStates[r.endState ?? r.status] = (endStates[r.endState ?? r.status] ?? 0) + 1;

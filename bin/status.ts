@@ -9,6 +9,7 @@ import type { ServiceConfig, Slot } from '../functions/core/config';
 import type { PlanStep } from '../functions/core/plan';
 import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, Traffic, WaitRecord } from '../functions/core/ports';
 import { slotWeights, type Weights } from '../functions/core/rollout';
+import { StateName } from '../state-machines/states';
 
 /** Where an execution is: the state it entered last, and the newest decision one of its states wrote. */
 export interface ExecutionProgress {
@@ -232,7 +233,7 @@ export function decisionOf(state: string, output: unknown, keys: Readonly<Record
   if (!key || typeof output !== 'object' || output === null) return undefined;
   const value = (output as Record<string, unknown>)[key] as { decision?: unknown; Error?: unknown; promotedBy?: unknown; full?: unknown; resumedBy?: unknown } | undefined;
   if (typeof value?.decision === 'string') return value.decision;
-  if (value?.Error === 'States.Timeout') return state === 'Bake' ? 'bake time over, every alarm quiet' : `${state}: timed out`;
+  if (value?.Error === 'States.Timeout') return state === StateName.Bake ? 'bake time over, every alarm quiet' : `${state}: timed out`;
   if (value?.Error === 'PauseLifted') return 'resumed';
   if (typeof value?.promotedBy === 'string') return `ended early by promote${value.full ? ' --full' : ''} from ${value.promotedBy}`;
   if (typeof value?.resumedBy === 'string') return `resumed by ${value.resumedBy}`;

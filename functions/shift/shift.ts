@@ -6,6 +6,7 @@ import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { fenced, ownerOf } from '../core/ownership';
 import { slackText } from '../core/slack-text';
+import { StateName } from '../../state-machines/states';
 
 export interface ShiftDeps {
   readonly traffic: Traffic;
@@ -40,7 +41,7 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
   const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;
   // The durable record of the weights over time, beside the rollout's history record.
-  await deps.store.putStep({ service: name, rolloutId: state.rolloutId, index: state.cursor?.index ?? 0, at, state: 'Shift traffic', weights, decision });
+  await deps.store.putStep({ service: name, rolloutId: state.rolloutId, index: state.cursor?.index ?? 0, at, state: StateName.ShiftTraffic, weights, decision });
   deps.log.info('weights set', { rolloutId: state.rolloutId, service: name, weights, decision });
   await deps.notifier?.post(`*${name}* ${slackText(decision)}`, live.thread);
   return { weights, at, decision };

@@ -21,6 +21,7 @@ import { clientConfig, DEMO } from './environment';
 import { alarmStateChangeEvent, ecrPushEvent } from './events';
 import { LocalRuntime, type LocalRuntimeOptions } from './runtime';
 import type { LocalEvent, LocalExecution } from './sfn';
+import { StateName } from '../../state-machines/states';
 
 /** Where each state of the definition writes its result: where its decision is. */
 const RESULT_KEYS = resultKeys(JSON.parse(readRolloutDefinition()));
@@ -108,7 +109,7 @@ export async function pushAndDeliver(runtime: LocalRuntime, tag: string, env = r
 }
 
 const isShiftTo = (e: LocalEvent, weight: number) =>
-  e.type === 'StateExited' && e.state === 'Shift traffic' && JSON.stringify((e.output as { shift?: unknown })?.shift ?? '').includes(`"green":${weight}`);
+  e.type === 'StateExited' && e.state === StateName.ShiftTraffic && JSON.stringify((e.output as { shift?: unknown })?.shift ?? '').includes(`"green":${weight}`);
 
 export interface DemoOptions extends Pick<LocalRuntimeOptions, 'timeScale' | 'emulator' | 'log'> {
   readonly scenario?: Scenario;
@@ -134,7 +135,7 @@ export function progressPrinter(print: (line: string) => void) {
       if ((previous?.type === 'StateCaught' || previous?.type === 'StateFailed') && !quiet) return;
       const decision = e.state ? decisionOf(e.state, e.output, RESULT_KEYS) : undefined;
       if (decision) print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state}: ${decision}`);
-    } else if (e.type === 'StateFailed' && !((e.state === 'Bake' || e.state === 'Manual gate') && e.error === 'States.Timeout') && e.error !== 'PauseLifted') {
+    } else if (e.type === 'StateFailed' && !((e.state === StateName.Bake || e.state === StateName.ManualGate) && e.error === 'States.Timeout') && e.error !== 'PauseLifted') {
       print(`${stamp()}  ${e.execution.padEnd(43)}  ${e.state} failed: ${e.error}: ${e.cause}`);
     } else if (e.type === 'ExecutionSucceeded' || e.type === 'ExecutionFailed') {
       print(`${stamp()}  ${e.execution.padEnd(43)}  ended in "${e.state}"${e.error ? ` (${e.error})` : ''}`);

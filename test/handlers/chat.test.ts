@@ -2,15 +2,17 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executionArnOf } from '../../functions/aws/executions';
+import { awsRequestLedger } from '../../functions/aws/request-ledger';
 import { SECRET_TTL_MS, cachedSecret } from '../../functions/aws/secrets';
 import type { ChatDeps } from '../../functions/chat/chat';
-import { MAX_BODY_BYTES } from '../../functions/chat/chat';
+import { MAX_BODY_BYTES, REPLAY_TEXT } from '../../functions/chat/chat';
 import { HELP } from '../../functions/chat/commands';
 import { consoleUrl, createHandler } from '../../functions/chat/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
@@ -21,27 +23,36 @@ import { ecsService } from '../fixtures/ecs';
 import { ALARMS, CLUSTER, EVENT_ID, IMAGE_URI, LISTENER_ARN, NEW_TD, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, serviceConfig, taskDefinitionArn } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
+  LEASE_UNTIL,
   NOW,
   STATE_MACHINE_ARN,
   TABLE,
   aws,
   conditionFailed,
+  fenceOf,
   fieldsSet,
   givenAlarmStates,
   givenEcsService,
   givenListener,
   givenLock,
+  givenLockTable,
   historyWrites,
+  lockAcquires,
+  lockFences,
   lockItem,
   lockReleases,
   lockUpdates,
   namedError,
   realDeps,
   releaseOf,
+  released,
   resetAws,
+  serviceStateWrites,
   slotWeights,
   totalAwsCalls,
   weightedForward,
+  writes,
+  type LockTable,
   type LogLine,
 } from './harness';
 
@@ -173,6 +184,7 @@ function chatDeps(overrides: Partial<Omit<ChatDeps, 'log'>> = {}): ChatDeps & { 
     ...realDeps(),
     services: SERVICES,
     signingSecret: async () => SECRET,
+    requestLedger: awsRequestLedger(TABLE, new DynamoDBClient({ region: 'us-east-1' })),
     executionUrl: (rolloutId) => consoleUrl(executionArnOf(STATE_MACHINE_ARN, rolloutId)),
     ...overrides,
   };
@@ -261,9 +273,23 @@ function awsSequence(): string[] {
   const calls = Object.values(aws).flatMap((mock) => mock.calls() as unknown as Call[]);
   calls.sort((a, b) => (a.calledBefore(b) ? -1 : 1));
   return calls.map((call) => {
-    const command = call.args[0] as { constructor: { name: string }; input: { Key?: { sk?: string } } };
-    const sk = command.input.Key?.sk;
+    const command = call.args[0] as { constructor: { name: string }; input: { Key?: { sk?: string }; Item?: { sk?: string } } };
+    const sk = command.input.Key?.sk ?? command.input.Item?.sk;
     return sk ? `${command.constructor.name} ${sk.split('#')[0]}` : command.constructor.name;
+  });
+}
+
+/** The request claims sent to the ledger (conditional PutItem of `slack-request#<signature>`). */
+const claims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('slack-request#'));
+
+/** The table as DynamoDB keeps it for conditional puts: the first put of a key lands, a second one fails its condition. */
+function givenConditionalPuts(): void {
+  const keys = new Set<string>();
+  aws.dynamo.on(PutCommand).callsFake((input: PutCommandInput) => {
+    const key = `${String(input.Item?.pk)}|${String(input.Item?.sk)}`;
+    if (input.ConditionExpression === 'attribute_not_exists(pk)' && keys.has(key)) throw conditionFailed();
+    keys.add(key);
+    return {};
   });
 }
 
@@ -279,6 +305,7 @@ beforeEach(() => {
   aws.dynamo.on(QueryCommand).resolves({ Items: [] });
   aws.dynamo.on(UpdateCommand).resolves({});
   aws.dynamo.on(DeleteCommand).resolves({});
+  givenConditionalPuts();
   givenListener([weightedForward(90, 10)]);
   givenAlarmStates({ 'checkout-5xx': 'OK', 'checkout-p99-latency': 'OK', 'payments-5xx': 'OK' });
   aws.ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [] });
@@ -407,14 +434,14 @@ describe('chat handler: who may steer', () => {
     ['a listed user in a channel checkout does not list', 'rollback checkout', OPERATOR, RANDOM, 'checkout', 'checkout cannot be steered from this channel'],
     ['anyone, for a service without chat access', 'pause billing', OPERATOR, DEPLOYS, 'billing', 'chat commands are not enabled for billing (its configuration lists no Slack channel or user)'],
     ['a user the service does not list, for status', 'status inventory', OPERATOR, DEPLOYS, 'inventory', `<@${OPERATOR}> may not steer inventory`],
-  ])('refuses %s with 403 and the reason, writes only the audit record', async (_case, text, user, channel, service, reason) => {
+  ])('refuses %s with 403 and the reason, writes only the request claim and the audit record', async (_case, text, user, channel, service, reason) => {
     givenLock(baking());
 
     const answer = await invoke(slash(text, { user, channel }));
 
     expect(answer).toEqual(plainText(403, reason));
     expect(auditWrites()).toEqual([audited(text, `refused: ${reason}`, { user, channel, service })]);
-    expect(totalAwsCalls()).toBe(1);
+    expect(awsSequence()).toEqual(['PutCommand request', 'UpdateCommand command']);
   });
 
   it('keeps answering when the audit record cannot be written, and logs the loss as an error', async () => {
@@ -562,7 +589,7 @@ describe('chat handler: status', () => {
     const answer = await invoke(slash('status', { user: INTRUDER, channel: RANDOM }));
 
     expect(answer).toEqual(plainText(403, 'no service may be steered from here'));
-    expect(totalAwsCalls()).toBe(0);
+    expect(awsSequence()).toEqual(['PutCommand request']);
   });
 });
 
@@ -648,7 +675,9 @@ describe('chat handler: rollback during a rollout', () => {
       ],
       taskFailures: [{ taskToken: BAKE_TOKEN, error: ErrorName.RolloutAborted, cause: WHY }],
     });
-    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual(['UpdateCommand lock', 'SendTaskFailureCommand', 'UpdateCommand command']);
+    // First whether the holder is alive (its execution RUNNING), then the abort, then its token.
+    expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
+    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual(['PutCommand request', 'DescribeExecutionCommand', 'UpdateCommand lock', 'SendTaskFailureCommand', 'UpdateCommand command']);
     expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
@@ -693,22 +722,46 @@ describe('chat handler: rollback during a rollout', () => {
     expect(changes().lock.map((u) => u.ExpressionAttributeValues?.[':abort'])).toEqual([abortRecorded]);
   });
 
-  it('answers that the rollout ended meanwhile when the lock changed hands before the abort', async () => {
+  it('fails no task and answers from the rollout\'s record when the lock changed hands before the abort', async () => {
     givenLock(baking());
     aws.dynamo.on(UpdateCommand, { Key: LOCK_KEY }).rejects(conditionFailed());
+    // The rollout ended meanwhile (rolled back by its alarm): nothing is left to roll back.
+    givenHistory([
+      { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: '2026-11-24T10:19:58.000Z', outcome: 'ROLLED_BACK', liveSlot: 'blue', reason: 'checkout-5xx fired' },
+    ]);
 
     const answer = await invoke(slash('rollback checkout'));
 
-    const text = 'checkout: the rollout ended meanwhile; run status and try again';
+    const text = `nothing to roll back: the last rollout of checkout (${ROLLOUT_ID}) ended ROLLED_BACK`;
     expect(slackAnswer(answer)).toEqual(ephemeral(text));
-    expect(changes().taskFailures).toEqual([]);
+    // The one write tried was the abort, conditioned on the holder read; it failed, so no token was failed and nothing was restored.
+    expect(changes()).toEqual({
+      ...NO_CHANGES,
+      lock: [
+        {
+          TableName: TABLE,
+          Key: LOCK_KEY,
+          UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
+          ConditionExpression: '#rid = :id',
+          ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
+          ExpressionAttributeValues: { ':abort': { error: ErrorName.RolloutAborted, reason: `rollback requested by ${BY}`, at: NOW }, ':id': ROLLOUT_ID },
+          ReturnValues: 'ALL_NEW',
+        },
+      ],
+    });
+    expect(lockAcquires()).toEqual([]);
     expect(auditWrites()).toEqual([audited('rollback checkout', `refused: ${text}`)]);
   });
 });
 
 describe('chat handler: rollback after completion', () => {
-  const RESTORE_ID = `${ROLLOUT_ID}-restore`;
+  /** A restore holds the lock as `restore-` + the rollout it undoes (ids are at most 80 characters). */
+  const RESTORE_ID = `restore-${ROLLOUT_ID}`.slice(0, 80);
   const WHY = `rollback requested by ${BY}: error budget burn`;
+  /** Checkout's lock item when free: the last holder's fields removed, its generation (4) and last lease kept. */
+  const FREE_LOCK = released(lockItem({ generation: 4, leaseUntil: '2026-11-24T10:15:40.000Z' }));
+  /** What the restore records as its target: the old slot on the retained revision at its warm task count. */
+  const restoreTarget = (slot: 'blue' | 'green') => ({ slot, taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' });
   /** Green took 100% on checkout:8 five minutes ago; blue is still warm on checkout:7. */
   const succeeded = (overrides: Partial<HistoryRecord> = {}): HistoryRecord => ({
     service: 'checkout',
@@ -724,24 +777,54 @@ describe('chat handler: rollback after completion', () => {
     reason: 'all steps passed with every watched alarm OK',
     ...overrides,
   });
+  let sleep: ReturnType<typeof vi.fn<(ms: number) => Promise<void>>>;
 
   beforeEach(() => {
+    // Retries wait through this sleep: no wall-clock wait in the tests, and its calls can be counted.
+    sleep = vi.fn(async (_ms: number) => {});
+    deps = chatDeps({ sleep });
     givenListener([weightedForward(0, 100)]);
     givenEcsService(ecsService('checkout-blue', 7));
     givenEcsService(ecsService('checkout-green', 8));
   });
 
-  it('puts blue back at 100%, scales green to 0 and records ROLLED_BACK, under a lock it takes and releases', async () => {
+  it('puts blue back at 100%, scales green to 0 and records ROLLED_BACK, under a lock it takes, fences and releases', async () => {
+    const table = givenLockTable(FREE_LOCK);
     givenHistory([succeeded()]);
-    givenLockWriteReturns(lockItem({ rolloutId: RESTORE_ID, startedAt: NOW, newSlot: undefined, weights: undefined }));
 
     const answer = await invoke(slash('rollback checkout error budget burn'));
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Restored checkout: blue takes 100% again on checkout:7 (${ROLLOUT_ID} rolled back after completion). ${WHY}`));
-    const { lock, releases, history, listeners, services, taskSuccesses, taskFailures } = changes();
-    expect(lock).toHaveLength(1);
-    expect(lock[0]!.ConditionExpression).toBe('attribute_not_exists(pk) OR #rolloutId = :rolloutId');
-    expect(fieldsSet(lock[0]!)).toEqual({ service: 'checkout', rolloutId: RESTORE_ID, startedAt: NOW, alarms: [...ALARMS], activeKey: 'active' });
+    // Taken only while free, as a restore with its target; the generation grows by one (4 to 5).
+    const acquires = lockAcquires();
+    expect(acquires).toHaveLength(1);
+    expect(acquires[0]!.ConditionExpression).toBe('attribute_not_exists(#rolloutId)');
+    expect(fieldsSet(acquires[0]!)).toEqual({
+      service: 'checkout',
+      rolloutId: RESTORE_ID,
+      role: 'restore',
+      startedAt: NOW,
+      alarms: [],
+      image: IMAGE_URI,
+      leaseUntil: LEASE_UNTIL,
+      target: restoreTarget('blue'),
+      activeKey: 'active',
+      generation: 'if_not_exists(generation, 0) + 1',
+    });
+    // A fence at the generation taken right before each mutation, then the release of the holder's fields.
+    expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5), fenceOf(RESTORE_ID, 5)]);
+    expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
+    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command']);
+    // Restorable is read again under the lock (history and the old slot), before the first fence.
+    expect(awsSequence().filter((c) => /^(UpdateCommand lock|QueryCommand|DescribeServicesCommand)$/.test(c)).slice(0, 6)).toEqual([
+      'QueryCommand',
+      'DescribeServicesCommand',
+      'UpdateCommand lock',
+      'QueryCommand',
+      'DescribeServicesCommand',
+      'UpdateCommand lock',
+    ]);
+    const { listeners, services, history, taskSuccesses, taskFailures } = changes();
     expect(listeners).toHaveLength(1);
     expect(listeners[0]!.ListenerArn).toBe(LISTENER_ARN);
     expect(slotWeights(listeners[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
@@ -752,20 +835,16 @@ describe('chat handler: rollback after completion', () => {
         fields: { ...succeeded(), outcome: 'ROLLED_BACK', liveSlot: 'blue', weights: { blue: 100, green: 0 }, reason: `rolled back after completion: ${WHY}` },
       },
     ]);
-    expect(releases).toEqual([releaseOf(RESTORE_ID)]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW }]);
     expect([taskSuccesses, taskFailures]).toEqual([[], []]);
-    expect(awsSequence().filter((c) => /Update|Modify|Delete/.test(c))).toEqual([
-      'UpdateCommand lock',
-      'ModifyListenerCommand',
-      'UpdateServiceCommand',
-      'UpdateCommand rollout',
-      'DeleteCommand lock',
-      'UpdateCommand command',
-    ]);
+    // The lock is free again at the restore's generation, with its last lease.
+    expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 5, leaseUntil: LEASE_UNTIL });
+    expect(sleep).not.toHaveBeenCalled();
     expect(auditWrites()).toEqual([audited('rollback checkout error budget burn', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
   it('restores a service whose blue slot was the new one back to green', async () => {
+    givenLockTable(FREE_LOCK);
     givenListener([weightedForward(100, 0)]);
     givenEcsService(ecsService('checkout-green', 7));
     givenHistory([succeeded({ liveSlot: 'blue', weights: { blue: 100, green: 0 } })]);
@@ -773,19 +852,27 @@ describe('chat handler: rollback after completion', () => {
     const answer = await invoke(slash('rollback checkout'));
 
     expect(slackAnswer(answer).text).toBe(`Restored checkout: green takes 100% again on checkout:7 (${ROLLOUT_ID} rolled back after completion). rollback requested by ${BY}`);
+    expect(fieldsSet(lockAcquires()[0]!).target).toEqual(restoreTarget('green'));
     expect(slotWeights(changes().listeners[0]!.DefaultActions)).toEqual({ blue: 0, green: 100 });
     expect(changes().services).toEqual([{ cluster: CLUSTER, service: 'checkout-blue', desiredCount: 0 }]);
+    expect(serviceStateWrites().map((s) => s.liveSlot)).toEqual(['green']);
+    expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
   });
 
   it('releases its lock even when the listener cannot be changed', async () => {
+    const table = givenLockTable(FREE_LOCK);
     givenHistory([succeeded()]);
     aws.elb.on(ModifyListenerCommand).rejects(namedError('ValidationError', 400, 'A target group ARN must be specified'));
 
     await expect(invoke(slash('rollback checkout'))).rejects.toMatchObject({ name: 'ValidationError' });
 
+    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'release']);
     expect(changes().releases).toEqual([releaseOf(RESTORE_ID)]);
     expect(changes().services).toEqual([]);
     expect(changes().history).toEqual([]);
+    expect(serviceStateWrites()).toEqual([]);
+    expect(table.item?.rolloutId).toBeUndefined();
+    expect(table.item?.generation).toBe(5);
   });
 
   it.each<[string, HistoryRecord[], () => void, string]>([
@@ -819,25 +906,110 @@ describe('chat handler: rollback after completion', () => {
   });
 
   it('restores at the very end of the window (900 s after the end)', async () => {
+    givenLockTable(FREE_LOCK);
     givenHistory([succeeded({ endedAt: '2026-11-24T10:05:00.000Z' })]);
 
     const answer = await invoke(slash('rollback checkout'));
 
     expect(slackAnswer(answer).text).toMatch(/^Restored checkout: blue takes 100% again/);
     expect(slotWeights(changes().listeners[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
+    expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
   });
 
-  it('refuses and changes nothing when a new rollout took the lock in between', async () => {
+  it('refuses and changes nothing when a new rollout took the lock in between, after 5 attempts', async () => {
+    const table: LockTable = givenLockTable(FREE_LOCK);
+    const newcomer = lockItem({ rolloutId: OTHER_ROLLOUT_ID, generation: 5 });
     givenHistory([succeeded()]);
-    aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce({}).resolves({ Item: lockItem({ rolloutId: OTHER_ROLLOUT_ID }) });
-    aws.dynamo.on(UpdateCommand, { Key: LOCK_KEY }).rejects(conditionFailed());
+    // The lock is free when the command reads it; a new rollout takes it while the old slot is looked at.
+    aws.ecs.on(DescribeServicesCommand, { services: ['checkout-blue'] }).callsFake(() => {
+      if (table.item?.rolloutId === undefined) table.item = structuredClone(newcomer);
+      return { services: [ecsService('checkout-blue', 7)], failures: [] };
+    });
 
     const answer = await invoke(slash('rollback checkout'));
 
-    expect(slackAnswer(answer)).toEqual(ephemeral(`checkout is busy: rollout ${OTHER_ROLLOUT_ID} holds its lock`));
+    const text = `checkout is busy: ${OTHER_ROLLOUT_ID} holds its lock; the rollback after completion was not applied, run status and try again`;
+    expect(slackAnswer(answer)).toEqual(ephemeral(text));
+    // Five acquires, each only while free, with the injected sleep between them; no abort of the newcomer.
     const { lock: attempted, ...rest } = changes();
-    expect(attempted.map((u) => u.ConditionExpression)).toEqual(['attribute_not_exists(pk) OR #rolloutId = :rolloutId']);
+    expect(attempted.map((u) => u.ConditionExpression)).toEqual(Array(5).fill('attribute_not_exists(#rolloutId)'));
+    expect(sleep.mock.calls).toEqual([[400], [400], [400], [400]]);
     expect(rest).toEqual({ releases: [], history: [], listeners: [], services: [], taskSuccesses: [], taskFailures: [] });
+    expect(lockFences()).toEqual([]);
+    expect(serviceStateWrites()).toEqual([]);
+    expect(table.item).toEqual(newcomer);
+    expect(auditWrites()).toEqual([audited('rollback checkout', `refused: ${text}`)]);
+  });
+});
+
+describe('chat handler: rollback of a holder whose execution has ended', () => {
+  const RECOVERY_ID = `recover-${ROLLOUT_ID}`.slice(0, 80);
+  const CAUSE = `${ROLLOUT_ID} had ended without releasing checkout; rollback requested by ${BY}: stuck`;
+  const TARGET = { slot: 'blue' as const, taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' as const };
+  /** Checkout mid-canary (green at 10% on checkout:8), generation 2; its execution has FAILED. */
+  const deadHolder = (leaseUntil: string) => baking({ generation: 2, leaseUntil, target: TARGET, image: IMAGE_URI });
+  let sleep: ReturnType<typeof vi.fn<(ms: number) => Promise<void>>>;
+
+  beforeEach(() => {
+    sleep = vi.fn(async (_ms: number) => {});
+    deps = chatDeps({ sleep });
+    aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' } as never);
+    givenEcsService(ecsService('checkout-blue', 7));
+    givenEcsService(ecsService('checkout-green', 8));
+  });
+
+  it('recovers the service itself when the lease runs out within 1.5 s, and answers 200', async () => {
+    const table = givenLockTable(deadHolder('2026-11-24T10:20:01.000Z'));
+
+    const answer = await invoke(slash('rollback checkout stuck'));
+
+    const restored = 'blue 100% on checkout:7; green back on checkout:7 at 0 tasks';
+    const decision = `recovered checkout after ${ROLLOUT_ID} died (${CAUSE}): ${restored}`;
+    expect(slackAnswer(answer)).toEqual(inChannel(`Restored checkout: ${decision.replace(/</g, '&lt;').replace(/>/g, '&gt;')}`));
+    expect(answer.body).not.toContain(`<@${OPERATOR}>`);
+    // Not aborted (no state would see it): taken over at a new generation, the lease waited out, then restored.
+    expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
+    expect(sleep.mock.calls).toEqual([[1000]]);
+    expect(writes()).toEqual(['put request', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command']);
+    const takeOver = lockUpdates()[0]!;
+    expect(takeOver.ConditionExpression).toBe('#rolloutId = :stale AND #gen = :staleGen');
+    expect(takeOver.ExpressionAttributeValues).toMatchObject({ ':stale': ROLLOUT_ID, ':staleGen': 2 });
+    expect(fieldsSet(takeOver)).toMatchObject({ rolloutId: RECOVERY_ID, role: 'recovery', target: TARGET, generation: 'generation + 1' });
+    expect(lockFences()).toEqual([fenceOf(RECOVERY_ID, 3)]);
+    expect(lockReleases()).toEqual([releaseOf(RECOVERY_ID)]);
+    expect(slotWeights(changes().listeners[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
+    expect(changes().services).toEqual([{ cluster: CLUSTER, service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);
+    expect(changes().taskFailures).toEqual([]);
+    expect(historyWrites()).toEqual([
+      {
+        sk: `rollout#2026-11-24T10:15:03.000Z#${ROLLOUT_ID}`,
+        fields: {
+          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: NOW, outcome: 'ROLLED_BACK', image: IMAGE_URI,
+          liveSlot: 'blue', weights: { blue: 100, green: 0 }, reason: `${CAUSE}; Cutover recovered the service: ${restored}`,
+        },
+      },
+    ]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW }]);
+    expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 3, leaseUntil: LEASE_UNTIL });
+    expect(auditWrites()).toEqual([audited('rollback checkout stuck', 'accepted', { rolloutId: ROLLOUT_ID })]);
+  });
+
+  it('answers 202 and changes nothing when the dead holder\'s lease runs longer than 1.5 s: the reconcile function recovers it', async () => {
+    const holder = deadHolder('2026-11-24T10:20:20.000Z');
+    const table = givenLockTable(holder);
+
+    const answer = await invoke(slash('rollback checkout stuck'));
+
+    const text =
+      `checkout: ${ROLLOUT_ID} has ended but the last step of ${ROLLOUT_ID} may still be running for 20 s; ` +
+      'Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.';
+    expect(slackAnswer(answer)).toEqual(ephemeral(text));
+    expect(aws.sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1);
+    expect(changes()).toEqual(NO_CHANGES);
+    expect(serviceStateWrites()).toEqual([]);
+    expect(sleep).not.toHaveBeenCalled();
+    expect(table.item).toEqual(holder);
+    expect(auditWrites()).toEqual([audited('rollback checkout stuck', `refused: ${text}`, { rolloutId: ROLLOUT_ID })]);
   });
 });
 
@@ -921,7 +1093,7 @@ describe('chat handler: pause and resume', () => {
     aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce({ Item: baking() }).resolves({ Item: baking({ pause: { by: BY, at: NOW } }) });
 
     const first = await invoke(slash('pause checkout'));
-    const second = await invoke(slash('pause checkout'));
+    const second = await invoke(slash('pause checkout', { timestamp: NOW_S + 1 })); // typed again: a new request
 
     expect(slackAnswer(first).response_type).toBe('in_channel');
     expect(slackAnswer(second)).toEqual(ephemeral(`checkout is already paused by ${BY}`));
@@ -953,7 +1125,7 @@ describe('chat handler: pause and resume', () => {
     expect(slackAnswer(answer)).toEqual(inChannel(`Resumed checkout, by ${BY}`));
     expect(changes()).toEqual({ ...NO_CHANGES, lock: [PAUSE_REMOVED], taskSuccesses: [expect.objectContaining({ taskToken: HOLD_TOKEN })] });
     expect(taskOutputs()).toEqual([{ taskToken: HOLD_TOKEN, output: { resumedBy: BY, decision: `resumed by ${BY}` } }]);
-    expect(awsSequence()).toEqual(['GetCommand lock', 'UpdateCommand lock', 'GetCommand lock', 'SendTaskSuccessCommand', 'UpdateCommand command']);
+    expect(awsSequence()).toEqual(['PutCommand request', 'GetCommand lock', 'UpdateCommand lock', 'GetCommand lock', 'SendTaskSuccessCommand', 'UpdateCommand command']);
   });
 
   it('lifts a pause requested during a bake without ending the bake', async () => {
@@ -987,13 +1159,13 @@ describe('chat handler: commands it cannot run', () => {
     ['a mention as the service', 'pause <@U1>', '"<@U1>" is not a service name (letters, digits, - and _ only)'],
     ['empty text', '', HELP],
     ['help', 'help', HELP],
-  ])('answers %s in private, without touching AWS', async (_case, text, reply) => {
+  ])('answers %s in private, calling AWS only to claim the request', async (_case, text, reply) => {
     givenLock(baking());
 
     const answer = await invoke(slash(text));
 
     expect(slackAnswer(answer)).toEqual(ephemeral(reply));
-    expect(totalAwsCalls()).toBe(0);
+    expect(awsSequence()).toEqual(['PutCommand request']);
   });
 
   it('lets an AWS failure through to Lambda, logged once by name', async () => {
@@ -1054,11 +1226,11 @@ describe('signing secret', () => {
     const accepted = await invoke(slash('help'));
     const refused = await invoke(slash('rollback checkout', { secret: 'not-the-secret' }));
     nowMs += SECRET_TTL_MS;
-    const afterTtl = await invoke(slash('help'));
+    const afterTtl = await invoke(slash('help', { timestamp: NOW_S + 1 }));
 
     expect([accepted.statusCode, refused.statusCode, afterTtl.statusCode]).toEqual([200, 401, 200]);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
-    expect(totalAwsCalls()).toBe(0);
+    expect(awsSequence()).toEqual(['PutCommand request', 'PutCommand request']);
   });
 
   it('never appears in a log line or an answer, across accepted, refused and failed requests', async () => {
@@ -1076,10 +1248,136 @@ describe('signing secret', () => {
 
     for (const event of events) await invoke(event);
     aws.dynamo.on(GetCommand).rejects(namedError('InternalServerError', 500));
-    await invoke(slash('status checkout')).catch(() => undefined);
+    await invoke(slash('status checkout', { timestamp: NOW_S + 1 })).catch(() => undefined);
 
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 401, 403, 200, 401, 405]);
     expect(deps.log.lines.map((l) => l.level)).toEqual(['info', 'info', 'warn', 'info', 'info', 'warn', 'error']);
     expect(serialized(deps.log.lines, answers)).not.toContain(SECRET);
+  });
+});
+
+describe('chat handler: a signed request is applied once', () => {
+  const WHY = `rollback requested by ${BY}: p99 looks wrong`;
+  const abortRecorded = { error: ErrorName.RolloutAborted, reason: WHY, at: NOW };
+
+  it('refuses a replay of a rollback within the window with 409, and the replay changes nothing', async () => {
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: abortRecorded }));
+    const captured = slash('rollback checkout p99 looks wrong');
+    const first = await invoke(captured);
+    const afterFirst = { changes: changes(), audit: auditWrites() };
+
+    deps = chatDeps({ clock: { now: () => new Date(Date.parse(NOW) + 240_000) } }); // four minutes on: the signature still verifies
+    const replay = await invoke(structuredClone(captured));
+
+    expect(slackAnswer(first).text).toBe(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. ${WHY}`);
+    expect(afterFirst.changes.lock).toHaveLength(1);
+    expect(afterFirst.changes.taskFailures).toHaveLength(1);
+    expect(replay).toEqual(plainText(409, REPLAY_TEXT));
+    expect({ changes: changes(), audit: auditWrites() }).toEqual(afterFirst);
+    expect(deps.log.lines).toEqual([{ level: 'warn', message: 'slash command refused: replayed request', fields: { user: OPERATOR, channel: DEPLOYS } }]);
+  });
+
+  it('runs two different signed requests of the same command, each once', async () => {
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: abortRecorded }));
+
+    const first = await invoke(slash('rollback checkout p99 looks wrong'));
+    const second = await invoke(slash('rollback checkout p99 looks wrong', { timestamp: NOW_S + 1 }));
+
+    expect([slackAnswer(first).response_type, slackAnswer(second).response_type]).toEqual(['in_channel', 'in_channel']);
+    expect(changes().lock).toHaveLength(2);
+    expect(new Set(claims().map((c) => c.Item?.pk)).size).toBe(2);
+    expect(auditWrites().map((a) => a.fields.result)).toEqual(['accepted', 'accepted']);
+  });
+
+  it.each([
+    ['now', NOW_S],
+    ['300 s ago', NOW_S - 300],
+    ['300 s ahead', NOW_S + 300],
+  ])('claims a request signed %s by its signature, with a conditional put that expires a minute after its window', async (_case, timestamp) => {
+    const request = slash('help', { timestamp });
+
+    await invoke(request);
+
+    expect(claims()).toEqual([
+      {
+        TableName: TABLE,
+        Item: { pk: `slack-request#${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: timestamp + 300 + 60 },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    ]);
+  });
+
+  it('runs nothing when the claim cannot be written', async () => {
+    givenLock(baking());
+    aws.dynamo.on(PutCommand).rejects(namedError('InternalServerError', 500, 'Internal server error'));
+
+    await expect(invoke(slash('rollback checkout p99 looks wrong'))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+
+    expect(changes()).toEqual(NO_CHANGES);
+    expect(auditWrites()).toEqual([]);
+  });
+});
+
+describe('chat handler: outside text in replies is escaped', () => {
+  const TYPED = '<@U999> <!channel> see <https://evil.example|the runbook> & retry';
+  const SHOWN = '&lt;@U999&gt; &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; retry';
+
+  it('escapes the mention, the channel alert and the link of an operator reason in the reply, and records the reason as typed', async () => {
+    const why = `rollback requested by ${BY}: ${TYPED}`;
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: { error: ErrorName.RolloutAborted, reason: why, at: NOW } }));
+
+    const answer = await invoke(slash(`rollback checkout ${TYPED}`));
+
+    expect(slackAnswer(answer)).toEqual(inChannel(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. rollback requested by ${BY}: ${SHOWN}`));
+    expect(fieldsSet(changes().lock[0]!)).toEqual({ abort: { error: ErrorName.RolloutAborted, reason: why, at: NOW } });
+    expect(auditWrites()).toEqual([audited(`rollback checkout ${TYPED}`, 'accepted', { rolloutId: ROLLOUT_ID })]);
+  });
+
+  it('escapes an alarm reason in the status of a rollout that is aborting', async () => {
+    givenLock(baking({ abort: { error: ErrorName.AlarmFired, reason: `alarm checkout-5xx in ALARM: ${TYPED}`, at: NOW } }));
+
+    const answer = await invoke(slash('status checkout'));
+
+    expect(slackAnswer(answer).text.split('\n')).toContain(`  aborting: alarm checkout-5xx in ALARM: ${SHOWN}`);
+  });
+
+  it('escapes the last rollout\'s reason in the status of an idle service', async () => {
+    givenHistory([{ service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T09:40:00.000Z', endedAt: '2026-11-24T10:00:00.000Z', outcome: 'ROLLED_BACK', reason: `DeploymentFailed: ${TYPED}` }]);
+
+    const answer = await invoke(slash('status checkout'));
+
+    expect(slackAnswer(answer).text.split('\n')[1]).toBe(`  last rollout ${ROLLOUT_ID}: ROLLED_BACK 20m ago (DeploymentFailed: ${SHOWN})`);
+  });
+
+  it('escapes reasons, triggers and commands as typed in history, and keeps the mentions Cutover built', async () => {
+    givenHistory([
+      { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T09:40:00.000Z', endedAt: '2026-11-24T10:00:00.000Z', outcome: 'ROLLED_BACK', trigger: 'ecr-push:<!here>', reason: `AlarmFired: ${TYPED}` },
+    ]);
+    givenCommands([
+      { service: 'checkout', at: '2026-11-24T10:01:00.000Z', user: ONCALL, channel: DEPLOYS, via: 'slack', text: `rollback checkout ${TYPED}`, rolloutId: ROLLOUT_ID, result: 'accepted' },
+      { service: 'checkout', at: '2026-11-24T09:01:00.000Z', user: INTRUDER, channel: DEPLOYS, via: 'slack', text: 'rollback checkout', result: `refused: <@${INTRUDER}> may not steer checkout` },
+    ]);
+
+    const answer = await invoke(slash('history checkout'));
+
+    expect(slackAnswer(answer).text.split('\n')).toEqual([
+      '*checkout* rollouts:',
+      `• 2026-11-24T09:40:00.000Z ${ROLLOUT_ID}: ROLLED_BACK (ecr-push:&lt;!here&gt;, took 20m, 40m ago) — AlarmFired: ${SHOWN}`,
+      'commands:',
+      `• 2026-11-24T10:01:00.000Z <@${ONCALL}>: rollback checkout ${SHOWN} → accepted`,
+      `• 2026-11-24T09:01:00.000Z <@${INTRUDER}>: rollback checkout → refused: <@${INTRUDER}> may not steer checkout`,
+    ]);
+  });
+
+  it('escapes the arguments promote does not take when it names them', async () => {
+    givenLock(baking());
+
+    const answer = await invoke(slash('promote checkout <!channel>'));
+
+    expect(slackAnswer(answer)).toEqual(ephemeral('promote takes only --full, not "&lt;!channel&gt;"'));
+    expect(changes()).toEqual(NO_CHANGES);
   });
 });

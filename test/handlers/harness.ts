@@ -1,20 +1,34 @@
 /**
  * What the handler tests share: the real AWS adapters of `functions/aws/` over SDK clients whose `send`
- * is mocked with aws-sdk-client-mock, a fixed clock, a capturing log, and readers that turn the commands
- * sent into the end state they write (lock fields, history records, weights).
+ * is mocked with aws-sdk-client-mock, a fixed clock, a capturing log, readers that turn the commands
+ * sent into the end state they write (lock fields, fences, releases, history records, weights, the order of
+ * the writes), and a lock table that keeps checkout's lock item across a test as DynamoDB would (its
+ * conditions, its generation), so a test can assert the lock as the run left it.
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
+import {
+  DeregisterTaskDefinitionCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type Service,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsAlarms } from '../../functions/aws/alarms';
@@ -24,13 +38,16 @@ import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { awsExecutions } from '../../functions/aws/executions';
 import { awsStore } from '../../functions/aws/store';
 import { awsTraffic } from '../../functions/aws/traffic';
+import { DEFAULT_LEASE_MS } from '../../functions/core/ownership';
 import type { Alarms, Clock, Ecs, Executions, Log, LockRecord, Registry, RolloutStore, Traffic } from '../../functions/core/ports';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
-import { ALARMS, BLUE_TG, DIGEST, GREEN_TG, LISTENER_ARN, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
+import { ALARMS, BLUE_TG, DIGEST, GREEN_TG, LISTENER_ARN, PUSHED_AT, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
 
 export const TABLE = 'cutover-rollouts';
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cutover-rollout';
 export const NOW = '2026-11-24T10:20:00.000Z';
+/** The lease a fence sets at {@link NOW}: the writer's run time (DEFAULT_LEASE_MS) from now. */
+export const LEASE_UNTIL = new Date(Date.parse(NOW) + DEFAULT_LEASE_MS).toISOString();
 /** How Lambda calls a handler; the handlers read nothing from the context. */
 export const LAMBDA_CONTEXT = {} as Context;
 
@@ -52,7 +69,7 @@ export function resetAws(): void {
   for (const mock of Object.values(aws)) mock.reset();
   // Unless a test says otherwise: the pushed image is in ECR, Cutover has not recorded the service's state
   // yet (no drift reference), no rollout waits in the queue, and a lock's execution is still running.
-  aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+  aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST, imagePushedAt: new Date(PUSHED_AT) }] });
   aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } }).resolves({});
   aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' } }).resolves({});
   aws.ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
@@ -127,14 +144,17 @@ export const conditionFailed = () => sdkError(ConditionalCheckFailedException, '
 // ---------------------------------------------------------------------------------------------------
 // DynamoDB: items and what the store wrote.
 
-/** The lock item as GetItem returns it. */
+/** The key of checkout's lock item. */
+export const LOCK_KEY = { pk: 'service#checkout', sk: 'lock' } as const;
+
+/** The lock item as GetItem returns it: held by the sample rollout at generation 1. */
 export function lockItem(overrides: Partial<LockRecord> = {}): Record<string, unknown> {
   return {
-    pk: 'service#checkout',
-    sk: 'lock',
+    ...LOCK_KEY,
     activeKey: 'active',
     service: 'checkout',
     rolloutId: ROLLOUT_ID,
+    generation: 1,
     startedAt: '2026-11-24T10:15:03.000Z',
     alarms: [...ALARMS],
     newSlot: 'green',
@@ -143,23 +163,118 @@ export function lockItem(overrides: Partial<LockRecord> = {}): Record<string, un
   };
 }
 
-/** The attributes an UpdateItem's `SET #a = :a, #b = if_not_exists(#b, :b)` writes, by name. */
-export function fieldsSet(input: UpdateCommandInput): Record<string, unknown> {
+/**
+ * The fields a release removes: every field of the holder. The item itself stays, with its `service`,
+ * its `generation` (it only grows) and the last `leaseUntil` (a successor waits for it).
+ */
+export const HOLDER_FIELDS = [
+  'abort', 'activeKey', 'alarms', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'role',
+  'rolloutId', 'startedAt', 'stepIndex', 'target', 'taskToken', 'thread', 'wait', 'weights',
+] as const;
+
+/** `item` as the lock is after its holder released it: the holder's fields gone, the rest kept. */
+export function released(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !(HOLDER_FIELDS as readonly string[]).includes(k)));
+}
+
+// The expressions the store sends, read the way DynamoDB reads them. Only the forms functions/aws/store.ts
+// uses are understood; anything else throws, so a new form cannot pass unnoticed.
+
+interface SetAction {
+  readonly name: string;
+  /** `#a = :v`, or `#a = if_not_exists(#b, :v)` (`ifMissing`), or `#a = #b + :v` / `... + :v` (`plus`). */
+  readonly value?: unknown;
+  readonly ifMissing?: string;
+  readonly from?: string;
+  readonly plus?: number;
+}
+
+/** Splits `a, f(b, c), d` at the commas outside parentheses. */
+function splitTop(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ',' && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((p) => p.length > 0);
+}
+
+function parseUpdate(input: UpdateCommandInput): { set: SetAction[]; remove: string[] } {
   const names = input.ExpressionAttributeNames ?? {};
   const values = input.ExpressionAttributeValues ?? {};
-  const set = (input.UpdateExpression ?? '').replace(/^SET /, '');
+  const nameOf = (ref: string) => {
+    const name = names[ref];
+    if (name === undefined) throw new Error(`no attribute name for ${ref} in ${input.UpdateExpression}`);
+    return name;
+  };
+  const valueOf = (ref: string) => {
+    if (!(ref in values)) throw new Error(`no attribute value for ${ref} in ${input.UpdateExpression}`);
+    return values[ref];
+  };
+  const clauses = /^(?:SET (.+?))?\s*(?:REMOVE (.+))?$/.exec(input.UpdateExpression ?? '');
+  if (!clauses || (!clauses[1] && !clauses[2])) throw new Error(`cannot read update expression: ${input.UpdateExpression}`);
+  const set = splitTop(clauses[1] ?? '').map((part): SetAction => {
+    const m = /^(#\w+) = (?:(:\w+)|if_not_exists\((#\w+), (:\w+)\)|(#\w+))(?: \+ (:\w+))?$/.exec(part);
+    if (!m) throw new Error(`cannot read update expression: ${input.UpdateExpression}`);
+    const [, target, plain, missingOf, missingValue, from, plus] = m;
+    return {
+      name: nameOf(target!),
+      ...(plain ? { value: valueOf(plain) } : {}),
+      ...(missingOf ? { ifMissing: nameOf(missingOf), value: valueOf(missingValue!) } : {}),
+      ...(from ? { from: nameOf(from) } : {}),
+      ...(plus ? { plus: Number(valueOf(plus)) } : {}),
+    };
+  });
+  const remove = splitTop(clauses[2] ?? '').map((ref) => nameOf(ref));
+  return { set, remove };
+}
+
+/** The terms of a condition (`a AND b AND c`), each as `[kind, attribute, value]`. */
+function parseCondition(input: { ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }) {
+  const names = input.ExpressionAttributeNames ?? {};
+  const values = input.ExpressionAttributeValues ?? {};
+  if (!input.ConditionExpression) return [];
+  return input.ConditionExpression.split(' AND ').map((term) => {
+    const m = /^(?:(attribute_not_exists|attribute_exists)\((#\w+)\)|(#\w+) = (:\w+))$/.exec(term.trim());
+    if (!m || names[m[2] ?? m[3]!] === undefined) throw new Error(`cannot read condition: ${input.ConditionExpression}`);
+    if (m[1]) return { kind: m[1] as 'attribute_exists' | 'attribute_not_exists', name: names[m[2]!]! };
+    return { kind: 'equals' as const, name: names[m[3]!]!, value: values[m[4]!] };
+  });
+}
+
+/**
+ * A condition with its names and values filled in, as a person reads it:
+ * `rolloutId = "checkout-1a73…" AND generation = 1 AND attribute_not_exists(abort)`.
+ */
+export function conditionText(input: { ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }): string {
+  return parseCondition(input)
+    .map((t) => (t.kind === 'equals' ? `${t.name} = ${JSON.stringify(t.value)}` : `${t.kind}(${t.name})`))
+    .join(' AND ');
+}
+
+/**
+ * The attributes an UpdateItem's SET clause writes, by name: `#a = :a` as its value, `if_not_exists(#b, :b)`
+ * as the value it writes when the attribute is missing, and arithmetic as text (`generation + 1`,
+ * `if_not_exists(generation, 0) + 1`).
+ */
+export function fieldsSet(input: UpdateCommandInput): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  const part = /(#\w+) = (?:if_not_exists\(#\w+, (:\w+)\)|(:\w+))(?:, |$)/gy;
-  let read = 0;
-  for (const match of set.matchAll(part)) {
-    const name = names[match[1]!];
-    if (name === undefined) throw new Error(`no attribute name for ${match[1]}`);
-    fields[name] = values[(match[2] ?? match[3])!];
-    read = (match.index ?? 0) + match[0].length;
+  for (const action of parseUpdate(input).set) {
+    if (action.plus === undefined) fields[action.name] = action.value;
+    else fields[action.name] = `${action.from ?? `if_not_exists(${action.ifMissing}, ${JSON.stringify(action.value)})`} + ${action.plus}`;
   }
-  if (read !== set.length) throw new Error(`cannot read update expression: ${input.UpdateExpression}`);
   return fields;
 }
+
+/** The attributes an UpdateItem's REMOVE clause removes, sorted. */
+export const fieldsRemoved = (input: UpdateCommandInput): string[] => [...parseUpdate(input).remove].sort();
 
 const updates = () => aws.dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input);
 
@@ -170,24 +285,145 @@ export function historyWrites(): Array<{ sk: string; fields: Record<string, unkn
     .map((u) => ({ sk: String(u.Key?.sk), fields: fieldsSet(u) }));
 }
 
-/** Updates of the lock item, as sent. */
-export const lockUpdates = (): UpdateCommandInput[] => updates().filter((u) => u.Key?.sk === 'lock');
+/** What the service was left as (PutItem of `state`), without its key. */
+export const serviceStateWrites = (): Array<Record<string, unknown>> =>
+  aws.dynamo
+    .commandCalls(PutCommand)
+    .map((c) => c.args[0].input.Item ?? {})
+    .filter((item) => item.sk === 'state')
+    .map(({ pk: _pk, sk: _sk, ...rest }) => rest);
 
-/** Lock releases sent (conditional DeleteItem of the lock). */
-export const lockReleases = () => aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input).filter((input) => input.Key?.sk === 'lock');
+const isRelease = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.includes('rolloutId');
+const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease(, #target = :target)?$/.test(u.UpdateExpression ?? '');
+const isAcquire = (u: UpdateCommandInput) => u.ConditionExpression === 'attribute_not_exists(#rolloutId)';
+const isTakeOver = (u: UpdateCommandInput) => (u.ConditionExpression ?? '').includes(':stale');
+const isAbort = (u: UpdateCommandInput) => u.UpdateExpression === 'SET #abort = if_not_exists(#abort, :abort)';
+const onLock = (u: UpdateCommandInput) => u.Key?.sk === 'lock';
 
-/** The conditional DeleteItem that releases `rolloutId`'s lock of checkout. */
-export const releaseOf = (rolloutId: string) => ({
-  TableName: TABLE,
-  Key: { pk: 'service#checkout', sk: 'lock' },
-  ConditionExpression: '#rid = :id',
-  ExpressionAttributeNames: { '#rid': 'rolloutId' },
-  ExpressionAttributeValues: { ':id': rolloutId },
+/** Writes to the lock item other than releases (acquires, fences, field updates, aborts), as sent. */
+export const lockUpdates = (): UpdateCommandInput[] => updates().filter((u) => onLock(u) && !isRelease(u));
+
+/** The lock acquires sent (UpdateItem conditional on a free lock, the generation grown by one). */
+export const lockAcquires = (): UpdateCommandInput[] => updates().filter((u) => onLock(u) && isAcquire(u));
+
+/** Lock releases sent (UpdateItem REMOVE of the holder's fields), as their condition and what they remove. */
+export const lockReleases = (): Array<{ condition: string; removes: string[] }> =>
+  updates()
+    .filter((u) => onLock(u) && isRelease(u))
+    .map((u) => ({ condition: conditionText(u), removes: fieldsRemoved(u) }));
+
+/** The release of `rolloutId`'s lock of checkout, conditional on its holder (and, if asked, on no abort). */
+export const releaseOf = (rolloutId: string, options: { unlessAborted?: boolean } = {}) => ({
+  condition: `rolloutId = ${JSON.stringify(rolloutId)}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
+  removes: [...HOLDER_FIELDS],
+});
+
+/** Fences sent (UpdateItem conditional on holder and generation that sets the lease), as condition and fields. */
+export const lockFences = (): Array<{ condition: string; fields: Record<string, unknown> }> =>
+  updates()
+    .filter((u) => onLock(u) && isFence(u))
+    .map((u) => ({ condition: conditionText(u), fields: fieldsSet(u) }));
+
+/**
+ * The fence of `rolloutId` at `generation`: the lease until {@link LEASE_UNTIL}, the target when given, and
+ * no abort when `unlessAborted`.
+ */
+export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target'] } = {}) => ({
+  condition: `rolloutId = ${JSON.stringify(rolloutId)} AND generation = ${generation}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
+  fields: { leaseUntil: LEASE_UNTIL, ...(options.target ? { target: options.target } : {}) },
 });
 
 /** GetItem of checkout's lock answers `item` (undefined: no lock). */
 export function givenLock(item: Record<string, unknown> | undefined): void {
-  aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' } }).resolves({ Item: item });
+  aws.dynamo.on(GetCommand, { TableName: TABLE, Key: LOCK_KEY }).resolves({ Item: item });
+}
+
+/** Checkout's lock item as DynamoDB keeps it across the calls of a test. */
+export interface LockTable {
+  /** The item now (undefined: never written). A test may replace it, as another writer would. */
+  item: Record<string, unknown> | undefined;
+  /** Runs `change` right before the next GetItem of the lock is answered (another writer, between two reads). */
+  beforeNextRead(change: () => void): void;
+}
+
+/**
+ * Checkout's lock item kept by the test as DynamoDB keeps it: GetItem reads it, and every UpdateItem on it
+ * evaluates its condition (failing with ConditionalCheckFailed as DynamoDB does) and applies its SET and
+ * REMOVE clauses. Start from `initial` (undefined: the item was never written).
+ */
+export function givenLockTable(initial?: Record<string, unknown>): LockTable {
+  let pending: (() => void) | undefined;
+  const table: LockTable = {
+    item: initial === undefined ? undefined : structuredClone(initial),
+    beforeNextRead(change) {
+      pending = change;
+    },
+  };
+  aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).callsFake(() => {
+    const change = pending;
+    pending = undefined;
+    change?.();
+    return { Item: table.item === undefined ? undefined : structuredClone(table.item) };
+  });
+  aws.dynamo.on(UpdateCommand, { Key: LOCK_KEY }).callsFake((input: UpdateCommandInput) => {
+    const before = table.item ?? {};
+    for (const term of parseCondition(input)) {
+      const actual = before[term.name];
+      const holds =
+        term.kind === 'attribute_exists' ? actual !== undefined : term.kind === 'attribute_not_exists' ? actual === undefined : JSON.stringify(actual) === JSON.stringify(term.value);
+      if (!holds) throw conditionFailed();
+    }
+    const { set, remove } = parseUpdate(input);
+    const after: Record<string, unknown> = { ...LOCK_KEY, ...structuredClone(before) };
+    for (const action of set) {
+      let value = action.ifMissing !== undefined ? (before[action.ifMissing] ?? action.value) : action.from !== undefined ? before[action.from] : action.value;
+      if (action.plus !== undefined) {
+        if (typeof value !== 'number') throw new Error(`ValidationException: ${action.name}: an operand in the update expression has an incorrect data type`);
+        value = value + action.plus;
+      }
+      after[action.name] = structuredClone(value);
+    }
+    for (const name of remove) delete after[name];
+    table.item = after;
+    return input.ReturnValues === 'ALL_NEW' ? { Attributes: structuredClone(after) } : {};
+  });
+  return table;
+}
+
+/**
+ * What was changed, in the order it was sent, as one label per write: `acquire`, `take over`, `fence`,
+ * `abort`, `lock update`, `release` (lock item), `history`, `service state`, `step`, `dequeue`, `weights`
+ * (ModifyListener / ModifyRule), `UpdateService <service>`, `RegisterTaskDefinition`,
+ * `DeregisterTaskDefinition <arn>`, `SendTaskSuccess`, `SendTaskFailure`.
+ */
+export function writes(): string[] {
+  type Call = { args: [{ constructor: { name: string }; input: Record<string, unknown> }]; calledBefore(other: unknown): boolean };
+  const calls = Object.values(aws).flatMap((mock) => mock.calls() as unknown as Call[]);
+  calls.sort((a, b) => (a.calledBefore(b) ? -1 : 1));
+  return calls.flatMap((call): string[] => {
+    const command = call.args[0];
+    const input = command.input;
+    const sk = String((input.Key as { sk?: unknown } | undefined)?.sk ?? (input.Item as { sk?: unknown } | undefined)?.sk ?? '');
+    if (command instanceof UpdateCommand) {
+      const u = input as UpdateCommandInput;
+      if (!onLock(u)) return [sk.startsWith('rollout#') ? 'history' : `update ${sk.split('#')[0]}`];
+      if (isAcquire(u)) return ['acquire'];
+      if (isTakeOver(u)) return ['take over'];
+      if (isFence(u)) return ['fence'];
+      if (isRelease(u)) return ['release'];
+      if (isAbort(u)) return ['abort'];
+      return ['lock update'];
+    }
+    if (command instanceof PutCommand) return [sk === 'state' ? 'service state' : sk.startsWith('step#') ? 'step' : `put ${sk.split('#')[0]}`];
+    if (command instanceof DeleteCommand) return [sk.startsWith('queue#') ? 'dequeue' : `delete ${sk.split('#')[0]}`];
+    if (command instanceof ModifyListenerCommand || command instanceof ModifyRuleCommand) return ['weights'];
+    if (command instanceof UpdateServiceCommand) return [`UpdateService ${String(input.service)}`];
+    if (command instanceof RegisterTaskDefinitionCommand) return ['RegisterTaskDefinition'];
+    if (command instanceof DeregisterTaskDefinitionCommand) return [`DeregisterTaskDefinition ${String(input.taskDefinition)}`];
+    if (command instanceof SendTaskSuccessCommand) return ['SendTaskSuccess'];
+    if (command instanceof SendTaskFailureCommand) return ['SendTaskFailure'];
+    return [];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

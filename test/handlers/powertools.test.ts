@@ -5,7 +5,7 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { powertoolsLog } from '../../functions/aws/powertools';
 import { servicesFromEnv } from '../../functions/core/config';
@@ -15,8 +15,9 @@ import { createHandler as createRollback } from '../../functions/rollback/handle
 import { createHandler as createShift } from '../../functions/shift/handler';
 import { createHandler as createStart } from '../../functions/start/handler';
 import { loadEvent } from '../fixtures/aws-events';
+import { ownResources } from '../fixtures/own-resources';
 import { ROLLOUT_ID, registeredState, serviceInput, stepState } from '../fixtures/state';
-import { LAMBDA_CONTEXT, NOW, aws, givenListener, givenLock, lockItem, realDeps, resetAws, weightedForward, type Deps } from './harness';
+import { LAMBDA_CONTEXT, LOCK_KEY, NOW, aws, givenListener, givenLockTable, lockItem, namedError, realDeps, resetAws, weightedForward, type Deps, type LockTable } from './harness';
 
 /** What the handlers wrote to stdout and stderr during the test, one JSON document per line. */
 let stdout: string[];
@@ -32,14 +33,16 @@ const logLines = () =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 let deps: Deps;
+let lock: LockTable;
 const ms = (iso: string, deltaMs: number) => new Date(Date.parse(iso) + deltaMs).toISOString();
 
 beforeEach(() => {
   resetAws();
   deps = realDeps();
   aws.dynamo.on(UpdateCommand).resolves({});
-  aws.dynamo.on(DeleteCommand).resolves({});
   aws.ecs.on(UpdateServiceCommand).resolves({});
+  // The rollout holds checkout's lock at the generation prepare took: every step's fence passes.
+  lock = givenLockTable(lockItem());
   aws.elb.on(ModifyListenerCommand).resolves({});
   aws.elb.on(ModifyRuleCommand).resolves({});
   // Inside Lambda, as AWS sets it: the functions publish EMF only there.
@@ -72,7 +75,7 @@ describe('EMF metrics', () => {
 
   it('rollback publishes RolloutRolledBack and the reaction time from the abort recorded on the lock to the weights restored', async () => {
     givenListener([weightedForward(75, 25)]);
-    givenLock(lockItem({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: ms(NOW, -1250) } }));
+    lock.item = lockItem({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: ms(NOW, -1250) } });
 
     const result = await createRollback(() => deps)(stepState(2, { error: { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM' } }), LAMBDA_CONTEXT);
 
@@ -87,7 +90,6 @@ describe('EMF metrics', () => {
 
   it('rollback without a recorded abort (a failed deployment) publishes no reaction time', async () => {
     givenListener([weightedForward(100, 0)]);
-    givenLock(lockItem());
 
     await createRollback(() => deps)(stepState(0, { error: { Error: 'DeploymentFailed', Cause: 'tasks failed to start' } }), LAMBDA_CONTEXT);
 
@@ -96,13 +98,14 @@ describe('EMF metrics', () => {
 
   it('rollback still restores the weights when the lock cannot be read for the measurement', async () => {
     givenListener([weightedForward(75, 25)]);
-    // No GetItem answer configured: the read fails.
+    aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
 
     const result = await createRollback(() => deps)(stepState(2, { error: { Error: 'AlarmFired', Cause: 'x' } }), LAMBDA_CONTEXT);
 
     expect(result).toMatchObject({ outcome: 'ROLLED_BACK', weights: { blue: 100, green: 0 } });
     expect(result.abortedAt).toBeUndefined();
     expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(1);
+    expect(emf().map((l) => l._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name))).toEqual([['RolloutRolledBack']]);
   });
 
   it('shift publishes how long the previous weight was held', async () => {
@@ -124,10 +127,10 @@ describe('EMF metrics', () => {
   });
 
   it('start publishes RolloutStarted once per service, each line with its own service dimension', async () => {
-    const services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu' })]));
+    const services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu', ...ownResources('checkout-eu') })]));
     aws.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${input.name}`, startDate: new Date() }));
 
-    await createStart(() => ({ services, executions: deps.executions, log: deps.log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({ services, executions: deps.executions, registry: { describeImage: async () => ({ pushedAt: '2026-11-24T10:14:59.123Z' }) }, log: deps.log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
 
     expect(emf().map((l) => [l.service, l.RolloutStarted])).toEqual([
       ['checkout', 1],
@@ -155,7 +158,7 @@ describe('EMF metrics', () => {
 describe('structured logs', () => {
   it('every line of an invocation carries the rollout id and the service, beside the Lambda context', async () => {
     givenListener([weightedForward(75, 25)]);
-    givenLock(lockItem({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: NOW } }));
+    lock.item = lockItem({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: NOW } });
     const context = { ...LAMBDA_CONTEXT, functionName: 'cutover-rollback', awsRequestId: 'req-1', memoryLimitInMB: '256', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:cutover-rollback' };
 
     await createRollback(() => ({ ...deps, log: powertoolsLog() }))(stepState(2, { error: { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM' } }), context);
@@ -172,7 +175,7 @@ describe('structured logs', () => {
 
     await createShift(() => ({ ...deps, log }))(stepState(2), LAMBDA_CONTEXT);
     stdout = [];
-    await createStart(() => ({ services: [], executions: deps.executions, log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({ services: [], executions: deps.executions, registry: deps.registry, log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
 
     const lines = logLines();
     expect(lines.map((l) => l.message)).toEqual(['push ignored']);

@@ -9,10 +9,13 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
   TargetGroupNotFoundException,
+  type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DeleteCommand, GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
+import { recoveryId } from '../../functions/core/ownership';
+import type { LockRecord } from '../../functions/core/ports';
 import type { LiveState } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/prepare/handler';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
@@ -25,6 +28,7 @@ import {
   IDLE_TD,
   IMAGE_URI,
   LISTENER_ARN,
+  OTHER_DIGEST,
   OTHER_ROLLOUT_ID,
   RETAINED_TD,
   ROLLOUT_ID,
@@ -33,47 +37,72 @@ import {
 } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
+  LEASE_UNTIL,
+  LOCK_KEY,
   NOW,
   TABLE,
   aws,
-  conditionFailed,
+  conditionText,
+  fenceOf,
+  fieldsRemoved,
   fieldsSet,
   givenAlarmStates,
   givenEcsService,
   givenHealthyEnvironment,
   givenListener,
-  givenLock,
+  givenLockTable,
   historyWrites,
+  lockAcquires,
+  lockFences,
   lockItem,
   lockReleases,
   lockUpdates,
   namedError,
   realDeps,
   releaseOf,
+  released,
   resetAws,
   sdkError,
+  serviceStateWrites,
+  slotWeights,
   totalAwsCalls,
   weightedForward,
+  writes,
   type Deps,
+  type LockTable,
 } from './harness';
 
-const ACQUIRE = 'attribute_not_exists(pk) OR #rolloutId = :rolloutId';
-
 let deps: Deps;
+let lock: LockTable;
 const invoke = (input: unknown) => createHandler(() => deps)(input, LAMBDA_CONTEXT);
 
-/** The item a successful acquire returns (ALL_NEW): what it wrote, with `startedAt` if it was there already. */
-const acquired = (startedAt?: string) => (input: UpdateCommandInput) => {
-  const fields = fieldsSet(input);
-  return { Attributes: { ...input.Key, ...fields, startedAt: startedAt ?? fields.startedAt } };
+/** ECR's push time of the sample image (DescribeImages' imagePushedAt), which orders pushes. */
+const PUSHED = '2026-11-24T10:15:00.000Z';
+const PUSH = { pushedAt: PUSHED, digest: DIGEST };
+const OTHER_IMAGE_URI = IMAGE_URI.replace(DIGEST, OTHER_DIGEST);
+/** What recovery restores if the rollout dies once prepared: the retained revision on the live slot. */
+const retained = (slot: 'blue' | 'green' = 'blue', desiredCount = 3): LockRecord['target'] => ({ slot, taskDefinitionArn: RETAINED_TD, desiredCount, phase: 'retained' });
+
+/** The lock is free (or was never written): the acquire succeeds at a new generation. */
+function givenFreeLock(): void {
+  aws.dynamo.on(UpdateCommand).resolves({});
+  lock = givenLockTable(undefined);
+}
+
+/** What the acquire of the sample push writes. */
+const acquireFields = {
+  service: 'checkout',
+  rolloutId: ROLLOUT_ID,
+  startedAt: NOW,
+  alarms: [...ALARMS],
+  push: PUSH,
+  image: IMAGE_URI,
+  activeKey: 'active',
+  generation: 'if_not_exists(generation, 0) + 1',
 };
 
-/** The lock is free (or already ours, taken at `startedAt`): the conditional update succeeds. */
-function givenFreeLock(startedAt?: string): void {
-  aws.dynamo.on(UpdateCommand).resolves({});
-  aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).callsFake(acquired(startedAt));
-  aws.dynamo.on(DeleteCommand).resolves({});
-}
+/** The lock update that records the slot and weights prepare read (conditional on the holder only). */
+const slotUpdate = () => lockUpdates().filter((u) => u.ConditionExpression === '#rid = :rid');
 
 /** No change to traffic, services or task definitions was sent. */
 function expectNothingChangedInAws(): void {
@@ -97,6 +126,7 @@ describe('prepare handler', () => {
 
     expect(live).toEqual<LiveState>({
       startedAt: NOW,
+      generation: 1,
       liveSlot: 'blue',
       idleSlot: 'green',
       retainedTaskDefinitionArn: RETAINED_TD,
@@ -105,11 +135,24 @@ describe('prepare handler', () => {
       weights: { blue: 100, green: 0 },
       decision: 'blue is live on checkout:7 (3 tasks); green is idle and takes the new revision; alarms: checkout-5xx OK, checkout-p99-latency OK',
     });
-    const [acquire, update] = lockUpdates();
-    expect(acquire).toMatchObject({ TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' }, ConditionExpression: ACQUIRE, ReturnValues: 'ALL_NEW' });
-    expect(fieldsSet(acquire!)).toEqual({ service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, alarms: [...ALARMS], activeKey: 'active' });
-    expect(update).toMatchObject({ ConditionExpression: '#rid = :rid', ExpressionAttributeValues: expect.objectContaining({ ':rid': ROLLOUT_ID }) });
+    const [acquire] = lockAcquires();
+    expect(acquire).toMatchObject({ TableName: TABLE, Key: LOCK_KEY, ReturnValues: 'ALL_NEW' });
+    expect(fieldsSet(acquire!)).toEqual(acquireFields);
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: retained() })]);
+    const [update] = slotUpdate();
+    expect(update?.ExpressionAttributeValues?.[':rid']).toBe(ROLLOUT_ID);
     expect(fieldsSet(update!)).toEqual({ newSlot: 'green', weights: { blue: 100, green: 0 }, idleService: { cluster: 'shop', serviceName: 'checkout-green' } });
+    expect(writes()).toEqual(['acquire', 'dequeue', 'fence', 'history', 'lock update']);
+    expect(lock.item).toEqual({
+      ...LOCK_KEY,
+      ...acquireFields,
+      generation: 1,
+      leaseUntil: LEASE_UNTIL,
+      target: retained(),
+      newSlot: 'green',
+      weights: { blue: 100, green: 0 },
+      idleService: { cluster: 'shop', serviceName: 'checkout-green' },
+    });
     expect(historyWrites()).toEqual([
       {
         sk: `rollout#${NOW}#${ROLLOUT_ID}`,
@@ -119,6 +162,7 @@ describe('prepare handler', () => {
           startedAt: NOW,
           outcome: 'RUNNING',
           image: IMAGE_URI,
+          pushedAt: PUSHED,
           trigger: `ecr-push:${EVENT_ID}`,
           liveSlot: 'blue',
           retainedTaskDefinitionArn: RETAINED_TD,
@@ -141,7 +185,8 @@ describe('prepare handler', () => {
     const live = await invoke(rolloutInput());
 
     expect(live).toMatchObject({ liveSlot: 'green', idleSlot: 'blue', retainedTaskDefinitionArn: RETAINED_TD, idleTaskDefinitionArn: IDLE_TD, desiredCount: 5 });
-    expect(fieldsSet(lockUpdates()[1]!)).toEqual({ newSlot: 'blue', weights: { blue: 0, green: 100 }, idleService: { cluster: 'shop', serviceName: 'checkout-blue' } });
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: retained('green', 5) })]);
+    expect(fieldsSet(slotUpdate()[0]!)).toEqual({ newSlot: 'blue', weights: { blue: 0, green: 100 }, idleService: { cluster: 'shop', serviceName: 'checkout-blue' } });
   });
 
   it('reads a plain TargetGroupArn forward as that slot at 100%', async () => {
@@ -167,20 +212,22 @@ describe('prepare handler', () => {
     expect(aws.cloudwatch.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input).not.toHaveProperty('StateValue');
   });
 
-  it('keeps the first start time when a retried prepare takes its own lock again', async () => {
-    givenFreeLock('2026-11-24T10:15:03.000Z');
+  it('keeps the first start time and the generation when a retried prepare takes its own lock again', async () => {
+    givenFreeLock();
+    lock.item = lockItem({ startedAt: '2026-11-24T10:15:03.000Z', generation: 4, push: PUSH, image: IMAGE_URI, newSlot: undefined, weights: undefined });
     givenHealthyEnvironment();
 
     const live = await invoke(rolloutInput());
 
-    expect(live.startedAt).toBe('2026-11-24T10:15:03.000Z');
+    expect(live).toMatchObject({ startedAt: '2026-11-24T10:15:03.000Z', generation: 4 });
     expect(historyWrites()[0]).toMatchObject({ sk: `rollout#2026-11-24T10:15:03.000Z#${ROLLOUT_ID}`, fields: { startedAt: '2026-11-24T10:15:03.000Z', outcome: 'RUNNING' } });
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 4, { target: retained() })]);
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 4, startedAt: '2026-11-24T10:15:03.000Z' });
   });
 
   it('refuses with RolloutBusy when another rollout holds the lock and the policy is reject, writing only a REFUSED record', async () => {
-    aws.dynamo.on(UpdateCommand).resolves({});
-    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
-    givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
+    givenFreeLock();
+    lock.item = lockItem({ rolloutId: OTHER_ROLLOUT_ID });
 
     const attempt = invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
 
@@ -188,8 +235,9 @@ describe('prepare handler', () => {
       name: ErrorName.RolloutBusy,
       message: `service checkout is busy: rollout ${OTHER_ROLLOUT_ID} holds its lock`,
     });
-    expect(aws.dynamo).toHaveReceivedCommandExactlyOnceWith(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' }, ConsistentRead: true });
-    expect(lockUpdates()).toHaveLength(1);
+    expect(aws.dynamo.commandCalls(GetCommand, { Key: LOCK_KEY }).map((c) => c.args[0].input)).toEqual([{ TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true }]);
+    expect(lockUpdates()).toHaveLength(1); // the acquire, refused by its condition
+    expect(lock.item).toEqual(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
     expect(historyWrites()).toEqual([
       {
         sk: `rollout#${NOW}#${ROLLOUT_ID}`,
@@ -200,6 +248,7 @@ describe('prepare handler', () => {
           endedAt: NOW,
           outcome: 'REFUSED',
           image: IMAGE_URI,
+          pushedAt: PUSHED,
           reason: `busy: rollout ${OTHER_ROLLOUT_ID} is in progress (concurrency: reject)`,
         },
       },
@@ -211,9 +260,8 @@ describe('prepare handler', () => {
   });
 
   it('logs a refusal once, with its stable error name, the rollout and the service', async () => {
-    aws.dynamo.on(UpdateCommand).resolves({});
-    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
-    givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
+    givenFreeLock();
+    lock.item = lockItem({ rolloutId: OTHER_ROLLOUT_ID });
 
     await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) })).catch(() => undefined);
 
@@ -226,16 +274,55 @@ describe('prepare handler', () => {
     ]);
   });
 
-  it('takes the lock after all when the holder released it between the two reads', async () => {
+  it('takes the lock after all, at the next generation, when the holder released it between the two reads', async () => {
     givenFreeLock();
-    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejectsOnce(conditionFailed()).callsFake(acquired());
-    givenLock(undefined);
+    lock.item = lockItem({ rolloutId: OTHER_ROLLOUT_ID, generation: 3 });
+    lock.beforeNextRead(() => (lock.item = released(lock.item!)));
     givenHealthyEnvironment();
 
     const live = await invoke(rolloutInput());
 
-    expect(live.liveSlot).toBe('blue');
-    expect(lockUpdates().filter((u) => u.ConditionExpression === ACQUIRE)).toHaveLength(2);
+    expect(live).toMatchObject({ liveSlot: 'blue', generation: 4 });
+    expect(lockAcquires()).toHaveLength(2);
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 4 });
+  });
+
+  it('refuses a push older than the image live now as SUPERSEDED, before it takes the lock', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    const newer = { pushedAt: '2026-11-24T10:16:00.000Z', digest: OTHER_DIGEST };
+    aws.dynamo
+      .on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } })
+      .resolves({ Item: { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: newer } });
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
+
+    const reason = `pushed at ${PUSHED}, before the image live now (${OTHER_DIGEST.slice(0, 19)}…, pushed at ${newer.pushedAt}): a late delivery never replaces a newer image`;
+    expect(historyWrites()).toEqual([
+      {
+        sk: `rollout#${NOW}#${ROLLOUT_ID}`,
+        fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason },
+      },
+    ]);
+    expect(writes()).toEqual(['history']);
+    expect(lock.item).toBeUndefined();
+  });
+
+  it('refuses as SUPERSEDED and releases the lock when a newer push went live while this one waited', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    const newer = { pushedAt: '2026-11-24T10:16:00.000Z', digest: OTHER_DIGEST };
+    aws.dynamo
+      .on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } })
+      .resolvesOnce({})
+      .resolves({ Item: { service: 'checkout', liveSlot: 'green', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: newer } });
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
+
+    expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['SUPERSEDED']);
+    expect(writes()).toEqual(['acquire', 'dequeue', 'history', 'release']);
+    expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+    expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 1 });
   });
 
   describe('pre-flight', () => {
@@ -254,11 +341,6 @@ describe('prepare handler', () => {
             { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_TG, Weight: 100 }, { TargetGroupArn: GREEN_TG, Weight: 0 }, { TargetGroupArn: `${BLUE_TG}x`, Weight: 100 }] } },
           ]),
         [`the listener also forwards to target groups Cutover does not manage: ${BLUE_TG}x`, 'traffic is split (blue 50 / green 0); a rollout starts only from 100/0'],
-      ],
-      [
-        'an image digest ECR does not have',
-        () => aws.ecr.on(DescribeImagesCommand).rejects(namedError('ImageNotFoundException', 400)),
-        [`image ${DIGEST} is not in ECR repository checkout`],
       ],
       [
         'a live slot changed outside Cutover (drift)',
@@ -312,12 +394,47 @@ describe('prepare handler', () => {
       expect(historyWrites()).toEqual([
         {
           sk: `rollout#${NOW}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}` },
+          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, pushedAt: PUSHED, reason: `pre-flight failed: ${problems.join('; ')}` },
         },
       ]);
       expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
-      expect(lockUpdates()).toHaveLength(1); // the acquire only: no slot or weights recorded
+      expect(lockUpdates()).toHaveLength(1); // the acquire only: no target, slot or weights recorded
+      expect(writes()).toEqual(['acquire', 'dequeue', 'history', 'release']);
+      expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 1 });
       expectNothingChangedInAws();
+    });
+
+    it('refuses an image digest ECR does not have with PreflightFailed before it takes the lock, and records why', async () => {
+      givenFreeLock();
+      givenHealthyEnvironment();
+      aws.ecr.on(DescribeImagesCommand).rejects(namedError('ImageNotFoundException', 400));
+
+      const attempt = invoke(rolloutInput());
+
+      const problems = [`image ${DIGEST} is not in ECR repository checkout`];
+      await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems });
+      expect(historyWrites()).toEqual([
+        {
+          sk: `rollout#${NOW}#${ROLLOUT_ID}`,
+          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}` },
+        },
+      ]);
+      expect(lockAcquires()).toEqual([]);
+      expect(lock.item).toBeUndefined();
+      expect(aws.elb.calls()).toHaveLength(0);
+      expect(aws.ecs.calls()).toHaveLength(0);
+    });
+
+    it('releases the lock a retried prepare took before, when its image turns out to be gone from ECR', async () => {
+      givenFreeLock();
+      lock.item = lockItem({ generation: 2, push: PUSH, image: IMAGE_URI, newSlot: undefined, weights: undefined });
+      givenHealthyEnvironment();
+      aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+
+      await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.PreflightFailed });
+
+      expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+      expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 2 });
     });
 
     it('refuses a container the live revision does not have, naming the ones it has', async () => {
@@ -328,6 +445,7 @@ describe('prepare handler', () => {
 
       await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems: [`container web is not in ${RETAINED_TD} (it has: app, log-router)`] });
       expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+      expect(lock.item).not.toHaveProperty('rolloutId');
       expectNothingChangedInAws();
     });
 
@@ -382,25 +500,28 @@ describe('prepare handler', () => {
 
     await expect(attempt).rejects.toMatchObject({ name: ErrorName.AwsTransient, cause: failure });
     expectNothingChangedInAws();
+    // Kept for the retry, which takes it again at the same generation; nothing to restore yet.
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 1 });
+    expect(lock.item).not.toHaveProperty('target');
   });
 });
 
 describe('prepare when another rollout holds the lock', () => {
-  const busy = () => {
-    aws.dynamo.on(UpdateCommand).resolves({});
-    aws.dynamo.on(UpdateCommand, { ConditionExpression: ACQUIRE }).rejects(conditionFailed());
-    aws.dynamo.on(DeleteCommand).resolves({});
-    givenLock(lockItem({ rolloutId: OTHER_ROLLOUT_ID, taskToken: 'holder-token' }));
+  /** The holder's push: older than the sample push unless told. */
+  const holderPush = (pushedAt = '2026-11-24T10:10:00.000Z') => ({ pushedAt, digest: OTHER_DIGEST });
+  const holder = (overrides: Partial<LockRecord> = {}) =>
+    lockItem({ rolloutId: OTHER_ROLLOUT_ID, taskToken: 'holder-token', push: holderPush(), image: OTHER_IMAGE_URI, stepIndex: 2, weights: { blue: 75, green: 25 }, ...overrides });
+  const busy = (item = holder()) => {
+    givenFreeLock();
+    lock.item = item;
   };
 
-  it('supersedes it by default: aborts it through the abort path and waits for the turn', async () => {
+  it('supersedes an older holder by default: aborts it through the abort path and waits for the turn', async () => {
     busy();
-    aws.dynamo.on(UpdateCommand, { UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)' }).resolves({ Attributes: lockItem({ rolloutId: OTHER_ROLLOUT_ID, taskToken: 'holder-token' }) });
 
     await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
 
-    const abort = lockUpdates().find((u) => u.UpdateExpression?.includes('#abort'));
-    expect(abort?.ExpressionAttributeValues?.[':abort']).toMatchObject({ error: 'RolloutAborted', reason: `superseded by the newer push ${ROLLOUT_ID}` });
+    expect(lock.item).toEqual({ ...holder(), abort: { error: 'RolloutAborted', reason: `superseded by the newer push ${ROLLOUT_ID}`, at: NOW } });
     expect(aws.sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'holder-token', error: 'RolloutAborted' });
     expect(historyWrites()).toEqual([]);
     expect(aws.ecs.calls()).toHaveLength(0);
@@ -411,22 +532,102 @@ describe('prepare when another rollout holds the lock', () => {
 
     await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'queue' }) }))).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
 
-    expect(lockUpdates().some((u) => u.UpdateExpression?.includes('#abort'))).toBe(false);
+    expect(lock.item).toEqual(holder());
     expect(aws.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
   });
 
-  it('takes over a lock whose execution has ended, and rolls out', async () => {
+  it('drops this push as SUPERSEDED when the holder rolls out a newer one, leaving the holder alone', async () => {
+    busy(holder({ push: holderPush('2026-11-24T10:16:00.000Z') }));
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
+
+    expect(historyWrites()).toEqual([
+      {
+        sk: `rollout#${NOW}#${ROLLOUT_ID}`,
+        fields: {
+          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED,
+          reason: `superseded on arrival: the newer push ${OTHER_ROLLOUT_ID} is rolling out or waiting`,
+        },
+      },
+    ]);
+    expect(lock.item).toEqual(holder({ push: holderPush('2026-11-24T10:16:00.000Z') }));
+    expect(aws.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+  });
+
+  it('drops this push as SUPERSEDED when a newer push waits for the turn, aborting nobody', async () => {
     busy();
+    const waiting = { service: 'checkout', rolloutId: 'checkout-waiting', pushedAt: '2026-11-24T10:17:00.000Z', digest: 'sha256:ff', image: 'waiting-image', taskToken: 'waiting-token' };
+    aws.dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'service#checkout', ':prefix': 'queue#' } })
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `queue#${waiting.pushedAt}#${waiting.rolloutId}`, ...waiting }] });
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
+
+    expect(historyWrites().map((h) => [h.fields.outcome, h.fields.reason])).toEqual([['SUPERSEDED', 'superseded on arrival: the newer push checkout-waiting is rolling out or waiting']]);
+    expect(lock.item).toEqual(holder());
+    expect(aws.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+  });
+
+  it('recovers the service from a holder whose execution has ended, then takes the lock at the next generation and rolls out', async () => {
+    const dead = holder({
+      startedAt: '2026-11-24T09:50:00.000Z',
+      leaseUntil: '2026-11-24T10:00:35.000Z', // its last write is long over
+      target: retained(),
+    });
+    busy(dead);
     aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' } as never);
-    aws.dynamo.on(UpdateCommand, { ConditionExpression: '#rolloutId = :stale' }).resolves({ Attributes: lockItem({ rolloutId: ROLLOUT_ID, startedAt: NOW }) });
-    givenHealthyEnvironment();
+    givenHealthyEnvironment({ green: ecsService('checkout-green', 8) }); // the dead rollout's revision, at full count
+    givenListener([weightedForward(75, 25)]);
+    aws.elb.on(ModifyListenerCommand).callsFake((input: { DefaultActions: Action[] }) => {
+      givenListener(input.DefaultActions);
+      return {};
+    });
+    aws.ecs.on(UpdateServiceCommand).resolves({});
 
     const live = await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
 
-    expect(live.liveSlot).toBe('blue');
-    const takeOver = lockUpdates().find((u) => u.ConditionExpression === '#rolloutId = :stale');
-    expect(takeOver?.ExpressionAttributeValues?.[':stale']).toBe(OTHER_ROLLOUT_ID);
-    expect(takeOver?.UpdateExpression).toContain('REMOVE #abort, #token, #wait, #pause');
+    // The recovery: the dead holder's lock moves to a new generation first, then its changes are undone.
+    const recovery = recoveryId(OTHER_ROLLOUT_ID);
+    const takeOver = lockUpdates().find((u) => conditionText(u) === `rolloutId = "${OTHER_ROLLOUT_ID}" AND generation = 1`);
+    expect(fieldsSet(takeOver!)).toMatchObject({ rolloutId: recovery, role: 'recovery', generation: 'generation + 1', target: retained(), leaseUntil: LEASE_UNTIL });
+    // Whatever the dead holder left on the lock goes with it (its token, its abort, its slot and weights...).
+    expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
+    expect(slotWeights(aws.elb.commandCalls(ModifyListenerCommand)[0]!.args[0].input.DefaultActions)).toEqual({ blue: 100, green: 0 });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: 'shop', service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);
+    expect(historyWrites()[0]).toEqual({
+      sk: `rollout#2026-11-24T09:50:00.000Z#${OTHER_ROLLOUT_ID}`,
+      fields: {
+        service: 'checkout',
+        rolloutId: OTHER_ROLLOUT_ID,
+        startedAt: '2026-11-24T09:50:00.000Z',
+        endedAt: NOW,
+        outcome: 'ROLLED_BACK',
+        image: OTHER_IMAGE_URI,
+        liveSlot: 'blue',
+        weights: { blue: 100, green: 0 },
+        reason: `rollout ${OTHER_ROLLOUT_ID} ended while it owned the service; Cutover recovered the service: blue 100% on checkout:7; green back on checkout:7 at 0 tasks`,
+      },
+    });
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush() }]);
+    expect(lockReleases()).toEqual([releaseOf(recovery)]);
+    // Then this push: the lock at generation 3 (1 the dead holder, 2 the recovery), and the rollout prepared.
+    expect(lockFences()).toEqual([fenceOf(recovery, 2), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);
+    expect(writes()).toEqual([
+      'acquire', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release',
+      'acquire', 'dequeue', 'fence', 'history', 'lock update',
+    ]);
+    expect(live).toMatchObject({ liveSlot: 'blue', generation: 3, weights: { blue: 100, green: 0 } });
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 3, target: retained() });
+  });
+
+  it('takes nothing over while the last write of a dead holder may still land (its lease runs), and waits for the turn', async () => {
+    busy(holder({ leaseUntil: '2026-11-24T10:20:20.000Z', target: retained() }));
+    aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT' } as never);
+
+    await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'queue' }) }))).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
+
+    expect(lock.item).toEqual(holder({ leaseUntil: '2026-11-24T10:20:20.000Z', target: retained() }));
+    expect(writes()).toEqual(['acquire']);
   });
 });
 
@@ -444,5 +645,7 @@ describe('the image-scan gate', () => {
 
     if (problems.length) await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems });
     else await expect(attempt).resolves.toMatchObject({ liveSlot: 'blue' });
+    // The gate judges the push before it may disturb anyone: a refused image takes no lock.
+    expect(lockAcquires()).toHaveLength(problems.length ? 0 : 1);
   });
 });

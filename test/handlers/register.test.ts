@@ -4,10 +4,11 @@ import { ErrorName } from '../../functions/core/errors';
 import type { RolloutState } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/register/handler';
 import { LOG_ROUTER_IMAGE, describedTaskDefinition } from '../fixtures/ecs';
-import { DIGEST, IMAGE_URI, NEW_TD, RETAINED_TD, ROLLOUT_ID, liveState, rolloutInput, serviceConfig } from '../fixtures/state';
-import { LAMBDA_CONTEXT, aws, namedError, realDeps, resetAws, sdkError, totalAwsCalls, type Deps } from './harness';
+import { DIGEST, IMAGE_URI, NEW_TD, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, liveState, rolloutInput, serviceConfig } from '../fixtures/state';
+import { LAMBDA_CONTEXT, aws, fenceOf, givenLockTable, lockFences, lockItem, namedError, realDeps, resetAws, sdkError, totalAwsCalls, writes, type Deps, type LockTable } from './harness';
 
 let deps: Deps;
+let lock: LockTable;
 const invoke = (state: RolloutState) => createHandler(() => deps)(state, LAMBDA_CONTEXT);
 const prepared = (): RolloutState => ({ ...rolloutInput(), live: liveState() });
 
@@ -29,6 +30,8 @@ const registered = (): RegisterTaskDefinitionCommandInput => aws.ecs.commandCall
 beforeEach(() => {
   resetAws();
   deps = realDeps();
+  // The rollout holds checkout's lock at the generation prepare took (liveState: 1).
+  lock = givenLockTable(lockItem());
 });
 
 describe('register handler', () => {
@@ -51,6 +54,27 @@ describe('register handler', () => {
     ]);
     expect(input.containerDefinitions?.[0]).toEqual({ ...describedTaskDefinition(7).containerDefinitions![0], image: IMAGE_URI });
     expect(input).toMatchObject({ cpu: '512', memory: '1024', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], executionRoleArn: expect.stringContaining('checkout-execution') });
+  });
+
+  it('proves it still owns the service, not aborted, right before registering', async () => {
+    givenRetainedRevision();
+
+    await invoke(prepared());
+
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true })]);
+    expect(writes()).toEqual(['fence', 'RegisterTaskDefinition']);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['another rollout holds the lock', lockItem({ rolloutId: OTHER_ROLLOUT_ID, generation: 2 }), ErrorName.LockLost],
+    ['the lock moved to a newer generation', lockItem({ generation: 2 }), ErrorName.LockLost],
+    ['the rollout was aborted', lockItem({ abort: { error: ErrorName.RolloutAborted, reason: 'superseded by the newer push x', at: '2026-11-24T10:19:58.000Z' } }), ErrorName.RolloutAborted],
+  ])('registers nothing when %s, failing with %s', async (_case, holder, error) => {
+    givenRetainedRevision();
+    lock.item = holder;
+
+    await expect(invoke(prepared())).rejects.toMatchObject({ name: error });
+    expect(aws.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
   });
 
   it.each(READ_ONLY)('sends no read-only field %s to RegisterTaskDefinition', async (field) => {
@@ -96,6 +120,7 @@ describe('register handler', () => {
 
     expect(revision).toEqual({ taskDefinitionArn: NEW_TD, retainedTaskDefinitionArn: RETAINED_TD, decision: 'reused checkout:8, registered by this rollout' });
     expect(aws.ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
+    expect(writes()).toEqual([]);
   });
 
   it('fails with ResourceNotFound when the retained revision is gone, registering nothing', async () => {

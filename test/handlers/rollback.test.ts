@@ -1,16 +1,19 @@
 import { ServerException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
+import { recoveryId } from '../../functions/core/ownership';
 import type { RolloutState, StateError } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/rollback/handler';
 import {
   CLUSTER,
+  DIGEST,
   IMAGE_URI,
   LISTENER_ARN,
   LISTENER_RULE_ARN,
   NEW_TD,
+  OTHER_ROLLOUT_ID,
   PUSHED_AT,
   RETAINED_TD,
   ROLLOUT_ID,
@@ -21,25 +24,41 @@ import {
 } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
+  LEASE_UNTIL,
   NOW,
   aws,
-  conditionFailed,
+  fenceOf,
   givenListener,
+  givenLockTable,
   historyWrites,
+  lockFences,
+  lockItem,
   lockReleases,
   namedError,
   realDeps,
   releaseOf,
+  released,
   resetAws,
   sdkError,
+  serviceStateWrites,
   slotWeights,
   weightedForward,
+  writes,
   type Deps,
+  type LockTable,
 } from './harness';
 
 const ALARM_ERROR: StateError = { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM: Threshold Crossed: 1 out of the last 1 datapoints [42.0] was greater than the threshold (5.0)' };
 
+/** The push the rollout rolls out, as prepare put it on the lock. */
+const PUSH = { pushedAt: '2026-11-24T10:15:00.000Z', digest: DIGEST };
+/** What recovery restores if the rollback dies half-way: the retained revision on the live slot. */
+const RETAINED = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
+/** Checkout's lock as the canary at 25% left it: held by the rollout at generation 1. */
+const holding = (overrides: Parameters<typeof lockItem>[0] = {}) => lockItem({ push: PUSH, stepIndex: 2, weights: { blue: 75, green: 25 }, ...overrides });
+
 let deps: Deps;
+let lock: LockTable;
 const invoke = (state: RolloutState) => createHandler(() => deps)(state, LAMBDA_CONTEXT);
 
 /** Mid-canary at 25% on green, failed by an alarm. */
@@ -60,7 +79,7 @@ beforeEach(() => {
   aws.elb.on(ModifyRuleCommand).resolves({});
   aws.ecs.on(UpdateServiceCommand).resolves({});
   aws.dynamo.on(UpdateCommand).resolves({});
-  aws.dynamo.on(DeleteCommand).resolves({});
+  lock = givenLockTable(holding());
 });
 
 describe('rollback handler', () => {
@@ -91,6 +110,8 @@ describe('rollback handler', () => {
       },
     ]);
     expect(releases).toEqual([releaseOf(ROLLOUT_ID)]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH }]);
+    expect(lock.item).toEqual(released({ ...holding(), leaseUntil: LEASE_UNTIL }));
     expect(result).toEqual({
       outcome: 'ROLLED_BACK',
       weights: { blue: 100, green: 0 },
@@ -98,6 +119,48 @@ describe('rollback handler', () => {
       restoredAt: NOW,
       decision: `rolled back: blue 100% on checkout:7; green back on checkout:7 at 0 tasks. Reason: AlarmFired: ${ALARM_ERROR.Cause}`,
     });
+  });
+
+  it('proves it owns the service and sets the retained revision as what recovery restores, before it changes anything', async () => {
+    await invoke(failedAt25());
+
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: RETAINED })]);
+    expect(writes()).toEqual(['fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release']);
+  });
+
+  it('rolls back a rollout that was aborted: the abort does not stop the fence of the rollback, and the release clears it', async () => {
+    lock.item = holding({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: '2026-11-24T10:19:58.000Z' }, taskToken: 'spent-token' });
+
+    const result = await invoke(failedAt25());
+
+    expect(result.outcome).toBe('ROLLED_BACK');
+    expect(slotWeights(sent().listener[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
+    expect(lock.item).not.toHaveProperty('abort');
+    expect(lock.item).not.toHaveProperty('rolloutId');
+  });
+
+  it('rolls back a rollout whose Finalize had committed the new revision, putting the retained one back as the target', async () => {
+    lock.item = holding({ target: { slot: 'green', taskDefinitionArn: NEW_TD, desiredCount: 3, phase: 'committed' } });
+
+    await invoke(failedAt25());
+
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: RETAINED })]);
+    expect(slotWeights(sent().listener[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it.each([
+    ['another rollout holds the lock', () => holding({ rolloutId: OTHER_ROLLOUT_ID, generation: 2 })],
+    ['a recovery took the lock over', () => holding({ rolloutId: recoveryId(ROLLOUT_ID), generation: 2 })],
+    ['the lock is free', () => released(holding({ generation: 2 }))],
+  ])('changes nothing and records nothing when %s: the service is the next owner\'s (LockLost)', async (_case, holder) => {
+    lock.item = holder();
+    const before = structuredClone(lock.item);
+
+    await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.LockLost });
+
+    expect(sent()).toEqual({ listener: [], services: [], history: [], releases: [] });
+    expect(writes()).toEqual(['fence']);
+    expect(lock.item).toEqual(before);
   });
 
   it('records the message of a failed Lambda task, not its JSON and stack', async () => {
@@ -113,20 +176,35 @@ describe('rollback handler', () => {
     expect(historyWrites()[0]?.fields.reason).toBe(result.reason);
   });
 
-  it('gives the same calls and end state when run twice', async () => {
-    const first = await invoke(failedAt25());
-    const once = sent();
+  it('gives the same writes and end state when retried after a failure part-way', async () => {
+    const clean = await invoke(failedAt25());
+    const once = { writes: writes(), history: historyWrites(), services: sent().services, lock: lock.item };
     resetAws();
-    givenListener([weightedForward(100, 0)]);
+    givenListener([weightedForward(75, 25)]);
     aws.elb.on(ModifyListenerCommand).resolves({});
-    aws.ecs.on(UpdateServiceCommand).resolves({});
+    aws.ecs.on(UpdateServiceCommand).rejectsOnce(sdkError(ServerException, 'Service Unavailable', 503)).resolves({});
     aws.dynamo.on(UpdateCommand).resolves({});
-    aws.dynamo.on(DeleteCommand).rejects(conditionFailed()); // released by the first run
+    lock = givenLockTable(holding());
 
-    const second = await invoke(failedAt25());
+    await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+    const failed = { writes: writes().length, history: historyWrites().length };
+    const retried = await invoke(failedAt25());
 
-    expect(second).toEqual(first);
-    expect(sent()).toEqual(once);
+    expect(retried).toEqual(clean);
+    expect(writes().slice(failed.writes)).toEqual(once.writes);
+    expect(historyWrites().slice(failed.history)).toEqual(once.history);
+    expect(sent().services.at(-1)).toEqual(once.services[0]);
+    expect(lock.item).toEqual(once.lock);
+  });
+
+  it('changes nothing when retried after it completed: the lock is released, so the retry fails with LockLost', async () => {
+    await invoke(failedAt25());
+    const after = { sent: sent(), lock: structuredClone(lock.item) };
+
+    await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.LockLost });
+
+    expect(sent()).toEqual(after.sent);
+    expect(lock.item).toEqual(after.lock);
   });
 
   it('rolls back to green when green was live', async () => {
@@ -168,6 +246,7 @@ describe('rollback handler', () => {
       decision: 'failed before any change: AwsTransient: ecs:DescribeServices failed transiently',
     });
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+    expect(lock.item).toEqual(released(holding()));
     expect(historyWrites()).toEqual([
       {
         sk: `rollout#${PUSHED_AT}#${ROLLOUT_ID}`,
@@ -194,6 +273,7 @@ describe('rollback handler', () => {
 
     await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.AwsTransient });
     expect(lockReleases()).toEqual([]);
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 1, target: RETAINED });
     // If every retry fails too, the execution ends in Rollback failed and this record is what says so.
     const [record, ...others] = historyWrites();
     expect(others).toEqual([]);
@@ -213,10 +293,11 @@ describe('rollback handler', () => {
 
   it('keeps the original error when the failure cannot be recorded either', async () => {
     aws.elb.on(ModifyListenerCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'));
-    aws.dynamo.on(UpdateCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+    aws.dynamo.on(UpdateCommand, { Key: { pk: 'service#checkout', sk: `rollout#${liveState().startedAt}#${ROLLOUT_ID}` } }).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
 
     await expect(invoke(failedAt25())).rejects.toMatchObject({ name: ErrorName.AwsTransient, message: expect.stringContaining('elasticloadbalancing:ModifyListener') });
     expect(lockReleases()).toEqual([]);
+    expect(historyWrites()).toHaveLength(1); // attempted, and refused by DynamoDB
     // Both said in the log (then the adapter logs the error it returns to the state machine).
     expect(deps.log.lines.filter((l) => l.level === 'error').map((l) => l.message).slice(0, 2)).toEqual(['rollback failure not recorded', 'rollback did not complete']);
   });

@@ -8,16 +8,22 @@ import {
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
+import { recoveryId } from '../../functions/core/ownership';
 import type { RolloutState } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/shift/handler';
-import { BLUE_TG, GREEN_TG, LISTENER_ARN, LISTENER_RULE_ARN, ROLLOUT_ID, liveState, serviceConfig, stepState } from '../fixtures/state';
+import { BLUE_TG, GREEN_TG, LISTENER_ARN, LISTENER_RULE_ARN, OTHER_ROLLOUT_ID, ROLLOUT_ID, liveState, serviceConfig, stepState } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
+  LEASE_UNTIL,
   NOW,
   TABLE,
   aws,
+  fenceOf,
   fieldsSet,
   givenListener,
+  givenLockTable,
+  lockFences,
+  lockItem,
   lockUpdates,
   namedError,
   realDeps,
@@ -25,10 +31,13 @@ import {
   slotWeights,
   totalAwsCalls,
   weightedForward,
+  writes,
   type Deps,
+  type LockTable,
 } from './harness';
 
 let deps: Deps;
+let lock: LockTable;
 const invoke = (state: RolloutState) => createHandler(() => deps)(state, LAMBDA_CONTEXT);
 
 /** Default plan: 0 → 10%, 2 → 25%, 4 → 50%, 6 → 100%. */
@@ -43,6 +52,8 @@ beforeEach(() => {
   aws.elb.on(ModifyListenerCommand).resolves({});
   aws.elb.on(ModifyRuleCommand).resolves({});
   aws.dynamo.on(UpdateCommand).resolves({});
+  // The rollout holds checkout's lock at the generation prepare took (liveState: 1), green at 10%.
+  lock = givenLockTable(lockItem({ stepIndex: 0, weights: { blue: 90, green: 10 } }));
 });
 
 describe('shift handler', () => {
@@ -72,15 +83,51 @@ describe('shift handler', () => {
     expect(result).toEqual({ weights: { blue: 75, green: 25 }, at: NOW, decision: 'Shift 25% to green: blue 75 / green 25' });
   });
 
+  it('proves it still owns the service, not aborted, right before it changes the weights', async () => {
+    givenListener([weightedForward(90, 10)]);
+
+    await invoke(stepState(STEP_25));
+
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true })]);
+    expect(writes()).toEqual(['fence', 'weights', 'lock update', 'step']);
+  });
+
   it('records the weights and the step index on the lock, if the lock is still ours', async () => {
     givenListener([weightedForward(90, 10)]);
 
     await invoke(stepState(STEP_25));
 
-    const [update] = lockUpdates();
-    expect(update).toMatchObject({ TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' }, ConditionExpression: '#rid = :rid' });
+    const update = lockUpdates().find((u) => u.ConditionExpression === '#rid = :rid');
+    expect(update).toMatchObject({ TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' } });
     expect(update?.ExpressionAttributeValues?.[':rid']).toBe(ROLLOUT_ID);
     expect(fieldsSet(update!)).toEqual({ weights: { blue: 75, green: 25 }, stepIndex: STEP_25 });
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 1, leaseUntil: LEASE_UNTIL, weights: { blue: 75, green: 25 }, stepIndex: STEP_25 });
+  });
+
+  it.each([
+    ['an alarm', { error: ErrorName.AlarmFired, reason: 'alarm checkout-5xx in ALARM: Threshold Crossed', at: '2026-11-24T10:19:58.000Z' }, 'alarm checkout-5xx in ALARM: Threshold Crossed'],
+    ['an operator', { error: ErrorName.RolloutAborted, reason: 'rollback requested by <@U1>', at: '2026-11-24T10:19:58.000Z' }, 'rollout aborted: rollback requested by <@U1>'],
+    ['ECS', { error: ErrorName.DeploymentFailed, reason: 'checkout-green: tasks failed to start', at: '2026-11-24T10:19:58.000Z' }, 'checkout-green: tasks failed to start'],
+  ])("refuses with the abort's error when %s aborted the rollout meanwhile, moving no traffic", async (_by, abort, message) => {
+    givenListener([weightedForward(90, 10)]);
+    lock.item = lockItem({ stepIndex: 0, weights: { blue: 90, green: 10 }, abort });
+
+    await expect(invoke(stepState(STEP_25))).rejects.toMatchObject({ name: abort.error, message });
+    expect(modifiedListener()).toEqual([]);
+    expect(writes()).toEqual(['fence']);
+    expect(lock.item).toMatchObject({ weights: { blue: 90, green: 10 }, stepIndex: 0, abort });
+  });
+
+  it.each([
+    ['another rollout holds the lock', () => lockItem({ rolloutId: OTHER_ROLLOUT_ID, generation: 2 }), `${OTHER_ROLLOUT_ID} at generation 2`],
+    ['a recovery took the lock over', () => lockItem({ rolloutId: recoveryId(ROLLOUT_ID), generation: 2 }), `${recoveryId(ROLLOUT_ID)} at generation 2`],
+  ])('refuses with LockLost when %s, moving no traffic', async (_case, holder, heldBy) => {
+    givenListener([weightedForward(90, 10)]);
+    lock.item = holder();
+
+    await expect(invoke(stepState(STEP_25))).rejects.toMatchObject({ name: ErrorName.LockLost, message: `rollout ${ROLLOUT_ID} no longer holds the lock of checkout (held by ${heldBy})` });
+    expect(modifiedListener()).toEqual([]);
+    expect(writes()).toEqual(['fence']);
   });
 
   it('turns a plain TargetGroupArn forward into a weighted ForwardConfig', async () => {
@@ -163,6 +210,7 @@ describe('shift handler', () => {
     aws.elb.on(ModifyListenerCommand).rejects(namedError('Throttling', 400, 'Rate exceeded'));
 
     await expect(invoke(stepState(STEP_25))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
-    expect(lockUpdates()).toEqual([]);
+    expect(writes().filter((w) => w !== 'weights')).toEqual(['fence']);
+    expect(lock.item).toMatchObject({ weights: { blue: 90, green: 10 }, stepIndex: 0 });
   });
 });

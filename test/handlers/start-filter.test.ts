@@ -4,30 +4,24 @@ import { servicesFromEnv, type ServiceConfig } from '../../functions/core/config
 import { executionName, type RolloutInput } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/start/handler';
 import { loadEvent } from '../fixtures/aws-events';
-import { DIGEST, PUSHED_AT, serviceInput } from '../fixtures/state';
+import { ownResources } from '../fixtures/own-resources';
+import { DIGEST, serviceInput } from '../fixtures/state';
 import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, realDeps, resetAws, totalAwsCalls, type LogLine } from './harness';
 
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
 
-/** One repository, two services: releases roll out to `checkout`, main-branch builds to `checkout-staging`. */
+/** One repository, two services, each with its own slots and listener: releases roll out to `checkout`, main-branch builds to `checkout-staging`. */
 const SERVICES = JSON.stringify([
   serviceInput({ tagFilter: 'v*' }),
-  serviceInput({
-    name: 'checkout-staging',
-    slots: {
-      blue: { serviceName: 'checkout-staging-blue', targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging-blue/1d2e3f4a5b6c7d8e' },
-      green: { serviceName: 'checkout-staging-green', targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging-green/8e7d6c5b4a3f2e1d' },
-    },
-    tagFilter: '/^main-[0-9a-f]{7}$/',
-  }),
+  serviceInput({ name: 'checkout-staging', ...ownResources('checkout-staging'), tagFilter: '/^main-[0-9a-f]{7}$/' }),
 ]);
 
 let services: ServiceConfig[];
 let lines: LogLine[];
 const invoke = (event: unknown) => {
-  const { executions, log } = realDeps();
+  const { executions, registry, log } = realDeps();
   lines = log.lines;
-  return createHandler(() => ({ services, executions, log }))(event, LAMBDA_CONTEXT);
+  return createHandler(() => ({ services, executions, registry, log }))(event, LAMBDA_CONTEXT);
 };
 
 /** A push of the sample digest with this tag (or none). */
@@ -57,7 +51,7 @@ describe('start handler: tag filters', () => {
   ])('starts only the service whose filter matches the tag %s (%s)', async (tag, matching, other) => {
     const result = await invoke(pushOf(tag));
 
-    const name = executionName(matching, DIGEST, PUSHED_AT);
+    const name = executionName(matching, DIGEST);
     expect(result).toEqual({ started: [{ service: matching, executionArn: `${EXECUTION_PREFIX}:${name}` }], duplicates: [] });
     expect(started().map((s) => ({ stateMachineArn: s.stateMachineArn, name: s.name, service: s.input.service.name, tag: s.input.image.tag }))).toEqual([
       { stateMachineArn: STATE_MACHINE_ARN, name, service: matching, tag },
@@ -93,11 +87,11 @@ describe('start handler: tag filters', () => {
   });
 
   it('starts an unfiltered service for a push without a tag but not the filtered one', async () => {
-    services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-prod', tagFilter: 'v*' })]));
+    services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-prod', ...ownResources('checkout-prod'), tagFilter: 'v*' })]));
 
     const result = await invoke(pushOf(undefined));
 
     expect(result.started.map((s) => s.service)).toEqual(['checkout']);
-    expect(started().map((s) => s.name)).toEqual([executionName('checkout', DIGEST, PUSHED_AT)]);
+    expect(started().map((s) => s.name)).toEqual([executionName('checkout', DIGEST)]);
   });
 });

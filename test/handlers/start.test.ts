@@ -1,3 +1,4 @@
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { servicesFromEnv, type ServiceConfig } from '../../functions/core/config';
@@ -5,15 +6,20 @@ import { ErrorName } from '../../functions/core/errors';
 import { executionName, type RolloutInput } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/start/handler';
 import { loadEvent } from '../fixtures/aws-events';
-import { DIGEST, OTHER_DIGEST, PUSHED_AT, ROLLOUT_ID, rolloutInput, serviceConfig, serviceInput } from '../fixtures/state';
+import { ownResources } from '../fixtures/own-resources';
+import { DIGEST, OTHER_DIGEST, ROLLOUT_ID, rolloutInput, serviceConfig, serviceInput } from '../fixtures/state';
 import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, namedError, realDeps, resetAws, sdkError, totalAwsCalls } from './harness';
 
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
+/** ECR's push time of the sample digest (DescribeImages' imagePushedAt): it orders pushes, to the millisecond. */
+const PUSHED = '2026-11-24T10:15:00.000Z';
+/** The sample image as start pins it: the digest, with ECR's push time. */
+const pinned = () => ({ ...rolloutInput().image, pushedAt: PUSHED });
 
 let services: ServiceConfig[];
 const invoke = (event: unknown) => {
-  const { executions, log } = realDeps();
-  return createHandler(() => ({ services, executions, log }))(event, LAMBDA_CONTEXT);
+  const { executions, registry, log } = realDeps();
+  return createHandler(() => ({ services, executions, registry, log }))(event, LAMBDA_CONTEXT);
 };
 
 const started = () =>
@@ -29,27 +35,53 @@ beforeEach(() => {
 });
 
 describe('start handler', () => {
-  it('starts one execution named after service, digest and push time, with the rollout input', async () => {
+  it('starts one execution named after service and digest, with the rollout input', async () => {
     const result = await invoke(loadEvent('ecr-push'));
 
     expect(result).toEqual({ started: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }], duplicates: [] });
-    expect(started()).toEqual([{ stateMachineArn: STATE_MACHINE_ARN, name: 'checkout-1a73d44e2264-20261124T101500Z', input: rolloutInput() }]);
+    expect(started()).toEqual([{ stateMachineArn: STATE_MACHINE_ARN, name: `checkout-${DIGEST.replace('sha256:', '')}`, input: rolloutInput({ image: pinned() }) }]);
   });
 
-  it('pins the image to the digest, never the tag', async () => {
+  it("pins the image to the digest, never the tag, with ECR's push time of that digest", async () => {
     await invoke(loadEvent('ecr-push'));
 
-    expect(started()[0]?.input.image).toEqual({ repository: 'checkout', digest: DIGEST, tag: 'v1.4.2', uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${DIGEST}` });
+    expect(started()[0]?.input.image).toEqual({ repository: 'checkout', digest: DIGEST, tag: 'v1.4.2', pushedAt: PUSHED, uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${DIGEST}` });
+    expect(aws.ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)).toEqual([{ repositoryName: 'checkout', imageIds: [{ imageDigest: DIGEST }] }]);
+  });
+
+  it('starts a push of a digest ECR does not know without a push time: prepare refuses it with a record', async () => {
+    aws.ecr.on(DescribeImagesCommand).rejects(namedError('ImageNotFoundException', 400, 'not found'));
+
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(result.started.map((s) => s.service)).toEqual(['checkout']);
+    expect(started()[0]?.input.image).not.toHaveProperty('pushedAt');
+  });
+
+  it('starts nothing new for the same digest pushed again under another tag: the name is the same', async () => {
+    await invoke(loadEvent('ecr-push'));
+    aws.sfn.on(StartExecutionCommand).rejects(sdkError(ExecutionAlreadyExists, `Execution Already Exists: '${EXECUTION_PREFIX}:${ROLLOUT_ID}'`));
+    const retagged = loadEvent('ecr-push');
+    retagged.id = 'a0c2f7f1-5a59-4f55-9d8e-1f7a6c3b2e10';
+    retagged.time = '2026-11-24T11:40:00Z';
+    retagged.detail['image-tag'] = 'v1.4.2-rc';
+
+    const result = await invoke(retagged);
+
+    expect(result).toEqual({ started: [], duplicates: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }] });
+    expect(started().map((s) => s.name)).toEqual([ROLLOUT_ID, ROLLOUT_ID]);
   });
 
   it('starts one execution per service configured for the repository', async () => {
-    services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu' }), serviceInput({ name: 'payments', repository: 'payments' })]));
+    services = servicesFromEnv(
+      JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu', ...ownResources('checkout-eu') }), serviceInput({ name: 'payments', repository: 'payments', ...ownResources('payments') })]),
+    );
 
     const result = await invoke(loadEvent('ecr-push'));
 
     expect(started().map((s) => [s.name, s.input.service.name])).toEqual([
-      [executionName('checkout', DIGEST, PUSHED_AT), 'checkout'],
-      [executionName('checkout-eu', DIGEST, PUSHED_AT), 'checkout-eu'],
+      [executionName('checkout', DIGEST), 'checkout'],
+      [executionName('checkout-eu', DIGEST), 'checkout-eu'],
     ]);
     expect(result.started.map((s) => s.service)).toEqual(['checkout', 'checkout-eu']);
   });
@@ -71,7 +103,7 @@ describe('start handler', () => {
 
     await invoke(push);
 
-    expect(started()[0]?.name).toBe(executionName('checkout', OTHER_DIGEST, PUSHED_AT));
+    expect(started()[0]?.name).toBe(executionName('checkout', OTHER_DIGEST));
     expect(started()[0]?.name).not.toBe(ROLLOUT_ID);
   });
 

@@ -10,7 +10,7 @@ import { awsExecutionReader } from '../../bin/aws-target';
 import { readStatus, watchStep } from '../../bin/status';
 import { renderStatus } from '../../bin/view';
 import { ROLLOUT_ID, serviceConfig } from '../fixtures/state';
-import { NOW, STATE_MACHINE_ARN, aws, givenAlarmStates, givenListener, givenLock, lockItem, realDeps, resetAws, sdkError, weightedForward, type Deps } from './harness';
+import { NOW, STATE_MACHINE_ARN, aws, givenAlarmStates, givenListener, givenLock, lockItem, realDeps, released, resetAws, sdkError, weightedForward, type Deps } from './harness';
 
 let deps: Deps;
 const later = (seconds: number) => new Date(Date.parse(NOW) + seconds * 1000).toISOString();
@@ -56,7 +56,8 @@ describe('status over AWS', () => {
   });
 
   it('reads an idle service with its last result, and an execution Step Functions no longer knows', async () => {
-    givenLock(undefined);
+    // The lock item outlives its holders: free, it keeps only its generation and the last lease.
+    givenLock(released(lockItem({ generation: 3, leaseUntil: later(-60) })));
     givenListener([weightedForward(0, 100)]);
     aws.dynamo.on(QueryCommand).resolves({ Items: [{ pk: 'service#checkout', sk: 'rollout#1', service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: later(-900), endedAt: later(-60), outcome: 'SUCCEEDED', reason: 'all steps passed' }] });
     aws.sfn.on(GetExecutionHistoryCommand).rejects(sdkError(ExecutionDoesNotExist, 'no such execution'));

@@ -10,6 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { servicesFromEnv } from '../../functions/core/config';
+import { DEFAULT_LEASE_MS } from '../../functions/core/ownership';
 import { CanaryPlan } from '../../functions/core/plan';
 import { CUTOVER_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
 import { CutoverExampleStack } from '../../infra/example-environment';
@@ -96,9 +97,18 @@ describe('the Cutover construct in the example app', () => {
         Handler: 'index.handler',
         Architectures: ['arm64'],
         MemorySize: 256,
-        Timeout: 30,
+        // Reconcile may first wait out the lease of a dead execution's last write, then recover in 30 s.
+        Timeout: name === 'reconcile' ? DEFAULT_LEASE_MS / 1000 + 30 : 30,
         TracingConfig: { Mode: 'Active' },
       });
+    });
+
+    it("gives every function that fences a timeout within the lease its fence sets, so no fenced write lands after it", () => {
+      // Act
+      const timeouts = CUTOVER_FUNCTIONS.filter((name) => name !== 'reconcile').map((name) => example.template.toJSON().Resources[fnId(name)].Properties.Timeout as number);
+
+      // Assert
+      for (const timeout of timeouts) expect(timeout * 1000).toBeLessThan(DEFAULT_LEASE_MS);
     });
 
     it.each(CUTOVER_FUNCTIONS)('logs %s to its own log group kept one month', (name) => {
@@ -123,7 +133,7 @@ describe('the Cutover construct in the example app', () => {
       for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     });
 
-    it('gives the state machine ARN (by its fixed name, no reference cycle) to the functions that talk to it, and the services only to start and chat', () => {
+    it('gives the state machine ARN (by its fixed name, no reference cycle) to the functions that talk to it, and the services only to start, reconcile and chat', () => {
       // Act
       const env = (name: CutoverFunctionName) => example.template.toJSON().Resources[fnId(name)].Properties.Environment?.Variables ?? {};
 
@@ -131,14 +141,14 @@ describe('the Cutover construct in the example app', () => {
       const name = example.stack.cutover.stateMachineName;
       const resources = example.template.toJSON().Resources;
       expect(resources[example.logicalId(example.stack.cutover.stateMachine)].Properties.StateMachineName).toBe(name);
-      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback'];
+      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile'];
       for (const fn of CUTOVER_FUNCTIONS) {
         const arn = env(fn).STATE_MACHINE_ARN;
         if (talking.includes(fn)) expect(render(arn), fn).toBe(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`);
         else expect(arn, fn).toBeUndefined();
       }
       for (const name of CUTOVER_FUNCTIONS) {
-        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(name === 'start' || name === 'chat');
+        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(['start', 'reconcile', 'chat'].includes(name));
         expect(env(name).NODE_OPTIONS, name).toBeUndefined();
       }
       expect(env('alarm').TABLE_NAME).toEqual(ref(example.stack.cutover.table));
@@ -180,7 +190,7 @@ describe('the Cutover construct in the example app', () => {
   });
 
   describe('table', () => {
-    it('keys locks and history by pk/sk, with the sparse active index, on demand, PITR and encryption on, retained', () => {
+    it('keys locks and history by pk/sk, with the sparse active index, on demand, PITR and encryption on, TTL on expiresAt, retained', () => {
       // Assert
       example.template.hasResource('AWS::DynamoDB::Table', {
         DeletionPolicy: 'Retain',
@@ -208,6 +218,8 @@ describe('the Cutover construct in the example app', () => {
           BillingMode: 'PAY_PER_REQUEST',
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           SSESpecification: { SSEEnabled: true },
+          // The chat function's request claims (functions/aws/request-ledger.ts); no other item has the attribute.
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         }),
       });
     });
@@ -258,9 +270,29 @@ describe('the Cutover construct in the example app', () => {
       });
     });
 
+    it('sends executions of this state machine that ended stopped, timed out or failed to the reconcile function', () => {
+      // Arrange
+      const { cutover } = example.stack;
+      const rule = example.template.toJSON().Resources[example.logicalId(cutover.recoveryRule)];
+
+      // Assert
+      const { stateMachineArn, ...detail } = rule.Properties.EventPattern.detail;
+      expect(rule.Properties.EventPattern).toMatchObject({ source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] });
+      expect(detail).toEqual({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] });
+      expect(stateMachineArn.map(render)).toEqual([`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${cutover.stateMachineName}`]);
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: expect.any(String),
+          Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [example.logicalId(cutover.deadLetterQueue), 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+        },
+      ]);
+    });
+
     it('has no other rule', () => {
       // Assert
-      example.template.resourceCountIs('AWS::Events::Rule', 3);
+      example.template.resourceCountIs('AWS::Events::Rule', 4);
     });
 
     it('sends ECS deployment failures and task start or placement failures to the alarm (abort) function', () => {
@@ -290,12 +322,12 @@ describe('the Cutover construct in the example app', () => {
       });
     });
 
-    it('sends start and alarm invocations that fail after their retries to the same queue', () => {
+    it('sends start, alarm and reconcile invocations that fail after their retries to the same queue', () => {
       // Arrange
       const queueArn = { 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] };
 
       // Assert
-      for (const name of ['start', 'alarm'] as const) {
+      for (const name of ['start', 'alarm', 'reconcile'] as const) {
         example.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
           FunctionName: { Ref: fnId(name) },
           DestinationConfig: { OnFailure: { Destination: queueArn } },
@@ -335,26 +367,26 @@ describe('the Cutover construct in the example app', () => {
       expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
     });
 
-    it('updates only the two slot services, from deploy, retire, rollback and chat (rollback after completion) alone', () => {
+    it('updates only the two slot services, from deploy, retire, rollback, the recovery of a dead owner (prepare, reconcile) and chat (rollback after completion) alone', () => {
       // Arrange
       const { blue, green } = example.stack.target;
       const updates = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).includes('ecs:UpdateService'));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['deploy', 'retire', 'rollback', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
+        const expected = ['deploy', 'retire', 'rollback', 'prepare', 'reconcile', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
         expect(updates(name), name).toEqual(expected);
       }
     });
 
-    it('modifies only the listener, from shift, rollback and chat (rollback after completion) alone', () => {
+    it('modifies only the listener, from shift, rollback, the recovery of a dead owner (prepare, reconcile) and chat (rollback after completion) alone', () => {
       // Arrange
       const { listener } = example.stack.target;
       const modifies = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['shift', 'rollback', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        const expected = ['shift', 'rollback', 'prepare', 'reconcile', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
         expect(modifies(name), name).toEqual(expected);
       }
     });
@@ -365,7 +397,9 @@ describe('the Cutover construct in the example app', () => {
       const alarmArns = [errorAlarm, latencyAlarm].map((a) => ({ 'Fn::GetAtt': [example.logicalId(a), 'Arn'] }));
 
       // Assert
-      for (const name of ['prepare', 'check-steady'] as const) {
+      const readers = CUTOVER_FUNCTIONS.filter((name) => statements(name).some((s) => actionsOf(s).includes('ecs:DescribeServices')));
+      expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'reconcile', 'chat']);
+      for (const name of readers) {
         expect(statements(name).filter((s) => actionsOf(s).includes('ecs:DescribeServices')).map((s) => s.Resource), name).toEqual([[ref(blue.service), ref(green.service)]]);
       }
       for (const name of ['prepare', 'check-alarms'] as const) {
@@ -373,7 +407,7 @@ describe('the Cutover construct in the example app', () => {
       }
     });
 
-    it('grants DynamoDB on the table only, and the alarm path Query on the active index by name', () => {
+    it('grants DynamoDB on the table only, and the alarm and reconcile paths Query on the active index by name', () => {
       // Arrange
       const tableArn = { 'Fn::GetAtt': [example.logicalId(example.stack.cutover.table), 'Arn'] };
       const dynamo = CUTOVER_FUNCTIONS.flatMap((name) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:'))).map((s) => ({ name, s })));
@@ -381,16 +415,21 @@ describe('the Cutover construct in the example app', () => {
       // Assert
       for (const { name, s } of dynamo) {
         expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
-        if (actionsOf(s).includes('dynamodb:Query') && name === 'alarm') {
+        if (actionsOf(s).includes('dynamodb:Query') && (name === 'alarm' || name === 'reconcile') && actionsOf(s).length === 1) {
           expect(s.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/active']] });
         } else {
           expect(s.Resource, name).toEqual(tableArn);
         }
       }
       expect(dynamo.map((d) => d.name)).not.toContain('start');
+      const onIndex = dynamo.filter(({ s }) => render(s.Resource as never).endsWith('/index/active')).map(({ name, s }) => [name, actionsOf(s)]);
+      expect(onIndex).toEqual([
+        ['alarm', ['dynamodb:Query']],
+        ['reconcile', ['dynamodb:Query']],
+      ]);
     });
 
-    it('lets start start executions and alarm and chat answer task tokens, of this state machine only', () => {
+    it('lets start start executions, the others answer task tokens and prepare and chat tell a dead holder, of this state machine only', () => {
       // Arrange
       const machine = { Ref: example.logicalId(example.stack.cutover.stateMachine) };
       const states = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('states:')));
@@ -398,15 +437,16 @@ describe('the Cutover construct in the example app', () => {
       // Assert
       expect(states('start')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
       expect(states('alarm')).toEqual([{ Effect: 'Allow', Action: 'states:SendTaskFailure', Resource: machine }]);
-      expect(states('chat')).toEqual([{ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: machine }]);
+      const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`;
       const byName = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${example.stack.cutover.stateMachineName}`;
-      for (const name of ['prepare', 'finalize', 'rollback'] as const) {
-        const answer = states(name).filter((s) => actionsOf(s).includes('states:SendTaskSuccess'));
-        expect(answer.map((s) => [actionsOf(s), render(s.Resource as never)]), name).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], byName]]);
-      }
-      const describe = states('prepare').filter((s) => actionsOf(s).includes('states:DescribeExecution'));
-      expect(describe.map((s) => render(s.Resource as never))).toEqual([`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback'].includes(n))) expect(states(name), name).toEqual([]);
+      const rendered = (name: CutoverFunctionName) => states(name).map((s) => [actionsOf(s), render(s.Resource as never)]);
+      const answer = [['states:SendTaskSuccess', 'states:SendTaskFailure'], byName];
+      const describe = [['states:DescribeExecution'], executions];
+      expect(states('chat')).toContainEqual({ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: machine });
+      expect(rendered('chat')).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], render(machine)], describe]);
+      expect(rendered('prepare')).toEqual([answer, describe]);
+      for (const name of ['finalize', 'rollback', 'reconcile'] as const) expect(rendered(name), name).toEqual([answer]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile'].includes(n))) expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

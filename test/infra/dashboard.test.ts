@@ -115,14 +115,16 @@ describe('the dashboard prop', () => {
   const build = (props: { dashboard?: boolean }, services = 1) => {
     const stack = new Stack(testApp(), 'Dashboard');
     const env = new ExampleEnvironment(stack, 'Environment');
-    const service = (name: string): CutoverServiceProps => ({
+    // Each service on its own slots and listener (they may not share them), both watching env's alarms.
+    const envs = [env, ...(services > 1 ? [new ExampleEnvironment(stack, 'Other')] : [])];
+    const service = (name: string, i: number): CutoverServiceProps => ({
       name,
-      cluster: env.cluster,
-      blue: env.blue,
-      green: env.green,
-      listener: env.listener,
+      cluster: envs[i]!.cluster,
+      blue: envs[i]!.blue,
+      green: envs[i]!.green,
+      listener: envs[i]!.listener,
       containerName: 'app',
-      repository: env.repository,
+      repository: envs[i]!.repository,
       alarms: [env.errorAlarm, env.latencyAlarm],
     });
     const cutover = new Cutover(stack, 'Cutover', { services: ['checkout', 'payments'].slice(0, services).map(service), ...props });

@@ -18,42 +18,54 @@ import { actionsOf, policyStatementsOf, render, synthExampleApp, type ExampleApp
  * Reads of a listener rule are DescribeRules, of a listener DescribeListeners: both, as either may be configured.
  */
 const CALLS: Record<CutoverFunctionName, readonly string[]> = {
-  // executions.start
-  start: ['states:StartExecution'],
+  // registry.describeImage (ECR's push time), executions.start
+  start: ['ecr:DescribeImages', 'states:StartExecution'],
   // store: acquireLock/takeOverLock/updateLock/putHistory/markAborted (UpdateItem), getLock/getServiceState (GetItem),
   // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR); turns: isStale
   // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)
+  // and recovers a dead owner's service on its way to the lock (updateService, setWeights, putServiceState)
   prepare: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
-    'ecs:DescribeServices', 'ecs:DescribeTaskDefinition',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups',
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
+    'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:ModifyListener',
     'cloudwatch:DescribeAlarms',
     'ecr:DescribeImages', 'ecr:DescribeImageScanFindings',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
   ],
   // ecs.describeTaskDefinition, ecs.registerTaskDefinition (with tags and the task's roles)
-  register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource', 'iam:PassRole'],
-  // ecs.updateService
-  deploy: ['ecs:UpdateService'],
+  // and the fence before it (store.fence: UpdateItem, GetItem when it fails)
+  register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource', 'iam:PassRole', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // store.fence, ecs.updateService
+  deploy: ['ecs:UpdateService', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // ecs.describeService, store.getLock
   'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
-  // store.getLock, store.updateLock / clearWait, alarms.describe
-  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'cloudwatch:DescribeAlarms'],
+  // store.getLock, store.updateLock / clearWait, alarms.describe; ecs.describeService (the new slot) and
+  // ecs.describeTaskDefinition (the retained revision) for changes made outside Cutover
+  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
   // traffic.setWeights, store.updateLock, store.putStep
-  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
   bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask
   alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
   // store.putHistory, putServiceState, releaseLock; retention (describeService, listRevisions,
   // deregisterTaskDefinition); wakeNext (queued, dequeue, succeedTask / failTask)
+  // (describeTaskDefinition: only Cutover's own revisions of the service are deregistered)
   finalize: [
-    'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
-    'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition',
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition',
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
-  // store.getLock, traffic.readForward, ecs.updateService
-  retire: ['dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:UpdateService'],
+  // store.acquireLock/fence/releaseLock, getServiceState, traffic.readForward, ecs.updateService
+  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:UpdateService'],
+  // store.activeLocks (index), recovery: takeOverLock/fence, describe/updateService, setWeights, history,
+  // service state, releaseLock; wakeNext
+  reconcile: [
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'ecs:DescribeServices', 'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
+    'states:SendTaskSuccess', 'states:SendTaskFailure',
+  ],
   // store.getLock (abort time), setWeights, updateService, putHistory, putServiceState, releaseLock; wakeNext
   rollback: [
     'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
@@ -68,11 +80,11 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'cloudwatch:DescribeAlarms',
     'ecs:DescribeServices', 'ecs:UpdateService',
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
-    'states:SendTaskSuccess', 'states:SendTaskFailure',
+    'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
   ],
 };
 
-/** What every function needs to run: its own log stream, X-Ray; and for the two EventBridge targets, their dead letters. */
+/** What every function needs to run: its own log stream, X-Ray; and for the EventBridge targets (start, alarm, reconcile), their dead letters. */
 const PLATFORM = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
 
 /**
@@ -129,11 +141,13 @@ describe('each function of the example app', () => {
     const allowed: Partial<Record<CutoverFunctionName, string[][]>> = {
       register: [['ecs:TagResource', 'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*']],
       prepare: [['states:DescribeExecution', `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]],
+      // A rollback whose rollout's execution has ended recovers the service: is the lock's holder dead?
+      chat: [['states:DescribeExecution', `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]],
     };
     expect(partial).toEqual(allowed[name] ?? []);
   });
 
-  it.each(CUTOVER_FUNCTIONS)('%s writes logs to its own log group only, and only start and alarm may use the dead-letter queue', (name) => {
+  it.each(CUTOVER_FUNCTIONS)('%s writes logs to its own log group only, and only start, alarm and reconcile may use the dead-letter queue', (name) => {
     // Arrange
     const fn = example.stack.cutover.functions[name]!;
     const logGroup = example.template.toJSON().Resources[example.logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref as string;
@@ -144,7 +158,7 @@ describe('each function of the example app', () => {
 
     // Assert
     expect(logs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
-    expect(sqs.map((s) => s.Resource)).toEqual(name === 'start' || name === 'alarm' ? [{ 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] }] : []);
+    expect(sqs.map((s) => s.Resource)).toEqual(name === 'start' || name === 'alarm' || name === 'reconcile' ? [{ 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] }] : []);
   });
 
   it('passes roles only to ECS tasks, everywhere in the stack', () => {

@@ -30,13 +30,15 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
 /** The example's state machine name, as the construct derives it. */
 const STATE_MACHINE_NAME = new CutoverExampleStack(testApp(), 'CutoverExample').cutover.stateMachineName;
 
-const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Chat'];
+const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Reconcile', 'Chat'];
 
 /** The acknowledgements the example app is expected to carry, and no others. */
 const EXPECTED = [
   ...CUTOVER_FUNCTION_ROLES.map((fn) => ({ path: `Cutover/${fn}Role`, id: 'AwsSolutions-IAM5[Resource::*]' })),
   { path: 'Cutover/RegisterRole', id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*]' },
   { path: 'Cutover/PrepareRole', id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${STATE_MACHINE_NAME}:*]` },
+  // Chat's rollback tells a dead lock holder (an ended execution) from a live one, as prepare does.
+  { path: 'Cutover/ChatRole', id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${STATE_MACHINE_NAME}:*]` },
   { path: 'Cutover/StateMachine/Role', id: 'AwsSolutions-IAM5[Resource::*]' },
   { path: 'Cutover/DeadLetterQueue', id: 'AwsSolutions-SQS3' },
   { path: 'Environment/TaskDefinition/ExecutionRole', id: 'AwsSolutions-IAM5[Resource::*]' },
@@ -84,6 +86,8 @@ describe('cdk-nag AwsSolutionsChecks on the example app', () => {
     expect(reason('Deploy')).not.toContain('ecs:');
     expect(reason('Register')).toContain('ecs:RegisterTaskDefinition');
     expect(reason('Prepare')).toContain('elasticloadbalancing:DescribeTargetGroups');
+    expect(reason('Reconcile')).toContain('elasticloadbalancing:DescribeListeners');
+    expect(reason('Reconcile')).not.toContain('ecs:');
   });
 
   it('reports a wildcard that nobody acknowledged (the check can fail)', () => {

@@ -16,24 +16,27 @@ const RULE_ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-r
 describe('Cutover props', () => {
   let stack: Stack;
   let env: ExampleEnvironment;
+  /** A second environment: a second service needs its own ECS services, target groups and listener. */
+  let other: ExampleEnvironment;
   let count = 0;
-  /** A valid service, with the given props replaced. */
-  let service: (overrides?: Partial<CutoverServiceProps>) => CutoverServiceProps;
+  /** A valid service (on `env` unless told), with the given props replaced. */
+  let service: (overrides?: Partial<CutoverServiceProps>, on?: ExampleEnvironment) => CutoverServiceProps;
   /** Builds a Cutover in the shared stack (a fresh id each time). */
   const build = (props: CutoverProps) => new Cutover(stack, `Cutover${++count}`, props);
 
   beforeAll(() => {
     stack = new Stack(testApp(), 'Validation');
     env = new ExampleEnvironment(stack, 'Environment');
-    service = (overrides = {}) => ({
+    other = new ExampleEnvironment(stack, 'Other');
+    service = (overrides = {}, on = env) => ({
       name: 'checkout',
-      cluster: env.cluster,
-      blue: env.blue,
-      green: env.green,
-      listener: env.listener,
+      cluster: on.cluster,
+      blue: on.blue,
+      green: on.green,
+      listener: on.listener,
       containerName: 'app',
-      repository: env.repository,
-      alarms: [env.errorAlarm, env.latencyAlarm],
+      repository: on.repository,
+      alarms: [on.errorAlarm, on.latencyAlarm],
       ...overrides,
     });
   });
@@ -57,9 +60,9 @@ describe('Cutover props', () => {
     },
     {
       rule: 'unique service names',
-      bad: () => ({ services: [service(), service()] }),
+      bad: () => ({ services: [service(), service({}, other)] }),
       error: `services[1].name: ${ConfigMessage.DUPLICATE_SERVICE}`,
-      good: () => ({ services: [service(), service({ name: 'checkout-eu' })] }),
+      good: () => ({ services: [service(), service({ name: 'checkout-eu' }, other)] }),
     },
     {
       rule: 'at least one alarm',
@@ -218,17 +221,20 @@ describe('a service whose weights live on a listener rule', () => {
 describe('the size of the services list in the start function\'s environment', () => {
   const withServices = (count: number) => {
     const stack = new Stack(testApp(), `Services${count}`);
-    const env = new ExampleEnvironment(stack, 'Environment');
-    const services = Array.from({ length: count }, (_, i) => ({
-      name: `checkout-${i}`,
-      cluster: env.cluster,
-      blue: env.blue,
-      green: env.green,
-      listener: env.listener,
-      containerName: 'app',
-      repository: env.repository,
-      alarms: [env.errorAlarm, env.latencyAlarm],
-    }));
+    // Each service on its own environment: two services may not share an ECS service, target group or listener.
+    const services = Array.from({ length: count }, (_, i) => {
+      const env = new ExampleEnvironment(stack, `Environment${i}`);
+      return {
+        name: `checkout-${i}`,
+        cluster: env.cluster,
+        blue: env.blue,
+        green: env.green,
+        listener: env.listener,
+        containerName: 'app',
+        repository: env.repository,
+        alarms: [env.errorAlarm, env.latencyAlarm],
+      };
+    });
     new Cutover(stack, 'Cutover', { services });
     return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('CUTOVER_SERVICES may not fit'));
   };

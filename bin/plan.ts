@@ -9,7 +9,7 @@ import { otherSlot } from '../functions/core/config';
 import { describeStep, formatDuration } from '../functions/core/plan';
 import type { TaskDefinitionDoc } from '../functions/core/ports';
 import { isDigest, shortRevision, weightsFor, weightsText, type ImageRef, type Weights } from '../functions/core/rollout';
-import { preflight, type PrepareDeps } from '../functions/prepare/prepare';
+import { preflight, pushChecks, type PrepareDeps } from '../functions/prepare/prepare';
 import { cloneWithImage, Tag } from '../functions/register/register';
 import { painter } from './view';
 
@@ -123,9 +123,9 @@ export async function buildPlan(service: ServiceConfig, imageText: string | unde
     problems.push(`image is from repository ${image.repository}, but ${service.name} rolls out pushes to ${service.repository}`);
   }
   const standIn = image ?? { repository: service.repository, digest: `sha256:${'0'.repeat(64)}`, uri: '' };
-  const seen = await preflight(service, standIn, deps);
+  const [pushed, seen] = await Promise.all([given && image ? pushChecks(service, image, deps) : undefined, preflight(service, standIn, deps)]);
   // Without --image the live image stands in: the checks about the image itself do not apply to it.
-  problems.push(...(given ? seen.problems : seen.problems.filter((p) => !p.includes(standIn.digest))));
+  problems.push(...(pushed?.problems ?? []), ...(given ? seen.problems : seen.problems.filter((p) => !p.includes(standIn.digest))));
 
   const idleSlot = seen.liveSlot ? otherSlot(seen.liveSlot) : undefined;
   let revision: PlanPreview['revision'];

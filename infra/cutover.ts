@@ -45,7 +45,7 @@ import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefi
 import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, ecsFailurePattern, executionEndedPattern, pushEventPattern, type EventPattern } from './rules';
-import { DEFAULT_LEASE_MS } from '../functions/core/ownership';
+import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { rolloutDashboard } from './dashboard';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
@@ -572,7 +572,7 @@ export class Cutover extends Construct {
     });
 
     this.recoveryRule = new events.Rule(this, 'RecoveryRule', {
-      description: 'Cutover: an execution that ended while it owned a service (stopped, timed out, failed) has the service put back in a safe state',
+      description: 'Cutover: an execution that ended while it still owned a service (stopped, timed out, failed, or a scale-down that died) has the service put back in a safe state',
       eventPattern: cdkPattern(executionEndedPattern(this.stateMachineArnString)),
       targets: [target(functions.reconcile)],
     });
@@ -684,8 +684,8 @@ export class Cutover extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
-      // Reconcile may wait out a dead execution's last write (DEFAULT_LEASE_MS) before it recovers the service.
-      timeout: name === 'reconcile' ? Duration.millis(DEFAULT_LEASE_MS + CutoverDefaults.timeout.toMilliseconds()) : CutoverDefaults.timeout,
+      // Reconcile may wait out a dead execution's last write (a whole lease) before it recovers the service.
+      timeout: name === 'reconcile' ? Duration.millis(RECONCILE_TIMEOUT_MS) : CutoverDefaults.timeout,
       tracing: options.tracing,
       role,
       logGroup,

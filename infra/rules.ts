@@ -53,11 +53,15 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
   });
 }
 
-/** Executions of the given state machine that ended: the dead-execution path (functions/reconcile). */
+/**
+ * Executions of the given state machine that ended: the dead-execution path (functions/reconcile). Every end
+ * status, SUCCEEDED too: `Succeeded, old slot left running` ends the execution after a scale-down that may
+ * have died holding the lock.
+ */
 export function executionEndedPattern(stateMachineArn: string): EventPattern {
   return {
     source: ['aws.states'],
     'detail-type': ['Step Functions Execution Status Change'],
-    detail: { stateMachineArn: [stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+    detail: { stateMachineArn: [stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
   };
 }

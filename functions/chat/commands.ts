@@ -163,7 +163,7 @@ async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ 
   }
   const closes = Date.parse(last.endedAt) + service.timings.rollbackWindowSeconds * 1000;
   if (deps.clock.now().getTime() > closes) {
-    return { reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Push the previous image to roll forward to it.` };
+    return { reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Roll forward with a new push (a rebuild of the version you want): a push older than the live image, or one already rolled out, does not start again.` };
   }
   const oldSlot = otherSlot(last.liveSlot);
   const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);

@@ -28,6 +28,12 @@ import { slackText } from './slack-text';
  */
 export const DEFAULT_LEASE_MS = 35_000;
 
+/**
+ * The reconcile function's timeout: it may wait out a dead owner's whole lease and then restore. Its own
+ * fences lease this long, so nobody takes over from a recovery that is still writing.
+ */
+export const RECONCILE_TIMEOUT_MS = 2 * DEFAULT_LEASE_MS;
+
 /** Who writes: a holder of the lock at a generation. */
 export interface Owner {
   readonly service: string;

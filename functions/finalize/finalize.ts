@@ -8,7 +8,7 @@ import { DEFAULT_KEEP_REVISIONS } from '../core/config';
 import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore } from '../core/ports';
 import { Tag } from '../register/register';
 import { abortError } from '../core/abort';
-import { LockLostError } from '../core/errors';
+import { ErrorName, LockLostError } from '../core/errors';
 import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
@@ -28,6 +28,21 @@ export interface FinalizeDeps {
 }
 
 export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSlot: string; weights: Weights; decision: string }> {
+  try {
+    return await commit(state, deps);
+  } catch (error) {
+    // A retry of a call that completed (its answer was lost): the lock is gone, and the service state says
+    // this rollout's revision is live. Done, not lost.
+    if ((error as Error)?.name !== ErrorName.LockLost) throw error;
+    const now = await deps.store.getServiceState(state.service.name);
+    const revision = requireRevision(state);
+    if (now?.rolloutId !== state.rolloutId || now.liveTaskDefinitionArn !== revision.taskDefinitionArn) throw error;
+    const live = requireLive(state);
+    return { liveSlot: live.idleSlot, weights: weightsFor(live.idleSlot, 100), decision: `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)} (finalized already: a retried call)` };
+  }
+}
+
+async function commit(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSlot: string; weights: Weights; decision: string }> {
   const live = requireLive(state);
   const revision = requireRevision(state);
   const weights = weightsFor(live.idleSlot, 100);

@@ -164,7 +164,8 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   if (checked.problems.length) {
     const reason = `pre-flight failed: ${checked.problems.join('; ')}`;
     await refuse(state, 'REFUSED', reason, deps);
-    await deps.store.releaseLock(service.name, rolloutId); // a retried prepare that held it already
+    // A retried prepare that held the lock already gives it back, and the next waiting push its turn.
+    if (await deps.store.releaseLock(service.name, rolloutId)) await wakeNextAfterRelease(service, deps);
     throw new PreflightFailedError(service.name, checked.problems);
   }
   const push: PushRef = { pushedAt: checked.pushedAt ?? image.pushedAt ?? state.trigger?.at ?? deps.clock.now().toISOString(), digest: image.digest };

@@ -9,6 +9,7 @@ import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
 import { servicesFromEnv } from '../core/config';
 import { realSleep, systemClock } from '../core/ports';
+import { RECONCILE_TIMEOUT_MS } from '../core/ownership';
 import { reconcile, type ReconcileDeps } from './reconcile';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
@@ -25,6 +26,7 @@ export const handler = createHandler(
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
       clock: systemClock,
       sleep: realSleep,
+      leaseMs: RECONCILE_TIMEOUT_MS,
       log,
       notifier: notifierFromEnv(log),
     };

@@ -79,10 +79,26 @@ export async function rollback(state: RolloutState, deps: RollbackDeps): Promise
   try {
     return await restore(state, deps);
   } catch (error) {
-    // Ownership lost: the service is the next owner's now, and so is its record.
-    if ((error as Error)?.name !== ErrorName.LockLost) await recordIncomplete(state, deps, error);
+    if ((error as Error)?.name === ErrorName.LockLost) {
+      // A retry of a rollback that completed (its answer was lost), or one a recovery finished: the service
+      // state says the retained revision is live again for this rollout. Otherwise the service is the next
+      // owner's now, and so is its record.
+      const done = await rolledBackAlready(state, deps);
+      if (done) return done;
+      throw error;
+    }
+    await recordIncomplete(state, deps, error);
     throw error;
   }
+}
+
+async function rolledBackAlready(state: RolloutState, deps: RollbackDeps): Promise<RollbackResult | undefined> {
+  const live = state.live;
+  if (!live) return undefined;
+  const now = await deps.store.getServiceState(state.service.name);
+  if (now?.rolloutId !== state.rolloutId || now.liveTaskDefinitionArn !== live.retainedTaskDefinitionArn || now.liveSlot !== live.liveSlot) return undefined;
+  const reason = rollbackReason(state);
+  return { outcome: 'ROLLED_BACK', weights: weightsFor(live.liveSlot, 100), reason, decision: `rolled back already (a retried call): ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}. Reason: ${reason}` };
 }
 
 /** Best effort: the store may be what is failing. The lock stays held: traffic may still be split. */

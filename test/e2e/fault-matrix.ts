@@ -11,43 +11,43 @@ import { FAULT_KINDS, FAULT_MODES, type Fault, type FaultKind, type FaultMode } 
  * that starts calling something new fails until it is added here (and to its IAM policy).
  */
 export const ROLLOUT_CALLS = {
-  start: ['states:StartExecution'],
+  start: ['ecr:DescribeImages', 'states:StartExecution'],
   prepare: [
+    'ecr:DescribeImages',
+    'dynamodb:GetItem',
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
-    'dynamodb:GetItem',
-    'ecr:DescribeImages',
     'elasticloadbalancing:DescribeListeners',
     'elasticloadbalancing:DescribeTargetGroups',
     'cloudwatch:DescribeAlarms',
     'ecs:DescribeServices',
     'ecs:DescribeTaskDefinition',
   ],
-  register: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
-  deploy: ['ecs:UpdateService'],
+  register: ['ecs:DescribeTaskDefinition', 'dynamodb:UpdateItem', 'ecs:RegisterTaskDefinition'],
+  deploy: ['dynamodb:UpdateItem', 'ecs:UpdateService'],
   'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
-  'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'dynamodb:UpdateItem'],
-  shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'dynamodb:UpdateItem'],
+  shift: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:PutItem'],
   bake: ['dynamodb:UpdateItem'],
-  finalize: ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  retire: ['dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:UpdateService'],
+  finalize: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'dynamodb:Query'],
+  retire: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:UpdateService'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
- * The abort path and the rollback, as an alarm at 10% drives them. The rollback's steps, in order: read
- * when the abort was recorded (beside the weights change, best effort), weights back, the idle slot back,
- * the history record, the service's state, the lock released, the next waiting rollout woken.
+ * The abort path and the rollback, as an alarm at 10% drives them. The rollback's steps, in order: the fence
+ * (proves it owns the service), read when the abort was recorded (beside the weights change, best effort),
+ * weights back, the idle slot back, the history record, the service's state (read, then written), the lock
+ * released (an UpdateItem: the lock item stays, with its generation), the next waiting rollout woken.
  */
 export const ROLLBACK_CALLS = {
   alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
   rollback: [
+    'dynamodb:UpdateItem',
     'dynamodb:GetItem',
     'elasticloadbalancing:DescribeListeners',
     'elasticloadbalancing:ModifyListener',
     'ecs:UpdateService',
-    'dynamodb:UpdateItem',
     'dynamodb:PutItem',
-    'dynamodb:DeleteItem',
     'dynamodb:Query',
   ],
 } as const satisfies Record<string, readonly string[]>;
@@ -171,7 +171,8 @@ export function baseline(scenario: Scenario): Expected {
  * - in a forward state: it rolls back;
  * - in `Scale down old slot`: it succeeds, with the old slot left running;
  * - in the alarm function: the abort comes later, from the next alarm check, and it still rolls back;
- * - in the rollback: `Rollback failed`, with the record saying so (unless the record write is what fails);
+ * - in the rollback: `Rollback failed`, then the reconcile function recovers the service (see
+ *   {@link rollbackFailed});
  * - in a best-effort step (the rollback's read of the abort time, waking the next waiting rollout once the
  *   lock is released): nothing, unless the process dies there.
  */
@@ -180,8 +181,9 @@ export function expected(row: MatrixRow): Expected {
   const crash = row.kind === 'crash';
   switch (row.fn) {
     case 'start':
-      // A crash after StartExecution took effect: the execution runs; redeliveries find it started.
-      if (crash) return SUCCEEDED;
+      // A crash after StartExecution took effect: the execution runs; redeliveries find it started. Any other
+      // fault (the image check before it, or StartExecution failing) leaves nothing started.
+      if (crash && row.operation === 'states:StartExecution') return SUCCEEDED;
       return { outcome: 'NONE', weights: { blue: 100, green: 0 }, blue: { taskDefinition: OLD, desiredCount: 2 }, green: { taskDefinition: OLD, desiredCount: 0 }, lockHeld: false, revisions: 1 };
     case 'prepare':
       return { ...rolledBack(faultReason(row), 1), outcome: 'FAILED' };
@@ -209,45 +211,34 @@ export function expected(row: MatrixRow): Expected {
   }
 }
 
+/** What the record of a rollout that the reconcile function recovered says. */
+export const RECOVERED = 'Cutover recovered the service';
+
 /**
- * A rollback whose every attempt fails on `row`. Its steps run in the order of
- * {@link ROLLBACK_CALLS}.rollback; those before the failing call took effect (and the failing call too, for
- * a crash). The function then records FAILED with the reason; it cannot when the record write itself fails
- * or the process is gone. Two steps are best effort and fail nothing unless the process dies there: reading
- * the abort time (a crash there races the weights change beside it) and waking the next waiting rollout.
+ * A rollback whose every attempt fails on `row`. Each attempt first proves it owns the service (a fence,
+ * `dynamodb:UpdateItem`), then puts the weights back (reading the abort time beside it, best effort), the
+ * idle slot back, writes the record, reads and writes the service's state, releases the lock and wakes the
+ * next waiting rollout (best effort). When every attempt fails the execution ends in `Rollback failed` still
+ * holding the lock, and the reconcile function (the execution-ended event; its own calls are not faulted:
+ * faults are per function) recovers the service: the lock's target back (blue 100/0 on the retained revision,
+ * green on it at 0), the record closed ROLLED_BACK saying Cutover recovered it, the lock released.
+ * Waking the next rollout fails nothing unless the process dies there.
  */
 function rollbackFailed(row: MatrixRow): Expected {
   const crash = row.kind === 'crash';
-  if (!crash && (row.operation === 'dynamodb:GetItem' || row.operation === 'dynamodb:Query')) return baseline('rollback');
-  const steps = ROLLBACK_CALLS.rollback;
-  const at = (op: (typeof steps)[number]) => steps.indexOf(op);
-  const done = row.operation === 'dynamodb:GetItem' ? at('elasticloadbalancing:ModifyListener') : at(row.operation as (typeof steps)[number]) + (crash ? 1 : 0);
-  const weightsBack = done > at('elasticloadbalancing:ModifyListener');
-  const split = { blue: 90, green: 10 };
-  const back = { blue: 100, green: 0 };
-  const recorded = done > at('dynamodb:UpdateItem');
-  const canRecordFailure = !crash && row.operation !== 'dynamodb:UpdateItem';
-  return {
-    endState: 'Rollback failed',
-    outcome: canRecordFailure ? 'FAILED' : recorded ? 'ROLLED_BACK' : 'RUNNING',
-    reason: canRecordFailure ? faultReason(row) : recorded ? 'checkout-5xx' : undefined,
-    weights: row.operation === 'dynamodb:GetItem' ? [split, back] : weightsBack ? back : split,
-    blue: { taskDefinition: OLD, desiredCount: 2 },
-    green: done > at('ecs:UpdateService') ? { taskDefinition: OLD, desiredCount: 0 } : { taskDefinition: NEW, desiredCount: 2 },
-    lockHeld: done <= at('dynamodb:DeleteItem'),
-    revisions: 2,
-  };
+  if (!crash && row.operation === 'dynamodb:Query') return baseline('rollback');
+  return { ...rolledBack(RECOVERED), endState: 'Rollback failed' };
 }
 
 /** The invariants every run is checked against, in the words of the report. */
 export const INVARIANTS = [
   'the execution ended (bounded wait, no hang)',
   'the execution ended in the expected state',
-  'the listener weights are exactly 100/0 on one slot (or, after Rollback failed, exactly what the failed step left)',
+  'the listener weights are exactly 100/0 on one slot (after Rollback failed too, once the reconcile function recovered the service)',
   'all traffic is on a registered (ACTIVE) revision',
   'the retained revision is still registered',
   'no duplicate revision was registered',
-  'the lock is released (held only after Rollback failed)',
+  'the lock is released (after Rollback failed too, by the reconcile function)',
   'the history record says what happened: outcome and reason',
   'both slots run the expected revision at the expected count',
 ] as const;

@@ -1,6 +1,6 @@
 import { ServerException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { recoveryId } from '../../functions/core/ownership';
@@ -27,6 +27,7 @@ import {
   LEASE_UNTIL,
   NOW,
   aws,
+  TABLE,
   fenceOf,
   givenListener,
   givenLockTable,
@@ -197,7 +198,20 @@ describe('rollback handler', () => {
     expect(lock.item).toEqual(once.lock);
   });
 
-  it('changes nothing when retried after it completed: the lock is released, so the retry fails with LockLost', async () => {
+  it('changes nothing when retried after it completed (its answer lost): the fence fails, the service state says it is done', async () => {
+    aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } }).callsFake(() => ({ Item: serviceStateWrites().at(-1) }));
+    await invoke(failedAt25());
+    const after = { sent: sent(), lock: structuredClone(lock.item) };
+
+    const retried = (await invoke(failedAt25())) as { outcome: string; decision: string };
+
+    expect(retried.outcome).toBe('ROLLED_BACK');
+    expect(retried.decision).toContain('rolled back already');
+    expect(sent()).toEqual(after.sent);
+    expect(lock.item).toEqual(after.lock);
+  });
+
+  it('fails with LockLost when retried after it completed and a later owner changed the service since', async () => {
     await invoke(failedAt25());
     const after = { sent: sent(), lock: structuredClone(lock.item) };
 

@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { servicesFromEnv } from '../../functions/core/config';
-import { DEFAULT_LEASE_MS } from '../../functions/core/ownership';
+import { DEFAULT_LEASE_MS, RECONCILE_TIMEOUT_MS } from '../../functions/core/ownership';
 import { CanaryPlan } from '../../functions/core/plan';
 import { CUTOVER_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
 import { CutoverExampleStack } from '../../infra/example-environment';
@@ -98,7 +98,7 @@ describe('the Cutover construct in the example app', () => {
         Architectures: ['arm64'],
         MemorySize: 256,
         // Reconcile may first wait out the lease of a dead execution's last write, then recover in 30 s.
-        Timeout: name === 'reconcile' ? DEFAULT_LEASE_MS / 1000 + 30 : 30,
+        Timeout: name === 'reconcile' ? RECONCILE_TIMEOUT_MS / 1000 : 30,
         TracingConfig: { Mode: 'Active' },
       });
     });
@@ -270,7 +270,7 @@ describe('the Cutover construct in the example app', () => {
       });
     });
 
-    it('sends executions of this state machine that ended stopped, timed out or failed to the reconcile function', () => {
+    it('sends every execution of this state machine that ended (succeeded, stopped, timed out or failed) to the reconcile function', () => {
       // Arrange
       const { cutover } = example.stack;
       const rule = example.template.toJSON().Resources[example.logicalId(cutover.recoveryRule)];
@@ -278,7 +278,7 @@ describe('the Cutover construct in the example app', () => {
       // Assert
       const { stateMachineArn, ...detail } = rule.Properties.EventPattern.detail;
       expect(rule.Properties.EventPattern).toMatchObject({ source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] });
-      expect(detail).toEqual({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] });
+      expect(detail).toEqual({ status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] });
       expect(stateMachineArn.map(render)).toEqual([`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${cutover.stateMachineName}`]);
       expect(rule.Properties.Targets).toEqual([
         {

@@ -7,10 +7,10 @@
  */
 import { ErrorName } from '../core/errors';
 import { parseAlarmChange, parseEcsFailure } from '../core/events';
-import type { Clock, Executions, Log, RolloutStore } from '../core/ports';
+import type { Clock, Executions, Log, LockStore } from '../core/ports';
 
 export interface AlarmDeps {
-  readonly store: RolloutStore;
+  readonly store: LockStore;
   readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;

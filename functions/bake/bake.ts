@@ -8,13 +8,13 @@
  * its token was recorded fails with PauseLifted, and the loop goes on: no resume is lost.
  */
 import { InvalidInputError, LockLostError, PauseLiftedError, TurnNowError } from '../core/errors';
-import type { Clock, Log, RolloutStore, WaitRecord } from '../core/ports';
+import type { Clock, Log, WaitRecord, LockStore, QueueStore } from '../core/ports';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import type { RolloutState } from '../core/rollout';
 import { abortError } from '../core/abort';
 
 export interface BakeDeps {
-  readonly store: RolloutStore;
+  readonly store: LockStore & QueueStore;
   readonly clock: Clock;
   readonly log: Log;
 }

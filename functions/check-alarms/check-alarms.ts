@@ -9,14 +9,14 @@
  */
 import { AlarmFiredError, InvalidInputError, LockLostError, RolloutAbortedError } from '../core/errors';
 import { abortError } from '../core/abort';
-import type { AlarmView, Alarms, Ecs, Log, RolloutStore } from '../core/ports';
+import type { AlarmView, Alarms, Ecs, Log, LockStore } from '../core/ports';
 import { inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
 
 export interface CheckAlarmsDeps {
   readonly alarms: Alarms;
   /** The new slot's service and the retained revision, read at every check. */
   readonly ecs: Pick<Ecs, 'describeService' | 'describeTaskDefinition'>;
-  readonly store: RolloutStore;
+  readonly store: LockStore;
   readonly log: Log;
 }
 

@@ -8,14 +8,14 @@
  */
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
-import type { Ecs, Log, RolloutStore, ServiceView } from '../core/ports';
+import type { Ecs, Log, ServiceView, LockStore } from '../core/ports';
 import { abortError } from '../core/abort';
 import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
 
 export interface CheckSteadyDeps {
   readonly ecs: Ecs;
   /** Read for an abort (an ECS failure event, an operator) while the new tasks come up. */
-  readonly store: RolloutStore;
+  readonly store: LockStore;
   readonly log: Log;
 }
 

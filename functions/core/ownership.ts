@@ -15,7 +15,7 @@
 import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
 import { LockLostError } from './errors';
-import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic } from './ports';
+import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
 import { newestPush, shortRevision, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { abortError } from './abort';
@@ -90,7 +90,7 @@ export async function isDead(holder: LockRecord, deps: { readonly executions: Pi
 export interface RecoveryDeps {
   readonly ecs: Pick<Ecs, 'describeService' | 'updateService'>;
   readonly traffic: Pick<Traffic, 'setWeights'>;
-  readonly store: RolloutStore;
+  readonly store: LockStore & QueueStore & HistoryStore;
   readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
@@ -142,6 +142,8 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   }
   const ended = deps.clock.now().toISOString();
   const outcome = target?.phase === 'committed' ? 'SUCCEEDED' : target ? 'ROLLED_BACK' : 'FAILED';
+  // A rollout that had succeeded keeps the reason it succeeded for; what recovery did is added to it.
+  const closed = target?.phase === 'committed' ? (await deps.store.listHistory(service.name, 20)).find((h) => h.rolloutId === dead.rolloutId && h.outcome === 'SUCCEEDED') : undefined;
   await deps.store.putHistory({
     service: service.name,
     rolloutId: dead.rolloutId,
@@ -150,7 +152,7 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
     outcome,
     image: dead.image,
     ...(target ? { liveSlot: target.slot, weights: weightsFor(target.slot, 100) } : {}),
-    reason: `${cause}; Cutover recovered the service: ${restored}`,
+    reason: `${closed?.reason ? `${closed.reason}; then ` : ''}${cause}; Cutover recovered the service: ${restored}`,
   });
   if (target) {
     const previous = await deps.store.getServiceState(service.name);

@@ -249,8 +249,8 @@ export interface HistoryRecord {
   readonly endedAt?: string;
 }
 
-/** Locks and history (DynamoDB). */
-export interface RolloutStore {
+/** The lock and ownership of each service: who holds it, at which generation, and the abort, wait and pause of the rollout holding it. */
+export interface LockStore {
   /**
    * Takes the lock (a new generation); returns the current holder if someone else holds it. Re-taking one's
    * own lock succeeds and keeps the generation.
@@ -281,31 +281,46 @@ export interface RolloutStore {
   setPause(service: string, rolloutId: string, pause: LockRecord['pause'] | undefined): Promise<boolean>;
   /** Takes over the lock of a holder that is dead (conditional on that holder and its generation); a new generation. */
   takeOverLock(stale: Pick<LockRecord, 'rolloutId' | 'generation'>, lock: LockRequest): Promise<LockRecord | undefined>;
-  /** Puts (or refreshes) a rollout in the service's queue. */
-  enqueue(item: QueuedRollout): Promise<void>;
-  /** The service's queue, oldest push first (by ECR push time, then digest). */
-  queued(service: string): Promise<QueuedRollout[]>;
-  /** Removes a rollout from the queue (idempotent). */
-  dequeue(service: string, rolloutId: string, pushedAt: string): Promise<void>;
-  /** What Cutover last left the service as. */
-  getServiceState(service: string): Promise<ServiceState | undefined>;
-  putServiceState(state: ServiceState): Promise<void>;
-  /** One record per step of a rollout (weights over time, decisions). */
-  putStep(record: StepRecord): Promise<void>;
-  listSteps(service: string, rolloutId: string): Promise<StepRecord[]>;
-  /** Appends to the audit trail. */
-  recordCommand(record: CommandRecord): Promise<void>;
-  /** The newest commands for a service. */
-  listCommands(service: string, limit: number): Promise<CommandRecord[]>;
   /** Marks the rollout aborted (first reason wins) and returns the lock with its current task token. */
   markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined>;
   /** Every active lock (rollouts in flight). */
   activeLocks(): Promise<LockRecord[]>;
   /** Active locks (rollouts in flight) that watch the given alarm. */
   activeLocksWatching(alarm: string): Promise<LockRecord[]>;
+}
+
+/** Pushes waiting for a service's lock. */
+export interface QueueStore {
+  /** Puts (or refreshes) a rollout in the service's queue. */
+  enqueue(item: QueuedRollout): Promise<void>;
+  /** The service's queue, oldest push first (by ECR push time, then digest). */
+  queued(service: string): Promise<QueuedRollout[]>;
+  /** Removes a rollout from the queue (idempotent). */
+  dequeue(service: string, rolloutId: string, pushedAt: string): Promise<void>;
+}
+
+/** What happened and what is live: one record per rollout and per step, and what Cutover last left each service as. */
+export interface HistoryStore {
+  /** What Cutover last left the service as. */
+  getServiceState(service: string): Promise<ServiceState | undefined>;
+  putServiceState(state: ServiceState): Promise<void>;
+  /** One record per step of a rollout (weights over time, decisions). */
+  putStep(record: StepRecord): Promise<void>;
+  listSteps(service: string, rolloutId: string): Promise<StepRecord[]>;
   putHistory(record: HistoryRecord): Promise<void>;
   listHistory(service: string, limit: number): Promise<HistoryRecord[]>;
 }
+
+/** The audit trail of chat and CLI commands. */
+export interface AuditStore {
+  /** Appends to the audit trail. */
+  recordCommand(record: CommandRecord): Promise<void>;
+  /** The newest commands for a service. */
+  listCommands(service: string, limit: number): Promise<CommandRecord[]>;
+}
+
+/** Locks, queue, history and audit (one DynamoDB table); each function depends on the parts it uses. */
+export interface RolloutStore extends LockStore, QueueStore, HistoryStore, AuditStore {}
 
 /** Step Functions operations the functions use. */
 export interface Executions {

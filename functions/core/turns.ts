@@ -12,11 +12,11 @@
 import type { ServiceConfig } from './config';
 import { ErrorName } from './errors';
 import { abortRollout } from './abort';
-import type { Clock, Executions, LockRecord, Log, QueuedRollout, RolloutStore } from './ports';
+import type { Clock, Executions, LockRecord, Log, QueuedRollout, HistoryStore, LockStore, QueueStore } from './ports';
 import { isNewerPush } from './rollout';
 
 export interface TurnDeps {
-  readonly store: RolloutStore;
+  readonly store: Pick<LockStore, 'markAborted'> & QueueStore & Pick<HistoryStore, 'putHistory'>;
   readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;

@@ -5,7 +5,7 @@
  */
 import { requireLive, requireRevision } from '../core/input';
 import { DEFAULT_KEEP_REVISIONS } from '../core/config';
-import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore } from '../core/ports';
+import type { Clock, Ecs, Executions, Log, Notifier, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { Tag } from '../register/register';
 import { abortError } from '../core/abort';
 import { ErrorName, LockLostError } from '../core/errors';
@@ -16,7 +16,7 @@ import { newestPush, shortRevision, weightsFor, type RolloutState, type Weights 
 import { slackText } from '../core/slack-text';
 
 export interface FinalizeDeps {
-  readonly store: RolloutStore;
+  readonly store: LockStore & QueueStore & HistoryStore;
   readonly ecs: Ecs;
   /** To hand the lock to the next waiting rollout. */
   readonly executions: Executions;

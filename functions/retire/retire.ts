@@ -8,13 +8,13 @@
  */
 import { requireLive, requireRevision } from '../core/input';
 import { fenced, type Owner } from '../core/ownership';
-import type { Clock, Ecs, Log, RolloutStore, Traffic } from '../core/ports';
+import type { Clock, Ecs, Log, Traffic, HistoryStore, LockStore } from '../core/ports';
 import { liveSlotFromWeights, percentText, slotWeights, weightsText, type RolloutState } from '../core/rollout';
 
 export interface RetireDeps {
   readonly ecs: Ecs;
   readonly traffic: Traffic;
-  readonly store: RolloutStore;
+  readonly store: LockStore & HistoryStore;
   readonly clock: Clock;
   readonly log: Log;
   readonly leaseMs?: number;

@@ -6,14 +6,14 @@
 import { describeError, ErrorName } from '../core/errors';
 import { fenced, ownerOf } from '../core/ownership';
 import { slackText } from '../core/slack-text';
-import type { Clock, Ecs, Executions, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import type { Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
 import { newestPush, shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
   readonly ecs: Ecs;
   readonly traffic: Traffic;
-  readonly store: RolloutStore;
+  readonly store: LockStore & QueueStore & HistoryStore;
   /** To hand the lock to the next waiting rollout. */
   readonly executions: Executions;
   readonly clock: Clock;

@@ -1,7 +1,7 @@
 /** Shift: set the listener's absolute weights for the current setWeight step (idempotent, sums to 100). */
 import { InvalidInputError } from '../core/errors';
 import { requireLive } from '../core/input';
-import type { Clock, Log, Notifier, RolloutStore, Traffic } from '../core/ports';
+import type { Clock, Log, Notifier, Traffic, HistoryStore, LockStore } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { fenced, ownerOf } from '../core/ownership';
@@ -10,7 +10,7 @@ import { StateName } from '../../state-machines/states';
 
 export interface ShiftDeps {
   readonly traffic: Traffic;
-  readonly store: RolloutStore;
+  readonly store: LockStore & HistoryStore;
   readonly clock: Clock;
   readonly log: Log;
   /** Rollout messages (best effort). @default none */

@@ -158,6 +158,17 @@ function observed(traffic: Traffic, onWeights: (change: WeightsChange) => void):
   };
 }
 
+/** The registry, answering ECR's push time in milliseconds for the images pushed through the runtime. */
+function withPushTimes(registry: Registry, pushedAt: ReadonlyMap<string, string>): Registry {
+  return {
+    ...registry,
+    async describeImage(repository, digest) {
+      const image = await registry.describeImage(repository, digest);
+      return image && { ...image, pushedAt: pushedAt.get(digest) ?? image.pushedAt };
+    },
+  };
+}
+
 /** Wraps the ECS port so revisions other than `healthy` never get their tasks running. */
 function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
   return {
@@ -245,8 +256,23 @@ export class LocalRuntime {
     const emulator = options.emulator ?? (await startEmulator());
     let slackApi: LocalSlack | undefined;
     try {
+      // moto records imagePushedAt in whole seconds, so two pushes in one second would be ordered by digest
+      // alone; ECR's push order is what orders rollouts. Pushes made through the runtime keep their time in
+      // milliseconds, and the registry port answers with it.
+      const pushedAt = new Map<string, string>();
       const environments: DemoEnvironment[] = [];
-      for (const p of options.services ?? [{}]) environments.push(await provision(emulator.endpoint, p));
+      for (const p of options.services ?? [{}]) {
+        const env = await provision(emulator.endpoint, p);
+        environments.push({
+          ...env,
+          async pushImage(tag) {
+            const at = new Date().toISOString();
+            const pushed = await env.pushImage(tag);
+            if (!pushedAt.has(pushed.digest)) pushedAt.set(pushed.digest, at);
+            return pushed;
+          },
+        });
+      }
       const cfg = clientConfig(emulator.endpoint);
       const hooks = options.instrument ?? {};
       const sdk = <C extends LocalSdkClient>(client: C): C => {
@@ -263,7 +289,7 @@ export class LocalRuntime {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
-        registry: awsRegistry(sdk(new ECRClient(cfg))),
+        registry: withPushTimes(awsRegistry(sdk(new ECRClient(cfg))), pushedAt),
         store: awsStore(environments[0]!.tableName, dynamo),
         requestLedger: awsRequestLedger(environments[0]!.tableName, dynamo),
         executions: undefined as unknown as Executions,

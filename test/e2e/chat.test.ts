@@ -2,36 +2,17 @@
  * Steering rollouts from Slack on the local runtime: signed slash commands to the real chat function,
  * acting through the real state machine on moto. End states are read back from the emulator.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fireAlarm, pushAndDeliver, readEndState, until } from '../../infra/local/demo';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
 import { LOCAL_SIGNING_SECRET, LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
-import type { LocalEvent } from '../../infra/local/sfn';
 import type { ProvisionOptions } from '../../infra/local/environment';
 import { canary, type CanaryPlan } from '../../functions/core/plan';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let events: LocalEvent[] = [];
-let runtime: LocalRuntime | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await runtime?.stop(); // its Slack stand-in; the shared emulator stays up
-  runtime = undefined;
-  events = [];
-  await emulator.reset();
-});
-
-async function start(service: ProvisionOptions['service'] = {}, options: Partial<LocalRuntimeOptions> = {}) {
-  runtime = await LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), services: [{ service }], ...options });
-  return runtime;
-}
+const local = useLocalRuntime();
+const { events } = local;
+const start = (service: ProvisionOptions['service'] = {}, options: Partial<LocalRuntimeOptions> = {}) => local.start({ services: [{ service }], ...options });
 
 const KIND: Record<string, string> = { Bake: 'bake', 'Manual gate': 'gate', 'Hold (paused)': 'hold' };
 /** Resolves once the rollout waits in `state` and its token is recorded on the lock (so commands can reach it). */

@@ -6,28 +6,15 @@
  */
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientConfig } from '../../infra/local/environment';
 import type { LocalFunction } from '../../infra/local/sfn';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
 import type { LocalRuntime } from '../../infra/local/runtime';
 import { baseline, type Scenario } from './fault-matrix';
 import { assertInvariants, observe, runScenario, type Observed } from './reliability';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let stop: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-  await emulator.reset();
-});
+const local = useLocalRuntime();
 
 /** Every item of Cutover's table (locks, history, steps, queue, service state), by key. */
 async function tableItems(rt: LocalRuntime): Promise<unknown[]> {
@@ -48,12 +35,13 @@ async function state(rt: LocalRuntime): Promise<unknown> {
 /**
  * The state with the times a second run rewrites taken out (when a wait began, when the rollout ended,
  * when an abort or a step was recorded, also inside keys): a later clock is not a different state; a second
- * item is.
+ * item is. So is the lock's fencing generation: a second scale-down takes the lock once more, and a new
+ * holder is a new generation by design (the ownership protocol); what it changed must still be the same.
  */
 function comparable(value: Observed | Record<string, unknown>): unknown {
   return JSON.parse(
     JSON.stringify(value, (key, v: unknown) =>
-      ['since', 'until', 'endedAt', 'at'].includes(key) ? '<time>' : typeof v === 'string' ? v.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>') : v,
+      ['since', 'until', 'endedAt', 'at', 'leaseUntil'].includes(key) ? '<time>' : key === 'generation' ? '<generation>' : typeof v === 'string' ? v.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>') : v,
     ),
   );
 }
@@ -93,8 +81,8 @@ describe('every handler run twice with the same input', () => {
           };
 
     // Act
-    const run = await runScenario(emulator, scenario, undefined, { instrument: { invoke: twice }, onStart: (rt) => (runtime = rt) });
-    stop = () => run.runtime.stop();
+    const run = await runScenario(local.emulator(), scenario, undefined, { instrument: { invoke: twice }, onStart: (rt) => (runtime = rt) });
+    local.stopAfter(run.runtime);
     const end = await observe(run.runtime);
 
     // Assert
@@ -122,8 +110,8 @@ describe('every handler run twice with the same input', () => {
           };
 
     // Act
-    const run = await runScenario(emulator, scenario, undefined, { instrument: { invoke: twice } });
-    stop = () => run.runtime.stop();
+    const run = await runScenario(local.emulator(), scenario, undefined, { instrument: { invoke: twice } });
+    local.stopAfter(run.runtime);
     const end = await observe(run.runtime);
 
     // Assert

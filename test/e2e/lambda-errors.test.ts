@@ -5,25 +5,12 @@
  * timeout) and `Runtime.ExitError` (the process exited) are not, so a forward state that meets one rolls
  * back at once instead of retrying. Both ends are safe; the second costs the rollout.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
+import { describe, expect, it } from 'vitest';
 import { baseline } from './fault-matrix';
 import { assertInvariants, observe, runScenario } from './reliability';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let stop: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await stop?.();
-  stop = undefined;
-  await emulator.reset();
-});
+const local = useLocalRuntime();
 
 describe('a deploy whose process dies once after UpdateService took effect', () => {
   it.each([
@@ -32,8 +19,8 @@ describe('a deploy whose process dies once after UpdateService took effect', () 
     ['Runtime.ExitError', 'not retried: the rollout rolls back at once', 'Rolled back'],
   ])('with %s is %s', async (crashError, _how, endState) => {
     // Act
-    const run = await runScenario(emulator, 'rollout', { fn: 'deploy', operation: 'ecs:UpdateService', kind: 'crash', mode: 'once', crashError });
-    stop = () => run.runtime.stop();
+    const run = await runScenario(local.emulator(), 'rollout', { fn: 'deploy', operation: 'ecs:UpdateService', kind: 'crash', mode: 'once', crashError });
+    local.stopAfter(run.runtime);
     const end = await observe(run.runtime);
 
     // Assert

@@ -4,36 +4,16 @@
  * runs, a late delivery of an older push, a refused push while a rollout is in flight, one digest under two
  * tags. End states are read back from the emulator.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ecrPushEvent } from '../../infra/local/events';
 import { pushAndDeliver, readEndState, until } from '../../infra/local/demo';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
-import { LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
-import type { LocalEvent } from '../../infra/local/sfn';
+import type { LocalRuntime } from '../../infra/local/runtime';
 import type { RolloutStore } from '../../functions/core/ports';
 import { leaseLeftMs } from '../../functions/core/ownership';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let runtime: LocalRuntime | undefined;
-let events: LocalEvent[] = [];
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await runtime?.stop();
-  runtime = undefined;
-  events = [];
-  await emulator.reset();
-});
-
-async function start(options: Partial<LocalRuntimeOptions> = {}) {
-  runtime = await LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), leaseMs: 50, ...options });
-  return runtime;
-}
+const local = useLocalRuntime({ leaseMs: 50 });
+const { start, events } = local;
 
 /** Waits until the execution is baking on a token recorded on the lock. */
 const baking = (rt: LocalRuntime, execution: string) =>

@@ -4,38 +4,19 @@
  * per-step history. Every end state is read back from the emulator.
  */
 import { ECSClient, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientConfig, DEMO, type ProvisionOptions } from '../../infra/local/environment';
 import { ecrPushEvent } from '../../infra/local/events';
 import { pushAndDeliver, readEndState, until } from '../../infra/local/demo';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
-import { LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
-import type { LocalEvent } from '../../infra/local/sfn';
+import type { LocalRuntimeOptions } from '../../infra/local/runtime';
 import { canary } from '../../functions/core/plan';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let runtime: LocalRuntime | undefined;
-let events: LocalEvent[] = [];
+const local = useLocalRuntime();
+const { events } = local;
+const start = (services: ProvisionOptions[] = [{}], options: Partial<LocalRuntimeOptions> = {}) => local.start({ services, ...options });
 
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await runtime?.stop();
-  runtime = undefined;
-  events = [];
-  await emulator.reset();
-});
-
-async function start(services: ProvisionOptions[] = [{}], options: Partial<LocalRuntimeOptions> = {}) {
-  runtime = await LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), services, ...options });
-  return runtime;
-}
-
-const ecs = () => new ECSClient(clientConfig(emulator.endpoint));
+const ecs = () => new ECSClient(clientConfig(local.emulator().endpoint));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const entered = (execution: string, state: string) => events.find((e) => e.execution === execution && e.type === 'StateEntered' && e.state === state);
 
@@ -213,22 +194,25 @@ describe('ECS failure events', () => {
 });
 
 describe('revisions and history', () => {
-  it('keeps the live, retained and last N revisions registered and deregisters older ones', async () => {
+  it('keeps the live, retained and last N revisions registered and deregisters older ones it registered, never one registered by hand', async () => {
     const rt = await start([{ service: { keepRevisions: 1 } }]);
-    for (const tag of ['v2', 'v3', 'v4']) {
+    for (const tag of ['v2', 'v3', 'v4', 'v5']) {
       await pushAndDeliver(rt, tag);
       await rt.sfn.waitAll();
     }
     const client = ecs();
     const active = (await client.send(new ListTaskDefinitionsCommand({ familyPrefix: 'checkout', status: 'ACTIVE' }))).taskDefinitionArns!.map((a) => a.split('/').pop());
     const first = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'checkout:1' }));
+    const second = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'checkout:2' }));
     client.destroy();
 
     const end = await readEndState(rt, rt.env.service);
-    expect(end.liveTaskDefinition).toBe('checkout:4');
-    expect(end.retainedTaskDefinition).toBe('checkout:3');
-    expect(active.sort()).toEqual(['checkout:2', 'checkout:3', 'checkout:4']); // live, retained, and 1 more
-    expect(first.taskDefinition?.status).toBe('INACTIVE');
+    expect(end.liveTaskDefinition).toBe('checkout:5');
+    expect(end.retainedTaskDefinition).toBe('checkout:4');
+    // live (5), retained (4), 1 more (3); checkout:1 was registered by hand (the environment's first revision)
+    expect(active.sort()).toEqual(['checkout:1', 'checkout:3', 'checkout:4', 'checkout:5']);
+    expect(first.taskDefinition?.status).toBe('ACTIVE');
+    expect(second.taskDefinition?.status).toBe('INACTIVE');
   });
 
   it('records every step with its weights, durably and by service', async () => {

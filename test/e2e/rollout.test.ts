@@ -4,36 +4,17 @@
  */
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientConfig, DEMO } from '../../infra/local/environment';
 import { ecrPushEvent } from '../../infra/local/events';
 import { fireAlarm, pushAndDeliver, readEndState, until } from '../../infra/local/demo';
-import { startEmulator, type Emulator } from '../../infra/local/moto';
-import { LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import type { LocalRuntime } from '../../infra/local/runtime';
 import type { LocalEvent } from '../../infra/local/sfn';
+import { useLocalRuntime } from './emulator';
 
-let emulator: Emulator;
-let runtime: LocalRuntime | undefined;
-let events: LocalEvent[] = [];
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-afterEach(async () => {
-  await runtime?.stop(); // its Slack stand-in; the shared emulator stays up
-  runtime = undefined;
-  events = [];
-  await emulator.reset();
-});
-
-/** A fresh demo environment on the shared emulator; bakes of 5 minutes last 0.3 s. */
-async function start(options: Partial<LocalRuntimeOptions> = {}) {
-  runtime = await LocalRuntime.start({ emulator, timeScale: 0.001, onEvent: (e) => events.push(e), ...options });
-  return runtime;
-}
+/** A fresh demo environment on the shared emulator per test; bakes of 5 minutes last 0.3 s. */
+const local = useLocalRuntime();
+const { start, events } = local;
 
 const shiftedTo = (weight: number) => (e: LocalEvent) =>
   e.type === 'StateExited' && e.state === 'Shift traffic' && (e.output as { shift?: { weights?: { green?: number } } }).shift?.weights?.green === weight;

@@ -52,6 +52,7 @@ class World {
       this.state = state;
     },
     queued: async () => [],
+    listHistory: async () => this.history,
   } as unknown as RolloutStore;
 
   deps(): RecoveryDeps {

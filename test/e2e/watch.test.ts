@@ -93,7 +93,7 @@ describe('cutover status --watch --local', () => {
     expect(JSON.parse(pushed.stdout).started).toHaveLength(1);
     expect(code).toBe(0);
     const frame = lastFrame(watch.output());
-    expect(frame[0]).toMatch(/^checkout {2}✔ SUCCEEDED {2}checkout-[a-f0-9]{12}-\d{8}T\d{6}Z in \d/);
+    expect(frame[0]).toMatch(/^checkout {2}✔ SUCCEEDED {2}checkout-[a-f0-9]{64} in \d/);
     expect(frame[1]).toBe(`progress ${'█'.repeat(40)}  7/7 steps`);
     expect(frame[2]).toBe('steps    ✔ 10%  ✔ bake 5m  ✔ 25%  ✔ bake 5m  ✔ 50%  ✔ bake 5m  ✔ 100%');
     expect(frame[3]).toMatch(/^weights  blue {3}0 ▒{40} 100 green \(new\)$/);

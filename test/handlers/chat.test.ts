@@ -880,7 +880,7 @@ describe('chat handler: rollback after completion', () => {
       'the rollback window closed (901 s after the end of a 900 s window)',
       [succeeded({ endedAt: '2026-11-24T10:04:59.000Z' })],
       () => {},
-      `the rollback window of ${ROLLOUT_ID} closed at 2026-11-24T10:19:59.000Z; the old slot is scaled down. Push the previous image to roll forward to it.`,
+      `the rollback window of ${ROLLOUT_ID} closed at 2026-11-24T10:19:59.000Z; the old slot is scaled down. Roll forward with a new push (a rebuild of the version you want): a push older than the live image, or one already rolled out, does not start again.`,
     ],
     ['there was no rollout', [], () => {}, 'nothing to roll back: checkout has no rollout yet'],
     [

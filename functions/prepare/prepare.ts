@@ -143,10 +143,14 @@ export function scanProblems(scan: { status: string; findings: ReadonlyArray<{ n
 export { driftProblems } from '../core/drift';
 import { driftProblems } from '../core/drift';
 
-/** Closes a push that does not roll out with its one history record, and says so with the error. */
+/**
+ * Closes a push that does not roll out with its one history record, and says so with the error. Keyed by the
+ * push's own time, so a retried prepare rewrites the same record instead of adding a second one.
+ */
 async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED', reason: string, deps: PrepareDeps, pushedAt?: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt: now, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
+  const startedAt = pushedAt ?? state.image.pushedAt ?? state.trigger?.at ?? now;
+  await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
   deps.log.info(outcome === 'REFUSED' ? 'push refused' : 'push superseded', { rolloutId: state.rolloutId, service: state.service.name, reason });
 }
 

@@ -34,6 +34,7 @@ import {
   ROLLOUT_ID,
   rolloutInput,
   serviceConfig,
+  PUSHED_AT,
 } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
@@ -240,11 +241,11 @@ describe('prepare handler', () => {
     expect(lock.item).toEqual(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
     expect(historyWrites()).toEqual([
       {
-        sk: `rollout#${NOW}#${ROLLOUT_ID}`,
+        sk: `rollout#${PUSHED}#${ROLLOUT_ID}`,
         fields: {
           service: 'checkout',
           rolloutId: ROLLOUT_ID,
-          startedAt: NOW,
+          startedAt: PUSHED,
           endedAt: NOW,
           outcome: 'REFUSED',
           image: IMAGE_URI,
@@ -300,8 +301,8 @@ describe('prepare handler', () => {
     const reason = `pushed at ${PUSHED}, before the image live now (${OTHER_DIGEST.slice(0, 19)}…, pushed at ${newer.pushedAt}): a late delivery never replaces a newer image`;
     expect(historyWrites()).toEqual([
       {
-        sk: `rollout#${NOW}#${ROLLOUT_ID}`,
-        fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason },
+        sk: `rollout#${PUSHED}#${ROLLOUT_ID}`,
+        fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason },
       },
     ]);
     expect(writes()).toEqual(['history']);
@@ -415,8 +416,8 @@ describe('prepare handler', () => {
       await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems });
       expect(historyWrites()).toEqual([
         {
-          sk: `rollout#${NOW}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}` },
+          sk: `rollout#${PUSHED_AT}#${ROLLOUT_ID}`,
+          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED_AT, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}` },
         },
       ]);
       expect(lockAcquires()).toEqual([]);
@@ -543,9 +544,9 @@ describe('prepare when another rollout holds the lock', () => {
 
     expect(historyWrites()).toEqual([
       {
-        sk: `rollout#${NOW}#${ROLLOUT_ID}`,
+        sk: `rollout#${PUSHED}#${ROLLOUT_ID}`,
         fields: {
-          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED,
+          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED,
           reason: `superseded on arrival: the newer push ${OTHER_ROLLOUT_ID} is rolling out or waiting`,
         },
       },

@@ -766,7 +766,8 @@ export class Cutover extends Construct {
     // Changing: the slots' services and the traffic split, nothing else.
     // Recovery of a dead owner (reconcile, and prepare on its way to the lock) writes like a rollback.
     for (const name of ['deploy', 'retire', 'rollback', 'prepare', 'reconcile'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
-    allow('reconcile', ['ecs:DescribeServices'], serviceArns);
+    // Reconcile reads what it restores; retire and finalize never leave the traffic on a slot that cannot serve.
+    for (const name of ['reconcile', 'retire'] as const) allow(name, ['ecs:DescribeServices'], serviceArns);
     for (const name of ['shift', 'retire', 'rollback', 'reconcile'] as const) allow(name, ELB_DESCRIBE, ['*']);
     for (const name of ['shift', 'rollback', 'prepare', 'reconcile'] as const) {
       allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);

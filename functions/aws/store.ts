@@ -39,8 +39,14 @@ function setExpression(fields: Record<string, unknown>, keepFirst: readonly stri
 
 const conditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 
+/** The outcomes a history record may still have when one of these is written (others overwrite anything). */
+const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
+  RUNNING: ['RUNNING'],
+  SUCCEEDED: ['RUNNING', 'SUCCEEDED'],
+};
+
 /** The holder's fields: removed on release, while the generation and the last lease stay. */
-const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role'] as const;
+const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers'] as const;
 
 function toLock(item: Record<string, unknown> | undefined): LockRecord | undefined {
   if (!item || typeof item.rolloutId !== 'string') return undefined;
@@ -277,7 +283,16 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async putServiceState(state) {
-      await edge('dynamodb:PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(state.service), sk: 'state', ...state } })));
+      const w = state.written;
+      // Refused (and dropped) when a later owner, or a later stage of the same owner, wrote it already.
+      const order = w
+        ? {
+            ConditionExpression: 'attribute_not_exists(#w) OR #w.#g < :g OR (#w.#g = :g AND #w.#s <= :s)',
+            ExpressionAttributeNames: { '#w': 'written', '#g': 'generation', '#s': 'stage' },
+            ExpressionAttributeValues: { ':g': w.generation, ':s': w.stage },
+          }
+        : {};
+      await conditional('dynamodb:PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(state.service), sk: 'state', ...state }, ...order })));
     },
 
     async putStep(record) {
@@ -358,14 +373,19 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     async putHistory(record) {
       const { service, rolloutId, startedAt, ...fields } = record;
       const { expression, names, values } = setExpression({ ...fields, service, rolloutId, startedAt });
-      await edge('dynamodb:UpdateItem', () =>
+      // Outcomes only move forward: a late write of an earlier stage (a dead attempt's RUNNING or SUCCEEDED
+      // landing after the rollback wrote ROLLED_BACK) never overwrites what happened after it.
+      const earlier = EARLIER_OUTCOMES[record.outcome ?? ''];
+      const condition = earlier ? { ConditionExpression: `attribute_not_exists(#outcome) OR #outcome IN (${earlier.map((_, i) => `:was${i}`).join(', ')})` } : {};
+      await conditional('dynamodb:UpdateItem', () =>
         doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { pk: pkOf(service), sk: historySk(startedAt, rolloutId) },
             UpdateExpression: expression,
+            ...condition,
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
+            ExpressionAttributeValues: { ...values, ...Object.fromEntries((earlier ?? []).map((o, i) => [`:was${i}`, o])) },
           }),
         ),
       );

@@ -62,8 +62,9 @@ export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision
  * (TurnNow). No wake-up is lost between the two.
  */
 async function waitForTurn(state: RolloutState, taskToken: string, deps: BakeDeps): Promise<{ decision: string }> {
-  const pushedAt = state.trigger?.at ?? deps.clock.now().toISOString();
-  await deps.store.enqueue({ service: state.service.name, rolloutId: state.rolloutId, pushedAt, taskToken });
+  // ECR's push time orders the queue (the event's time has one-second resolution).
+  const pushedAt = state.image.pushedAt ?? state.trigger?.at ?? deps.clock.now().toISOString();
+  await deps.store.enqueue({ service: state.service.name, rolloutId: state.rolloutId, pushedAt, digest: state.image.digest, image: state.image.uri, taskToken });
   const holder = await deps.store.getLock(state.service.name);
   if (!holder) throw new TurnNowError('the lock is free: going to prepare');
   deps.log.info('waiting for turn', { rolloutId: state.rolloutId, service: state.service.name, holder: holder.rolloutId });

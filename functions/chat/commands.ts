@@ -244,7 +244,7 @@ async function restoreAfterCompletion(service: ServiceConfig, why: string, said:
     await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
     await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
     const previous = await deps.store.getServiceState(service.name);
-    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push });
+    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push, written: { generation: owner.generation, stage: 2 } });
   } finally {
     await deps.store.releaseLock(service.name, restoreId);
   }

@@ -39,6 +39,8 @@ export const ErrorName = {
    * service, which belongs to the next owner now.
    */
   LockLost: 'LockLost',
+  /** A recovery of the service is under way or its lease has not run out: try again later (Lambda's async retry). */
+  RecoveryPending: 'RecoveryPending',
   /** Throttling, a 5xx or a network failure from AWS: safe to retry. */
   AwsTransient: 'AwsTransient',
   /** An AWS resource the configuration names does not exist. */
@@ -149,6 +151,11 @@ export class RolloutQueuedError extends CutoverError {
 /** A newer push replaced this one (or the image live now is newer): it does not roll out. */
 export class SupersededError extends CutoverError {
   override readonly name = ErrorName.Superseded;
+}
+
+/** Another recovery holds the service, alive or not yet past its lease: the caller tries again later. */
+export class RecoveryPendingError extends CutoverError {
+  override readonly name = ErrorName.RecoveryPending;
 }
 
 /** The lock was free after all: go to prepare now. */

@@ -153,6 +153,8 @@ export interface ExecutionEnded {
   readonly stateMachineArn: string;
   readonly error?: string;
   readonly cause?: string;
+  /** The execution's input (the rollout input), when the event carries it. */
+  readonly input?: unknown;
 }
 
 /** The statuses an execution ends in. */
@@ -170,5 +172,11 @@ export function parseExecutionEnded(event: unknown): Parsed<ExecutionEnded> {
   if (problems.length) throw new InvalidInputError('invalid execution status change event', problems);
   if (!(ENDED_STATUSES as readonly string[]).includes(d.status as string)) return { kind: 'ignore', reason: `execution ${d.name as string} is ${d.status as string}, not ended` };
   const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1000) : undefined);
-  return { kind: 'accept', name: d.name as string, status: d.status as string, stateMachineArn: d.stateMachineArn as string, error: text(d.error), cause: text(d.cause) };
+  let input: unknown;
+  try {
+    input = typeof d.input === 'string' ? JSON.parse(d.input) : undefined;
+  } catch {
+    input = undefined; // a truncated or foreign input: the execution name still identifies the rollout
+  }
+  return { kind: 'accept', name: d.name as string, status: d.status as string, stateMachineArn: d.stateMachineArn as string, error: text(d.error), cause: text(d.cause), input };
 }

@@ -74,7 +74,7 @@ export function leaseLeftMs(holder: Pick<LockRecord, 'leaseUntil'>, now: Date): 
 }
 
 /** The end states of an execution. */
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+export const ENDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
 /**
  * Whether the holder is dead: its execution has ended, or no execution stands behind it (a restore from
@@ -106,8 +106,11 @@ export interface RecoveryResult {
   readonly decision: string;
 }
 
-/** The id a recovery holds the lock under: not the dead holder's, so none of its late writes passes. */
-export const recoveryId = (deadRolloutId: string) => `recover-${deadRolloutId}`.slice(0, 80);
+/**
+ * The id a recovery holds the lock under: not the dead holder's, so none of its late writes passes. A
+ * recovery of a recovery that died also names the generation it takes, so the two never share an id.
+ */
+export const recoveryId = (deadRolloutId: string, generation?: number) => `recover-${generation === undefined ? '' : `g${generation}-`}${deadRolloutId}`.slice(0, 80);
 
 /**
  * Puts a service whose owner died back in a safe state: the lock moves to a new generation, the dead
@@ -119,15 +122,21 @@ export const recoveryId = (deadRolloutId: string) => `recover-${deadRolloutId}`.
 export async function recoverService(service: ServiceConfig, dead: LockRecord, cause: string, deps: RecoveryDeps, maxWaitMs = Number.POSITIVE_INFINITY): Promise<RecoveryResult> {
   const left = leaseLeftMs(dead, deps.clock.now());
   if (left > maxWaitMs) return { status: 'wait', waitMs: left, decision: `the last step of ${dead.rolloutId} may still be running for ${Math.ceil(left / 1000)} s` };
-  const id = recoveryId(dead.rolloutId);
+  // The rollout whose record this recovery closes: the dead holder, or the one a dead recovery was recovering.
+  const subject = dead.recovers ?? { rolloutId: dead.rolloutId, startedAt: dead.startedAt };
+  const id = dead.recovers ? recoveryId(subject.rolloutId, dead.generation + 1) : recoveryId(dead.rolloutId);
   const now = deps.clock.now();
   const took = await deps.store.takeOverLock(dead, {
     service: service.name,
     rolloutId: id,
     role: 'recovery',
+    recovers: subject,
     startedAt: now.toISOString(),
     alarms: [],
     target: dead.target,
+    push: dead.push,
+    image: dead.image,
+    thread: dead.thread,
     leaseUntil: new Date(now.getTime() + left + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString(),
   });
   if (!took) return { status: 'gone', decision: `${dead.rolloutId} no longer holds ${service.name}: someone else took over` };
@@ -143,11 +152,11 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   const ended = deps.clock.now().toISOString();
   const outcome = target?.phase === 'committed' ? 'SUCCEEDED' : target ? 'ROLLED_BACK' : 'FAILED';
   // A rollout that had succeeded keeps the reason it succeeded for; what recovery did is added to it.
-  const closed = target?.phase === 'committed' ? (await deps.store.listHistory(service.name, 20)).find((h) => h.rolloutId === dead.rolloutId && h.outcome === 'SUCCEEDED') : undefined;
+  const closed = target?.phase === 'committed' ? (await deps.store.listHistory(service.name, 20)).find((h) => h.rolloutId === subject.rolloutId && h.outcome === 'SUCCEEDED') : undefined;
   await deps.store.putHistory({
     service: service.name,
-    rolloutId: dead.rolloutId,
-    startedAt: dead.startedAt,
+    rolloutId: subject.rolloutId,
+    startedAt: subject.startedAt,
     endedAt: ended,
     outcome,
     image: dead.image,
@@ -157,13 +166,14 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   if (target) {
     const previous = await deps.store.getServiceState(service.name);
     await deps.store.putServiceState({
-      service: service.name, liveSlot: target.slot, liveTaskDefinitionArn: target.taskDefinitionArn, desiredCount: target.desiredCount, rolloutId: dead.rolloutId, at: ended,
+      service: service.name, liveSlot: target.slot, liveTaskDefinitionArn: target.taskDefinitionArn, desiredCount: target.desiredCount, rolloutId: subject.rolloutId, at: ended,
       push: newestPush(previous?.push, dead.push),
+      written: { generation: took.generation, stage: 2 },
     });
   }
   await deps.store.releaseLock(service.name, id);
   await wakeNextAfterRelease(service, deps);
-  const decision = `recovered ${service.name} after ${dead.rolloutId} died (${cause}): ${restored}`;
+  const decision = `recovered ${service.name} after ${subject.rolloutId} died (${cause}): ${restored}`;
   // The cause is outside text (an operator's reason, an execution's error): escaped, as rollback's message is.
   await deps.notifier?.post(`:warning: *${service.name}*: ${slackText(decision)}`, dead.thread);
   return { status: 'recovered', decision };

@@ -139,6 +139,8 @@ export interface LockRecord {
   readonly target?: LockTarget;
   /** The holder's image, for ordering pushes (absent for restores and recoveries). */
   readonly push?: PushRef;
+  /** A recovery's holder: the rollout whose service it is putting back (its record is closed, not the recovery's). */
+  readonly recovers?: { readonly rolloutId: string; readonly startedAt: string };
   /** The holder's image URI and notification thread, for the record recovery closes. */
   readonly image?: string;
   readonly thread?: string;
@@ -194,6 +196,11 @@ export interface ServiceState {
   readonly at: string;
   /** The live image's push (a later delivery of an older push never replaces it). */
   readonly push?: PushRef;
+  /**
+   * Who wrote it: the lock generation, and within one generation the stage (1 Finalize's commit, 2 a
+   * rollback or restore). A late write of an earlier owner or stage never overwrites a later one.
+   */
+  readonly written?: { readonly generation: number; readonly stage: 1 | 2 };
 }
 
 /** A wait on a task token: a bake, a manual gate, or an operator's pause (hold). */

@@ -8,7 +8,7 @@ import { DEFAULT_KEEP_REVISIONS } from '../core/config';
 import type { Clock, Ecs, Executions, Log, Notifier, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { Tag } from '../register/register';
 import { abortError } from '../core/abort';
-import { ErrorName, LockLostError } from '../core/errors';
+import { ErrorName, LockLostError, RolloutAbortedError } from '../core/errors';
 import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
@@ -47,6 +47,12 @@ async function commit(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSl
   const revision = requireRevision(state);
   const weights = weightsFor(live.idleSlot, 100);
   const owner = ownerOf(state);
+  // Never commit a slot that cannot serve: scaled down or emptied outside Cutover since the last check.
+  const newSlot = state.service.slots[live.idleSlot];
+  const serving = await deps.ecs.describeService(state.service.cluster, newSlot.serviceName);
+  if (!serving || serving.desiredCount === 0 || serving.runningCount === 0) {
+    throw new RolloutAbortedError(`the ${live.idleSlot} slot (${newSlot.serviceName}) has ${serving ? `${serving.runningCount}/${serving.desiredCount} tasks` : 'disappeared'}: changed outside Cutover, it cannot take the traffic`);
+  }
   // The commit: from here on, recovery keeps the new revision live. An abort recorded before it wins.
   const lock = await fenced(owner, deps, { unlessAborted: true, target: { slot: live.idleSlot, taskDefinitionArn: revision.taskDefinitionArn, desiredCount: live.desiredCount, phase: 'committed' } });
   await deps.store.putHistory({
@@ -71,6 +77,7 @@ async function commit(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSl
     rolloutId: state.rolloutId,
     at: deps.clock.now().toISOString(),
     push: newestPush(previous?.push, lock.push),
+    written: { generation: owner.generation, stage: 1 },
   });
   const retired = await retireRevisions(state, deps);
   // A rollback accepted while this ran is not dropped: the lock stays, and the rollback path restores.

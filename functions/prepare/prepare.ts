@@ -4,9 +4,9 @@
  * reason is written to the history record.
  */
 import { otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
-import { PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
+import { LockLostError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
 import { supersede, wakeNextAfterRelease } from '../core/turns';
-import { fenced, isDead, recoverService, type Owner } from '../core/ownership';
+import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import { assertRolloutInput } from '../core/input';
 import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type Sleep, type Traffic } from '../core/ports';
@@ -147,11 +147,15 @@ import { driftProblems } from '../core/drift';
  * Closes a push that does not roll out with its one history record, and says so with the error. Keyed by the
  * push's own time, so a retried prepare rewrites the same record instead of adding a second one.
  */
-async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED', reason: string, deps: PrepareDeps, pushedAt?: string): Promise<void> {
+async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED' | 'FAILED', reason: string, deps: PrepareDeps, pushedAt?: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const startedAt = pushedAt ?? state.image.pushedAt ?? state.trigger?.at ?? now;
   await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
   deps.log.info(outcome === 'REFUSED' ? 'push refused' : 'push superseded', { rolloutId: state.rolloutId, service: state.service.name, reason });
+  // This push may have been woken for its turn: out of the queue, and the turn goes on to the next waiter.
+  const queuedAt = pushedAt ?? state.image.pushedAt ?? state.trigger?.at;
+  if (queuedAt) await deps.store.dequeue(state.service.name, state.rolloutId, queuedAt);
+  if (!(await deps.store.getLock(state.service.name))) await wakeNextAfterRelease(state.service, deps);
 }
 
 /**
@@ -177,6 +181,14 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
 
   // 2. Whose turn: take the lock, wait, supersede, or drop this push.
   const lock = await takeTurn(state, push, deps);
+  // Stopped while it waited for the lock: the execution-ended event may have come before the lock was
+  // taken, so nobody else would ever give it back.
+  const status = await deps.executions.status(rolloutId);
+  if (ENDED.has(status)) {
+    await deps.store.releaseLock(service.name, rolloutId);
+    await refuse(state, 'FAILED', `the execution ended ${status} before it changed anything`, deps, push.pushedAt);
+    throw new LockLostError(service.name, rolloutId, undefined);
+  }
   const owner: Owner = { service: service.name, rolloutId, generation: lock.generation };
   const startedAt = lock.startedAt;
   try {

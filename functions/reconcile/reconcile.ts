@@ -8,8 +8,10 @@
  * An execution that ended through its own end states released its lock already: nothing to do.
  */
 import type { ServiceConfig } from '../core/config';
-import { parseExecutionEnded } from '../core/events';
-import { recoverService, type RecoveryDeps } from '../core/ownership';
+import { parseExecutionEnded, type ExecutionEnded } from '../core/events';
+import type { RolloutState } from '../core/rollout';
+import { RecoveryPendingError } from '../core/errors';
+import { isDead, recoverService, type RecoveryDeps } from '../core/ownership';
 
 export interface ReconcileDeps extends RecoveryDeps {
   readonly services: readonly ServiceConfig[];
@@ -20,16 +22,37 @@ export interface ReconcileResult {
   readonly ignored?: string;
 }
 
+/**
+ * An execution that ended before it took a service (stopped while it waited for its turn or in Prepare)
+ * still gets its push's one record, keyed as Prepare keys a refusal (by the push time), and leaves the queue.
+ */
+async function closeUnrecorded(ended: ExecutionEnded, deps: ReconcileDeps): Promise<void> {
+  const input = ended.input as Partial<RolloutState> | undefined;
+  const service = deps.services.find((s) => s.name === input?.service?.name);
+  const startedAt = input?.image?.pushedAt ?? input?.trigger?.at;
+  if (!service || !startedAt) return;
+  await deps.store.dequeue(service.name, ended.name, startedAt);
+  const recorded = (await deps.store.listHistory(service.name, 50)).some((h) => h.rolloutId === ended.name);
+  if (recorded) return;
+  const now = deps.clock.now().toISOString();
+  await deps.store.putHistory({
+    service: service.name, rolloutId: ended.name, startedAt, endedAt: now, outcome: 'FAILED', image: input?.image?.uri, pushedAt: input?.image?.pushedAt,
+    reason: `the execution ended ${ended.status}${ended.error ? ` (${ended.error})` : ''} before it changed anything`,
+  });
+}
+
 export async function reconcile(event: unknown, deps: ReconcileDeps): Promise<ReconcileResult> {
   const ended = parseExecutionEnded(event);
   if (ended.kind === 'ignore') {
     deps.log.info('event ignored', { reason: ended.reason });
     return { recovered: [], ignored: ended.reason };
   }
-  const held = (await deps.store.activeLocks()).filter((l) => l.rolloutId === ended.name);
+  // The execution's own lock, or a recovery of it that died half-way (a crashed earlier attempt of this one).
+  const held = (await deps.store.activeLocks()).filter((l) => l.rolloutId === ended.name || l.recovers?.rolloutId === ended.name);
   if (held.length === 0) {
     const reason = `execution ${ended.name} ended ${ended.status} owning no service`;
-    deps.log.info('execution ended cleanly', { reason });
+    if (ended.status !== 'SUCCEEDED') await closeUnrecorded(ended, deps);
+    deps.log.info('execution ended owning no service', { reason });
     return { recovered: [], ignored: reason };
   }
   const recovered: { service: string; decision: string }[] = [];
@@ -38,6 +61,10 @@ export async function reconcile(event: unknown, deps: ReconcileDeps): Promise<Re
     if (!service) {
       deps.log.error('a dead execution holds the lock of a service this orchestrator does not manage', { service: lock.service, rolloutId: lock.rolloutId });
       continue;
+    }
+    if (lock.role === 'recovery' && !(await isDead(lock, deps))) {
+      // Lambda retries this event later; by then the earlier recovery has finished or its lease has run out.
+      throw new RecoveryPendingError(`a recovery of ${ended.name} holds ${service.name} until ${lock.leaseUntil}; trying again later`);
     }
     const how = ended.error ? ` (${ended.error}${ended.cause ? `: ${ended.cause.slice(0, 300)}` : ''})` : '';
     const out = await recoverService(service, lock, `execution ${ended.name} ended ${ended.status}${how} while it owned ${service.name}`, deps);

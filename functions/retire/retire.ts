@@ -60,6 +60,12 @@ async function reasonToKeep(state: RolloutState, deps: RetireDeps): Promise<stri
     return `${service.name} changed since this rollout (now ${current.liveSlot} live, by ${current.rolloutId}); the ${live.liveSlot} slot is left running`;
   }
   if (!forward) return `the listener cannot be read; the ${live.liveSlot} slot is left running`;
+  // Never take the fallback away from a new slot that cannot serve (scaled down or emptied outside Cutover).
+  const newSlot = service.slots[live.idleSlot];
+  const serving = await deps.ecs.describeService(service.cluster, newSlot.serviceName);
+  if (!serving || serving.desiredCount === 0 || serving.runningCount === 0) {
+    return `the ${live.idleSlot} slot has ${serving ? `${serving.runningCount}/${serving.desiredCount} tasks` : 'disappeared'} (changed outside Cutover); the ${live.liveSlot} slot is left running for a rollback`;
+  }
   // Only all of the traffic on the new slot, exactly, lets the old one go: 99.9 / 0.1 still serves from it.
   const weights = slotWeights(forward.weights, service.slots);
   if (liveSlotFromWeights(weights) !== live.idleSlot) {

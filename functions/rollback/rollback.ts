@@ -168,6 +168,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   await deps.store.putServiceState({
     service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now,
     push: newestPush(previous?.push, lock.push),
+    written: { generation: lock.generation, stage: 2 },
   });
   await deps.store.releaseLock(service.name, rolloutId);
   await wakeNextAfterRelease(service, deps);

@@ -312,7 +312,7 @@ export class LocalStepFunctions implements Executions {
         time: r.stoppedAt.toISOString(),
         region: this.options.region,
         resources: [arn],
-        detail: { executionArn: arn, stateMachineArn: this.stateMachineArn, name, status: r.status, startDate: startedAt.getTime(), stopDate: r.stoppedAt.getTime(), error: r.error ?? null, cause: r.cause ?? null },
+        detail: { executionArn: arn, stateMachineArn: this.stateMachineArn, name, status: r.status, startDate: startedAt.getTime(), stopDate: r.stoppedAt.getTime(), input: JSON.stringify(input), error: r.error ?? null, cause: r.cause ?? null },
       });
       return r;
     });

@@ -17,6 +17,7 @@ export const ROLLOUT_CALLS = {
     'dynamodb:GetItem',
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
+    'states:DescribeExecution',
     'elasticloadbalancing:DescribeListeners',
     'elasticloadbalancing:DescribeTargetGroups',
     'cloudwatch:DescribeAlarms',
@@ -29,8 +30,8 @@ export const ROLLOUT_CALLS = {
   'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'dynamodb:UpdateItem'],
   shift: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:PutItem'],
   bake: ['dynamodb:UpdateItem'],
-  finalize: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'dynamodb:Query'],
-  retire: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:UpdateService'],
+  finalize: ['ecs:DescribeServices', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ecs:ListTaskDefinitions', 'dynamodb:Query'],
+  retire: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'elasticloadbalancing:DescribeListeners', 'ecs:DescribeServices', 'ecs:UpdateService'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**

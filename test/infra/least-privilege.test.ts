@@ -57,7 +57,7 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
   // store.acquireLock/fence/releaseLock, getServiceState, traffic.readForward, ecs.updateService
-  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:UpdateService'],
+  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:DescribeServices', 'ecs:UpdateService'],
   // store.activeLocks (index), recovery: takeOverLock/fence, describe/updateService, setWeights, history,
   // service state, releaseLock; wakeNext
   reconcile: [

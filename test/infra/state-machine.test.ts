@@ -56,7 +56,10 @@ function unknownErrorNames(definition: Definition): string[] {
   const failErrors = new Set(states.filter(([, s]) => s.Type === 'Fail' && s.Error).map(([, s]) => s.Error!));
   const known = new Set<string>(Object.values(ErrorName));
   const matched = states.flatMap(([, s]) => [...(s.Retry ?? []), ...(s.Catch ?? [])].flatMap((r) => r.ErrorEquals));
-  return [...new Set(matched)].filter((n) => !n.startsWith('States.') && !n.startsWith('Lambda.') && !failErrors.has(n) && !known.has(n));
+  // States.* are Step Functions' own; Lambda.*, Sandbox.* and Runtime.* the Lambda service's and runtime's
+  // (a function killed at its timeout fails as Sandbox.Timedout, one whose process exits as Runtime.ExitError).
+  const foreign = ['States.', 'Lambda.', 'Sandbox.', 'Runtime.'];
+  return [...new Set(matched)].filter((n) => !foreign.some((p) => n.startsWith(p)) && !failErrors.has(n) && !known.has(n));
 }
 
 describe('the ASL file', () => {

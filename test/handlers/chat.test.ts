@@ -835,7 +835,7 @@ describe('chat handler: rollback after completion', () => {
         fields: { ...succeeded(), outcome: 'ROLLED_BACK', liveSlot: 'blue', weights: { blue: 100, green: 0 }, reason: `rolled back after completion: ${WHY}` },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW }]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 5, stage: 2 } }]);
     expect([taskSuccesses, taskFailures]).toEqual([[], []]);
     // The lock is free again at the restore's generation, with its last lease.
     expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 5, leaseUntil: LEASE_UNTIL });
@@ -989,7 +989,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
         },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW }]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 3, stage: 2 } }]);
     expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 3, leaseUntil: LEASE_UNTIL });
     expect(auditWrites()).toEqual([audited('rollback checkout stuck', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });

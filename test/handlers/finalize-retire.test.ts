@@ -7,7 +7,7 @@ import type { LockRecord } from '../../functions/core/ports';
 import type { RolloutState } from '../../functions/core/rollout';
 import { createHandler as createFinalize } from '../../functions/finalize/handler';
 import { createHandler as createRetire } from '../../functions/retire/handler';
-import { describedTaskDefinition } from '../fixtures/ecs';
+import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
 import { CLUSTER, DIGEST, IMAGE_URI, NEW_TD, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, liveState, registeredState, rolloutInput, serviceConfig, taskDefinitionArn } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
@@ -18,6 +18,7 @@ import {
   aws,
   fenceOf,
   fieldsSet,
+  givenEcsService,
   givenListener,
   givenLockTable,
   historyWrites,
@@ -58,6 +59,8 @@ beforeEach(() => {
   aws.ecs.on(UpdateServiceCommand).resolves({});
   aws.ecs.on(DeregisterTaskDefinitionCommand).resolves({});
   lock = givenLockTable(holding());
+  // The new slot serves the new revision: Finalize commits it and Retire may take the old slot away.
+  givenEcsService(ecsService('checkout-green', 8));
 });
 
 describe('finalize handler', () => {
@@ -93,7 +96,7 @@ describe('finalize handler', () => {
         },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'green', liveTaskDefinitionArn: NEW_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH }]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'green', liveTaskDefinitionArn: NEW_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 1 } }]);
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID, { unlessAborted: true })]);
     expect(lock.item).toEqual(released({ ...holding(), leaseUntil: LEASE_UNTIL }));
     expect(result).toEqual({ liveSlot: 'green', weights: { blue: 0, green: 100 }, decision: 'green is live on checkout:8; blue stays warm on checkout:7 for 15m' });
@@ -107,6 +110,17 @@ describe('finalize handler', () => {
 
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true, target: COMMITTED })]);
     expect(writes()).toEqual(['fence', 'history', 'service state', 'release']);
+  });
+
+  it('aborts with RolloutAborted, committing and recording nothing, when the new slot was scaled to 0 outside Cutover', async () => {
+    givenEcsService(ecsService('checkout-green', 8, { desiredCount: 0, runningCount: 0 }));
+
+    await expect(finalize(registeredState())).rejects.toMatchObject({ name: ErrorName.RolloutAborted, message: expect.stringContaining('green slot (checkout-green) has 0/0 tasks') });
+
+    expect(writes()).toEqual([]);
+    expect(historyWrites()).toEqual([]);
+    expect(serviceStateWrites()).toEqual([]);
+    expect(lock.item).toEqual(holding());
   });
 
   it("refuses with the abort's error when an abort was recorded before the commit, committing and recording nothing", async () => {
@@ -215,9 +229,21 @@ describe('retire handler', () => {
     const result = await retire(registeredState());
 
     expect(result).toEqual({ scaledDown: false, decision: 'the blue slot has 100% of the traffic again; left running' });
-    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(writes()).toEqual(['acquire', 'release']);
     expect(lock.item).toMatchObject({ generation: 2 });
+    expect(lock.item).not.toHaveProperty('rolloutId');
+  });
+
+  it('leaves the old slot running, for a rollback, when the new slot has no running task', async () => {
+    givenListener([weightedForward(0, 100)]);
+    givenEcsService(ecsService('checkout-green', 8, { runningCount: 0 }));
+
+    const result = await retire(registeredState());
+
+    expect(result).toEqual({ scaledDown: false, decision: 'the green slot has 0/3 tasks (changed outside Cutover); the blue slot is left running for a rollback' });
+    expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(writes()).toEqual(['acquire', 'release']);
     expect(lock.item).not.toHaveProperty('rolloutId');
   });
 

@@ -168,7 +168,7 @@ export function lockItem(overrides: Partial<LockRecord> = {}): Record<string, un
  * its `generation` (it only grows) and the last `leaseUntil` (a successor waits for it).
  */
 export const HOLDER_FIELDS = [
-  'abort', 'activeKey', 'alarms', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'role',
+  'abort', 'activeKey', 'alarms', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'recovers', 'role',
   'rolloutId', 'startedAt', 'stepIndex', 'target', 'taskToken', 'thread', 'wait', 'weights',
 ] as const;
 

@@ -148,6 +148,8 @@ describe('retire scales the old slot down only when the new slot holds exactly a
     givenServiceFree();
     givenLock(undefined);
     aws.ecs.on(UpdateServiceCommand).resolves({});
+    // The new slot serves: only the traffic split decides.
+    givenEcsService(ecsService('checkout-green', 8));
   });
 
   it.each<[string, Action]>([

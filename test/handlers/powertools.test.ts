@@ -17,7 +17,8 @@ import { createHandler as createStart } from '../../functions/start/handler';
 import { loadEvent } from '../fixtures/aws-events';
 import { ownResources } from '../fixtures/own-resources';
 import { ROLLOUT_ID, registeredState, serviceInput, stepState } from '../fixtures/state';
-import { LAMBDA_CONTEXT, LOCK_KEY, NOW, aws, givenListener, givenLockTable, lockItem, namedError, realDeps, resetAws, weightedForward, type Deps, type LockTable } from './harness';
+import { LAMBDA_CONTEXT, LOCK_KEY, NOW, aws, givenEcsService, givenListener, givenLockTable, lockItem, namedError, realDeps, resetAws, weightedForward, type Deps, type LockTable } from './harness';
+import { ecsService } from '../fixtures/ecs';
 
 /** What the handlers wrote to stdout and stderr during the test, one JSON document per line. */
 let stdout: string[];
@@ -43,6 +44,8 @@ beforeEach(() => {
   aws.ecs.on(UpdateServiceCommand).resolves({});
   // The rollout holds checkout's lock at the generation prepare took: every step's fence passes.
   lock = givenLockTable(lockItem());
+  // The new slot serves: Finalize commits only onto a slot that runs tasks.
+  givenEcsService(ecsService('checkout-green', 8));
   aws.elb.on(ModifyListenerCommand).resolves({});
   aws.elb.on(ModifyRuleCommand).resolves({});
   // Inside Lambda, as AWS sets it: the functions publish EMF only there.

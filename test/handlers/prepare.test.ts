@@ -1,6 +1,6 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeImageScanFindingsCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { DescribeExecutionCommand, SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { ClientException, DescribeServicesCommand, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
@@ -11,10 +11,11 @@ import {
   TargetGroupNotFoundException,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { recoveryId } from '../../functions/core/ownership';
+import { executionArnOf } from '../../functions/aws/executions';
 import type { LockRecord } from '../../functions/core/ports';
 import type { LiveState } from '../../functions/core/rollout';
 import { createHandler } from '../../functions/prepare/handler';
@@ -71,6 +72,7 @@ import {
   writes,
   type Deps,
   type LockTable,
+  STATE_MACHINE_ARN,
 } from './harness';
 
 let deps: Deps;
@@ -236,7 +238,11 @@ describe('prepare handler', () => {
       name: ErrorName.RolloutBusy,
       message: `service checkout is busy: rollout ${OTHER_ROLLOUT_ID} holds its lock`,
     });
-    expect(aws.dynamo.commandCalls(GetCommand, { Key: LOCK_KEY }).map((c) => c.args[0].input)).toEqual([{ TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true }]);
+    // The holder read when the acquire fails, then again after the refusal (the turn goes on only when free).
+    expect(aws.dynamo.commandCalls(GetCommand, { Key: LOCK_KEY }).map((c) => c.args[0].input)).toEqual([
+      { TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true },
+      { TableName: TABLE, Key: LOCK_KEY, ConsistentRead: true },
+    ]);
     expect(lockUpdates()).toHaveLength(1); // the acquire, refused by its condition
     expect(lock.item).toEqual(lockItem({ rolloutId: OTHER_ROLLOUT_ID }));
     expect(historyWrites()).toEqual([
@@ -305,8 +311,43 @@ describe('prepare handler', () => {
         fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason },
       },
     ]);
-    expect(writes()).toEqual(['history']);
+    // The push leaves the queue after its record (it may have been woken for its turn).
+    expect(writes()).toEqual(['history', 'dequeue']);
     expect(lock.item).toBeUndefined();
+  });
+
+  it('wakes the next waiting push after a refusal when the lock is free, so no wake-up is lost', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    const newer = { pushedAt: '2026-11-24T10:16:00.000Z', digest: OTHER_DIGEST };
+    aws.dynamo
+      .on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } })
+      .resolves({ Item: { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: newer } });
+    const waiting = { service: 'checkout', rolloutId: 'checkout-waiting', pushedAt: '2026-11-24T10:17:00.000Z', digest: 'sha256:ff', image: 'waiting-image', taskToken: 'waiting-token' };
+    aws.dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'service#checkout', ':prefix': 'queue#' } })
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `queue#${waiting.pushedAt}#${waiting.rolloutId}`, ...waiting }] });
+    aws.sfn.on(SendTaskSuccessCommand).resolves({});
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
+
+    expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['SUPERSEDED']);
+    expect(writes()).toEqual(['history', 'dequeue', 'SendTaskSuccess']);
+    expect(aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ pk: 'service#checkout', sk: `queue#${PUSHED}#${ROLLOUT_ID}` }]);
+    expect(aws.sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual(['waiting-token']);
+  });
+
+  it('wakes nobody after a refusal while another rollout holds the lock', async () => {
+    givenFreeLock();
+    lock.item = lockItem({ rolloutId: OTHER_ROLLOUT_ID });
+    const waiting = { service: 'checkout', rolloutId: 'checkout-waiting', pushedAt: '2026-11-24T10:17:00.000Z', digest: 'sha256:ff', image: 'waiting-image', taskToken: 'waiting-token' };
+    aws.dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'service#checkout', ':prefix': 'queue#' } })
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `queue#${waiting.pushedAt}#${waiting.rolloutId}`, ...waiting }] });
+
+    await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }))).rejects.toMatchObject({ name: ErrorName.RolloutBusy });
+
+    expect(aws.sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
   it('refuses as SUPERSEDED and releases the lock when a newer push went live while this one waited', async () => {
@@ -321,7 +362,7 @@ describe('prepare handler', () => {
     await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.Superseded });
 
     expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['SUPERSEDED']);
-    expect(writes()).toEqual(['acquire', 'dequeue', 'history', 'release']);
+    expect(writes()).toEqual(['acquire', 'dequeue', 'history', 'dequeue', 'release']);
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
     expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 1 });
   });
@@ -576,7 +617,8 @@ describe('prepare when another rollout holds the lock', () => {
       target: retained(),
     });
     busy(dead);
-    aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' } as never);
+    // The dead holder's execution has ended; this push's own is still running (prepare checks it under the lock).
+    aws.sfn.on(DescribeExecutionCommand, { executionArn: executionArnOf(STATE_MACHINE_ARN, OTHER_ROLLOUT_ID) }).resolves({ status: 'ABORTED' } as never);
     givenHealthyEnvironment({ green: ecsService('checkout-green', 8) }); // the dead rollout's revision, at full count
     givenListener([weightedForward(75, 25)]);
     aws.elb.on(ModifyListenerCommand).callsFake((input: { DefaultActions: Action[] }) => {
@@ -590,9 +632,13 @@ describe('prepare when another rollout holds the lock', () => {
     // The recovery: the dead holder's lock moves to a new generation first, then its changes are undone.
     const recovery = recoveryId(OTHER_ROLLOUT_ID);
     const takeOver = lockUpdates().find((u) => conditionText(u) === `rolloutId = "${OTHER_ROLLOUT_ID}" AND generation = 1`);
-    expect(fieldsSet(takeOver!)).toMatchObject({ rolloutId: recovery, role: 'recovery', generation: 'generation + 1', target: retained(), leaseUntil: LEASE_UNTIL });
-    // Whatever the dead holder left on the lock goes with it (its token, its abort, its slot and weights...).
-    expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
+    // The recovery names the rollout whose record it closes, and keeps its push and image for that record.
+    expect(fieldsSet(takeOver!)).toMatchObject({
+      rolloutId: recovery, role: 'recovery', generation: 'generation + 1', target: retained(), leaseUntil: LEASE_UNTIL,
+      recovers: { rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:50:00.000Z' }, push: holderPush(), image: OTHER_IMAGE_URI,
+    });
+    // Whatever else the dead holder left on the lock goes with it (its token, its abort, its slot and weights...).
+    expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'idleService', 'newSlot', 'pause', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
     expect(slotWeights(aws.elb.commandCalls(ModifyListenerCommand)[0]!.args[0].input.DefaultActions)).toEqual({ blue: 100, green: 0 });
     expect(aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: 'shop', service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);
     expect(historyWrites()[0]).toEqual({
@@ -609,7 +655,7 @@ describe('prepare when another rollout holds the lock', () => {
         reason: `rollout ${OTHER_ROLLOUT_ID} ended while it owned the service; Cutover recovered the service: blue 100% on checkout:7; green back on checkout:7 at 0 tasks`,
       },
     });
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush() }]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush(), written: { generation: 2, stage: 2 } }]);
     expect(lockReleases()).toEqual([releaseOf(recovery)]);
     // Then this push: the lock at generation 3 (1 the dead holder, 2 the recovery), and the rollout prepared.
     expect(lockFences()).toEqual([fenceOf(recovery, 2), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);

@@ -1,6 +1,6 @@
 import { ServerException, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { recoveryId } from '../../functions/core/ownership';
@@ -47,6 +47,7 @@ import {
   writes,
   type Deps,
   type LockTable,
+  conditionFailed,
 } from './harness';
 
 const ALARM_ERROR: StateError = { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM: Threshold Crossed: 1 out of the last 1 datapoints [42.0] was greater than the threshold (5.0)' };
@@ -111,7 +112,7 @@ describe('rollback handler', () => {
       },
     ]);
     expect(releases).toEqual([releaseOf(ROLLOUT_ID)]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH }]);
+    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 2 } }]);
     expect(lock.item).toEqual(released({ ...holding(), leaseUntil: LEASE_UNTIL }));
     expect(result).toEqual({
       outcome: 'ROLLED_BACK',
@@ -249,6 +250,28 @@ describe('rollback handler', () => {
 
     expect(sent().services).toEqual([{ cluster: CLUSTER, service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);
     expect(historyWrites()[0]?.fields).not.toHaveProperty('newTaskDefinitionArn');
+  });
+
+  it('writes the service state only unless a later owner, or a later stage, wrote it already', async () => {
+    await invoke(failedAt25());
+
+    const puts = aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((i) => i.Item?.sk === 'state');
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({
+      Item: { pk: 'service#checkout', sk: 'state', written: { generation: 1, stage: 2 } },
+      ConditionExpression: 'attribute_not_exists(#w) OR #w.#g < :g OR (#w.#g = :g AND #w.#s <= :s)',
+      ExpressionAttributeNames: { '#w': 'written', '#g': 'generation', '#s': 'stage' },
+      ExpressionAttributeValues: { ':g': 1, ':s': 2 },
+    });
+  });
+
+  it('completes, releasing the lock, when a later writer already wrote the service state (the refused write is dropped)', async () => {
+    aws.dynamo.on(PutCommand, { Item: { sk: 'state' } }).rejects(conditionFailed());
+
+    const result = await invoke(failedAt25());
+
+    expect(result).toMatchObject({ outcome: 'ROLLED_BACK' });
+    expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
   });
 
   it('only releases the lock and records the failure when prepare never finished', async () => {

@@ -398,7 +398,7 @@ describe('the Cutover construct in the example app', () => {
 
       // Assert
       const readers = CUTOVER_FUNCTIONS.filter((name) => statements(name).some((s) => actionsOf(s).includes('ecs:DescribeServices')));
-      expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'reconcile', 'chat']);
+      expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'retire', 'reconcile', 'chat']);
       for (const name of readers) {
         expect(statements(name).filter((s) => actionsOf(s).includes('ecs:DescribeServices')).map((s) => s.Resource), name).toEqual([[ref(blue.service), ref(green.service)]]);
       }

@@ -4,16 +4,9 @@
  */
 
 /** mulberry32: a tiny 32-bit PRNG, uniform enough to pick events and delays. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../../bench/stats';
+
+export const mulberry32 = seeded;
 
 /**
  * A 32-bit hash of a seed and a text key (FNV-1a over the key, mixed with the seed). Gives a draw that

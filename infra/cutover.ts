@@ -310,7 +310,7 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   // History, the service's state (drift reference), the lock, and the queue to wake the next push.
   finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   // The scale-down takes the lock, reads the service state, fences and releases.
-  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // Finds the locks a dead execution holds (the index), recovers, closes records, wakes the next push.
   reconcile: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // GetItem: the abort's time, for the rollback reaction metric.
@@ -510,7 +510,7 @@ export class Cutover extends Construct {
         'PutTelemetryRecords, GetSamplingRules and GetSamplingTargets; none of these actions supports resource-level permissions.',
     });
 
-    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
+    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     for (const name of ['start', 'reconcile'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
     // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
@@ -781,7 +781,7 @@ export class Cutover extends Construct {
     // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
     // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-    for (const name of ['prepare', 'finalize', 'rollback', 'reconcile'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
+    for (const name of ['prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
     const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     allow('prepare', ['states:DescribeExecution'], [executions]);
     Validations.of(f.prepare.role!).acknowledge({

@@ -1,6 +1,7 @@
 /** Lambda entry point for retire: middy over the pure `retire`. */
 import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
+import { awsExecutions } from '../aws/executions';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
 import { systemClock } from '../core/ports';
@@ -12,5 +13,5 @@ import { retire, type RetireDeps } from './retire';
 export const createHandler = (deps: () => RetireDeps) => lambda('retire', retire, deps);
 
 export const handler = createHandler(
-  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
+  once((): RetireDeps => ({ ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log: powertoolsLog() })),
 );

@@ -8,13 +8,16 @@
  */
 import { requireLive, requireRevision } from '../core/input';
 import { fenced, type Owner } from '../core/ownership';
-import type { Clock, Ecs, Log, Traffic, HistoryStore, LockStore } from '../core/ports';
+import type { Clock, Ecs, Executions, Log, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
+import { wakeNextAfterRelease } from '../core/turns';
 import { liveSlotFromWeights, percentText, slotWeights, weightsText, type RolloutState } from '../core/rollout';
 
 export interface RetireDeps {
   readonly ecs: Ecs;
   readonly traffic: Traffic;
-  readonly store: LockStore & HistoryStore;
+  readonly store: LockStore & QueueStore & HistoryStore;
+  /** To hand the lock to a push that came while the scale-down held it. */
+  readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
   readonly leaseMs?: number;
@@ -45,6 +48,8 @@ export async function retire(state: RolloutState, deps: RetireDeps): Promise<{ s
     await deps.ecs.updateService(service.cluster, oldSlot.serviceName, { desiredCount: 0 });
   } finally {
     await deps.store.releaseLock(service.name, rolloutId);
+    // A push that came while the scale-down held the lock waits for its turn: it is its turn now.
+    await wakeNextAfterRelease(service, deps);
   }
   const decision = `rollback window over: ${live.liveSlot} slot (${oldSlot.serviceName}) scaled to 0; its revision stays registered`;
   deps.log.info('old slot retired', { rolloutId, service: service.name, decision });

@@ -1,3 +1,4 @@
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -186,6 +187,18 @@ describe('retire handler', () => {
 
   beforeEach(() => {
     lock.item = freed();
+  });
+
+  it('hands its turn to a push that came while it held the lock', async () => {
+    givenListener([weightedForward(0, 100)]);
+    const waiting = { service: 'checkout', rolloutId: 'checkout-next', pushedAt: '2026-11-24T10:06:00.000Z', digest: 'sha256:next', taskToken: 'token-next' };
+    aws.dynamo.on(QueryCommand).resolves({ Items: [{ pk: 'service#checkout', sk: `queue#${waiting.pushedAt}#${waiting.rolloutId}`, ...waiting }] });
+    aws.sfn.on(SendTaskSuccessCommand).resolves({});
+
+    await retire(registeredState());
+
+    expect(aws.sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([{ taskToken: 'token-next', output: JSON.stringify({ turn: true }) }]);
+    expect(lock.item).toEqual(released(lock.item!));
   });
 
   it('scales the old slot to zero at the end of the rollback window under a lock of its own, leaving its revision registered', async () => {

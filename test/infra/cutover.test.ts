@@ -141,7 +141,7 @@ describe('the Cutover construct in the example app', () => {
       const name = example.stack.cutover.stateMachineName;
       const resources = example.template.toJSON().Resources;
       expect(resources[example.logicalId(example.stack.cutover.stateMachine)].Properties.StateMachineName).toBe(name);
-      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile'];
+      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'];
       for (const fn of CUTOVER_FUNCTIONS) {
         const arn = env(fn).STATE_MACHINE_ARN;
         if (talking.includes(fn)) expect(render(arn), fn).toBe(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`);
@@ -445,8 +445,8 @@ describe('the Cutover construct in the example app', () => {
       expect(states('chat')).toContainEqual({ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: machine });
       expect(rendered('chat')).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], render(machine)], describe]);
       expect(rendered('prepare')).toEqual([answer, describe]);
-      for (const name of ['finalize', 'rollback', 'reconcile'] as const) expect(rendered(name), name).toEqual([answer]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile'].includes(n))) expect(states(name), name).toEqual([]);
+      for (const name of ['finalize', 'rollback', 'reconcile', 'retire'] as const) expect(rendered(name), name).toEqual([answer]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'].includes(n))) expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

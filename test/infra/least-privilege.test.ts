@@ -57,7 +57,12 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
   // store.acquireLock/fence/releaseLock, getServiceState, traffic.readForward, ecs.updateService
-  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:DescribeServices', 'ecs:UpdateService'],
+  // and wakeNext (queued, dequeue, succeedTask / failTask) for a push that came while it held the lock
+  retire: [
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:DescribeServices', 'ecs:UpdateService',
+    'states:SendTaskSuccess', 'states:SendTaskFailure',
+  ],
   // store.activeLocks (index), recovery: takeOverLock/fence, describe/updateService, setWeights, history,
   // service state, releaseLock; wakeNext
   reconcile: [

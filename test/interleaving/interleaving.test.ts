@@ -80,6 +80,12 @@ const FOUND: ReadonlyArray<{ readonly seed: number; readonly invariant: string; 
       "reconcile crashed after taking the lock over; Lambda's retry found the lock held by recover-<id>, not by the ended execution, and did nothing: the record stayed RUNNING, and a later recovery of the orphaned lock closed the recovery's record instead of the rollout's",
   },
   {
+    seed: 1755,
+    invariant: 'records',
+    diagnosis:
+      'a waiter dropped by wakeNext got its SUPERSEDED record keyed by the time it was dropped, and reconcile, seeing its execution end, a FAILED record keyed by its push time: two records for one push',
+  },
+  {
     seed: 1859,
     invariant: 'records',
     diagnosis:

@@ -4,7 +4,7 @@
  * reason is written to the history record.
  */
 import { otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
-import { LockLostError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
+import { LockLostError, RecoveryPendingError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
 import { supersede, wakeNextAfterRelease } from '../core/turns';
 import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/ownership';
 import { slackText } from '../core/slack-text';
@@ -54,6 +54,9 @@ export async function pushChecks(service: ServiceConfig, image: RolloutState['im
   else if (service.imageScan && scan) problems.push(...scanProblems(scan, service.imageScan.failOn));
   return { problems, pushedAt: found?.pushedAt };
 }
+
+/** How long Prepare waits out a dead owner's lease itself (its own timeout is 30 s). */
+const PREPARE_RECOVERY_WAIT_MS = 15_000;
 
 /** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
 export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
@@ -269,8 +272,11 @@ async function takeTurn(state: RolloutState, push: PushRef, deps: PrepareDeps): 
   const request = { service: service.name, rolloutId, startedAt: deps.clock.now().toISOString(), alarms: service.alarms, push, image: image.uri };
   let taken = await deps.store.acquireLock(request);
   if (!taken.acquired && (await isDead(taken.holder, deps))) {
-    const recovered = await recoverService(service, taken.holder, `rollout ${taken.holder.rolloutId} ended while it owned the service`, { ...deps, sleep: deps.sleep ?? realSleep }, 0);
-    if (recovered.status !== 'wait') taken = await deps.store.acquireLock(request);
+    const recovered = await recoverService(service, taken.holder, `rollout ${taken.holder.rolloutId} ended while it owned the service`, { ...deps, sleep: deps.sleep ?? realSleep }, PREPARE_RECOVERY_WAIT_MS);
+    // The dead owner's last write may still land for longer than this call may wait: the state machine
+    // retries Prepare later (nobody would wake a push queued behind a dead owner).
+    if (recovered.status === 'wait') throw new RecoveryPendingError(`${taken.holder.rolloutId} has ended but ${recovered.decision}`);
+    taken = await deps.store.acquireLock(request);
   }
   if (taken.acquired) {
     await deps.store.dequeue(service.name, rolloutId, push.pushedAt);

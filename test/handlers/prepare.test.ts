@@ -667,11 +667,12 @@ describe('prepare when another rollout holds the lock', () => {
     expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 3, target: retained() });
   });
 
-  it('takes nothing over while the last write of a dead holder may still land (its lease runs), and waits for the turn', async () => {
+  it('takes nothing over while the last write of a dead holder may still land for longer than it may wait, and asks to be retried', async () => {
     busy(holder({ leaseUntil: '2026-11-24T10:20:20.000Z', target: retained() }));
     aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT' } as never);
 
-    await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'queue' }) }))).rejects.toMatchObject({ name: ErrorName.RolloutQueued });
+    // Queued behind a dead owner, nobody would wake it: Step Functions retries Prepare (RecoveryPending) instead.
+    await expect(invoke(rolloutInput({ service: serviceConfig({ concurrency: 'queue' }) }))).rejects.toMatchObject({ name: ErrorName.RecoveryPending });
 
     expect(lock.item).toEqual(holder({ leaseUntil: '2026-11-24T10:20:20.000Z', target: retained() }));
     expect(writes()).toEqual(['acquire']);

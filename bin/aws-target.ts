@@ -17,8 +17,8 @@ import { consoleUrl } from '../functions/chat/handler';
 import { servicesFromEnv } from '../functions/core/config';
 import { silentLog, systemClock } from '../functions/core/ports';
 import { readRolloutDefinition } from '../state-machines/definition';
-import type { PlanDeps } from './plan';
-import { decisionOf, resultKeys, type ExecutionProgress, type ExecutionReader } from './status';
+import type { PlanDeps } from '../functions/read/plan';
+import { decisionOf, resultKeys, type ExecutionProgress, type ExecutionReader } from '../functions/read/status';
 
 export interface AwsTarget {
   readonly tableName: string;

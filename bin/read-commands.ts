@@ -10,8 +10,9 @@ import type { ServiceConfig } from '../functions/core/config';
 import { formatDuration } from '../functions/core/plan';
 import { readLocalServer } from '../infra/local/server';
 import { awsCommandDeps, awsExecutionReader, awsPlanDeps, findTarget } from './aws-target';
-import { buildPlan, renderPlan, type PlanPreview } from './plan';
-import { changeKey, readStatus, watch, watchStep, WatchExit, type RolloutStatus } from './status';
+import { buildPlan, type PlanPreview } from '../functions/read/plan';
+import { renderPlan } from './plan';
+import { changeKey, readStatus, watch, watchStep, WatchExit, type RolloutStatus } from '../functions/read/status';
 import { renderStatus, wantsColor } from './view';
 
 /** `90`, `90s`, `15m`, `2h`, `1h30m` → seconds. */

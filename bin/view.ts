@@ -5,7 +5,7 @@
  */
 import { describeStep, formatDuration, type PlanStep } from '../functions/core/plan';
 import { percentText, type Weights } from '../functions/core/rollout';
-import type { RolloutStatus } from './status';
+import type { RolloutStatus } from '../functions/read/status';
 
 export interface ViewOptions {
   /** ANSI colours. @default false */

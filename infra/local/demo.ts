@@ -15,7 +15,7 @@ import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwat
 import type { ServiceConfig, Slot } from '../../functions/core/config';
 import type { HistoryRecord } from '../../functions/core/ports';
 import { liveSlotFromWeights, shortRevision, slotWeights, type Outcome, type Weights } from '../../functions/core/rollout';
-import { decisionOf, resultKeys } from '../../bin/status';
+import { decisionOf, resultKeys } from '../../functions/read/status';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { clientConfig, DEMO } from './environment';
 import { alarmStateChangeEvent, ecrPushEvent } from './events';

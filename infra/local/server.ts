@@ -6,8 +6,8 @@
  * - `POST /push`   `{ "tag": "v2" }`: push a new image to the local ECR and deliver its push event
  * - `POST /alarm`  `{ "alarm": "checkout-5xx" }`: put an alarm into ALARM and deliver its event
  * - `GET  /state`  the service's end state, read from the emulator
- * - `GET  /status?service=checkout`  the rollout status the CLI's `status` shows (bin/status.ts), read-only
- * - `GET  /plan?service=checkout&image=repo@sha256:…`  what a rollout would do (bin/plan.ts), read-only
+ * - `GET  /status?service=checkout`  the rollout status the CLI's `status` shows (functions/read/status.ts), read-only
+ * - `GET  /plan?service=checkout&image=repo@sha256:…`  what a rollout would do (functions/read/plan.ts), read-only
  * - `GET  /history?service=checkout`  the last rollouts and commands, read-only
  * Its address and the local signing secret are written to `.cutover/local.json` for the other commands.
  */
@@ -15,8 +15,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { buildPlan } from '../../bin/plan';
-import { decisionOf, readStatus, resultKeys, type ExecutionReader, type RolloutStatus } from '../../bin/status';
+import { buildPlan } from '../../functions/read/plan';
+import { decisionOf, readStatus, resultKeys, type ExecutionReader, type RolloutStatus } from '../../functions/read/status';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { fireAlarm, pushAndDeliver, readEndState } from './demo';
 import { LOCAL_SIGNING_SECRET, type LocalRuntime } from './runtime';

@@ -8,7 +8,7 @@ import { fireAlarm, pushAndDeliver, until } from '../../infra/local/demo';
 import type { LocalRuntime } from '../../infra/local/runtime';
 import type { LocalEvent, LocalExecution } from '../../infra/local/sfn';
 import { readRolloutDefinition } from '../../state-machines/definition';
-import { resultKeys } from '../../bin/status';
+import { resultKeys } from '../../functions/read/status';
 import { useLocalRuntime } from './emulator';
 
 const definition = JSON.parse(readRolloutDefinition()) as { States: Record<string, { Type: string; ResultPath?: string }> };

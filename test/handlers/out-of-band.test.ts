@@ -8,7 +8,7 @@ import { ClientException, DescribeServicesCommand, DescribeTaskDefinitionCommand
 import { ModifyListenerCommand, ModifyRuleCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readStatus } from '../../bin/status';
+import { readStatus } from '../../functions/read/status';
 import { painter, weightsLine } from '../../bin/view';
 import { createHandler as createCheckAlarms } from '../../functions/check-alarms/handler';
 import { ErrorName } from '../../functions/core/errors';

@@ -7,7 +7,8 @@ import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/cl
 import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { buildPlan, jsonDiff, parseImage, renderPlan } from '../../bin/plan';
+import { buildPlan, jsonDiff, parseImage } from '../../functions/read/plan';
+import { renderPlan } from '../../bin/plan';
 import { DIGEST, IMAGE_URI, LIVE_IMAGE_URI, OTHER_DIGEST, serviceConfig } from '../fixtures/state';
 import { aws, givenHealthyEnvironment, givenListener, realDeps, resetAws, sdkError, weightedForward, type Deps } from './harness';
 

@@ -7,7 +7,7 @@ import { GetExecutionHistoryCommand, SFNClient, ExecutionDoesNotExist } from '@a
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsExecutionReader } from '../../bin/aws-target';
-import { readStatus, watchStep } from '../../bin/status';
+import { readStatus, watchStep } from '../../functions/read/status';
 import { renderStatus } from '../../bin/view';
 import { ROLLOUT_ID, serviceConfig } from '../fixtures/state';
 import { NOW, STATE_MACHINE_ARN, aws, givenAlarmStates, givenListener, givenLock, lockItem, realDeps, released, resetAws, sdkError, weightedForward, type Deps } from './harness';

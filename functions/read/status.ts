@@ -3,13 +3,13 @@
  * listener weights, alarms) plus the execution's own progress (the state it is in, the newest decision its
  * states wrote). The CLI reads it from AWS (`--stack`) or asks a running `local up` for it (`--local`, which
  * builds it with this same code); `status --watch` reads it again every second or two and renders it with
- * `./view`.
+ * `bin/view.ts`.
  */
-import type { ServiceConfig, Slot } from '../functions/core/config';
-import type { PlanStep } from '../functions/core/plan';
-import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, Traffic, WaitRecord } from '../functions/core/ports';
-import { slotWeights, type Weights } from '../functions/core/rollout';
-import { StateName } from '../state-machines/states';
+import type { ServiceConfig, Slot } from '../core/config';
+import type { PlanStep } from '../core/plan';
+import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, Traffic, WaitRecord } from '../core/ports';
+import { slotWeights, type Weights } from '../core/rollout';
+import { StateName } from '../../state-machines/states';
 
 /** Where an execution is: the state it entered last, and the newest decision one of its states wrote. */
 export interface ExecutionProgress {

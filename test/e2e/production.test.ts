@@ -17,14 +17,15 @@ const { events } = local;
 const start = (services: ProvisionOptions[] = [{}], options: Partial<LocalRuntimeOptions> = {}) => local.start({ services, ...options });
 
 const ecs = () => new ECSClient(clientConfig(local.emulator().endpoint));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the push's execution owns the service: the next push arrives while it is in flight. */
+const owning = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.rolloutId === execution);
 const entered = (execution: string, state: string) => events.find((e) => e.execution === execution && e.type === 'StateEntered' && e.state === state);
 
-describe('two pushes 100 ms apart', () => {
+describe('a second push while the first owns the service', () => {
   it('supersede (the default): the first rolls back cleanly, the newest rolls out, never both at once', async () => {
     const rt = await start();
     const first = await pushAndDeliver(rt, 'v2');
-    await sleep(100);
+    await owning(rt, first.executions[0]!);
     const second = await pushAndDeliver(rt, 'v3');
     const all = await rt.sfn.waitAll();
 
@@ -44,7 +45,7 @@ describe('two pushes 100 ms apart', () => {
   it('queue: both roll out, in push order', async () => {
     const rt = await start([{ service: { concurrency: 'queue' } }]);
     const first = await pushAndDeliver(rt, 'v2');
-    await sleep(100);
+    await owning(rt, first.executions[0]!);
     const second = await pushAndDeliver(rt, 'v3');
     const all = await rt.sfn.waitAll();
 
@@ -60,7 +61,7 @@ describe('two pushes 100 ms apart', () => {
   it('reject: the second is refused with the reason and changes nothing', async () => {
     const rt = await start([{ service: { concurrency: 'reject' } }]);
     const first = await pushAndDeliver(rt, 'v2');
-    await sleep(100);
+    await owning(rt, first.executions[0]!);
     const second = await pushAndDeliver(rt, 'v3');
     await rt.sfn.waitAll();
 

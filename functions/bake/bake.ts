@@ -10,7 +10,7 @@
 import { InvalidInputError, LockLostError, PauseLiftedError, TurnNowError } from '../core/errors';
 import type { Clock, Log, WaitRecord, LockStore, QueueStore } from '../core/ports';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
-import type { RolloutState } from '../core/rollout';
+import { pushTimeOf, type RolloutState } from '../core/rollout';
 import { abortError } from '../core/abort';
 
 export interface BakeDeps {
@@ -63,7 +63,7 @@ export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision
  */
 async function waitForTurn(state: RolloutState, taskToken: string, deps: BakeDeps): Promise<{ decision: string }> {
   // ECR's push time orders the queue (the event's time has one-second resolution).
-  const pushedAt = state.image.pushedAt ?? state.trigger?.at ?? deps.clock.now().toISOString();
+  const pushedAt = pushTimeOf(state) ?? deps.clock.now().toISOString();
   await deps.store.enqueue({ service: state.service.name, rolloutId: state.rolloutId, pushedAt, digest: state.image.digest, image: state.image.uri, taskToken });
   const holder = await deps.store.getLock(state.service.name);
   if (!holder) throw new TurnNowError('the lock is free: going to prepare');

@@ -15,7 +15,7 @@ import { otherSlot } from '../core/config';
 import { ErrorName } from '../core/errors';
 import { realSleep, type Alarms, type Clock, type CommandRecord, type Ecs, type Executions, type HistoryRecord, type LockRecord, type Log, type Notifier, type RolloutStore, type Sleep, type Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
-import { liveSlotFromWeights, shortRevision, weightsFor, type Weights } from '../core/rollout';
+import { liveSlotFromWeights, shortRevision, targetGroupWeights, weightsFor, type Weights } from '../core/rollout';
 import { driftProblems } from '../core/drift';
 import { wakeNextAfterRelease } from '../core/turns';
 import { abortRollout } from '../core/abort';
@@ -235,10 +235,7 @@ async function restoreAfterCompletion(service: ServiceConfig, why: string, said:
     const again = await restorable(service, deps);
     if ('reason' in again || again.last.rolloutId !== last.rolloutId) return { reply: { status: 409, text: 'reason' in again ? again.reason : `${service.name} changed meanwhile; run status` } };
     await fenced(owner, deps);
-    await deps.traffic.setWeights(service.listenerArn, [
-      { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
-      { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
-    ]);
+    await deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights));
     // The new revision's slot is idle again: scale it down (its revision stays registered).
     await fenced(owner, deps);
     await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });

@@ -10,7 +10,7 @@
 import { AlarmFiredError, InvalidInputError, LockLostError, RolloutAbortedError } from '../core/errors';
 import { abortError } from '../core/abort';
 import type { AlarmView, Alarms, Ecs, Log, LockStore } from '../core/ports';
-import { inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
+import { cannotServe, inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
 
 export interface CheckAlarmsDeps {
   readonly alarms: Alarms;
@@ -82,12 +82,8 @@ function outOfBand(
   },
 ): string[] {
   const reasons: string[] = [];
-  if (read.steady) {
-    const svc = read.newService;
-    if (!svc) reasons.push(`the ${live.idleSlot} slot's service ${serviceName} no longer exists`);
-    else if (svc.desiredCount === 0) reasons.push(`the ${live.idleSlot} slot's service ${serviceName} was scaled to 0 outside Cutover (desired count 0, ${svc.runningCount} running)`);
-    else if (svc.runningCount === 0) reasons.push(`the ${live.idleSlot} slot's service ${serviceName} has no task running (0/${svc.desiredCount})`);
-  }
+  const empty = read.steady ? cannotServe(live.idleSlot, serviceName, read.newService) : undefined;
+  if (empty) reasons.push(empty);
   const inactive = inactiveRevision(live.retainedTaskDefinitionArn, read.retained);
   if (inactive) reasons.push(`the retained revision ${inactive}: the last known good revision is gone`);
   return reasons;

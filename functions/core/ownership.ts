@@ -16,7 +16,7 @@ import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
 import { LockLostError } from './errors';
 import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
-import { newestPush, shortRevision, weightsFor, type RolloutState } from './rollout';
+import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { abortError } from './abort';
 import { wakeNextAfterRelease } from './turns';
@@ -84,7 +84,9 @@ export async function isDead(holder: LockRecord, deps: { readonly executions: Pi
   const status = await deps.executions.status(holder.rolloutId);
   if (ENDED.has(status)) return true;
   if (status !== 'UNKNOWN') return false;
-  return leaseLeftMs(holder, deps.clock.now()) === 0 && (holder.leaseUntil !== undefined || Date.parse(holder.startedAt) + DEFAULT_LEASE_MS < deps.clock.now().getTime());
+  // A holder that never fenced (it died right after taking the lock) is leased from when it took it.
+  const until = holder.leaseUntil ? Date.parse(holder.leaseUntil) : Date.parse(holder.startedAt) + DEFAULT_LEASE_MS;
+  return !(until > deps.clock.now().getTime()); // an unreadable time counts as run out
 }
 
 export interface RecoveryDeps {
@@ -190,10 +192,7 @@ export async function restoreTarget(service: ServiceConfig, target: LockTarget, 
     done.push(`${target.slot} put back on ${shortRevision(target.taskDefinitionArn)} at ${Math.max(1, target.desiredCount)} tasks`);
   }
   const weights = weightsFor(target.slot, 100);
-  await deps.traffic.setWeights(service.listenerArn, [
-    { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
-    { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
-  ]);
+  await deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights));
   done.unshift(`${target.slot} 100% on ${shortRevision(target.taskDefinitionArn)}`);
   if (target.phase === 'retained') {
     // The other slot held the new revision: back to the retained one, at zero tasks.

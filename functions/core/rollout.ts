@@ -111,6 +111,15 @@ export interface RolloutState extends RolloutInput {
 /** Final outcome of a rollout. */
 export type Outcome = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED' | 'REFUSED' | 'SUPERSEDED';
 
+/**
+ * When a push happened, as the rollout knows it: ECR's `imagePushedAt` (read by Prepare, or carried in the
+ * input by the start function), else the event's time. Keys the push's queue entry and the record of a push
+ * that never took the service, so every writer of those finds the same item.
+ */
+export function pushTimeOf(input: { readonly image?: Pick<ImageRef, 'pushedAt'>; readonly trigger?: Pick<Trigger, 'at'> }, ecrPushedAt?: string): string | undefined {
+  return ecrPushedAt ?? input.image?.pushedAt ?? input.trigger?.at;
+}
+
 /** Weights that put `newWeight`% on `newSlot` and the rest on the other; always sums to 100. */
 export function weightsFor(newSlot: Slot, newWeight: number): Weights {
   const w = Math.max(0, Math.min(100, Math.round(newWeight)));
@@ -125,6 +134,25 @@ export function weightsFor(newSlot: Slot, newWeight: number): Weights {
  */
 export function slotWeights(byTargetGroup: Readonly<Record<string, number>>, slots: Readonly<Record<Slot, Pick<SlotConfig, 'targetGroupArn'>>>): Weights {
   return { blue: byTargetGroup[slots.blue.targetGroupArn] ?? 0, green: byTargetGroup[slots.green.targetGroupArn] ?? 0 };
+}
+
+/** The inverse of {@link slotWeights}: slot weights as the listener's forward action takes them, per target group. */
+export function targetGroupWeights(slots: Readonly<Record<Slot, Pick<SlotConfig, 'targetGroupArn'>>>, weights: Weights): Array<{ targetGroupArn: string; weight: number }> {
+  return [
+    { targetGroupArn: slots.blue.targetGroupArn, weight: weights.blue },
+    { targetGroupArn: slots.green.targetGroupArn, weight: weights.green },
+  ];
+}
+
+/**
+ * Why a slot's ECS service cannot take traffic (gone, scaled to 0, no task running), or undefined when it
+ * can. Changed outside Cutover, such a slot must never be given the traffic or be the only one left.
+ */
+export function cannotServe(slot: Slot, serviceName: string, view: { readonly desiredCount: number; readonly runningCount: number } | undefined): string | undefined {
+  if (!view) return `the ${slot} slot's service ${serviceName} no longer exists`;
+  if (view.desiredCount === 0) return `the ${slot} slot's service ${serviceName} was scaled to 0 outside Cutover (desired count 0, ${view.runningCount} running)`;
+  if (view.runningCount === 0) return `the ${slot} slot's service ${serviceName} has no task running (0/${view.desiredCount})`;
+  return undefined;
 }
 
 /**

@@ -13,7 +13,6 @@ import type { ServiceConfig } from './config';
 import { ErrorName } from './errors';
 import { abortRollout } from './abort';
 import type { Clock, Executions, LockRecord, Log, QueuedRollout, HistoryStore, LockStore, QueueStore } from './ports';
-import { isNewerPush } from './rollout';
 
 export interface TurnDeps {
   readonly store: Pick<LockStore, 'markAborted'> & QueueStore & Pick<HistoryStore, 'putHistory'>;
@@ -28,9 +27,6 @@ export async function supersede(holder: LockRecord, newer: string, deps: TurnDep
   deps.log.info('rollout superseded', { service: holder.service, rolloutId: holder.rolloutId, by: newer });
 }
 
-/** A waiting push, as the queue orders it. */
-const pushOf = (item: QueuedRollout) => ({ pushedAt: item.pushedAt, digest: item.digest ?? item.rolloutId });
-
 /** Writes the record of a push that will not roll out because a newer one did or will. */
 export async function recordDropped(item: Pick<QueuedRollout, 'service' | 'rolloutId' | 'image' | 'pushedAt'>, reason: string, deps: Pick<TurnDeps, 'store' | 'clock'>): Promise<void> {
   const now = deps.clock.now().toISOString();
@@ -44,10 +40,11 @@ export async function recordDropped(item: Pick<QueuedRollout, 'service' | 'rollo
  * executions that ended meanwhile are skipped. Returns the rollout woken, if any.
  */
 export async function wakeNext(service: ServiceConfig, deps: TurnDeps): Promise<string | undefined> {
-  const queue = [...(await deps.store.queued(service.name))].sort((a, b) => (isNewerPush(pushOf(a), pushOf(b)) ? 1 : isNewerPush(pushOf(b), pushOf(a)) ? -1 : 0));
+  // Oldest push first, as the queue port keeps it (ECR push time, then rollout id: the digest).
+  const queue = await deps.store.queued(service.name);
   if (queue.length === 0) return undefined;
   const newestFirst = (service.concurrency ?? 'supersede') === 'supersede';
-  const order = newestFirst ? queue.reverse() : queue;
+  const order = newestFirst ? [...queue].reverse() : queue;
   let woken: string | undefined;
   for (const item of order) {
     if (woken && newestFirst) {

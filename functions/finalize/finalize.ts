@@ -12,7 +12,7 @@ import { ErrorName, LockLostError, RolloutAbortedError } from '../core/errors';
 import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
-import { newestPush, shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
+import { cannotServe, newestPush, shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { slackText } from '../core/slack-text';
 
 export interface FinalizeDeps {
@@ -49,10 +49,8 @@ async function commit(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSl
   const owner = ownerOf(state);
   // Never commit a slot that cannot serve: scaled down or emptied outside Cutover since the last check.
   const newSlot = state.service.slots[live.idleSlot];
-  const serving = await deps.ecs.describeService(state.service.cluster, newSlot.serviceName);
-  if (!serving || serving.desiredCount === 0 || serving.runningCount === 0) {
-    throw new RolloutAbortedError(`the ${live.idleSlot} slot (${newSlot.serviceName}) has ${serving ? `${serving.runningCount}/${serving.desiredCount} tasks` : 'disappeared'}: changed outside Cutover, it cannot take the traffic`);
-  }
+  const empty = cannotServe(live.idleSlot, newSlot.serviceName, await deps.ecs.describeService(state.service.cluster, newSlot.serviceName));
+  if (empty) throw new RolloutAbortedError(`${empty}: it cannot take the traffic`);
   // The commit: from here on, recovery keeps the new revision live. An abort recorded before it wins.
   const lock = await fenced(owner, deps, { unlessAborted: true, target: { slot: live.idleSlot, taskDefinitionArn: revision.taskDefinitionArn, desiredCount: live.desiredCount, phase: 'committed' } });
   await deps.store.putHistory({

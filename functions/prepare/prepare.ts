@@ -11,7 +11,7 @@ import { slackText } from '../core/slack-text';
 import { assertRolloutInput } from '../core/input';
 import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
-import { inactiveRevision, isNewerPush, liveSlotFromWeights, shortRevision, slotWeights, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
+import { inactiveRevision, isNewerPush, pushTimeOf, liveSlotFromWeights, shortRevision, slotWeights, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
 export interface PrepareDeps {
   readonly ecs: Ecs;
@@ -152,12 +152,12 @@ import { driftProblems } from '../core/drift';
  */
 async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED' | 'FAILED', reason: string, deps: PrepareDeps, pushedAt?: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  const startedAt = pushedAt ?? state.image.pushedAt ?? state.trigger?.at ?? now;
+  const pushTime = pushTimeOf(state, pushedAt);
+  const startedAt = pushTime ?? now;
   await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
   deps.log.info(outcome === 'REFUSED' ? 'push refused' : 'push superseded', { rolloutId: state.rolloutId, service: state.service.name, reason });
   // This push may have been woken for its turn: out of the queue, and the turn goes on to the next waiter.
-  const queuedAt = pushedAt ?? state.image.pushedAt ?? state.trigger?.at;
-  if (queuedAt) await deps.store.dequeue(state.service.name, state.rolloutId, queuedAt);
+  if (pushTime) await deps.store.dequeue(state.service.name, state.rolloutId, pushTime);
   if (!(await deps.store.getLock(state.service.name))) await wakeNextAfterRelease(state.service, deps);
 }
 
@@ -179,7 +179,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
     if (await deps.store.releaseLock(service.name, rolloutId)) await wakeNextAfterRelease(service, deps);
     throw new PreflightFailedError(service.name, checked.problems);
   }
-  const push: PushRef = { pushedAt: checked.pushedAt ?? image.pushedAt ?? state.trigger?.at ?? deps.clock.now().toISOString(), digest: image.digest };
+  const push: PushRef = { pushedAt: pushTimeOf(state, checked.pushedAt) ?? deps.clock.now().toISOString(), digest: image.digest };
   await refuseIfOlderThanLive(state, push, deps);
 
   // 2. Whose turn: take the lock, wait, supersede, or drop this push.
@@ -293,7 +293,6 @@ async function takeTurn(state: RolloutState, push: PushRef, deps: PrepareDeps): 
     const newer = holder.push && isNewerPush(holder.push, push) ? holder.rolloutId : newerWaiting?.rolloutId;
     if (newer) {
       const reason = `superseded on arrival: the newer push ${newer} is rolling out or waiting`;
-      await deps.store.dequeue(service.name, rolloutId, push.pushedAt);
       await refuse(state, 'SUPERSEDED', reason, deps, push.pushedAt);
       throw new SupersededError(reason);
     }

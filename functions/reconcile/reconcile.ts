@@ -9,7 +9,7 @@
  */
 import type { ServiceConfig } from '../core/config';
 import { parseExecutionEnded, type ExecutionEnded } from '../core/events';
-import type { RolloutState } from '../core/rollout';
+import { pushTimeOf, type RolloutState } from '../core/rollout';
 import { RecoveryPendingError } from '../core/errors';
 import { isDead, recoverService, type RecoveryDeps } from '../core/ownership';
 
@@ -29,7 +29,7 @@ export interface ReconcileResult {
 async function closeUnrecorded(ended: ExecutionEnded, deps: ReconcileDeps): Promise<void> {
   const input = ended.input as Partial<RolloutState> | undefined;
   const service = deps.services.find((s) => s.name === input?.service?.name);
-  const startedAt = input?.image?.pushedAt ?? input?.trigger?.at;
+  const startedAt = input && pushTimeOf(input);
   if (!service || !startedAt) return;
   await deps.store.dequeue(service.name, ended.name, startedAt);
   const recorded = (await deps.store.listHistory(service.name, 50)).some((h) => h.rolloutId === ended.name);

@@ -10,7 +10,7 @@ import { requireLive, requireRevision } from '../core/input';
 import { fenced, type Owner } from '../core/ownership';
 import type { Clock, Ecs, Executions, Log, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
-import { liveSlotFromWeights, percentText, slotWeights, weightsText, type RolloutState } from '../core/rollout';
+import { cannotServe, liveSlotFromWeights, percentText, slotWeights, weightsText, type RolloutState } from '../core/rollout';
 
 export interface RetireDeps {
   readonly ecs: Ecs;
@@ -67,10 +67,8 @@ async function reasonToKeep(state: RolloutState, deps: RetireDeps): Promise<stri
   if (!forward) return `the listener cannot be read; the ${live.liveSlot} slot is left running`;
   // Never take the fallback away from a new slot that cannot serve (scaled down or emptied outside Cutover).
   const newSlot = service.slots[live.idleSlot];
-  const serving = await deps.ecs.describeService(service.cluster, newSlot.serviceName);
-  if (!serving || serving.desiredCount === 0 || serving.runningCount === 0) {
-    return `the ${live.idleSlot} slot has ${serving ? `${serving.runningCount}/${serving.desiredCount} tasks` : 'disappeared'} (changed outside Cutover); the ${live.liveSlot} slot is left running for a rollback`;
-  }
+  const empty = cannotServe(live.idleSlot, newSlot.serviceName, await deps.ecs.describeService(service.cluster, newSlot.serviceName));
+  if (empty) return `${empty}; the ${live.liveSlot} slot is left running for a rollback`;
   // Only all of the traffic on the new slot, exactly, lets the old one go: 99.9 / 0.1 still serves from it.
   const weights = slotWeights(forward.weights, service.slots);
   if (liveSlotFromWeights(weights) !== live.idleSlot) {

@@ -8,7 +8,7 @@ import { fenced, ownerOf } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import type { Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
-import { newestPush, shortRevision, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
+import { newestPush, shortRevision, targetGroupWeights, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
   readonly ecs: Ecs;
@@ -143,10 +143,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   // reaction it measures.
   const [abortedAt] = await Promise.all([
     abortTime(state, deps),
-    deps.traffic.setWeights(service.listenerArn, [
-      { targetGroupArn: service.slots.blue.targetGroupArn, weight: weights.blue },
-      { targetGroupArn: service.slots.green.targetGroupArn, weight: weights.green },
-    ]),
+    deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights)),
   ]);
   const restoredAt = deps.clock.now().toISOString();
   const idle = service.slots[live.idleSlot];

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../core/errors';
 import { requireLive } from '../core/input';
 import type { Clock, Log, Notifier, Traffic, HistoryStore, LockStore } from '../core/ports';
 import { describeStep } from '../core/plan';
-import { weightsFor, type RolloutState, type Weights } from '../core/rollout';
+import { targetGroupWeights, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { fenced, ownerOf } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import { StateName } from '../../state-machines/states';
@@ -33,10 +33,7 @@ export async function shift(state: RolloutState, deps: ShiftDeps): Promise<Shift
   const weights = weightsFor(live.idleSlot, step.weight);
   // An abort recorded meanwhile (alarm, operator, newer push) wins over moving more traffic.
   await fenced(ownerOf(state), deps, { unlessAborted: true });
-  await deps.traffic.setWeights(listenerArn, [
-    { targetGroupArn: slots.blue.targetGroupArn, weight: weights.blue },
-    { targetGroupArn: slots.green.targetGroupArn, weight: weights.green },
-  ]);
+  await deps.traffic.setWeights(listenerArn, targetGroupWeights(slots, weights));
   const at = deps.clock.now().toISOString();
   await deps.store.updateLock(name, state.rolloutId, { weights, stepIndex: state.cursor?.index });
   const decision = `${describeStep(step, live.idleSlot)}: blue ${weights.blue} / green ${weights.green}`;

@@ -116,7 +116,7 @@ describe('finalize handler', () => {
   it('aborts with RolloutAborted, committing and recording nothing, when the new slot was scaled to 0 outside Cutover', async () => {
     givenEcsService(ecsService('checkout-green', 8, { desiredCount: 0, runningCount: 0 }));
 
-    await expect(finalize(registeredState())).rejects.toMatchObject({ name: ErrorName.RolloutAborted, message: expect.stringContaining('green slot (checkout-green) has 0/0 tasks') });
+    await expect(finalize(registeredState())).rejects.toMatchObject({ name: ErrorName.RolloutAborted, message: expect.stringContaining("the green slot's service checkout-green was scaled to 0 outside Cutover (desired count 0, 0 running): it cannot take the traffic") });
 
     expect(writes()).toEqual([]);
     expect(historyWrites()).toEqual([]);
@@ -254,7 +254,7 @@ describe('retire handler', () => {
 
     const result = await retire(registeredState());
 
-    expect(result).toEqual({ scaledDown: false, decision: 'the green slot has 0/3 tasks (changed outside Cutover); the blue slot is left running for a rollback' });
+    expect(result).toEqual({ scaledDown: false, decision: "the green slot's service checkout-green has no task running (0/3); the blue slot is left running for a rollback" });
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(writes()).toEqual(['acquire', 'release']);
     expect(lock.item).not.toHaveProperty('rolloutId');

@@ -89,6 +89,9 @@ export interface LocalExecution {
 
 const TOKEN_PLACEHOLDER = 'LOCAL-TASK-TOKEN-PLACEHOLDER';
 
+/** Definitions (as run here) already validated in this process. */
+const VALIDATED = new Set<string>();
+
 /** An Error carrying a Lambda/Step Functions error name, as the engine matches Retry/Catch by `name`. */
 function namedError(name: string, message: string): Error {
   const error = new Error(message);
@@ -172,8 +175,13 @@ export class LocalStepFunctions implements Executions {
         this.overrides[name] = (input) => this.invoke(fn, functions[fn]!, input);
       }
     }
-    // Throws on an invalid definition (as it runs here), before any execution.
-    new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    // Throws on an invalid definition (as it runs here), before any execution; once per definition and
+    // process, as validating takes most of a runner's start-up.
+    const asRun = JSON.stringify(this.definition);
+    if (!VALIDATED.has(asRun)) {
+      new StateMachine(this.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      VALIDATED.add(asRun);
+    }
   }
 
   /** Runs a function as Lambda would: JSON in, JSON out, errors reduced to name + message. */

@@ -21,22 +21,6 @@ import { scheduleOf } from './schedule';
 import { addOutcome, emptyTotals, failureReport, runSeed } from './seeds';
 import { World } from './world';
 
-// Validating the definition takes ~0.3 s, more than most seeds take; the local runner validates it once per
-// runner, and this test builds a runner per seed: validate it once per definition for the whole file.
-vi.mock('aws-local-stepfunctions', async (importOriginal) => {
-  const original = await importOriginal<typeof import('aws-local-stepfunctions')>();
-  const validated = new Set<string>();
-  class ValidatedOnce extends original.StateMachine {
-    constructor(definition: ConstructorParameters<typeof original.StateMachine>[0], options: ConstructorParameters<typeof original.StateMachine>[1] = {}) {
-      const text = JSON.stringify(definition);
-      const known = validated.has(text);
-      validated.add(text);
-      super(definition, known ? { ...options, validationOptions: { ...options.validationOptions, noValidate: true } } : options);
-    }
-  }
-  return { ...original, StateMachine: ValidatedOnce };
-});
-
 /**
  * Seeds that broke an invariant when they were found, with the diagnosis of the bug each showed. The bugs
  * are fixed; the seeds run in every run as regressions (a change of the handlers can move the interleaving

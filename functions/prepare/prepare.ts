@@ -38,6 +38,8 @@ interface Observed {
   readonly live?: { taskDefinition: string; desiredCount: number };
   readonly idle?: { taskDefinition: string };
   readonly alarmStates: ReadonlyArray<{ name: string; state: string }>;
+  /** What Cutover last left the service as (the drift reference, and the newest push that took it). */
+  readonly expected?: ServiceState;
 }
 
 /**
@@ -130,6 +132,7 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
     live: liveSvc ? { taskDefinition: liveSvc.taskDefinition, desiredCount: liveSvc.desiredCount } : undefined,
     idle: idleSvc ? { taskDefinition: idleSvc.taskDefinition } : undefined,
     alarmStates,
+    expected,
   };
 }
 
@@ -180,7 +183,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
     throw new PreflightFailedError(service.name, checked.problems);
   }
   const push: PushRef = { pushedAt: pushTimeOf(state, checked.pushedAt) ?? deps.clock.now().toISOString(), digest: image.digest };
-  await refuseIfOlderThanLive(state, push, deps);
+  await refuseIfOlderThanLive(state, push, (await deps.store.getServiceState(service.name))?.push, deps);
 
   // 2. Whose turn: take the lock, wait, supersede, or drop this push.
   const lock = await takeTurn(state, push, deps);
@@ -194,17 +197,16 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   }
   const owner: Owner = { service: service.name, rolloutId, generation: lock.generation };
   const startedAt = lock.startedAt;
+
+  // 3. The service, under the lock. A newer push may have gone live while this one waited.
+  const seen = await preflight(service, image, deps);
   try {
-    // Under the lock: a newer push may have gone live while this one waited.
-    await refuseIfOlderThanLive(state, push, deps);
+    await refuseIfOlderThanLive(state, push, seen.expected?.push, deps);
   } catch (error) {
     await deps.store.releaseLock(service.name, rolloutId);
     await wakeNextAfterRelease(service, deps);
     throw error;
   }
-
-  // 3. The service, under the lock.
-  const seen = await preflight(service, image, deps);
   if (seen.problems.length || !seen.liveSlot || !seen.live || !seen.idle || !seen.weights) {
     await deps.store.putHistory({
       service: service.name, rolloutId, startedAt, endedAt: deps.clock.now().toISOString(), outcome: 'REFUSED', image: image.uri, pushedAt: push.pushedAt,
@@ -251,8 +253,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
 }
 
 /** A late (or repeated) delivery of a push older than the image live now never replaces it. */
-async function refuseIfOlderThanLive(state: RolloutState, push: PushRef, deps: PrepareDeps): Promise<void> {
-  const live = (await deps.store.getServiceState(state.service.name))?.push;
+async function refuseIfOlderThanLive(state: RolloutState, push: PushRef, live: PushRef | undefined, deps: PrepareDeps): Promise<void> {
   if (!live || isNewerPush(push, live)) return;
   const reason =
     live.digest === push.digest

@@ -15,6 +15,7 @@
 import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
 import { LockLostError } from './errors';
+import { ENDED_STATUSES } from './events';
 import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
@@ -74,7 +75,7 @@ export function leaseLeftMs(holder: Pick<LockRecord, 'leaseUntil'>, now: Date): 
 }
 
 /** The end states of an execution. */
-export const ENDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+export const ENDED: ReadonlySet<string> = new Set(ENDED_STATUSES);
 
 /**
  * Whether the holder is dead: its execution has ended, or no execution stands behind it (a restore from

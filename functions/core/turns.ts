@@ -28,7 +28,7 @@ export async function supersede(holder: LockRecord, newer: string, deps: TurnDep
 }
 
 /** Writes the record of a push that will not roll out because a newer one did or will. */
-export async function recordDropped(item: Pick<QueuedRollout, 'service' | 'rolloutId' | 'image' | 'pushedAt'>, reason: string, deps: Pick<TurnDeps, 'store' | 'clock'>): Promise<void> {
+async function recordDropped(item: Pick<QueuedRollout, 'service' | 'rolloutId' | 'image' | 'pushedAt'>, reason: string, deps: Pick<TurnDeps, 'store' | 'clock'>): Promise<void> {
   const now = deps.clock.now().toISOString();
   // Keyed by the push time, as Prepare and reconcile key a push that never took the service: one record.
   await deps.store.putHistory({ service: item.service, rolloutId: item.rolloutId, startedAt: item.pushedAt, endedAt: now, outcome: 'SUPERSEDED', image: item.image, pushedAt: item.pushedAt, reason });

@@ -8,7 +8,7 @@ import { fenced, ownerOf } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import type { Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
-import { newestPush, shortRevision, targetGroupWeights, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
+import { newestPush, pushTimeOf, shortRevision, targetGroupWeights, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
   readonly ecs: Ecs;
@@ -111,7 +111,7 @@ async function recordIncomplete(state: RolloutState, deps: RollbackDeps, error: 
     'the lock is kept and traffic may still be split: check the listener weights';
   try {
     await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt: state.live?.startedAt ?? state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED',
+      service: service.name, rolloutId, startedAt: state.live?.startedAt ?? pushTimeOf(state) ?? now, endedAt: now, outcome: 'FAILED',
       image: state.image?.uri, liveSlot: state.live?.liveSlot, retainedTaskDefinitionArn: state.live?.retainedTaskDefinitionArn,
       newTaskDefinitionArn: state.revision?.taskDefinitionArn, reason,
     });
@@ -129,7 +129,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   if (!state.live) {
     // Prepare did not finish: nothing was changed but possibly the lock.
     await deps.store.releaseLock(service.name, rolloutId);
-    await deps.store.putHistory({ service: service.name, rolloutId, startedAt: state.trigger?.at ?? now, endedAt: now, outcome: 'FAILED', image: state.image?.uri, reason });
+    await deps.store.putHistory({ service: service.name, rolloutId, startedAt: pushTimeOf(state) ?? now, endedAt: now, outcome: 'FAILED', image: state.image?.uri, reason });
     await wakeNextAfterRelease(service, deps);
     return { outcome: 'FAILED', reason, decision: `failed before any change: ${reason}` };
   }

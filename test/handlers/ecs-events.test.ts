@@ -8,33 +8,18 @@ import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/l
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/alarm/handler';
 import { ErrorName } from '../../functions/core/errors';
+import { deploymentEvent, serviceArn } from '../fixtures/aws-events';
 import { ACCOUNT, CLUSTER, REGION, ROLLOUT_ID } from '../fixtures/state';
 import { LAMBDA_CONTEXT, NOW, TABLE, aws, conditionFailed, lockItem, lockUpdates, realDeps, resetAws, totalAwsCalls, type Deps } from './harness';
 
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd2Wl7YvM0Y3steady-token';
 const PAYMENTS_ID = 'payments-df0042b9a5d5-20261124T101200Z';
 const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${CLUSTER}`;
-const serviceArn = (cluster: string, service: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster}/${service}`;
 /** The idle slot of checkout, which the rollout deploys to. */
 const GREEN_ARN = serviceArn(CLUSTER, 'checkout-green');
 const CIRCUIT_BREAKER = 'ECS deployment circuit breaker: task failed to start.';
 
 type EcsEvent = Record<string, unknown> & { detail: Record<string, unknown> };
-
-/** An `ECS Deployment State Change` event as the deployment events page shows it. */
-function deploymentEvent(eventName: string, eventType: string, reason: string, resource = GREEN_ARN): EcsEvent {
-  return {
-    version: '0',
-    id: 'ddca6449-b258-46c0-8653-e0e3a6d0468b',
-    'detail-type': 'ECS Deployment State Change',
-    source: 'aws.ecs',
-    account: ACCOUNT,
-    time: '2026-11-24T10:19:58Z',
-    region: REGION,
-    resources: [resource],
-    detail: { eventType, eventName, deploymentId: 'ecs-svc/1234567890123456789', updatedAt: '2026-11-24T10:19:57Z', reason },
-  };
-}
 
 /** An `ECS Service Action` event as the service action events page shows it. */
 function serviceAction(eventName: string, eventType: string, extra: Record<string, unknown> = {}, resource = GREEN_ARN): EcsEvent {

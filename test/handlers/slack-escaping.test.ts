@@ -11,8 +11,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import type { Notifier } from '../../functions/core/ports';
 import { createHandler as rollbackHandler } from '../../functions/rollback/handler';
-import { loadEvent } from '../fixtures/aws-events';
-import { ACCOUNT, CLUSTER, REGION, stepState } from '../fixtures/state';
+import { deploymentEvent, loadEvent } from '../fixtures/aws-events';
+import { CLUSTER, stepState } from '../fixtures/state';
 import { LAMBDA_CONTEXT, aws, givenListener, historyWrites, lockItem, realDeps, resetAws, weightedForward } from './harness';
 
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd2Wl7YvM0Y3bake-token';
@@ -29,19 +29,7 @@ function alarmEvent(reason: string): unknown {
 }
 
 /** ECS reporting that checkout's new slot failed to deploy, with `reason`. */
-function ecsEvent(reason: string): unknown {
-  return {
-    version: '0',
-    id: 'ddca6449-b258-46c0-8653-e0e3a6d0468b',
-    'detail-type': 'ECS Deployment State Change',
-    source: 'aws.ecs',
-    account: ACCOUNT,
-    time: '2026-11-24T10:19:58Z',
-    region: REGION,
-    resources: [`arn:aws:ecs:${REGION}:${ACCOUNT}:service/${CLUSTER}/checkout-green`],
-    detail: { eventType: 'ERROR', eventName: 'SERVICE_DEPLOYMENT_FAILED', deploymentId: 'ecs-svc/1234567890123456789', updatedAt: '2026-11-24T10:19:57Z', reason },
-  };
-}
+const ecsEvent = (reason: string) => deploymentEvent('SERVICE_DEPLOYMENT_FAILED', 'ERROR', reason);
 
 /** A notifier that keeps what it was asked to post. */
 function capturingNotifier(): Notifier & { readonly posts: string[] } {

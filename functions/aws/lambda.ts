@@ -14,7 +14,9 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { describeError } from '../core/errors';
 import type { MetricPoint } from '../core/metrics';
-import type { Log } from '../core/ports';
+import type { LockStore, Log } from '../core/ports';
+import { closeLeases, Writer } from '../core/ownership';
+import { randomUUID } from 'node:crypto';
 import { logger as defaultLogger, metrics as defaultMetrics, metricsEnabled, ROLLOUT_SERVICE_KEY } from './powertools';
 
 /** Memoises a factory: dependencies are built on the first invocation and kept for the warm ones. */
@@ -140,5 +142,15 @@ export function lambda<E, R, D extends { readonly log: Log }>(fn: string, run: (
     .use(injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj<E, R>)
     .use(rolloutLogKeys({ logger }) as MiddlewareObj<E, R>);
   if (options.metrics) handler.use(logMetrics(metrics) as MiddlewareObj<E, R>).use(recordMetrics({ metrics, of: options.metrics }));
-  return handler.use(errorLog({ fn, log: () => deps().log }) as MiddlewareObj<E, R>).handler((event: E) => run(event, deps()));
+  return handler.use(errorLog({ fn, log: () => deps().log }) as MiddlewareObj<E, R>).handler(async (event: E, context) => {
+    const shared = deps();
+    const store = (shared as { store?: Partial<Pick<LockStore, 'closeLeases'>> }).store;
+    if (typeof store?.closeLeases !== 'function') return run(event, shared);
+    // This invocation as a writer: the leases its fences open are closed once it has ended cleanly. A
+    // failure leaves them open (a call that failed may still land): the next owner waits them out.
+    const writer = new Writer(context.awsRequestId || randomUUID());
+    const result = await run(event, { ...shared, writer });
+    await closeLeases(writer, store as Pick<LockStore, 'closeLeases'>);
+    return result;
+  });
 }

@@ -9,7 +9,7 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CommandRecord, HistoryRecord, LockRecord, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../core/ports';
+import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
 
@@ -48,10 +48,20 @@ const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
 /** The holder's fields: removed on release, while the generation and the last lease stay. */
 const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers'] as const;
 
+/** An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`. */
+const LEASE_PREFIX = 'lease#';
+
 function toLock(item: Record<string, unknown> | undefined): LockRecord | undefined {
   if (!item || typeof item.rolloutId !== 'string') return undefined;
   const { pk: _pk, sk: _sk, activeKey: _a, ...rest } = item;
-  return rest as unknown as LockRecord;
+  const leases: OpenLease[] = [];
+  for (const [name, value] of Object.entries(rest)) {
+    if (!name.startsWith(LEASE_PREFIX)) continue;
+    delete rest[name];
+    const { generation, until } = value as { generation: number; until: string };
+    leases.push({ writer: name.slice(LEASE_PREFIX.length), generation, until });
+  }
+  return { ...rest, ...(leases.length ? { leases } : {}) } as unknown as LockRecord;
 }
 
 export function awsStore(tableName: string, client: DynamoDBClient = new DynamoDBClient(sdkOptions)): RolloutStore {
@@ -109,9 +119,9 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
     },
 
     async fence(service, rolloutId, generation, request) {
-      const names: Record<string, string> = { '#rid': 'rolloutId', '#gen': 'generation', '#lease': 'leaseUntil' };
-      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil };
-      let update = 'SET #lease = :lease';
+      const names: Record<string, string> = { '#rid': 'rolloutId', '#gen': 'generation', '#lease': 'leaseUntil', '#writer': `${LEASE_PREFIX}${request.writer}` };
+      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil, ':writer': { generation, until: request.leaseUntil } };
+      let update = 'SET #lease = :lease, #writer = :writer';
       if (request.target) {
         names['#target'] = 'target';
         values[':target'] = request.target;
@@ -160,6 +170,23 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         ),
       );
       return written !== undefined;
+    },
+
+    async closeLeases(service, writers) {
+      if (writers.length === 0) return;
+      const names = Object.fromEntries(writers.map((w, i) => [`#w${i}`, `${LEASE_PREFIX}${w}`]));
+      // On the lock item only if it exists (an update would otherwise create an empty one).
+      await conditional('dynamodb:UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(service),
+            UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+            ConditionExpression: 'attribute_exists(#gen)',
+            ExpressionAttributeNames: { ...names, '#gen': 'generation' },
+          }),
+        ),
+      );
     },
 
     async updateLock(service, rolloutId, fields) {

@@ -12,7 +12,7 @@
  */
 import type { ServiceConfig, Slot } from '../core/config';
 import { otherSlot } from '../core/config';
-import { ErrorName } from '../core/errors';
+import { ErrorName, LeaseOpenError } from '../core/errors';
 import { realSleep, type Alarms, type Clock, type CommandRecord, type Ecs, type Executions, type HistoryRecord, type LockRecord, type Log, type Notifier, type RolloutStore, type Sleep, type Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
 import { liveSlotFromWeights, shortRevision, targetGroupWeights, weightsFor, type Weights } from '../core/rollout';
@@ -242,10 +242,16 @@ async function restoreAfterCompletion(service: ServiceConfig, why: string, said:
     await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
     const previous = await deps.store.getServiceState(service.name);
     await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push, written: { generation: owner.generation, stage: 2 } });
+  } catch (error) {
+    // The previous owner's last write may still land: nothing was changed, and the reply says when to try.
+    if (error instanceof LeaseOpenError) {
+      return { reply: { status: 409, text: `${service.name} was not changed: a write of its previous owner may still land for ${Math.ceil(error.waitMs / 1000)} s; run the rollback again after that` } };
+    }
+    throw error;
   } finally {
     await deps.store.releaseLock(service.name, restoreId);
+    await wakeNextAfterRelease(service, deps);
   }
-  await wakeNextAfterRelease(service, deps);
   return {
     rolloutId: last.rolloutId,
     reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(retained)} (${last.rolloutId} rolled back after completion). ${said}` },

@@ -41,6 +41,11 @@ export const ErrorName = {
   LockLost: 'LockLost',
   /** A recovery of the service is under way or its lease has not run out: try again later (Lambda's async retry). */
   RecoveryPending: 'RecoveryPending',
+  /**
+   * A function invocation of the previous owner did not close its lease (it died, or failed after a write):
+   * its write may still land, so the new owner writes nothing until that lease runs out. Try again then.
+   */
+  LeaseOpen: 'LeaseOpen',
   /** Throttling, a 5xx or a network failure from AWS: safe to retry. */
   AwsTransient: 'AwsTransient',
   /** An AWS resource the configuration names does not exist. */
@@ -156,6 +161,18 @@ export class SupersededError extends CutoverError {
 /** Another recovery holds the service, alive or not yet past its lease: the caller tries again later. */
 export class RecoveryPendingError extends CutoverError {
   override readonly name = ErrorName.RecoveryPending;
+}
+
+/** A write of the previous owner may still land until `until`: nothing was changed; try again after it. */
+export class LeaseOpenError extends CutoverError {
+  override readonly name = ErrorName.LeaseOpen;
+  constructor(
+    readonly service: string,
+    readonly until: string,
+    readonly waitMs: number,
+  ) {
+    super(`a write of the previous owner of ${service} may still land for ${Math.ceil(waitMs / 1000)} s (until ${until}); nothing was changed, trying again after it`);
+  }
 }
 
 /** The lock was free after all: go to prepare now. */

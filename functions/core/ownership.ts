@@ -14,9 +14,9 @@
  */
 import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
-import { LockLostError } from './errors';
+import { LeaseOpenError, LockLostError } from './errors';
 import { ENDED_STATUSES } from './events';
-import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
+import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, OpenLease, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { abortError } from './abort';
@@ -48,24 +48,61 @@ export function ownerOf(state: RolloutState): Owner {
   return { service: state.service.name, rolloutId: state.rolloutId, generation: live.generation };
 }
 
+/**
+ * One function invocation as a writer: the services it fenced, so it can close its leases when it ends.
+ * The Lambda adapter makes one per invocation (its request id) and closes its leases after a clean end.
+ */
+export class Writer {
+  /** Service → the leases seen expired at its last fence (closed with this one's). */
+  readonly fenced = new Map<string, readonly string[]>();
+  constructor(readonly id: string) {}
+}
+
 export interface FenceDeps {
-  readonly store: Pick<RolloutStore, 'fence'>;
+  readonly store: Pick<RolloutStore, 'fence' | 'closeLeases'>;
   readonly clock: Clock;
   /** The writer's lease. @default {@link DEFAULT_LEASE_MS} */
   readonly leaseMs?: number;
+  /** This invocation. @default a writer of this fence alone, whose lease is never closed (it runs out) */
+  readonly writer?: Writer;
+}
+
+/** The latest end of the leases still open at `now` of generations other than `generation` (undefined: none). */
+export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Date, generation?: number): string | undefined {
+  const open = (leases ?? []).filter((l) => l.generation !== generation && Date.parse(l.until) > now.getTime());
+  return open.length ? open.map((l) => l.until).sort().at(-1) : undefined;
 }
 
 /**
  * Proves ownership right before a mutation. Throws LockLost when another holder or generation owns the
- * service now, or the recorded abort's error when `unlessAborted` and the rollout was aborted meanwhile.
+ * service now, the recorded abort's error when `unlessAborted` and the rollout was aborted meanwhile, and
+ * LeaseOpen (having changed nothing) while a lease of an earlier owner is still open.
  */
 export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean } = {}): Promise<LockRecord> {
-  const leaseUntil = new Date(deps.clock.now().getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
-  const out = await deps.store.fence(owner.service, owner.rolloutId, owner.generation, { leaseUntil, ...options });
-  if (out.ok) return out.lock;
-  const lock = out.lock;
-  if (options.unlessAborted && lock?.rolloutId === owner.rolloutId && lock.generation === owner.generation && lock.abort) throw abortError(lock.abort);
-  throw new LockLostError(owner.service, owner.rolloutId, lock ? `${lock.rolloutId} at generation ${lock.generation}` : undefined);
+  const now = deps.clock.now();
+  const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
+  const writer = deps.writer ?? new Writer(`fence-${owner.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
+  const out = await deps.store.fence(owner.service, owner.rolloutId, owner.generation, { leaseUntil, writer: writer.id, ...options });
+  if (!out.ok) {
+    const lock = out.lock;
+    if (options.unlessAborted && lock?.rolloutId === owner.rolloutId && lock.generation === owner.generation && lock.abort) throw abortError(lock.abort);
+    throw new LockLostError(owner.service, owner.rolloutId, lock ? `${lock.rolloutId} at generation ${lock.generation}` : undefined);
+  }
+  const until = openLeaseUntil(out.lock.leases, now, owner.generation);
+  if (until) {
+    // Nothing written under this fence yet: its lease closes again, unless an earlier fence of this invocation wrote.
+    if (!writer.fenced.has(owner.service)) await deps.store.closeLeases(owner.service, [writer.id]);
+    throw new LeaseOpenError(owner.service, until, Date.parse(until) - now.getTime());
+  }
+  const expired = (out.lock.leases ?? []).filter((l) => l.writer !== writer.id && !(Date.parse(l.until) > now.getTime())).map((l) => l.writer);
+  writer.fenced.set(owner.service, expired);
+  return out.lock;
+}
+
+/** Closes the leases of an invocation that ended cleanly (and the expired ones its fences saw). */
+export async function closeLeases(writer: Writer, store: Pick<LockStore, 'closeLeases'>): Promise<void> {
+  for (const [service, expired] of writer.fenced) await store.closeLeases(service, [writer.id, ...expired]);
+  writer.fenced.clear();
 }
 
 /** Milliseconds until the holder's lease runs out (0 when it has). */
@@ -100,6 +137,7 @@ export interface RecoveryDeps {
   readonly sleep: Sleep;
   readonly notifier?: Notifier;
   readonly leaseMs?: number;
+  readonly writer?: Writer;
 }
 
 export interface RecoveryResult {
@@ -123,12 +161,14 @@ export const recoveryId = (deadRolloutId: string, generation?: number) => `recov
  * rollout's record is closed with `cause`, the lock released and the next waiting push woken.
  */
 export async function recoverService(service: ServiceConfig, dead: LockRecord, cause: string, deps: RecoveryDeps, maxWaitMs = Number.POSITIVE_INFINITY): Promise<RecoveryResult> {
-  const left = leaseLeftMs(dead, deps.clock.now());
+  const now = deps.clock.now();
+  // The dead holder's lease, and any lease an earlier invocation left open: their writes may still land.
+  const open = openLeaseUntil(dead.leases, now);
+  const left = Math.max(leaseLeftMs(dead, now), open ? Date.parse(open) - now.getTime() : 0);
   if (left > maxWaitMs) return { status: 'wait', waitMs: left, decision: `the last step of ${dead.rolloutId} may still be running for ${Math.ceil(left / 1000)} s` };
   // The rollout whose record this recovery closes: the dead holder, or the one a dead recovery was recovering.
   const subject = dead.recovers ?? { rolloutId: dead.rolloutId, startedAt: dead.startedAt };
   const id = dead.recovers ? recoveryId(subject.rolloutId, dead.generation + 1) : recoveryId(dead.rolloutId);
-  const now = deps.clock.now();
   const took = await deps.store.takeOverLock(dead, {
     service: service.name,
     rolloutId: id,

@@ -135,6 +135,12 @@ export interface LockRecord {
   readonly generation: number;
   /** No write made under the previous fence can land after this instant (ISO). */
   readonly leaseUntil?: string;
+  /**
+   * The leases of function invocations that fenced this service and have not said they are done (any
+   * holder, any generation): a write of one of them may still be on the wire until its `until`. A new
+   * holder writes nothing while a lease of an earlier generation is open.
+   */
+  readonly leases?: readonly OpenLease[];
   /** What recovery restores if the holder dies. */
   readonly target?: LockTarget;
   /** The holder's image, for ordering pushes (absent for restores and recoveries). */
@@ -176,10 +182,21 @@ export interface QueuedRollout {
 /** What acquiring the lock asks for: a lock record without the generation the store assigns. */
 export type LockRequest = Omit<LockRecord, 'generation'>;
 
+/** One invocation's lease on a service: it may write until `until`, unless it closes the lease earlier. */
+export interface OpenLease {
+  /** The invocation (a Lambda request id). */
+  readonly writer: string;
+  /** The generation it fenced. */
+  readonly generation: number;
+  readonly until: string;
+}
+
 /** A fence: the conditional write that proves ownership right before a mutation. */
 export interface FenceRequest {
   /** The writer may write until then; a successor waits for it. */
   readonly leaseUntil: string;
+  /** The invocation that fences: its lease stays open until it closes it ({@link LockStore.closeLeases}). */
+  readonly writer: string;
   /** Also set what recovery restores (Prepare: the retained revision; Finalize: the committed one). */
   readonly target?: LockTarget;
   /** Refuse if the rollout was aborted meanwhile (forward steps; Finalize's commit). */
@@ -275,6 +292,11 @@ export interface LockStore {
    * abort recorded meanwhile keeps the lock: returns false then.
    */
   releaseLock(service: string, rolloutId: string, options?: { readonly unlessAborted?: boolean }): Promise<boolean>;
+  /**
+   * Closes leases: the invocations named are done and have nothing on the wire (idempotent, whoever holds
+   * the lock now).
+   */
+  closeLeases(service: string, writers: readonly string[]): Promise<void>;
   /** Updates fields of the lock if `rolloutId` holds it; returns false if it does not. */
   updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService' | 'thread'>>): Promise<boolean>;
   /**

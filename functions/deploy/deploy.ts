@@ -7,7 +7,7 @@ import { shortRevision, type RolloutState } from '../core/rollout';
 export interface DeployDeps {
   readonly ecs: Ecs;
   /** The fence before the update. */
-  readonly store: Pick<RolloutStore, 'fence'>;
+  readonly store: Pick<RolloutStore, 'fence' | 'closeLeases'>;
   readonly clock: Clock;
   readonly log: Log;
   readonly leaseMs?: number;

@@ -12,7 +12,7 @@ import { shortRevision, type RevisionState, type RolloutState } from '../core/ro
 export interface RegisterDeps {
   readonly ecs: Ecs;
   /** The fence before registering. */
-  readonly store: Pick<RolloutStore, 'fence'>;
+  readonly store: Pick<RolloutStore, 'fence' | 'closeLeases'>;
   readonly clock: Clock;
   readonly log: Log;
   readonly leaseMs?: number;

@@ -54,6 +54,7 @@ import {
   writes,
   type LockTable,
   type LogLine,
+  leasesClosed,
 } from './harness';
 
 /** The Slack app's signing secret: distinctive, so a leak into a log line or an answer cannot hide. */
@@ -814,7 +815,8 @@ describe('chat handler: rollback after completion', () => {
     // A fence at the generation taken right before each mutation, then the release of the holder's fields.
     expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5), fenceOf(RESTORE_ID, 5)]);
     expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
-    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command']);
+    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
+    expect(leasesClosed()).toEqual([['request-1']]);
     // Restorable is read again under the lock (history and the old slot), before the first fence.
     expect(awsSequence().filter((c) => /^(UpdateCommand lock|QueryCommand|DescribeServicesCommand)$/.test(c)).slice(0, 6)).toEqual([
       'QueryCommand',
@@ -970,7 +972,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
     // Not aborted (no state would see it): taken over at a new generation, the lease waited out, then restored.
     expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
     expect(sleep.mock.calls).toEqual([[1000]]);
-    expect(writes()).toEqual(['put request', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command']);
+    expect(writes()).toEqual(['put request', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
     const takeOver = lockUpdates()[0]!;
     expect(takeOver.ConditionExpression).toBe('#rolloutId = :stale AND #gen = :staleGen');
     expect(takeOver.ExpressionAttributeValues).toMatchObject({ ':stale': ROLLOUT_ID, ':staleGen': 2 });

@@ -49,7 +49,7 @@ describe('deploy handler', () => {
       decision: 'green slot (checkout-green) now runs checkout:8 with 3 tasks',
     });
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true })]);
-    expect(writes()).toEqual(['fence', 'UpdateService checkout-green']);
+    expect(writes()).toEqual(['fence', 'UpdateService checkout-green', 'close lease']);
     expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 1, leaseUntil: LEASE_UNTIL });
   });
 
@@ -67,7 +67,7 @@ describe('deploy handler', () => {
 
     const [first, second] = aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input);
     expect(second).toEqual(first);
-    expect(writes()).toEqual(['fence', 'UpdateService checkout-green', 'fence', 'UpdateService checkout-green']);
+    expect(writes()).toEqual(['fence', 'UpdateService checkout-green', 'close lease', 'fence', 'UpdateService checkout-green', 'close lease']);
   });
 
   it.each<[string, () => Record<string, unknown> | undefined, string]>([

@@ -110,7 +110,7 @@ describe('finalize handler', () => {
     await finalize(registeredState());
 
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true, target: COMMITTED })]);
-    expect(writes()).toEqual(['fence', 'history', 'service state', 'release']);
+    expect(writes()).toEqual(['fence', 'history', 'service state', 'release', 'close lease']);
   });
 
   it('aborts with RolloutAborted, committing and recording nothing, when the new slot was scaled to 0 outside Cutover', async () => {
@@ -170,7 +170,7 @@ describe('finalize handler', () => {
     const result = await finalize(registeredState({ service: serviceConfig({ keepRevisions: 1 }) }));
 
     expect(aws.ecs.commandCalls(DeregisterTaskDefinitionCommand).map((c) => c.args[0].input)).toEqual([{ taskDefinition: taskDefinitionArn(3) }]);
-    expect(writes()).toEqual(['fence', 'history', 'service state', 'fence', `DeregisterTaskDefinition ${taskDefinitionArn(3)}`, 'release']);
+    expect(writes()).toEqual(['fence', 'history', 'service state', 'fence', `DeregisterTaskDefinition ${taskDefinitionArn(3)}`, 'release', 'close lease']);
     expect(lockFences()[1]).toEqual(fenceOf(ROLLOUT_ID, 1));
     expect(result.decision).toBe('green is live on checkout:8; blue stays warm on checkout:7 for 15m; deregistered checkout:3');
   });
@@ -208,7 +208,7 @@ describe('retire handler', () => {
 
     expect(aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: CLUSTER, service: 'checkout-blue', desiredCount: 0 }]);
     expect(result).toEqual({ scaledDown: true, decision: 'rollback window over: blue slot (checkout-blue) scaled to 0; its revision stays registered' });
-    expect(writes()).toEqual(['acquire', 'fence', 'UpdateService checkout-blue', 'release']);
+    expect(writes()).toEqual(['acquire', 'fence', 'UpdateService checkout-blue', 'release', 'close lease']);
     expect(fieldsSet(lockAcquires()[0]!)).toEqual({
       service: 'checkout',
       rolloutId: ROLLOUT_ID,

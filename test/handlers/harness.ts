@@ -49,7 +49,8 @@ export const NOW = '2026-11-24T10:20:00.000Z';
 /** The lease a fence sets at {@link NOW}: the writer's run time (DEFAULT_LEASE_MS) from now. */
 export const LEASE_UNTIL = new Date(Date.parse(NOW) + DEFAULT_LEASE_MS).toISOString();
 /** How Lambda calls a handler; the handlers read nothing from the context. */
-export const LAMBDA_CONTEXT = {} as Context;
+/** The Lambda context of every invocation: its request id names the invocation's lease. */
+export const LAMBDA_CONTEXT = { awsRequestId: 'request-1' } as Context;
 
 const region = 'us-east-1';
 
@@ -294,7 +295,8 @@ export const serviceStateWrites = (): Array<Record<string, unknown>> =>
     .map(({ pk: _pk, sk: _sk, ...rest }) => rest);
 
 const isRelease = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.includes('rolloutId');
-const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease(, #target = :target)?$/.test(u.UpdateExpression ?? '');
+const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease, #writer = :writer(, #target = :target)?$/.test(u.UpdateExpression ?? '');
+const isLeaseClose = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.every((name) => name.startsWith('lease#'));
 const isAcquire = (u: UpdateCommandInput) => u.ConditionExpression === 'attribute_not_exists(#rolloutId)';
 const isTakeOver = (u: UpdateCommandInput) => (u.ConditionExpression ?? '').includes(':stale');
 const isAbort = (u: UpdateCommandInput) => u.UpdateExpression === 'SET #abort = if_not_exists(#abort, :abort)';
@@ -318,11 +320,25 @@ export const releaseOf = (rolloutId: string, options: { unlessAborted?: boolean 
   removes: [...HOLDER_FIELDS],
 });
 
-/** Fences sent (UpdateItem conditional on holder and generation that sets the lease), as condition and fields. */
-export const lockFences = (): Array<{ condition: string; fields: Record<string, unknown> }> =>
+/**
+ * Fences sent (UpdateItem conditional on holder and generation that sets the lease), as condition, fields
+ * and the writer whose lease it opens (`lease#<writer>`, the invocation's request id).
+ */
+export const lockFences = (): Array<{ condition: string; fields: Record<string, unknown>; writer: string }> =>
   updates()
     .filter((u) => onLock(u) && isFence(u))
-    .map((u) => ({ condition: conditionText(u), fields: fieldsSet(u) }));
+    .map((u) => {
+      const { [`lease#${fenceWriter(u)}`]: lease, ...fields } = fieldsSet(u);
+      return { condition: conditionText(u), fields: { ...fields, ...(lease ? { writerLease: lease } : {}) }, writer: fenceWriter(u) };
+    });
+
+const fenceWriter = (u: UpdateCommandInput) => String(u.ExpressionAttributeNames?.['#writer']).replace(/^lease#/, '');
+
+/** The writers whose leases were closed (UpdateItem REMOVE of `lease#<writer>` attributes), in order. */
+export const leasesClosed = (): string[][] =>
+  updates()
+    .filter((u) => onLock(u) && isLeaseClose(u))
+    .map((u) => parseUpdate(u).remove.map((name) => name.replace(/^lease#/, '')));
 
 /**
  * The fence of `rolloutId` at `generation`: the lease until {@link LEASE_UNTIL}, the target when given, and
@@ -330,7 +346,8 @@ export const lockFences = (): Array<{ condition: string; fields: Record<string, 
  */
 export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target'] } = {}) => ({
   condition: `rolloutId = ${JSON.stringify(rolloutId)} AND generation = ${generation}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
-  fields: { leaseUntil: LEASE_UNTIL, ...(options.target ? { target: options.target } : {}) },
+  fields: { leaseUntil: LEASE_UNTIL, writerLease: { generation, until: LEASE_UNTIL }, ...(options.target ? { target: options.target } : {}) },
+  writer: LAMBDA_CONTEXT.awsRequestId,
 });
 
 /** GetItem of checkout's lock answers `item` (undefined: no lock). */
@@ -392,7 +409,7 @@ export function givenLockTable(initial?: Record<string, unknown>): LockTable {
 
 /**
  * What was changed, in the order it was sent, as one label per write: `acquire`, `take over`, `fence`,
- * `abort`, `lock update`, `release` (lock item), `history`, `service state`, `step`, `dequeue`, `weights`
+ * `abort`, `lock update`, `release`, `close lease` (lock item), `history`, `service state`, `step`, `dequeue`, `weights`
  * (ModifyListener / ModifyRule), `UpdateService <service>`, `RegisterTaskDefinition`,
  * `DeregisterTaskDefinition <arn>`, `SendTaskSuccess`, `SendTaskFailure`.
  */
@@ -411,6 +428,7 @@ export function writes(): string[] {
       if (isTakeOver(u)) return ['take over'];
       if (isFence(u)) return ['fence'];
       if (isRelease(u)) return ['release'];
+      if (isLeaseClose(u)) return ['close lease'];
       if (isAbort(u)) return ['abort'];
       return ['lock update'];
     }

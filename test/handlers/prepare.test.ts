@@ -145,7 +145,7 @@ describe('prepare handler', () => {
     const [update] = slotUpdate();
     expect(update?.ExpressionAttributeValues?.[':rid']).toBe(ROLLOUT_ID);
     expect(fieldsSet(update!)).toEqual({ newSlot: 'green', weights: { blue: 100, green: 0 }, idleService: { cluster: 'shop', serviceName: 'checkout-green' } });
-    expect(writes()).toEqual(['acquire', 'dequeue', 'fence', 'history', 'lock update']);
+    expect(writes()).toEqual(['acquire', 'dequeue', 'fence', 'history', 'lock update', 'close lease']);
     expect(lock.item).toEqual({
       ...LOCK_KEY,
       ...acquireFields,
@@ -175,6 +175,21 @@ describe('prepare handler', () => {
     ]);
     expect(lockReleases()).toEqual([]);
     expectNothingChangedInAws();
+  });
+
+  it('takes the lock but changes nothing while a write of the previous owner may still land, and asks to be retried (LeaseOpen)', async () => {
+    givenHealthyEnvironment();
+    const stray = { generation: 2, until: new Date(Date.parse(NOW) + 12_000).toISOString() };
+    aws.dynamo.on(UpdateCommand).resolves({});
+    // The previous owner released, but one of its invocations died with a call on the wire.
+    lock = givenLockTable({ ...LOCK_KEY, generation: 2, leaseUntil: stray.until, 'lease#died-mid-call': stray });
+
+    await expect(invoke(rolloutInput())).rejects.toMatchObject({ name: ErrorName.LeaseOpen, waitMs: 12_000 });
+
+    expectNothingChangedInAws();
+    expect(writes()).toEqual(['acquire', 'dequeue', 'fence', 'close lease']);
+    expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 3, 'lease#died-mid-call': stray });
+    expect(lock.item).not.toHaveProperty(`lease#${LAMBDA_CONTEXT.awsRequestId}`);
   });
 
   it('reads green as live when green holds 100%', async () => {
@@ -661,7 +676,7 @@ describe('prepare when another rollout holds the lock', () => {
     expect(lockFences()).toEqual([fenceOf(recovery, 2), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);
     expect(writes()).toEqual([
       'acquire', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release',
-      'acquire', 'dequeue', 'fence', 'history', 'lock update',
+      'acquire', 'dequeue', 'fence', 'history', 'lock update', 'close lease',
     ]);
     expect(live).toMatchObject({ liveSlot: 'blue', generation: 3, weights: { blue: 100, green: 0 } });
     expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 3, target: retained() });

@@ -62,7 +62,7 @@ describe('register handler', () => {
     await invoke(prepared());
 
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true })]);
-    expect(writes()).toEqual(['fence', 'RegisterTaskDefinition']);
+    expect(writes()).toEqual(['fence', 'RegisterTaskDefinition', 'close lease']);
   });
 
   it.each<[string, Record<string, unknown>, string]>([

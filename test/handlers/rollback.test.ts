@@ -127,7 +127,7 @@ describe('rollback handler', () => {
     await invoke(failedAt25());
 
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: RETAINED })]);
-    expect(writes()).toEqual(['fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release']);
+    expect(writes()).toEqual(['fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'close lease']);
   });
 
   it('rolls back a rollout that was aborted: the abort does not stop the fence of the rollback, and the release clears it', async () => {

@@ -89,7 +89,7 @@ describe('shift handler', () => {
     await invoke(stepState(STEP_25));
 
     expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { unlessAborted: true })]);
-    expect(writes()).toEqual(['fence', 'weights', 'lock update', 'step']);
+    expect(writes()).toEqual(['fence', 'weights', 'lock update', 'step', 'close lease']);
   });
 
   it('records the weights and the step index on the lock, if the lock is still ours', async () => {

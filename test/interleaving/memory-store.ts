@@ -5,8 +5,8 @@
  * - the lock item outlives its holders: releasing it removes the holder's fields and keeps `generation`
  *   and the last `leaseUntil`; acquiring a free lock sets the request's fields and adds one to `generation`;
  *   acquiring one's own lock answers it as it is;
- * - `fence` is conditional on holder and generation (and no abort when `unlessAborted`) and sets the lease
- *   (and the target); `takeOverLock` is conditional on the stale holder and its generation, moves to a new
+ * - `fence` is conditional on holder and generation (and no abort when `unlessAborted`) and sets the lease,
+ *   the writer's own lease attribute (and the target); `closeLeases` removes writers' lease attributes; `takeOverLock` is conditional on the stale holder and its generation, moves to a new
  *   generation and drops every holder field the new holder does not set;
  * - `markAborted` keeps the first reason; `recordTaskToken` refuses after an abort, and a hold without a
  *   pause; `updateLock` with nothing to write succeeds without looking;
@@ -16,9 +16,12 @@
  * Every value goes in and out as a JSON copy, as through DynamoDB: `undefined` fields vanish and no caller
  * holds a reference into the store.
  */
-import type { CommandRecord, HistoryRecord, LockRecord, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
+import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
 
 type Item = Record<string, unknown>;
+
+/** An invocation's open lease: the lock item's attribute `lease#<writer>` = `{ generation, until }`. */
+const LEASE_PREFIX = 'lease#';
 
 /** The holder's fields, as `functions/aws/store.ts` lists them. */
 const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers'] as const;
@@ -48,7 +51,13 @@ function byPrefix<T>(partition: Partition | undefined, prefix: string, options: 
 function toLock(item: Item | undefined): LockRecord | undefined {
   if (!item || typeof item.rolloutId !== 'string') return undefined;
   const { activeKey: _active, ...rest } = copy(item);
-  return rest as unknown as LockRecord;
+  const leases: OpenLease[] = [];
+  for (const [name, value] of Object.entries(rest)) {
+    if (!name.startsWith(LEASE_PREFIX)) continue;
+    delete rest[name];
+    leases.push({ writer: name.slice(LEASE_PREFIX.length), ...(value as { generation: number; until: string }) });
+  }
+  return { ...rest, ...(leases.length ? { leases } : {}) } as unknown as LockRecord;
 }
 
 /** A {@link RolloutStore} in memory; `tables` is open for the invariant checks to read. */
@@ -100,8 +109,14 @@ export class MemoryStore implements RolloutStore {
       return { ok: false, lock: toLock(item) };
     }
     item.leaseUntil = request.leaseUntil;
+    item[`${LEASE_PREFIX}${request.writer}`] = { generation, until: request.leaseUntil };
     if (request.target) item.target = copy(request.target);
     return { ok: true, lock: toLock(item)! };
+  }
+
+  async closeLeases(service: string, writers: readonly string[]): Promise<void> {
+    const item = this.lockItem(service);
+    for (const writer of writers) if (item) delete item[`${LEASE_PREFIX}${writer}`];
   }
 
   async getLock(service: string): Promise<LockRecord | undefined> {

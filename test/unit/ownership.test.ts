@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
-import { fenced, recoverService, recoveryId, type RecoveryDeps } from '../../functions/core/ownership';
+import { closeLeases, fenced, recoverService, recoveryId, Writer, type RecoveryDeps } from '../../functions/core/ownership';
 import type { FenceRequest, HistoryRecord, LockRecord, LockTarget, RolloutStore, ServiceState } from '../../functions/core/ports';
 import { BLUE_TG, GREEN_TG, NEW_TD, RETAINED_TD, ROLLOUT_ID, serviceConfig } from '../fixtures/state';
 
@@ -22,6 +22,8 @@ class World {
     'checkout-green': { taskDefinition: NEW_TD, desiredCount: 3 },
   };
   slept: number[] = [];
+  /** The writers named by each closeLeases call. */
+  closed: string[][] = [];
   now = NOW;
 
   held = () => (this.lock?.rolloutId ? (this.lock as LockRecord) : undefined);
@@ -30,8 +32,13 @@ class World {
     fence: async (_s: string, rolloutId: string, generation: number, request: FenceRequest) => {
       const lock = this.held();
       if (!lock || lock.rolloutId !== rolloutId || lock.generation !== generation || (request.unlessAborted && lock.abort)) return { ok: false as const, lock };
-      this.lock = { ...lock, leaseUntil: request.leaseUntil, ...(request.target ? { target: request.target } : {}) };
+      const leases = [...(lock.leases ?? []).filter((l) => l.writer !== request.writer), { writer: request.writer, generation, until: request.leaseUntil }];
+      this.lock = { ...lock, leaseUntil: request.leaseUntil, leases, ...(request.target ? { target: request.target } : {}) };
       return { ok: true as const, lock: this.lock as LockRecord };
+    },
+    closeLeases: async (_s: string, writers: readonly string[]) => {
+      this.closed.push([...writers]);
+      if (this.lock) this.lock = { ...this.lock, leases: (this.lock.leases ?? []).filter((l) => !writers.includes(l.writer)) };
     },
     takeOverLock: async (stale: Pick<LockRecord, 'rolloutId' | 'generation'>, request: Omit<LockRecord, 'generation'>) => {
       const lock = this.held();
@@ -116,6 +123,36 @@ describe('fenced', () => {
     await expect(fenced(owner, world.deps(), { unlessAborted: true })).rejects.toMatchObject({ name: ErrorName.AlarmFired });
     await expect(fenced(owner, world.deps())).resolves.toMatchObject({ generation: 4 });
   });
+
+  it('opens a lease of its invocation, which the invocation closes when it ends cleanly, with the expired ones it saw', async () => {
+    const world = new World();
+    world.lock = deadOwner({ leases: [{ writer: 'crashed-long-ago', generation: 3, until: new Date(NOW - 1).toISOString() }] });
+    const writer = new Writer('request-7');
+
+    await fenced({ service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4 }, { ...world.deps(), writer });
+    const open = world.lock.leases;
+    await closeLeases(writer, world.store);
+
+    expect(open).toContainEqual({ writer: 'request-7', generation: 4, until: new Date(NOW + 1000).toISOString() });
+    expect(world.closed).toEqual([['request-7', 'crashed-long-ago']]);
+    expect(world.lock.leases).toEqual([]);
+  });
+
+  it('writes nothing while an invocation of an earlier owner may still land a write, and closes its own lease again', async () => {
+    const world = new World();
+    const until = new Date(NOW + 12_000).toISOString();
+    world.lock = deadOwner({ leases: [{ writer: 'died-mid-call', generation: 3, until }, { writer: 'same-owner-earlier', generation: 4, until: new Date(NOW + 30_000).toISOString() }] });
+    const writer = new Writer('request-8');
+
+    const refused = fenced({ service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4 }, { ...world.deps(), writer });
+
+    await expect(refused).rejects.toMatchObject({ name: ErrorName.LeaseOpen, until, waitMs: 12_000 });
+    expect(world.closed).toEqual([['request-8']]);
+    expect(world.lock.leases?.map((l) => l.writer)).toEqual(['died-mid-call', 'same-owner-earlier']);
+    // Once that lease has run out, the same owner writes (its own generation's open lease is no obstacle).
+    world.now = Date.parse(until);
+    await expect(fenced({ service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4 }, { ...world.deps(), writer })).resolves.toMatchObject({ generation: 4 });
+  });
 });
 
 describe('recoverService', () => {
@@ -182,6 +219,17 @@ describe('recoverService', () => {
     expect(out.status).toBe('gone');
     expect(world.weights).toEqual({ [BLUE_TG]: 75, [GREEN_TG]: 25 });
     expect(world.history).toEqual([]);
+  });
+
+  it('also waits out a lease an earlier invocation left open, when it ends after the dead owner’s own', async () => {
+    const world = new World();
+    world.lock = deadOwner({ leaseUntil: new Date(NOW + 800).toISOString(), leases: [{ writer: 'died-mid-call', generation: 3, until: new Date(NOW + 2500).toISOString() }] });
+
+    const out = await recoverService(service, world.lock as LockRecord, 'stopped', world.deps());
+
+    expect(out.status).toBe('recovered');
+    expect(world.slept).toEqual([2500]);
+    expect(world.weights).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
   });
 
   it('takes nothing when the dead owner’s lease outlasts what the caller may wait, and says how long', async () => {

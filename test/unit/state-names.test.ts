@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ErrorName } from '../../functions/core/errors';
+import { DEFAULT_LEASE_MS } from '../../functions/core/ownership';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { StateName } from '../../state-machines/states';
 
@@ -7,5 +9,18 @@ describe('StateName', () => {
     const states = Object.keys((JSON.parse(readRolloutDefinition()) as { States: Record<string, unknown> }).States);
 
     expect([...Object.values(StateName)].sort()).toEqual([...states].sort());
+  });
+});
+
+describe('the states that take a service', () => {
+  type Task = { Retry?: Array<{ ErrorEquals: string[]; IntervalSeconds?: number; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }> };
+  const states = (JSON.parse(readRolloutDefinition()) as { States: Record<string, Task> }).States;
+
+  it('Prepare retries LeaseOpen, without jitter, for longer than a lease can stay open', () => {
+    const retrier = states[StateName.PrepareRollout]!.Retry!.find((r) => r.ErrorEquals.includes(ErrorName.LeaseOpen))!;
+    const waits = Array.from({ length: retrier.MaxAttempts ?? 3 }, (_, i) => (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** i);
+
+    expect(retrier.JitterStrategy ?? 'NONE').toBe('NONE');
+    expect(waits.reduce((a, b) => a + b, 0) * 1000).toBeGreaterThan(DEFAULT_LEASE_MS);
   });
 });

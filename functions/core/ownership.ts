@@ -194,12 +194,16 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   }
   const ended = deps.clock.now().toISOString();
   const outcome = target?.phase === 'committed' ? 'SUCCEEDED' : target ? 'ROLLED_BACK' : 'FAILED';
+  // The rollout's record as it wrote it (its lease has run out: nothing of it is still on the wire). One that
+  // died before it wrote one is keyed by its push time, as every other record of a push that did not start.
+  const recorded = (await deps.store.listHistory(service.name, 50)).find((h) => h.rolloutId === subject.rolloutId);
   // A rollout that had succeeded keeps the reason it succeeded for; what recovery did is added to it.
-  const closed = target?.phase === 'committed' ? (await deps.store.listHistory(service.name, 20)).find((h) => h.rolloutId === subject.rolloutId && h.outcome === 'SUCCEEDED') : undefined;
+  const closed = target?.phase === 'committed' && recorded?.outcome === 'SUCCEEDED' ? recorded : undefined;
   await deps.store.putHistory({
     service: service.name,
     rolloutId: subject.rolloutId,
-    startedAt: subject.startedAt,
+    startedAt: recorded?.startedAt ?? dead.push?.pushedAt ?? subject.startedAt,
+    ...(dead.push ? { pushedAt: dead.push.pushedAt } : {}),
     endedAt: ended,
     outcome,
     image: dead.image,

@@ -81,6 +81,17 @@ const FOUND: ReadonlyArray<{ readonly seed: number; readonly invariant: string; 
     diagnosis:
       'only a recovery waited out the previous lease: a rollback attempt dies with ecs:UpdateService on the wire, the retried rollback completes and releases, the next push takes generation 3 and writes, then the generation-2 write lands (now each invocation closes its own lease, and a new owner writes nothing while an earlier one is open)',
   },
+  {
+    seed: 1281,
+    invariant: 'records',
+    diagnosis:
+      "an execution stopped in Prepare, right after it took the lock: reconcile recovers it and keys the FAILED record by the time it took the lock, Prepare (seeing its execution ended) by the push time: two records for one push (the recovery now closes the record the rollout wrote, or the one keyed by its push time)",
+  },
+  {
+    seed: 1137,
+    invariant: 'records',
+    diagnosis: 'the same race as 1281 with a waiter: two FAILED records for one push stopped around Prepare',
+  },
 ];
 
 /**

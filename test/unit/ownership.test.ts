@@ -209,6 +209,21 @@ describe('recoverService', () => {
     expect(world.state).toBeUndefined();
   });
 
+  it('closes the record the dead rollout wrote, or, when it died before writing one, the record keyed by its push time', async () => {
+    const push = { pushedAt: '2026-11-24T10:14:58.250Z', digest: 'sha256:x' };
+    const early = new World();
+    early.lock = deadOwner({ target: undefined, push });
+    const later = new World();
+    later.lock = deadOwner({ push });
+    later.history = [{ service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', outcome: 'RUNNING', pushedAt: push.pushedAt }];
+
+    await recoverService(service, early.lock as LockRecord, 'stopped in Prepare', early.deps());
+    await recoverService(service, later.lock as LockRecord, 'stopped in Bake', later.deps());
+
+    expect(early.history).toEqual([expect.objectContaining({ rolloutId: ROLLOUT_ID, startedAt: push.pushedAt, pushedAt: push.pushedAt, outcome: 'FAILED' })]);
+    expect(later.history.at(-1)).toMatchObject({ rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', outcome: 'ROLLED_BACK' });
+  });
+
   it('touches nothing when another recovery took over first', async () => {
     const world = new World();
     const dead = deadOwner();

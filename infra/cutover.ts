@@ -250,7 +250,7 @@ export interface CutoverProps {
 }
 
 /** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
-export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'rollback', 'reconcile'] as const;
+export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'retire', 'rollback', 'reconcile'] as const;
 
 /** The Slack app's settings. */
 export interface CutoverSlackProps {
@@ -309,8 +309,9 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   alarm: ['dynamodb:UpdateItem'],
   // History, the service's state (drift reference), the lock, and the queue to wake the next push.
   finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  // The scale-down takes the lock, reads the service state, fences and releases.
-  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  // The scale-down takes the lock, reads the service state, fences and releases; a restore (the committed
+  // slot emptied outside Cutover) also writes the record and the service state.
+  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   // Finds the locks a dead execution holds (the index), recovers, closes records, wakes the next push.
   reconcile: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // GetItem: the abort's time, for the rollback reaction metric.
@@ -769,7 +770,8 @@ export class Cutover extends Construct {
     // Reconcile reads what it restores; retire and finalize never leave the traffic on a slot that cannot serve.
     for (const name of ['reconcile', 'retire'] as const) allow(name, ['ecs:DescribeServices'], serviceArns);
     for (const name of ['shift', 'retire', 'rollback', 'reconcile'] as const) allow(name, ELB_DESCRIBE, ['*']);
-    for (const name of ['shift', 'rollback', 'prepare', 'reconcile'] as const) {
+    // Retire: the warm old slot takes the traffic back when the committed one was emptied outside Cutover.
+    for (const name of ['shift', 'rollback', 'prepare', 'reconcile', 'retire'] as const) {
       allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);
       allow(name, ['elasticloadbalancing:ModifyRule'], ruleArns);
     }

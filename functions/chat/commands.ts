@@ -10,16 +10,15 @@
  * reply, so it cannot mention a channel or a user or add a link. Records keep such text as it came; only
  * the mentions Cutover builds itself (`<@user>` of the operator who sent the command) stay live.
  */
-import type { ServiceConfig, Slot } from '../core/config';
-import { otherSlot } from '../core/config';
-import { ErrorName, LeaseOpenError } from '../core/errors';
+import type { ServiceConfig } from '../core/config';
+import { ErrorName } from '../core/errors';
+import { restoreAfterCompletion } from '../core/restore';
 import { realSleep, type Alarms, type Clock, type CommandRecord, type Ecs, type Executions, type HistoryRecord, type LockRecord, type Log, type Notifier, type RolloutStore, type Sleep, type Traffic } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
-import { liveSlotFromWeights, shortRevision, targetGroupWeights, weightsFor, type Weights } from '../core/rollout';
+import { liveSlotFromWeights, type Weights } from '../core/rollout';
 import { driftProblems } from '../core/drift';
-import { wakeNextAfterRelease } from '../core/turns';
 import { abortRollout } from '../core/abort';
-import { DEFAULT_LEASE_MS, fenced, isDead, recoverService, type Owner } from '../core/ownership';
+import { isDead, recoverService } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
@@ -154,24 +153,6 @@ function describeHistory(h: HistoryRecord, now: Date): string {
   return `• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${slackText(h.trigger ?? 'unknown trigger')}${took}, ${ago(h.startedAt, now)})${h.reason ? ` — ${slackText(h.reason)}` : ''}`;
 }
 
-/** The last successful rollout, if the old slot is still warm for a rollback after completion. */
-async function restorable(service: ServiceConfig, deps: CommandDeps): Promise<{ last: HistoryRecord; oldSlot: Slot; desiredCount: number } | { reason: string }> {
-  const [last] = (await deps.store.listHistory(service.name, 10)).filter((h) => h.outcome !== 'REFUSED');
-  if (!last) return { reason: `nothing to roll back: ${service.name} has no rollout yet` };
-  if (last.outcome !== 'SUCCEEDED' || !last.liveSlot || !last.retainedTaskDefinitionArn || !last.endedAt) {
-    return { reason: `nothing to roll back: the last rollout of ${service.name} (${last.rolloutId}) ended ${last.outcome}` };
-  }
-  const closes = Date.parse(last.endedAt) + service.timings.rollbackWindowSeconds * 1000;
-  if (deps.clock.now().getTime() > closes) {
-    return { reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Roll forward with a new push (a rebuild of the version you want): a push older than the live image, or one already rolled out, does not start again.` };
-  }
-  const oldSlot = otherSlot(last.liveSlot);
-  const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);
-  if (!old || old.taskDefinition !== last.retainedTaskDefinitionArn || old.desiredCount === 0) {
-    return { reason: `the ${oldSlot} slot no longer runs ${shortRevision(last.retainedTaskDefinitionArn)} warm; cannot restore it instantly` };
-  }
-  return { last, oldSlot, desiredCount: old.desiredCount };
-}
 
 async function rollback(service: ServiceConfig, lock: LockRecord | undefined, reason: string, actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
   const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
@@ -201,62 +182,19 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
   // the canary, as an owner of its own. A holder that is finishing (Finalize's release, the scale-down) has
   // the lock for a moment only: try a few times.
   for (let attempt = 1; ; attempt++) {
-    const out = await restoreAfterCompletion(service, why, said, deps);
-    if (out.reply.status !== 409 || !out.busy || attempt >= RESTORE_ATTEMPTS) return out;
+    const out = await restoreAfterCompletion(service, why, deps);
+    if (out.status === 'restored') return { rolloutId: out.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}. ${said}` } };
+    if (!out.busy || attempt >= RESTORE_ATTEMPTS) {
+      return { rolloutId: out.rolloutId, reply: { status: 409, text: out.busy ? `${out.reason}, run status and try again` : out.waitMs ? `${out.reason}; run the rollback again after that` : out.reason } };
+    }
     await (deps.sleep ?? realSleep)(RESTORE_RETRY_MS);
   }
 }
 
-/** A restore after completion holds the lock under this prefix + the rollout it undoes. */
-const RESTORE_PREFIX = 'restore-';
 const RESTORE_ATTEMPTS = 5;
 const RESTORE_RETRY_MS = 400;
 /** How long the chat function may wait for a dead holder's lease (Slack expects an answer within 3 s). */
 const RECOVERY_WAIT_MS = 1_500;
-
-/** `why` goes into the history record as typed; `said` (its reason escaped) into the reply. */
-async function restoreAfterCompletion(service: ServiceConfig, why: string, said: string, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string; busy?: boolean }> {
-  const target = await restorable(service, deps);
-  if ('reason' in target) return { reply: { status: 409, text: target.reason } };
-  const { last, oldSlot, desiredCount } = target;
-  const restoreId = `${RESTORE_PREFIX}${last.rolloutId}`.slice(0, 80);
-  const now = deps.clock.now();
-  const retained = last.retainedTaskDefinitionArn!;
-  const taken = await deps.store.acquireLock({
-    service: service.name, rolloutId: restoreId, role: 'restore', startedAt: now.toISOString(), alarms: [], image: last.image,
-    leaseUntil: new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString(),
-    target: { slot: oldSlot, taskDefinitionArn: retained, desiredCount, phase: 'retained' },
-  });
-  if (!taken.acquired) return { busy: true, reply: { status: 409, text: `${service.name} is busy: ${taken.holder.rolloutId} holds its lock; the rollback after completion was not applied, run status and try again` } };
-  const owner: Owner = { service: service.name, rolloutId: restoreId, generation: taken.lock.generation };
-  const weights = weightsFor(oldSlot, 100);
-  try {
-    // Under the lock, read again: a push or another restore may have changed the service since.
-    const again = await restorable(service, deps);
-    if ('reason' in again || again.last.rolloutId !== last.rolloutId) return { reply: { status: 409, text: 'reason' in again ? again.reason : `${service.name} changed meanwhile; run status` } };
-    await fenced(owner, deps);
-    await deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights));
-    // The new revision's slot is idle again: scale it down (its revision stays registered).
-    await fenced(owner, deps);
-    await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
-    await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
-    const previous = await deps.store.getServiceState(service.name);
-    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push, written: { generation: owner.generation, stage: 2 } });
-  } catch (error) {
-    // The previous owner's last write may still land: nothing was changed, and the reply says when to try.
-    if (error instanceof LeaseOpenError) {
-      return { reply: { status: 409, text: `${service.name} was not changed: a write of its previous owner may still land for ${Math.ceil(error.waitMs / 1000)} s; run the rollback again after that` } };
-    }
-    throw error;
-  } finally {
-    await deps.store.releaseLock(service.name, restoreId);
-    await wakeNextAfterRelease(service, deps);
-  }
-  return {
-    rolloutId: last.rolloutId,
-    reply: { status: 200, text: `Restored ${service.name}: ${oldSlot} takes 100% again on ${shortRevision(retained)} (${last.rolloutId} rolled back after completion). ${said}` },
-  };
-}
 
 /** Runs one command. Never throws for operator mistakes: they get a specific answer. */
 export async function execute(text: string, actor: Actor, deps: CommandDeps): Promise<Reply> {

@@ -6,9 +6,9 @@
  */
 import type { ServiceConfig, Slot } from '../core/config';
 import { otherSlot } from '../core/config';
-import { describeStep, formatDuration } from '../core/plan';
+import { describeStep } from '../core/plan';
 import type { TaskDefinitionDoc } from '../core/ports';
-import { isDigest, shortRevision, weightsFor, weightsText, type ImageRef, type Weights } from '../core/rollout';
+import { isDigest, shortRevision, weightsFor, type ImageRef, type Weights } from '../core/rollout';
 import { preflight, pushChecks, type PrepareDeps } from '../prepare/prepare';
 import { cloneWithImage, Tag } from '../register/register';
 

@@ -12,6 +12,8 @@ import { parseExecutionEnded, type ExecutionEnded } from '../core/events';
 import { pushTimeOf, type RolloutState } from '../core/rollout';
 import { RecoveryPendingError } from '../core/errors';
 import { isDead, recoverService, type RecoveryDeps } from '../core/ownership';
+import { restoreIfCommittedCannotServe } from '../core/restore';
+import { slackText } from '../core/slack-text';
 
 export interface ReconcileDeps extends RecoveryDeps {
   readonly services: readonly ServiceConfig[];
@@ -41,6 +43,17 @@ async function closeUnrecorded(ended: ExecutionEnded, deps: ReconcileDeps): Prom
   });
 }
 
+/** The restore after completion of an execution that ended in its rollback window, if its committed slot cannot serve. */
+async function restoreCommitted(ended: ExecutionEnded, deps: ReconcileDeps): Promise<{ service: string; decision: string } | undefined> {
+  const service = deps.services.find((s) => s.name === (ended.input as Partial<RolloutState> | undefined)?.service?.name);
+  if (!service) return undefined;
+  const out = await restoreIfCommittedCannotServe(service, ended.name, deps);
+  if (out?.status !== 'restored') return undefined;
+  const decision = `execution ${ended.name} ended ${ended.status} in its rollback window; ${out.decision}`;
+  await deps.notifier?.post(`:warning: *${service.name}*: ${slackText(decision)}`);
+  return { service: service.name, decision };
+}
+
 export async function reconcile(event: unknown, deps: ReconcileDeps): Promise<ReconcileResult> {
   const ended = parseExecutionEnded(event);
   if (ended.kind === 'ignore') {
@@ -51,7 +64,15 @@ export async function reconcile(event: unknown, deps: ReconcileDeps): Promise<Re
   const held = (await deps.store.activeLocks()).filter((l) => l.rolloutId === ended.name || l.recovers?.rolloutId === ended.name);
   if (held.length === 0) {
     const reason = `execution ${ended.name} ended ${ended.status} owning no service`;
-    if (ended.status !== 'SUCCEEDED') await closeUnrecorded(ended, deps);
+    if (ended.status === 'SUCCEEDED') {
+      deps.log.info('execution ended owning no service', { reason });
+      return { recovered: [], ignored: reason };
+    }
+    await closeUnrecorded(ended, deps);
+    // Ended early in its rollback window: nothing will watch the slot it committed any more. If that slot
+    // was emptied outside Cutover while the old one is still warm, the old one takes the traffic back.
+    const restored = await restoreCommitted(ended, deps);
+    if (restored) return { recovered: [restored] };
     deps.log.info('execution ended owning no service', { reason });
     return { recovered: [], ignored: reason };
   }

@@ -214,7 +214,7 @@ export class FaultInjector {
       this.calls.push({ fn: invocation.fn, operation, attempts: 1, injected: fault?.kind });
       if (!fault) return run();
       if (fault.kind !== 'crash') return edge(operation, () => Promise.reject(sdkFailure(fault.kind as Exclude<FaultKind, 'crash'>, operation)));
-      const result = await run();
+      await run();
       invocation.dead = { operation, error: fault.crashError ?? 'Lambda.ServiceException' };
       throw lambdaError('Error', `the ${invocation.fn} process died after ${operation} took effect (injected)`);
     };

@@ -13,7 +13,7 @@ import { leaseLeftMs } from '../../functions/core/ownership';
 import { useLocalRuntime } from './emulator';
 
 const local = useLocalRuntime({ leaseMs: 50 });
-const { start, events } = local;
+const { start } = local;
 
 /** Waits until the execution is baking on a token recorded on the lock. */
 const baking = (rt: LocalRuntime, execution: string) =>
@@ -72,6 +72,51 @@ describe('an execution that dies while it owns the service', () => {
     const next = await pushAndDeliver(rt, 'v3');
     const [done] = await Promise.all(next.executions.map((n) => rt.sfn.wait(n)));
     expect(done!.endState).toBe('Rollout succeeded');
+  });
+});
+
+describe('the committed slot emptied outside Cutover in the rollback window', () => {
+  const plan = { steps: [{ kind: 'setWeight', weight: 100 }] } as const;
+  /** Waits until the execution waits out its rollback window, then scales its new (live) slot to 0 by hand. */
+  const emptyNewSlotInWindow = async (rt: LocalRuntime, name: string) => {
+    await until(async () => rt.sfn.executions.get(name)?.states.includes('Keep old slot warm') ?? false);
+    const { cluster, slots } = rt.env.service;
+    await rt.ports.ecs.updateService(cluster, slots.green.serviceName, { desiredCount: 0 });
+  };
+
+  it('at the end of the window, the warm old slot takes the traffic back instead of being scaled down', async () => {
+    const rt = await start({ services: [{ service: { plan, timings: { rollbackWindowSeconds: 1 } } }] });
+    const before = await readEndState(rt, rt.env.service);
+    const push = await pushAndDeliver(rt, 'v2');
+    const name = push.executions[0]!;
+    await emptyNewSlotInWindow(rt, name);
+    await rt.sfn.wait(name);
+    await rt.settle();
+
+    const end = await readEndState(rt, rt.env.service);
+    expect(end.weights).toEqual({ blue: 100, green: 0 });
+    expect(end.liveTaskDefinition).toBe(before.liveTaskDefinition);
+    const [record] = await historyOf(rt, name);
+    expect(record).toMatchObject({ outcome: 'ROLLED_BACK', liveSlot: 'blue' });
+    expect(record!.reason).toContain('scaled to 0 outside Cutover');
+    expect(await rt.ports.store.getLock(rt.env.service.name)).toBeUndefined();
+    expect(rt.slackApi!.messages.some((m) => m.text.includes('blue takes 100% again'))).toBe(true);
+  });
+
+  it('stopped in the window, the execution-ended event has the warm old slot take the traffic back', async () => {
+    const rt = await start({ services: [{ service: { plan, timings: { rollbackWindowSeconds: 3600 } } }] });
+    const push = await pushAndDeliver(rt, 'v2');
+    const name = push.executions[0]!;
+    await emptyNewSlotInWindow(rt, name);
+
+    expect(rt.sfn.stop(name)).toBe(true);
+    await rt.settle();
+
+    expect((await readEndState(rt, rt.env.service)).weights).toEqual({ blue: 100, green: 0 });
+    const [record] = await historyOf(rt, name);
+    expect(record).toMatchObject({ outcome: 'ROLLED_BACK', liveSlot: 'blue' });
+    expect(record!.reason).toContain('scaled to 0 outside Cutover');
+    expect(rt.slackApi!.messages.some((m) => m.text.includes(`${name} ended ABORTED in its rollback window`))).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';
 import { recoveryId } from '../../functions/core/ownership';
@@ -32,6 +33,7 @@ import {
   released,
   resetAws,
   serviceStateWrites,
+  slotWeights,
   totalAwsCalls,
   weightedForward,
   writes,
@@ -258,6 +260,33 @@ describe('retire handler', () => {
     expect(aws.ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
     expect(writes()).toEqual(['acquire', 'release']);
     expect(lock.item).not.toHaveProperty('rolloutId');
+  });
+
+  it('moves the traffic back to the warm old slot, as a restore of its own, when the committed slot was scaled to 0 outside Cutover', async () => {
+    givenListener([weightedForward(0, 100)]);
+    givenEcsService(ecsService('checkout-green', 8, { desiredCount: 0, runningCount: 0 }));
+    givenEcsService(ecsService('checkout-blue', 7));
+    const succeeded = { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: '2026-11-24T10:19:00.000Z', outcome: 'SUCCEEDED', liveSlot: 'green', retainedTaskDefinitionArn: RETAINED_TD, newTaskDefinitionArn: NEW_TD };
+    aws.dynamo.on(QueryCommand).resolves({ Items: [] });
+    aws.dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } }).resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${succeeded.startedAt}#${ROLLOUT_ID}`, ...succeeded }] });
+    aws.elb.on(ModifyListenerCommand).resolves({});
+
+    const result = await retire(registeredState());
+
+    expect(result).toEqual({
+      scaledDown: false,
+      restored: true,
+      decision: `the green slot's service checkout-green was scaled to 0 outside Cutover (desired count 0, 0 running): blue takes 100% again on checkout:7 (${ROLLOUT_ID} rolled back after completion)`,
+    });
+    expect(aws.elb.commandCalls(ModifyListenerCommand).map((c) => slotWeights(c.args[0].input.DefaultActions))).toEqual([{ blue: 100, green: 0 }]);
+    expect(aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: CLUSTER, service: 'checkout-green', desiredCount: 0 }]);
+    expect(historyWrites().map((h) => h.fields)).toEqual([expect.objectContaining({ outcome: 'ROLLED_BACK', liveSlot: 'blue', reason: expect.stringContaining('scaled to 0 outside Cutover') })]);
+    expect(serviceStateWrites()).toEqual([expect.objectContaining({ liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID })]);
+    // The scale-down's lock (generation 2), then the restore's (generation 3): each fenced and released.
+    expect(writes()).toEqual(['acquire', 'release', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'close lease']);
+    const restoreId = `restore-${ROLLOUT_ID}`.slice(0, 80);
+    expect(lockFences()).toEqual([fenceOf(restoreId, 3), fenceOf(restoreId, 3)]);
+    expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 3, leaseUntil: LEASE_UNTIL });
   });
 
   it('leaves the old slot running when a later rollout changed the service', async () => {

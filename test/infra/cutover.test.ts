@@ -379,14 +379,14 @@ describe('the Cutover construct in the example app', () => {
       }
     });
 
-    it('modifies only the listener, from shift, rollback, the recovery of a dead owner (prepare, reconcile) and chat (rollback after completion) alone', () => {
+    it('modifies only the listener, from shift, rollback, the recovery of a dead owner (prepare, reconcile), chat and retire (restores after completion) alone', () => {
       // Arrange
       const { listener } = example.stack.target;
       const modifies = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['shift', 'rollback', 'prepare', 'reconcile', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        const expected = ['shift', 'rollback', 'prepare', 'reconcile', 'chat', 'retire'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
         expect(modifies(name), name).toEqual(expected);
       }
     });

@@ -57,10 +57,12 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
   // store.acquireLock/fence/releaseLock, getServiceState, traffic.readForward, ecs.updateService
-  // and wakeNext (queued, dequeue, succeedTask / failTask) for a push that came while it held the lock
+  // and wakeNext (queued, dequeue, succeedTask / failTask) for a push that came while it held the lock;
+  // a restore when the committed slot was emptied: setWeights, putHistory, putServiceState
   retire: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecs:DescribeServices', 'ecs:UpdateService',
+    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
+    'ecs:DescribeServices', 'ecs:UpdateService',
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
   // store.activeLocks (index), recovery: takeOverLock/fence, describe/updateService, setWeights, history,

@@ -128,7 +128,7 @@ export async function isDead(holder: LockRecord, deps: { readonly executions: Pi
 }
 
 export interface RecoveryDeps {
-  readonly ecs: Pick<Ecs, 'describeService' | 'updateService'>;
+  readonly ecs: Pick<Ecs, 'describeService' | 'updateService' | 'describeTaskDefinition'>;
   readonly traffic: Pick<Traffic, 'setWeights'>;
   readonly store: LockStore & QueueStore & HistoryStore;
   readonly executions: Executions;
@@ -241,9 +241,23 @@ export async function restoreTarget(service: ServiceConfig, target: LockTarget, 
   done.unshift(`${target.slot} 100% on ${shortRevision(target.taskDefinitionArn)}`);
   if (target.phase === 'retained') {
     // The other slot held the new revision: back to the retained one, at zero tasks.
-    await deps.ecs.updateService(service.cluster, other.serviceName, { taskDefinition: target.taskDefinitionArn, desiredCount: 0 });
-    done.push(`${otherSlot(target.slot)} back on ${shortRevision(target.taskDefinitionArn)} at 0 tasks`);
+    done.push(`${otherSlot(target.slot)} ${await parkSlot(service.cluster, other.serviceName, target.taskDefinitionArn, deps)}`);
   }
   return done.join('; ');
+}
+
+/**
+ * Scales a slot that no longer takes traffic to zero, pointed back at `revision` so the image it ran cannot
+ * come back by a scale-up. ECS refuses a service update to an INACTIVE revision (one deregistered by hand):
+ * then the slot is only scaled to zero. Returns what was done, for people.
+ */
+export async function parkSlot(cluster: string, serviceName: string, revision: string, deps: { readonly ecs: Pick<Ecs, 'describeTaskDefinition' | 'updateService'> }): Promise<string> {
+  const described = await deps.ecs.describeTaskDefinition(revision);
+  if (described?.definition.status === 'ACTIVE') {
+    await deps.ecs.updateService(cluster, serviceName, { taskDefinition: revision, desiredCount: 0 });
+    return `back on ${shortRevision(revision)} at 0 tasks`;
+  }
+  await deps.ecs.updateService(cluster, serviceName, { desiredCount: 0 });
+  return `scaled to 0 tasks (${shortRevision(revision)} is no longer registered, so it keeps its revision)`;
 }
 

@@ -4,7 +4,7 @@
  * running it twice gives the same end state; the state machine retries it hard.
  */
 import { describeError, ErrorName } from '../core/errors';
-import { fenced, ownerOf } from '../core/ownership';
+import { fenced, ownerOf, parkSlot } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import type { Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
@@ -147,7 +147,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   ]);
   const restoredAt = deps.clock.now().toISOString();
   const idle = service.slots[live.idleSlot];
-  await deps.ecs.updateService(service.cluster, idle.serviceName, { taskDefinition: live.retainedTaskDefinitionArn, desiredCount: 0 });
+  const parked = await parkSlot(service.cluster, idle.serviceName, live.retainedTaskDefinitionArn, deps);
   await deps.store.putHistory({
     service: service.name,
     rolloutId,
@@ -171,7 +171,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   await wakeNextAfterRelease(service, deps);
   const decision =
     `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
-    `${live.idleSlot} back on ${shortRevision(live.retainedTaskDefinitionArn)} at 0 tasks. Reason: ${reason}`;
+    `${live.idleSlot} ${parked}. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
   await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${slackText(decision)}`, live.thread);
   return { outcome: 'ROLLED_BACK', weights, reason, abortedAt, restoredAt, decision };

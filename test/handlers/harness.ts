@@ -69,7 +69,8 @@ export const aws = {
 export function resetAws(): void {
   for (const mock of Object.values(aws)) mock.reset();
   // Unless a test says otherwise: the pushed image is in ECR, Cutover has not recorded the service's state
-  // yet (no drift reference), no rollout waits in the queue, and a lock's execution is still running.
+  // yet (no drift reference), no rollout waits in the queue, a lock's execution is still running, and every
+  // revision is registered (ACTIVE).
   aws.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST, imagePushedAt: new Date(PUSHED_AT) }] });
   aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } }).resolves({});
   aws.dynamo.on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'lock' } }).resolves({});
@@ -77,6 +78,7 @@ export function resetAws(): void {
   aws.ecs.on(DescribeServicesCommand).resolves({ services: [] });
   aws.dynamo.on(QueryCommand).resolves({ Items: [] });
   aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
+  givenRevisions();
 }
 
 /** Calls sent to any AWS client. */
@@ -501,6 +503,14 @@ export function givenHealthyEnvironment(env: Environment = {}): void {
 
 export function givenEcsService(service: Service): void {
   aws.ecs.on(DescribeServicesCommand, { services: [service.serviceName!] }).resolves({ services: [service], failures: [] });
+}
+
+/** DescribeTaskDefinition answers every revision as registered (ACTIVE), except the ones named INACTIVE. */
+export function givenRevisions(inactive: readonly string[] = []): void {
+  aws.ecs.on(DescribeTaskDefinitionCommand).callsFake((input: { taskDefinition: string }) => ({
+    taskDefinition: { taskDefinitionArn: input.taskDefinition, family: 'checkout', containerDefinitions: [], status: inactive.includes(input.taskDefinition) ? 'INACTIVE' : 'ACTIVE' },
+    tags: [],
+  }));
 }
 
 /** DescribeAlarms answers these alarms in these states, whatever filter it is given (as moto does). */

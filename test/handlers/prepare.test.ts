@@ -642,7 +642,7 @@ describe('prepare when another rollout holds the lock', () => {
     });
     aws.ecs.on(UpdateServiceCommand).resolves({});
     // Its record, as its prepare wrote it after its fence (keyed by when it took the lock).
-    const running = { service: 'checkout', rolloutId: OTHER_ROLLOUT_ID, startedAt: dead.startedAt, outcome: 'RUNNING', pushedAt: dead.push!.pushedAt };
+    const running = { service: 'checkout', rolloutId: OTHER_ROLLOUT_ID, startedAt: dead.startedAt, outcome: 'RUNNING', pushedAt: holderPush().pushedAt };
     aws.dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } }).resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${dead.startedAt}#${OTHER_ROLLOUT_ID}`, ...running }] });
 
     const live = await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
@@ -668,7 +668,7 @@ describe('prepare when another rollout holds the lock', () => {
         endedAt: NOW,
         outcome: 'ROLLED_BACK',
         image: OTHER_IMAGE_URI,
-        pushedAt: dead.push!.pushedAt,
+        pushedAt: holderPush().pushedAt,
         liveSlot: 'blue',
         weights: { blue: 100, green: 0 },
         reason: `rollout ${OTHER_ROLLOUT_ID} ended while it owned the service; Cutover recovered the service: blue 100% on checkout:7; green back on checkout:7 at 0 tasks`,

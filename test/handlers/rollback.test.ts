@@ -48,6 +48,7 @@ import {
   type Deps,
   type LockTable,
   conditionFailed,
+  givenRevisions,
 } from './harness';
 
 const ALARM_ERROR: StateError = { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM: Threshold Crossed: 1 out of the last 1 datapoints [42.0] was greater than the threshold (5.0)' };
@@ -176,6 +177,16 @@ describe('rollback handler', () => {
 
     expect(result.reason).toBe('DeploymentFailed: checkout-green: deployment failed: ECS deployment circuit breaker: tasks failed to start.');
     expect(historyWrites()[0]?.fields.reason).toBe(result.reason);
+  });
+
+  it('only scales the idle slot to 0 when the retained revision was deregistered by hand (ECS refuses to point a service at it)', async () => {
+    givenRevisions([RETAINED_TD]);
+
+    const result = await invoke(failedAt25());
+
+    expect(result).toMatchObject({ outcome: 'ROLLED_BACK', weights: { blue: 100, green: 0 } });
+    expect(sent().services).toEqual([{ cluster: CLUSTER, service: 'checkout-green', desiredCount: 0 }]);
+    expect(result.decision).toContain('green scaled to 0 tasks (checkout:7 is no longer registered, so it keeps its revision)');
   });
 
   it('gives the same writes and end state when retried after a failure part-way', async () => {

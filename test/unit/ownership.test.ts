@@ -22,6 +22,8 @@ class World {
     'checkout-green': { taskDefinition: NEW_TD, desiredCount: 3 },
   };
   slept: number[] = [];
+  /** Revisions deregistered (ECS refuses to point a service at one). */
+  inactive = new Set<string>();
   /** The writers named by each closeLeases call. */
   closed: string[][] = [];
   now = NOW;
@@ -68,8 +70,10 @@ class World {
       ecs: {
         describeService: async (_c, name) => ({ serviceName: name, status: 'ACTIVE', runningCount: this.services[name]!.desiredCount, deployments: [], ...this.services[name]! }),
         updateService: async (_c, name, change) => {
+          if (change.taskDefinition && this.inactive.has(change.taskDefinition)) throw Object.assign(new Error('TaskDefinition is inactive'), { name: 'InvalidParameterException' });
           this.services[name] = { ...this.services[name]!, ...change };
         },
+        describeTaskDefinition: async (arn) => ({ definition: { family: 'checkout', containerDefinitions: [], status: this.inactive.has(arn) ? 'INACTIVE' : 'ACTIVE' }, tags: {} }),
       },
       traffic: {
         setWeights: async (_l, weights) => {
@@ -172,6 +176,19 @@ describe('recoverService', () => {
     expect(world.state).toMatchObject({ liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3 });
     expect(world.held()).toBeUndefined();
     expect(world.lock!.generation).toBe(5);
+  });
+
+  it('only scales the other slot to zero when the retained revision was deregistered by hand (ECS refuses to point a service at it)', async () => {
+    const world = new World();
+    world.inactive.add(RETAINED_TD);
+    world.lock = deadOwner();
+
+    const out = await recoverService(service, world.lock as LockRecord, 'stopped', world.deps());
+
+    expect(out.status).toBe('recovered');
+    expect(world.weights).toEqual({ [BLUE_TG]: 100, [GREEN_TG]: 0 });
+    expect(world.services['checkout-green']).toEqual({ taskDefinition: NEW_TD, desiredCount: 0 });
+    expect(out.decision).toContain('is no longer registered');
   });
 
   it('keeps a committed new revision live and leaves the warm old slot alone', async () => {

@@ -355,11 +355,14 @@ function nagText(value: unknown): string {
 }
 
 /**
- * Read access to a secret's value, and nothing else: `secret.grantRead` also grants DescribeSecret, which no
- * function calls. A customer-managed key, if any, still lets the function decrypt.
+ * Read access to a secret's value, and nothing else (`secret.grantRead` also grants DescribeSecret, which no
+ * function calls). A secret imported by name or partial ARN has no full ARN: its ARN lacks the random
+ * suffix Secrets Manager adds, so the policy matches any suffix, as the construct library's own grant does.
+ * A customer-managed key, if any, still lets the function decrypt.
  */
 function grantSecretValue(secret: secretsmanager.ISecret, fn: lambda.IFunction): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+  const resource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [resource] }));
   secret.encryptionKey?.grantDecrypt(fn);
 }
 
@@ -485,10 +488,12 @@ export class Cutover extends Construct {
     const placeholders = aslPlaceholders(definition);
     const definitionSubstitutions = substitutionsFor(placeholders, arns);
 
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention });
     // A fixed name, so functions the definition invokes can know its ARN without a reference to it (which
     // would be a dependency cycle): they hand the lock to the next waiting push by its task token.
     this.stateMachineName = props.stateMachineName ?? `${Names.uniqueResourceName(this, { maxLength: 72, separator: '-' })}-rollout`;
+    // Under /aws/vendedlogs/: CloudWatch Logs then needs no resource policy per log group for Step Functions'
+    // log delivery, whose size limit (5,120 characters per account and Region) deployments otherwise hit.
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`, retention: logRetention });
     this.stateMachineArnString = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,

@@ -3,31 +3,22 @@
  * {@link AwsTransientError} (retried with backoff by the state machine); everything else passes through
  * untouched so the caller can catch the specific SDK exception it expects.
  */
+import { isRetryableByTrait, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
 import { AwsTransientError } from '../core/errors';
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'LimitExceededException',
-]);
+/** Network failures the SDK's own list leaves out (a DNS lookup that failed for now). */
+const NETWORK = new Set(['EAI_AGAIN']);
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-
-/** True for failures that a later retry may not meet: throttling, 5xx, network and time-outs. */
+/**
+ * True for failures that a later retry may not meet: throttling, 5xx, network failures and time-outs, as
+ * the SDK's own retry strategy classifies them (`@smithy/core/retry`), plus {@link NETWORK}.
+ */
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  if (e.name && (THROTTLING.has(e.name) || NETWORK.has(e.name))) return true;
-  if (e.code && NETWORK.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  return e.$retryable !== undefined && e.$retryable !== null;
+  const e = error as SdkError & { code?: string };
+  if (isThrottlingError(e) || isTransientError(e) || isServerError(e) || isRetryableByTrait(e)) return true;
+  return (e.code !== undefined && NETWORK.has(e.code)) || NETWORK.has(e.name);
 }
 
 /** Runs one AWS call; transient failures are rethrown as AwsTransientError naming the operation. */

@@ -190,9 +190,22 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** True for a well-formed image digest (`sha256:` + 64 lowercase hex). */
 export const isDigest = (v: unknown): v is string => typeof v === 'string' && DIGEST.test(v);
 
-/** `<registry>/<repository>@<digest>`: the image reference a task definition is pinned to. */
+/**
+ * The DNS suffix of a Region's partition: `amazonaws.com`, `amazonaws.com.cn` in China, and the isolated
+ * partitions' own (GovCloud uses the commercial suffix).
+ */
+export function urlSuffixOf(region: string): string {
+  if (region.startsWith('cn-')) return 'amazonaws.com.cn';
+  if (region.startsWith('us-isob-')) return 'sc2s.sgov.gov';
+  if (region.startsWith('us-iso-')) return 'c2s.ic.gov';
+  if (region.startsWith('eu-isoe-')) return 'cloud.adc-e.uk';
+  if (region.startsWith('us-isof-')) return 'csp.hci.ic.gov';
+  return 'amazonaws.com';
+}
+
+/** `<registry>/<repository>@<digest>`: the image reference a task definition is pinned to, in the Region's partition. */
 export function imageUri(account: string, region: string, repository: string, digest: string): string {
-  return `${account}.dkr.ecr.${region}.amazonaws.com/${repository}@${digest}`;
+  return `${account}.dkr.ecr.${region}.${urlSuffixOf(region)}/${repository}@${digest}`;
 }
 
 /**

@@ -62,6 +62,40 @@ describe('the Slack chat endpoint', () => {
   });
 });
 
+describe('secrets imported by name', () => {
+  it('grant reading the secret whatever random suffix Secrets Manager gave its ARN, and pass the functions its name-based ARN', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'Imported', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const env = new ExampleEnvironment(stack, 'Env');
+    const signingSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Signing', 'cutover/slack-signing');
+    const notify = secretsmanager.Secret.fromSecretNameV2(stack, 'Notify', 'cutover/slack-bot');
+
+    const cutover = new Cutover(stack, 'Cutover', {
+      slack: { signingSecret },
+      notifications: { secret: notify },
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] }],
+    });
+    const template = Template.fromStack(stack);
+    const reads = (fn: CfnResource | undefined) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(stack.resolve((fn as unknown as { logicalId: string }).logicalId)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>)
+        .filter((st) => st.Action === 'secretsmanager:GetSecretValue')
+        .map((st) => JSON.stringify(stack.resolve(st.Resource)));
+
+    expect(reads(cutover.functions.chat!.role!.node.defaultChild as CfnResource)).toEqual([expect.stringContaining(':secret:cutover/slack-signing-??????')]);
+    expect(reads(cutover.functions.rollback!.role!.node.defaultChild as CfnResource)).toEqual([expect.stringContaining(':secret:cutover/slack-bot-??????')]);
+  });
+});
+
+describe('the state machine log group', () => {
+  it('is named under /aws/vendedlogs/states/, so log delivery needs no resource policy of its own', () => {
+    const example = synthExampleApp();
+
+    example.template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/vendedlogs/states/${example.stack.cutover.stateMachineName}` });
+  });
+});
+
 describe('notifications', () => {
   it('give the notifying functions, and only those, the secret ARN and read access to it', () => {
     const app = testApp();

@@ -176,6 +176,16 @@ describe('imageUri', () => {
   it('pins the image to its digest in the account and region registry', () => {
     expect(imageUri('123456789012', 'us-east-1', 'checkout', DIGEST)).toBe(`123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${DIGEST}`);
   });
+
+  it.each([
+    ['cn-north-1', 'amazonaws.com.cn'],
+    ['cn-northwest-1', 'amazonaws.com.cn'],
+    ['us-gov-west-1', 'amazonaws.com'],
+    ['us-iso-east-1', 'c2s.ic.gov'],
+    ['us-isob-east-1', 'sc2s.sgov.gov'],
+  ])('uses the partition\'s DNS suffix in %s', (region, suffix) => {
+    expect(imageUri('123456789012', region, 'checkout', DIGEST)).toBe(`123456789012.dkr.ecr.${region}.${suffix}/checkout@${DIGEST}`);
+  });
 });
 
 describe('shortRevision', () => {

@@ -24,3 +24,15 @@ describe('the states that take a service', () => {
     expect(waits.reduce((a, b) => a + b, 0) * 1000).toBeGreaterThan(DEFAULT_LEASE_MS);
   });
 });
+
+describe('retries of Lambda itself', () => {
+  /** What AWS documents as transient Lambda service errors, to be retried by every Task (Step Functions best practice). */
+  const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.ClientExecutionTimeoutException'];
+  const states = (JSON.parse(readRolloutDefinition()) as { States: Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[] }> }> }).States;
+
+  it.each(Object.entries(states).filter(([, s]) => s.Type === 'Task'))('%s retries every transient Lambda error', (_name, state) => {
+    const retried = new Set((state.Retry ?? []).flatMap((r) => r.ErrorEquals));
+
+    expect(retried.has('States.ALL') ? [] : LAMBDA_TRANSIENT.filter((e) => !retried.has(e))).toEqual([]);
+  });
+});

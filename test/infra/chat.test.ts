@@ -1,6 +1,7 @@
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Cutover, NOTIFYING_FUNCTIONS } from '../../infra/cutover';
@@ -85,6 +86,26 @@ describe('secrets imported by name', () => {
 
     expect(reads(cutover.functions.chat!.role!.node.defaultChild as CfnResource)).toEqual([expect.stringContaining(':secret:cutover/slack-signing-??????')]);
     expect(reads(cutover.functions.rollback!.role!.node.defaultChild as CfnResource)).toEqual([expect.stringContaining(':secret:cutover/slack-bot-??????')]);
+  });
+});
+
+describe('composite alarms', () => {
+  it('are watched like metric alarms: the abort rule matches their state changes by name', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'Composite');
+    const env = new ExampleEnvironment(stack, 'Env');
+    const health = new cloudwatch.CompositeAlarm(stack, 'Health', {
+      compositeAlarmName: 'checkout-health',
+      alarmRule: cloudwatch.AlarmRule.anyOf(cloudwatch.AlarmRule.fromAlarm(env.errorAlarm, cloudwatch.AlarmState.ALARM)),
+    });
+
+    new Cutover(stack, 'Cutover', {
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [health] }],
+    });
+
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ 'detail-type': ['CloudWatch Alarm State Change'], detail: Match.objectLike({ alarmName: [stack.resolve(health.alarmName)] }) }),
+    });
   });
 });
 

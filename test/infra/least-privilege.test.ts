@@ -109,6 +109,8 @@ const ONLY_STAR = new Set([
   'ecs:DeregisterTaskDefinition',
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeRules',
+  // Composite alarms cannot be read with an alarm-scoped DescribeAlarms.
+  'cloudwatch:DescribeAlarms',
   'elasticloadbalancing:DescribeTargetGroups',
 ]);
 

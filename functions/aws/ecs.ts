@@ -34,6 +34,8 @@ export function awsEcs(client: ECSClient = new ECSClient(sdkOptions)): Ecs {
           runningCount: d.runningCount ?? 0,
           failedTasks: d.failedTasks ?? 0,
         })),
+        ...(s.deploymentController?.type ? { deploymentController: s.deploymentController.type } : {}),
+        ...(s.deploymentConfiguration?.strategy ? { deploymentStrategy: s.deploymentConfiguration.strategy } : {}),
       };
       return view;
     },

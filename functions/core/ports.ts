@@ -24,6 +24,10 @@ export interface ServiceView {
   readonly desiredCount: number;
   readonly runningCount: number;
   readonly deployments: readonly DeploymentView[];
+  /** `ECS`, `CODE_DEPLOY` or `EXTERNAL` (ECS answers nothing for `ECS` on older services). */
+  readonly deploymentController?: string;
+  /** ECS's own deployment strategy: `ROLLING`, or `BLUE_GREEN` / `CANARY` / `LINEAR`, which move the load balancer's traffic themselves. */
+  readonly deploymentStrategy?: string;
 }
 
 /**

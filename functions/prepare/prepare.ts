@@ -9,7 +9,7 @@ import { supersede, wakeNextAfterRelease } from '../core/turns';
 import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import { assertRolloutInput } from '../core/input';
-import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type Sleep, type Traffic } from '../core/ports';
+import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type ServiceView, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { inactiveRevision, isNewerPush, pushTimeOf, liveSlotFromWeights, shortRevision, slotWeights, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
@@ -61,6 +61,22 @@ export async function pushChecks(service: ServiceConfig, image: RolloutState['im
 const PREPARE_RECOVERY_WAIT_MS = 15_000;
 
 /** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
+/**
+ * What ECS would do behind Cutover's back: a service on the CodeDeploy or external controller refuses the
+ * UpdateService Cutover deploys with, and one on ECS's own blue/green, canary or linear strategy moves the
+ * load balancer's traffic itself.
+ */
+export function deploymentProblems(slot: Slot, svc: Pick<ServiceView, 'serviceName' | 'deploymentController' | 'deploymentStrategy'>): string[] {
+  const problems: string[] = [];
+  if (svc.deploymentController && svc.deploymentController !== 'ECS') {
+    problems.push(`ECS service ${svc.serviceName} (${slot} slot) uses the ${svc.deploymentController} deployment controller; Cutover deploys with UpdateService, which needs the ECS controller`);
+  }
+  if (svc.deploymentStrategy && svc.deploymentStrategy !== 'ROLLING') {
+    problems.push(`ECS service ${svc.serviceName} (${slot} slot) uses ECS's own ${svc.deploymentStrategy} deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic`);
+  }
+  return problems;
+}
+
 export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
   const imageUri = image.uri;
   const problems: string[] = [];
@@ -84,6 +100,7 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
   }
   if (!blueSvc) problems.push(`ECS service ${blue.serviceName} (blue slot) not found in cluster ${service.cluster}`);
   if (!greenSvc) problems.push(`ECS service ${green.serviceName} (green slot) not found in cluster ${service.cluster}`);
+  for (const [slot, svc] of [['blue', blueSvc], ['green', greenSvc]] as const) if (svc) problems.push(...deploymentProblems(slot, svc));
 
   let weights: Weights | undefined;
   let liveSlot: Slot | undefined;

@@ -431,6 +431,16 @@ describe('prepare handler', () => {
         ['ECS service checkout-green (green slot) not found in cluster shop'],
       ],
       [
+        'a slot on the CodeDeploy deployment controller',
+        () => givenEcsService(ecsService('checkout-blue', 7, { deploymentController: { type: 'CODE_DEPLOY' } })),
+        ['ECS service checkout-blue (blue slot) uses the CODE_DEPLOY deployment controller; Cutover deploys with UpdateService, which needs the ECS controller'],
+      ],
+      [
+        "a slot on ECS's own blue/green deployments",
+        () => givenEcsService(ecsService('checkout-green', 6, { desiredCount: 0, runningCount: 0, deploymentConfiguration: { strategy: 'BLUE_GREEN' } })),
+        ["ECS service checkout-green (green slot) uses ECS's own BLUE_GREEN deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic"],
+      ],
+      [
         'a live task definition that cannot be read',
         () => aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).rejects(sdkError(ClientException, 'Unable to describe task definition.')),
         [`the live task definition ${RETAINED_TD} cannot be read`],

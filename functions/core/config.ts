@@ -6,6 +6,7 @@
 import { RE2JS, RE2JSException } from 're2js';
 import { InvalidConfigError } from './errors';
 import { DEFAULT_PLAN, normalizePlan, validatePlan, type CanaryPlan } from './plan';
+import { historyBudgetProblem } from './history-budget';
 
 /** The two slots of a service. */
 export const SLOTS = ['blue', 'green'] as const;
@@ -278,6 +279,11 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
       const v = timings[key];
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push(`${path}.timings.${key}: ${ConfigMessage.TIMING}`);
     }
+  }
+  // Only a well-formed plan and timings have a worst case to measure.
+  if (problems.length === 0) {
+    const budget = historyBudgetProblem(c.plan as CanaryPlan, c.timings as Timings);
+    if (budget) problems.push(`${path}: ${budget}`);
   }
   return problems;
 }

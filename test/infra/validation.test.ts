@@ -131,6 +131,12 @@ describe('Cutover props', () => {
       good: () => ({ services: [service({ steadyMaxChecks: 1 })] }),
     },
     {
+      rule: 'a worst case far below the 25,000-event execution history limit',
+      bad: () => ({ services: [service({ steadyMaxChecks: 1000 })] }),
+      error: 'services[0]: its worst case is 26,754 execution history events (7 steps, 1000 steady checks), over the budget of 12,500',
+      good: () => ({ services: [service({ steadyMaxChecks: 300 })] }),
+    },
+    {
       rule: 'listener rule ARN',
       bad: () => ({ services: [service({ listenerRuleArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/checkout/50dc6c495c0c9188/f2f7dc8efc522ab2' })] }),
       error: 'services[0].listenerRuleArn: must be the ARN of an Application Load Balancer listener rule',

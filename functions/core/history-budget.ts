@@ -1,0 +1,75 @@
+/**
+ * The worst case of a rollout's execution history, checked before a plan may run.
+ *
+ * A Standard workflow fails with `States.Runtime` once its history reaches 25,000 events, and no Catch can
+ * handle that: the execution just ends (the reconcile function then puts the service back, but the rollout
+ * is lost). So a plan and its timings are refused, at synth and at run time, when the worst case of their
+ * execution could come near the limit.
+ *
+ * The model counts what Step Functions writes for each state of `state-machines/rollout.asl.json`: 5 events
+ * for a Lambda Task (entered, scheduled, started, succeeded, exited), 6 for one that waits for a task token,
+ * 2 for a Wait, Choice or Pass, 1 for a Fail, 3 for each retry (failed, scheduled, started), and 2 for the
+ * execution's start and end. The worst case takes every retry of every Task (the most attempts its Retry
+ * allows), every steady check, {@link WORST_CASE.turns} waits for the service's turn and
+ * {@link WORST_CASE.holds} operator pauses. `test/unit/history-budget.test.ts` checks the model against the
+ * definition; the benchmark measures real executions beside it.
+ */
+import type { Timings } from './config';
+import type { CanaryPlan } from './plan';
+
+/** Step Functions' limit on a Standard execution's history (events). */
+export const HISTORY_EVENT_LIMIT = 25_000;
+
+/** The share of the limit a plan's worst case may use: the rest is a margin for what the model leaves out. */
+export const HISTORY_BUDGET = HISTORY_EVENT_LIMIT / 2;
+
+/** What the worst case assumes of what the plan does not bound. */
+export const WORST_CASE = {
+  /** Times a push waits for the service's turn and is woken (each wait, then Prepare again). */
+  turns: 20,
+  /** Operator pauses and resumes in one rollout (each hold, then the alarm check again). */
+  holds: 20,
+} as const;
+
+/** Events of one state as Step Functions writes them. */
+const EVENTS = { task: 5, tokenTask: 6, flow: 2, fail: 1, retry: 3, execution: 2 } as const;
+
+/** Attempts after the first that each Task's Retry allows at most (the sum of its retriers' MaxAttempts). */
+export const RETRIES = {
+  prepare: 11,
+  waitForTurn: 8,
+  task: 5,
+  scaleDown: 6,
+  rollback: 10,
+} as const;
+
+const task = (retries: number, token = false) => (token ? EVENTS.tokenTask : EVENTS.task) + retries * EVENTS.retry;
+
+/** The most history events one execution of `plan` with `timings` can write. */
+export function worstCaseHistoryEvents(plan: CanaryPlan, timings: Pick<Timings, 'steadyMaxChecks'>): number {
+  const prepare = task(RETRIES.prepare);
+  const turns = WORST_CASE.turns * (task(RETRIES.waitForTurn, true) + prepare);
+  const deploy = 2 * task(RETRIES.task); // register, deploy
+  // Wait for new tasks, Check new tasks are steady, New tasks steady?: every check the timings allow.
+  const steady = timings.steadyMaxChecks * (EVENTS.flow + task(RETRIES.task) + EVENTS.flow);
+  // Check alarms, Paused?, More steps? before each step and once more before Finalize.
+  const check = task(RETRIES.task) + 2 * EVENTS.flow;
+  const holds = WORST_CASE.holds * (task(RETRIES.task, true) + task(RETRIES.task) + EVENTS.flow);
+  // Load step, Step kind?, the step's Task, Promoted? (after a wait), Step done.
+  const steps = plan.steps.reduce((sum, step) => sum + check + 3 * EVENTS.flow + (step.kind === 'setWeight' ? task(RETRIES.task) : task(RETRIES.task, true) + EVENTS.flow), 0);
+  // `promote --full` or a gate's timeout: one jump (Pass, Shift traffic) or one Choice and Pass more.
+  const jump = EVENTS.flow + task(RETRIES.task);
+  const success = check + task(RETRIES.task) + EVENTS.flow + task(RETRIES.scaleDown) + EVENTS.flow;
+  const rollback = task(RETRIES.rollback) + EVENTS.fail;
+  return EVENTS.execution + EVENTS.flow + prepare + turns + deploy + steady + holds + steps + jump + Math.max(success, rollback + check);
+}
+
+/** Why `plan` with `timings` may not run, or undefined when its worst case is within {@link HISTORY_BUDGET}. */
+export function historyBudgetProblem(plan: CanaryPlan, timings: Pick<Timings, 'steadyMaxChecks'>): string | undefined {
+  const worst = worstCaseHistoryEvents(plan, timings);
+  if (worst <= HISTORY_BUDGET) return undefined;
+  return (
+    `its worst case is ${worst.toLocaleString('en-US')} execution history events (${plan.steps.length} steps, ${timings.steadyMaxChecks} steady checks), ` +
+    `over the budget of ${HISTORY_BUDGET.toLocaleString('en-US')}: half of Step Functions' ${HISTORY_EVENT_LIMIT.toLocaleString('en-US')}-event limit, which ends an execution no Catch can handle. Use fewer steps or fewer steady checks (a longer steadyPollSeconds)`
+  );
+}

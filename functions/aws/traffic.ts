@@ -37,6 +37,18 @@ export function forwardWeights(action: Action): Record<string, number> {
   return {};
 }
 
+/**
+ * An action sent back as it was read. DescribeListeners and DescribeRules never return an OIDC action's
+ * client secret, and ModifyListener / ModifyRule refuse an `authenticate-oidc` action without one unless it
+ * says to keep the existing secret.
+ * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AuthenticateOidcActionConfig.html
+ */
+export function keptAction(action: Action): Action {
+  const oidc = action.AuthenticateOidcConfig;
+  if (action.Type !== 'authenticate-oidc' || !oidc || oidc.ClientSecret) return action;
+  return { ...action, AuthenticateOidcConfig: { ...oidc, UseExistingClientSecret: true } };
+}
+
 export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoadBalancingV2Client(sdkOptions)): Traffic {
   async function readActions(arn: string): Promise<Action[] | undefined> {
     try {
@@ -71,8 +83,8 @@ export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoa
           TargetGroupStickinessConfig: previous?.ForwardConfig?.TargetGroupStickinessConfig,
         },
       };
-      // Keep any other actions (authentication before the forward) exactly as they are.
-      const next = previous ? actions.map((a) => (a === previous ? forward : a)) : [...actions, forward];
+      // Keep any other actions (authentication before the forward) as they are; see keptAction.
+      const next = previous ? actions.map((a) => (a === previous ? forward : keptAction(a))) : [...actions.map(keptAction), forward];
       if (isRule(arn)) {
         await edge('elasticloadbalancing:ModifyRule', () => client.send(new ModifyRuleCommand({ RuleArn: arn, Actions: next })));
       } else {

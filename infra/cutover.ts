@@ -299,6 +299,8 @@ const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.d
 
 /** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
 const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
+  // The claim of each execution's first start (a duplicate delivery is counted once).
+  start: ['dynamodb:PutItem'],
   // Lock, drift reference, queue (read to wake the next push after a refusal, delete its own entry).
   // A dead owner's service is recovered on the way (the service state is put).
   prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],

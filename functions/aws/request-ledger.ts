@@ -1,9 +1,9 @@
 /**
  * The {@link RequestLedger} port over the store's DynamoDB table (the same `pk` / `sk` strings).
  *
- * Item: pk `slack-request#<signature>`, sk `request`, `expiresAt` (Unix seconds, the table's TTL attribute).
+ * Item: pk `request#<id>` (`slack:<signature>` for a Slack request, `push:<execution name>` for a push), sk `request`, `expiresAt` (Unix seconds, the table's TTL attribute).
  * A claim is one conditional PutItem (`attribute_not_exists(pk)`): DynamoDB lets exactly one of two
- * concurrent claims of a signature through. TTL removes the item some time after `expiresAt` (not at the
+ * concurrent claims of an id through. TTL removes the item some time after `expiresAt` (not at the
  * second; an expired item still refuses its signature, which is stale by then anyway).
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
  */
@@ -17,14 +17,14 @@ import { edge, errorName } from './edge';
 export const EXPIRES_AT_ATTRIBUTE = 'expiresAt';
 
 /** The key of a claimed request. */
-export const requestKey = (id: string) => ({ pk: `slack-request#${id}`, sk: 'request' });
+export const requestKey = (id: string) => ({ pk: `request#${id}`, sk: 'request' });
 
 const conditionFailed = (error: unknown) => error instanceof ConditionalCheckFailedException || errorName(error) === 'ConditionalCheckFailedException';
 
 /**
  * @example
  * const ledger = awsRequestLedger(requireEnv('TABLE_NAME'));
- * if (!(await ledger.claim(signature, expiresAt))) return text(409, 'request already handled');
+ * if (!(await ledger.claim(`slack:${signature}`, expiresAt))) return text(409, 'request already handled');
  */
 export function awsRequestLedger(tableName: string, client: DynamoDBClient = new DynamoDBClient(sdkOptions)): RequestLedger {
   const doc = DynamoDBDocumentClient.from(client);

@@ -64,7 +64,7 @@ export async function handleSlashCommand(event: APIGatewayProxyEventV2, deps: Ch
   // Last before the command: a request refused above changed nothing, so a replay of it needs no claim. The
   // signature is canonical (only lowercase hex verifies), so one request has exactly one ledger key.
   const claimUntil = new Date((Number(timestamp) + MAX_SKEW_SECONDS + LEDGER_MARGIN_SECONDS) * 1000);
-  if (!(await deps.requestLedger.claim(signature, claimUntil))) {
+  if (!(await deps.requestLedger.claim(`slack:${signature}`, claimUntil))) {
     deps.log.warn('slash command refused: replayed request', { user, channel });
     return text(REPLAY_STATUS, REPLAY_TEXT);
   }

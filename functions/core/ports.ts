@@ -412,8 +412,9 @@ export interface Notifier {
  */
 export interface RequestLedger {
   /**
-   * Records `id` (the request's signature) as handled until `expiresAt`. True the first time, false when it
-   * was already claimed (a replay). Atomic: of two concurrent claims of one id, exactly one gets true.
+   * Records `id` (a Slack request's signature, a push's execution name) as handled until `expiresAt`. True
+   * the first time, false when it was already claimed (a replay, a duplicate delivery). Atomic: of two
+   * concurrent claims of one id, exactly one gets true.
    */
   claim(id: string, expiresAt: Date): Promise<boolean>;
 }

@@ -3,6 +3,8 @@ import { requireEnv } from '../aws/clients';
 import { awsExecutions } from '../aws/executions';
 import { servicesFromEnv } from '../core/config';
 import { awsRegistry } from '../aws/registry';
+import { awsRequestLedger } from '../aws/request-ledger';
+import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
 import { startMetrics } from '../core/metrics';
@@ -12,5 +14,12 @@ import { start, type StartDeps } from './start';
 export const createHandler = (deps: () => StartDeps) => lambda('start', start, deps, { metrics: (_event, result) => startMetrics(result) });
 
 export const handler = createHandler(
-  once((): StartDeps => ({ services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), registry: awsRegistry(), log: powertoolsLog() })),
+  once((): StartDeps => ({
+    services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
+    executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+    registry: awsRegistry(),
+    requestLedger: awsRequestLedger(requireEnv('TABLE_NAME')),
+    clock: systemClock,
+    log: powertoolsLog(),
+  })),
 );

@@ -2,10 +2,15 @@
  * Start: an ECR push → one rollout per service configured for that repository, each pinned to the pushed
  * digest. The execution name is the service and the digest, so a duplicate delivery, or the same digest
  * pushed under another tag, starts nothing new.
+ *
+ * A duplicate is also counted once: the same digest under another tag makes StartExecution fail with
+ * ExecutionAlreadyExists, but the same event delivered twice (the same input) makes it succeed again, as
+ * Step Functions documents for a Standard workflow. So the first start of an execution name is claimed in
+ * the ledger after it succeeded; a start that finds the claim taken is a duplicate.
  */
 import { tagMatches, type ServiceConfig } from '../core/config';
 import { parseEcrPush } from '../core/events';
-import type { Executions, Log, Registry } from '../core/ports';
+import type { Clock, Executions, Log, Registry, RequestLedger } from '../core/ports';
 import { executionName, imageUri, type RolloutInput } from '../core/rollout';
 
 export interface StartDeps {
@@ -13,8 +18,14 @@ export interface StartDeps {
   readonly executions: Executions;
   /** ECR's push time of the image, which orders pushes. */
   readonly registry: Pick<Registry, 'describeImage'>;
+  /** Where the first start of each execution name is claimed (duplicates are not counted). */
+  readonly requestLedger: RequestLedger;
+  readonly clock: Clock;
   readonly log: Log;
 }
+
+/** How long a push's claim is kept: longer than EventBridge retries a delivery (24 hours). */
+const PUSH_CLAIM_MS = 48 * 3600 * 1000;
 
 export interface StartResult {
   readonly started: ReadonlyArray<{ service: string; executionArn: string }>;
@@ -56,8 +67,10 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
       trigger: { kind: 'ecr-push', id: push.id, at: push.time },
     };
     const out = await deps.executions.start(name, input);
-    (out.alreadyStarted ? duplicates : started).push({ service: service.name, executionArn: out.executionArn });
-    deps.log.info(out.alreadyStarted ? 'duplicate push: rollout already started' : 'rollout started', {
+    // Claimed only after the start succeeded: a start that failed and is retried still counts once.
+    const duplicate = out.alreadyStarted || !(await deps.requestLedger.claim(`push:${name}`, new Date(deps.clock.now().getTime() + PUSH_CLAIM_MS)));
+    (duplicate ? duplicates : started).push({ service: service.name, executionArn: out.executionArn });
+    deps.log.info(duplicate ? 'duplicate push: rollout already started' : 'rollout started', {
       service: service.name, rolloutId: name, executionArn: out.executionArn, image: input.image.uri, tag: push.tag,
     });
   }

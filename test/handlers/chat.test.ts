@@ -280,8 +280,8 @@ function awsSequence(): string[] {
   });
 }
 
-/** The request claims sent to the ledger (conditional PutItem of `slack-request#<signature>`). */
-const claims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('slack-request#'));
+/** The request claims sent to the ledger (conditional PutItem of `request#slack:<signature>`). */
+const claims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('request#slack:'));
 
 /** The table as DynamoDB keeps it for conditional puts: the first put of a key lands, a second one fails its condition. */
 function givenConditionalPuts(): void {
@@ -475,7 +475,7 @@ describe('chat handler: status', () => {
       ),
     );
     expect(aws.elb.commandCalls(DescribeListenersCommand).map((c) => c.args[0].input)).toEqual([{ ListenerArns: [LISTENER_ARN] }]);
-    expect(aws.cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([{ AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }]);
+    expect(aws.cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([{ AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: undefined }]);
     expect(changes()).toEqual(NO_CHANGES);
     expect(auditWrites()).toEqual([audited('status checkout', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
@@ -1305,7 +1305,7 @@ describe('chat handler: a signed request is applied once', () => {
     expect(claims()).toEqual([
       {
         TableName: TABLE,
-        Item: { pk: `slack-request#${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: timestamp + 300 + 60 },
+        Item: { pk: `request#slack:${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: timestamp + 300 + 60 },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     ]);

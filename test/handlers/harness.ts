@@ -34,12 +34,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { awsAlarms } from '../../functions/aws/alarms';
 import { awsEcs } from '../../functions/aws/ecs';
 import { awsRegistry } from '../../functions/aws/registry';
+import { awsRequestLedger } from '../../functions/aws/request-ledger';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { awsExecutions } from '../../functions/aws/executions';
 import { awsStore } from '../../functions/aws/store';
 import { awsTraffic } from '../../functions/aws/traffic';
 import { DEFAULT_LEASE_MS } from '../../functions/core/ownership';
-import type { Alarms, Clock, Ecs, Executions, Log, LockRecord, Registry, RolloutStore, Traffic } from '../../functions/core/ports';
+import type { Alarms, Clock, Ecs, Executions, Log, LockRecord, Registry, RequestLedger, RolloutStore, Traffic } from '../../functions/core/ports';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
 import { ALARMS, BLUE_TG, DIGEST, GREEN_TG, LISTENER_ARN, PUSHED_AT, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
 
@@ -110,6 +111,7 @@ export interface Deps {
   readonly store: RolloutStore;
   readonly executions: Executions;
   readonly registry: Registry;
+  readonly requestLedger: RequestLedger;
   readonly clock: Clock;
   readonly log: Log & { readonly lines: LogLine[] };
 }
@@ -123,6 +125,7 @@ export function realDeps(): Deps {
     store: awsStore(TABLE, new DynamoDBClient({ region })),
     executions: awsExecutions(STATE_MACHINE_ARN, new SFNClient({ region })),
     registry: awsRegistry(new ECRClient({ region })),
+    requestLedger: awsRequestLedger(TABLE, new DynamoDBClient({ region })),
     clock: fixedClock,
     log: capturingLog(),
   };

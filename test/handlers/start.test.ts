@@ -8,7 +8,8 @@ import { createHandler } from '../../functions/start/handler';
 import { loadEvent } from '../fixtures/aws-events';
 import { ownResources } from '../fixtures/own-resources';
 import { DIGEST, OTHER_DIGEST, ROLLOUT_ID, rolloutInput, serviceConfig, serviceInput } from '../fixtures/state';
-import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, namedError, realDeps, resetAws, sdkError, totalAwsCalls } from './harness';
+import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, conditionFailed, namedError, realDeps, resetAws, sdkError, totalAwsCalls } from './harness';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
 /** ECR's push time of the sample digest (DescribeImages' imagePushedAt): it orders pushes, to the millisecond. */
@@ -18,8 +19,8 @@ const pinned = () => ({ ...rolloutInput().image, pushedAt: PUSHED });
 
 let services: ServiceConfig[];
 const invoke = (event: unknown) => {
-  const { executions, registry, log } = realDeps();
-  return createHandler(() => ({ services, executions, registry, log }))(event, LAMBDA_CONTEXT);
+  const { executions, registry, log, requestLedger, clock } = realDeps();
+  return createHandler(() => ({ services, executions, registry, log, requestLedger, clock }))(event, LAMBDA_CONTEXT);
 };
 
 const started = () =>
@@ -95,6 +96,36 @@ describe('start handler', () => {
     expect(result).toEqual({ started: [], duplicates: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }] });
     const [first, second] = started();
     expect(second).toEqual(first);
+  });
+
+  it('counts a duplicate delivery once when StartExecution succeeds again (same name and input, as Step Functions answers while it runs)', async () => {
+    // The ledger as DynamoDB keeps it: the first conditional put of a key wins, later ones fail.
+    const claimed = new Set<string>();
+    aws.dynamo.on(PutCommand).callsFake((input: { Item: { pk: string } }) => {
+      if (claimed.has(input.Item.pk)) throw conditionFailed();
+      claimed.add(input.Item.pk);
+      return {};
+    });
+
+    const first = await invoke(loadEvent('ecr-push'));
+    const again = await invoke(loadEvent('ecr-push'));
+
+    expect(aws.sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+    expect(first).toEqual({ started: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }], duplicates: [] });
+    expect(again).toEqual({ started: [], duplicates: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }] });
+    expect([...claimed]).toEqual([`request#push:${ROLLOUT_ID}`]);
+  });
+
+  it('claims a start only once it succeeded, so a start retried after a failure still counts', async () => {
+    const claims = () => aws.dynamo.commandCalls(PutCommand).length;
+    aws.sfn.on(StartExecutionCommand).rejectsOnce(namedError('ThrottlingException', 400)).callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));
+
+    await expect(invoke(loadEvent('ecr-push'))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+    const before = claims();
+    const retried = await invoke(loadEvent('ecr-push'));
+
+    expect(before).toBe(0);
+    expect(retried.started).toHaveLength(1);
   });
 
   it('starts a new execution for a new digest', async () => {

@@ -19,7 +19,7 @@ import { actionsOf, policyStatementsOf, render, synthExampleApp, type ExampleApp
  */
 const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // registry.describeImage (ECR's push time), executions.start
-  start: ['ecr:DescribeImages', 'states:StartExecution'],
+  start: ['ecr:DescribeImages', 'states:StartExecution', 'dynamodb:PutItem'],
   // store: acquireLock/takeOverLock/updateLock/putHistory/markAborted (UpdateItem), getLock/getServiceState (GetItem),
   // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR); turns: isStale
   // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)

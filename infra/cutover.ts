@@ -42,9 +42,9 @@ import { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/aws/store';
 import { EXPIRES_AT_ATTRIBUTE } from '../functions/aws/request-ledger';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
-import { DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ServiceConfig } from '../functions/core/config';
+import { DEFAULT_SCAN_TIMEOUT_SECONDS, DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ScanTimeoutAction, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
-import { alarmEventPattern, ecsFailurePattern, executionEndedPattern, pushEventPattern, type EventPattern } from './rules';
+import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, inspectorScanPattern, pushEventPattern, type EventPattern } from './rules';
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { rolloutDashboard } from './dashboard';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
@@ -173,10 +173,13 @@ export interface CutoverServiceProps {
    */
   readonly tagFilter?: string;
   /**
-   * Refuse images whose ECR scan has a finding at or above this severity (the repository should scan on push).
+   * Refuse images whose ECR scan has a finding at or above this severity (the repository should scan on
+   * push, basic or enhanced). A push whose scan is still running waits for the scan's completion event, for
+   * at most `timeout`, without disturbing the rollout in flight; then `onTimeout` refuses it (the default)
+   * or rolls it out without the scan's verdict.
    * @default - no scan gate
    */
-  readonly imageScan?: { readonly failOn: ScanSeverity };
+  readonly imageScan?: { readonly failOn: ScanSeverity; readonly timeout?: Duration; readonly onTimeout?: ScanTimeoutAction };
   /**
    * Revisions kept registered besides the live and retained ones; older ones are deregistered after a success.
    * @default 5
@@ -290,6 +293,8 @@ export const UNSCOPABLE_ACTIONS = {
    * it; aws-cdk's own custom resources had to do the same). It only reads alarm states.
    */
   describeAlarms: 'cloudwatch:DescribeAlarms',
+  /** Enhanced-scanning findings, read through ECR's DescribeImageScanFindings (Inspector has no resource scope for them). */
+  listInspectorFindings: 'inspector2:ListFindings',
 } as const;
 
 /** The X-Ray actions Lambda's active tracing adds on `*` (they have no resource type). */
@@ -299,8 +304,9 @@ const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.d
 
 /** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
 const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
-  // The claim of each execution's first start (a duplicate delivery is counted once).
-  start: ['dynamodb:PutItem'],
+  // The claim of each execution's first start (a duplicate delivery is counted once); a completed scan
+  // reads and forgets the wait of the push of that image.
+  start: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
   // Lock, drift reference, queue (read to wake the next push after a refusal, delete its own entry).
   // A dead owner's service is recovered on the way (the service state is put).
   prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
@@ -312,7 +318,7 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   // Weights on the lock, and one record per step.
   shift: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // Wait tokens on the lock; a queued push's entry.
-  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
   alarm: ['dynamodb:UpdateItem'],
   // History, the service's state (drift reference), the lock, and the queue to wake the next push.
   finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
@@ -416,7 +422,8 @@ function propPath(problem: string, services: readonly CutoverServiceProps[]): st
     .replace(/^(services\[(\d+)\])\.listenerArn/, (_m, at: string, i: string) => `${at}.${services[Number(i)]?.listenerRuleArn !== undefined ? 'listenerRuleArn' : 'listener'}`)
     .replace(/^(services\[\d+\])\.timings\.rollbackWindowSeconds/, '$1.rollbackWindow')
     .replace(/^(services\[\d+\])\.timings\.steadyPollSeconds/, '$1.steadyPollInterval')
-    .replace(/^(services\[\d+\])\.timings\.steadyMaxChecks/, '$1.steadyMaxChecks');
+    .replace(/^(services\[\d+\])\.timings\.steadyMaxChecks/, '$1.steadyMaxChecks')
+    .replace(/^(services\[\d+\])\.imageScan\.timeoutSeconds/, '$1.imageScan.timeout');
 }
 
 /**
@@ -437,6 +444,8 @@ export class Cutover extends Construct {
   public readonly chatUrl?: lambda.FunctionUrl;
   /** ECR push (PUSH, SUCCESS) to a configured repository → the start function. */
   public readonly pushRule: events.Rule;
+  /** The image-scan gate's wake-ups (ECR's and Inspector's scan-complete events), when a service has a gate. */
+  public readonly scanRules: readonly events.Rule[] = [];
   /** A configured alarm going to ALARM → the alarm function. */
   public readonly alarmRule: events.Rule;
   /** ECS deployment failures and task start/placement failures → the alarm (abort) function. */
@@ -573,6 +582,22 @@ export class Cutover extends Construct {
       eventPattern: cdkPattern(pushEventPattern(services.map((s) => s.props.repository.repositoryName))),
       targets: [target(functions.start)],
     });
+    // The image-scan gate: a completed scan (basic or enhanced) ends the wait of the push of that image.
+    const scanned = services.filter((s) => s.props.imageScan);
+    if (scanned.length) {
+      this.scanRules = [
+        new events.Rule(this, 'ScanRule', {
+          description: "Cutover: ECR's scan of a pushed image completed; the push waiting for it goes on",
+          eventPattern: cdkPattern(ecrScanPattern(scanned.map((s) => s.props.repository.repositoryName))),
+          targets: [target(functions.start)],
+        }),
+        new events.Rule(this, 'InspectorScanRule', {
+          description: "Cutover: Inspector's enhanced scan of a pushed image completed; the push waiting for it goes on",
+          eventPattern: cdkPattern(inspectorScanPattern(scanned.map((s) => s.props.repository.repositoryArn))),
+          targets: [target(functions.start)],
+        }),
+      ];
+    }
     this.alarmRule = new events.Rule(this, 'AlarmRule', {
       description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
       eventPattern: cdkPattern(alarmEventPattern(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName)))),
@@ -646,7 +671,9 @@ export class Cutover extends Construct {
         ...(s.chat ? { chat: s.chat } : {}),
         ...(s.concurrency ? { concurrency: s.concurrency } : {}),
         ...(s.tagFilter !== undefined ? { tagFilter: s.tagFilter } : {}),
-        ...(s.imageScan ? { imageScan: s.imageScan } : {}),
+        ...(s.imageScan
+          ? { imageScan: { failOn: s.imageScan.failOn, timeoutSeconds: seconds(s.imageScan.timeout ?? Duration.seconds(DEFAULT_SCAN_TIMEOUT_SECONDS)), onTimeout: s.imageScan.onTimeout ?? 'refuse' } }
+          : {}),
         ...(s.keepRevisions !== undefined ? { keepRevisions: s.keepRevisions } : {}),
         ...(s.adoptDrift !== undefined ? { adoptDrift: s.adoptDrift } : {}),
       };
@@ -807,6 +834,14 @@ export class Cutover extends Construct {
     allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings'], repositoryArns);
     // Start reads ECR's push time, which orders pushes.
     allow('start', ['ecr:DescribeImages'], repositoryArns);
+    // The image-scan gate: the wait reads the scan once it is recorded; a completed scan ends it. Findings
+    // of enhanced scanning come from Inspector through ECR's API, which needs inspector2:ListFindings.
+    const gated = unique(this.services.filter((s) => s.props.imageScan).map((s) => s.props.repository.repositoryArn));
+    if (gated.length) {
+      allow('bake', ['ecr:DescribeImageScanFindings'], gated);
+      allow('start', ['states:SendTaskSuccess'], [this.stateMachineArnString]);
+      for (const name of ['prepare', 'bake'] as const) allow(name, [UNSCOPABLE_ACTIONS.listInspectorFindings], ['*']);
+    }
 
     // Retention after a success: list the family, keep the protected and newest, deregister the rest.
     allow('finalize', ['ecs:DescribeServices'], serviceArns);

@@ -18,6 +18,16 @@ export function pushEventPattern(repositories: readonly string[]): EventPattern 
   };
 }
 
+/** ECR's basic scan of an image in these repositories completed (the image-scan gate's wake-up). */
+export function ecrScanPattern(repositories: readonly string[]): EventPattern {
+  return { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], detail: { 'repository-name': [...new Set(repositories)] } };
+}
+
+/** Inspector's first enhanced scan of an image in these repositories (named by ARN) completed. */
+export function inspectorScanPattern(repositoryArns: readonly string[]): EventPattern {
+  return { source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'], detail: { 'repository-name': [...new Set(repositoryArns)] } };
+}
+
 /** The given alarms going into ALARM. */
 export function alarmEventPattern(alarmNames: readonly string[]): EventPattern {
   return {

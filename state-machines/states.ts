@@ -4,6 +4,8 @@
  */
 export const StateName = {
   PrepareRollout: 'Prepare rollout',
+  WaitForImageScan: 'Wait for image scan',
+  ImageScanTimedOut: 'Image scan timed out',
   WaitForTurn: 'Wait for turn',
   RolloutSuperseded: 'Rollout superseded',
   RolloutRefused: 'Rollout refused',

@@ -9,7 +9,7 @@
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../core/ports';
+import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
 
@@ -17,6 +17,7 @@ export const ACTIVE_INDEX = 'active';
 const LOCK_SK = 'lock';
 const pkOf = (service: string) => `service#${service}`;
 const historySk = (startedAt: string, rolloutId: string) => `rollout#${startedAt}#${rolloutId}`;
+const scanSk = (digest: string) => `scan#${digest}`;
 /** ISO times sort as text; the rollout id (service + digest) breaks ties the same way as {@link isNewerPush}. */
 const queueSk = (pushedAt: string, rolloutId: string) => {
   const time = new Date(pushedAt);
@@ -300,6 +301,21 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async dequeue(service, rolloutId, pushedAt) {
       await edge('dynamodb:DeleteItem', () => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: queueSk(pushedAt, rolloutId) } })));
+    },
+
+    async putScanWait(wait) {
+      await edge('dynamodb:PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(wait.service), sk: scanSk(wait.digest), ...wait } })));
+    },
+
+    async scanWait(service, digest) {
+      const out = await edge('dynamodb:GetItem', () => doc.send(new GetCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: scanSk(digest) }, ConsistentRead: true })));
+      if (!out.Item) return undefined;
+      const { pk: _pk, sk: _sk, ...rest } = out.Item;
+      return rest as unknown as ScanWait;
+    },
+
+    async deleteScanWait(service, digest) {
+      await edge('dynamodb:DeleteItem', () => doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: pkOf(service), sk: scanSk(digest) } })));
     },
 
     async getServiceState(service) {

@@ -7,14 +7,17 @@
  * starting: no alarm is lost in the gap between two states. Likewise a hold whose pause was lifted before
  * its token was recorded fails with PauseLifted, and the loop goes on: no resume is lost.
  */
-import { InvalidInputError, LockLostError, PauseLiftedError, TurnNowError } from '../core/errors';
-import type { Clock, Log, WaitRecord, LockStore, QueueStore } from '../core/ports';
+import { InvalidInputError, LockLostError, PauseLiftedError, ScanDoneError, TurnNowError } from '../core/errors';
+import type { Clock, Log, Registry, ScanWaitStore, WaitRecord, LockStore, QueueStore } from '../core/ports';
+import { isScanPending } from '../core/scan';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import { pushTimeOf, type RolloutState } from '../core/rollout';
 import { abortError } from '../core/abort';
 
 export interface BakeDeps {
-  readonly store: LockStore & QueueStore;
+  readonly store: LockStore & QueueStore & ScanWaitStore;
+  /** To look at the scan once its wait is recorded (`Wait for image scan`). */
+  readonly registry: Pick<Registry, 'scanFindings'>;
   readonly clock: Clock;
   readonly log: Log;
 }
@@ -26,6 +29,8 @@ export interface BakeInput {
   readonly hold?: 'paused';
   /** The `Wait for turn` state: this push waits for the service's lock. */
   readonly queue?: boolean;
+  /** The `Wait for image scan` state: this push waits for its image's scan to complete. */
+  readonly scan?: boolean;
 }
 
 /** The wait this invocation stands for, from the input alone. */
@@ -45,6 +50,7 @@ export async function bake(input: BakeInput, deps: BakeDeps): Promise<{ decision
   }
   const { state, taskToken } = input;
   if (input.queue) return waitForTurn(state, taskToken, deps);
+  if (input.scan) return waitForScan(state, taskToken, deps);
   const { wait, text } = waitOf(input, deps.clock.now());
   const { recorded, lock } = await deps.store.recordTaskToken(state.service.name, state.rolloutId, taskToken, wait);
   if (!recorded) {
@@ -69,4 +75,21 @@ async function waitForTurn(state: RolloutState, taskToken: string, deps: BakeDep
   if (!holder) throw new TurnNowError('the lock is free: going to prepare');
   deps.log.info('waiting for turn', { rolloutId: state.rolloutId, service: state.service.name, holder: holder.rolloutId });
   return { decision: `waiting for ${holder.rolloutId} to finish (concurrency: ${state.service.concurrency ?? 'supersede'})` };
+}
+
+/**
+ * Wait for the image's scan. Recorded first, then the scan looked at: the scan-complete event that comes
+ * after this point finds the wait and ends it, and if the scan completed already, the wait ends now
+ * (ScanDone). No completion is lost between the two. The push holds nothing meanwhile.
+ */
+async function waitForScan(state: RolloutState, taskToken: string, deps: BakeDeps): Promise<{ decision: string }> {
+  const { service, rolloutId, image } = state;
+  await deps.store.putScanWait({ service: service.name, rolloutId, digest: image.digest, taskToken, since: deps.clock.now().toISOString() });
+  const scan = await deps.registry.scanFindings(image.repository, image.digest);
+  if (!isScanPending(scan.status)) {
+    await deps.store.deleteScanWait(service.name, image.digest);
+    throw new ScanDoneError(`the image scan is ${scan.status}: going to prepare`);
+  }
+  deps.log.info('waiting for the image scan', { rolloutId, service: service.name, digest: image.digest, status: scan.status });
+  return { decision: `waiting for the image scan of ${image.digest.slice(0, 19)}… (${scan.status}); the rollout in flight is not disturbed meanwhile` };
 }

@@ -1,5 +1,6 @@
 /** Lambda entry point for bake: middy over the pure `bake`. */
 import { requireEnv } from '../aws/clients';
+import { awsRegistry } from '../aws/registry';
 import { awsStore } from '../aws/store';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
@@ -10,5 +11,5 @@ import { bake, type BakeDeps } from './bake';
 export const createHandler = (deps: () => BakeDeps) => lambda('bake', bake, deps);
 
 export const handler = createHandler(
-  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
+  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), registry: awsRegistry(), clock: systemClock, log: powertoolsLog() })),
 );

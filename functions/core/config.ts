@@ -85,7 +85,7 @@ export interface ServiceConfig {
    */
   readonly tagFilter?: string;
   /** Refuse images whose ECR scan has a finding at or above this severity. @default - no scan gate */
-  readonly imageScan?: { readonly failOn: ScanSeverity };
+  readonly imageScan?: ImageScanGate;
   /** Revisions kept registered besides the live and retained ones; older ones are deregistered after a success. @default 5 */
   readonly keepRevisions?: number;
   /** Adopt changes made to the live slot outside Cutover instead of refusing to roll out. @default false */
@@ -158,6 +158,23 @@ function tagFilterError(filter: string): string | undefined {
   }
 }
 
+/**
+ * The image-scan gate. A push whose scan is still running waits for ECR's scan-complete event (basic
+ * scanning) or Inspector's (enhanced scanning), on a task token, for at most `timeoutSeconds`; then
+ * `onTimeout` decides: `refuse` the push (with a record), or `rollout` without the scan's verdict.
+ */
+export interface ImageScanGate {
+  readonly failOn: ScanSeverity;
+  /** @default 1800 (30 minutes) */
+  readonly timeoutSeconds?: number;
+  /** @default 'refuse' */
+  readonly onTimeout?: ScanTimeoutAction;
+}
+
+export const SCAN_TIMEOUT_ACTIONS = ['refuse', 'rollout'] as const;
+export type ScanTimeoutAction = (typeof SCAN_TIMEOUT_ACTIONS)[number];
+export const DEFAULT_SCAN_TIMEOUT_SECONDS = 1800;
+
 /** The input form: plan and timings may be left out. */
 export type ServiceConfigInput = Omit<ServiceConfig, 'plan' | 'timings'> & {
   readonly plan?: CanaryPlan;
@@ -170,6 +187,8 @@ export function withDefaults(input: ServiceConfigInput): ServiceConfig {
     ...input,
     plan: normalizePlan(input.plan ?? DEFAULT_PLAN),
     timings: { ...DEFAULT_TIMINGS, ...(input.timings ?? {}) },
+    // The wait's timeout is read by the state machine from the execution input: always present.
+    ...(input.imageScan ? { imageScan: { timeoutSeconds: DEFAULT_SCAN_TIMEOUT_SECONDS, onTimeout: 'refuse', ...input.imageScan } } : {}),
   };
 }
 
@@ -198,6 +217,8 @@ export const ConfigMessage = {
   TAG_FILTER_RE2: 'must be a regex in RE2 syntax, which matches in linear time: no backreferences (\\1) and no lookahead or lookbehind',
   SHARED: 'is also',
   SEVERITY: `must be one of ${['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'].join(', ')}`,
+  SCAN_TIMEOUT: 'must be a whole number of seconds from 60 to 86400 (a day)',
+  SCAN_TIMEOUT_ACTION: `must be one of ${['refuse', 'rollout'].join(', ')}`,
   KEEP: 'must be an integer from 0 to 100',
   BOOLEAN: 'must be true or false',
   SLACK_IDS: 'must be a list of Slack IDs (capital letters and digits, e.g. C0123ABCD / U0123ABCD)',
@@ -254,8 +275,11 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
     }
   }
   if (c.imageScan !== undefined) {
-    const failOn = (c.imageScan as { failOn?: unknown } | null)?.failOn;
-    if (!(SCAN_SEVERITIES as readonly unknown[]).includes(failOn)) problems.push(`${path}.imageScan.failOn: ${ConfigMessage.SEVERITY}`);
+    const gate = c.imageScan as { failOn?: unknown; timeoutSeconds?: unknown; onTimeout?: unknown } | null;
+    if (!(SCAN_SEVERITIES as readonly unknown[]).includes(gate?.failOn)) problems.push(`${path}.imageScan.failOn: ${ConfigMessage.SEVERITY}`);
+    const timeout = gate?.timeoutSeconds;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 60 || timeout > 86_400)) problems.push(`${path}.imageScan.timeoutSeconds: ${ConfigMessage.SCAN_TIMEOUT}`);
+    if (gate?.onTimeout !== undefined && !(SCAN_TIMEOUT_ACTIONS as readonly unknown[]).includes(gate.onTimeout)) problems.push(`${path}.imageScan.onTimeout: ${ConfigMessage.SCAN_TIMEOUT_ACTION}`);
   }
   if (c.keepRevisions !== undefined && (typeof c.keepRevisions !== 'number' || !Number.isInteger(c.keepRevisions) || c.keepRevisions < 0 || c.keepRevisions > 100)) {
     problems.push(`${path}.keepRevisions: ${ConfigMessage.KEEP}`);

@@ -46,6 +46,10 @@ export const ErrorName = {
    * its write may still land, so the new owner writes nothing until that lease runs out. Try again then.
    */
   LeaseOpen: 'LeaseOpen',
+  /** The image's scan has not completed yet: the push waits for it (no lock taken, nothing disturbed). */
+  ScanPending: 'ScanPending',
+  /** The scan completed while the wait for it was being set up: go to prepare now. */
+  ScanDone: 'ScanDone',
   /** Throttling, a 5xx or a network failure from AWS: safe to retry. */
   AwsTransient: 'AwsTransient',
   /** An AWS resource the configuration names does not exist. */
@@ -173,6 +177,16 @@ export class LeaseOpenError extends CutoverError {
   ) {
     super(`a write of the previous owner of ${service} may still land for ${Math.ceil(waitMs / 1000)} s (until ${until}); nothing was changed, trying again after it`);
   }
+}
+
+/** The image's scan is still running: the push waits for its completion event. */
+export class ScanPendingError extends CutoverError {
+  override readonly name = ErrorName.ScanPending;
+}
+
+/** The scan completed before its wait began: go to prepare now. */
+export class ScanDoneError extends CutoverError {
+  override readonly name = ErrorName.ScanDone;
 }
 
 /** The lock was free after all: go to prepare now. */

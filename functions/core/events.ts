@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
+import { SCAN_EVENT_TYPES } from './scan';
 import { InvalidInputError } from './errors';
 import { isDigest } from './rollout';
 
@@ -88,6 +89,39 @@ export function parseEcrPush(event: unknown): Parsed<EcrPush> {
     digest: digest as string,
     tag: str(tag) ? tag : undefined,
   };
+}
+
+/** A scan of an image completed (or ended): ECR's basic scanning, or Inspector's enhanced scanning. */
+export interface ScanCompleted {
+  readonly repository: string;
+  readonly digest: string;
+  readonly status: string;
+}
+
+/** Whether the event is a scan-completion event (`ECR Image Scan` or `Inspector2 Scan`). */
+export const isScanEvent = (event: unknown): boolean => {
+  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
+  return (e?.source === 'aws.ecr' && e['detail-type'] === SCAN_EVENT_TYPES.ecr) || (e?.source === 'aws.inspector2' && e['detail-type'] === SCAN_EVENT_TYPES.inspector);
+};
+
+/**
+ * Parses a scan-completion event. ECR names the repository; Inspector gives its ARN in `repository-name`.
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ * @see https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-events.html
+ */
+export function parseScanCompleted(event: unknown): Parsed<ScanCompleted> {
+  const inspector = (event as { source?: unknown } | null)?.source === 'aws.inspector2';
+  const env = inspector ? envelope(event, 'aws.inspector2', SCAN_EVENT_TYPES.inspector) : envelope(event, 'aws.ecr', SCAN_EVENT_TYPES.ecr);
+  if ('ignore' in env) return { kind: 'ignore', reason: env.ignore };
+  const { d } = env;
+  const named = d['repository-name'];
+  const repository = inspector && typeof named === 'string' ? named.replace(/^arn:aws[a-z-]*:ecr:[^:]*:\d{12}:repository\//, '') : named;
+  const problems: string[] = [];
+  if (!isRepositoryName(repository)) problems.push(`detail.repository-name: must be an ECR repository ${inspector ? 'ARN' : 'name'}`);
+  if (!isDigest(d['image-digest'])) problems.push('detail.image-digest: must be sha256: followed by 64 lowercase hex characters');
+  if (!str(d['scan-status'])) problems.push('detail.scan-status: is required');
+  if (problems.length) throw new InvalidInputError('invalid image scan event', problems);
+  return { kind: 'accept', repository: repository as string, digest: d['image-digest'] as string, status: d['scan-status'] as string };
 }
 
 export interface EcsFailure {

@@ -38,6 +38,7 @@ const EVENTS = { task: 5, tokenTask: 6, flow: 2, fail: 1, retry: 3, execution: 2
 export const RETRIES = {
   prepare: 11,
   waitForTurn: 8,
+  waitForImageScan: 8,
   task: 5,
   scaleDown: 6,
   rollback: 10,
@@ -48,6 +49,8 @@ const task = (retries: number, token = false) => (token ? EVENTS.tokenTask : EVE
 /** The most history events one execution of `plan` with `timings` can write. */
 export function worstCaseHistoryEvents(plan: CanaryPlan, timings: Pick<Timings, 'steadyMaxChecks'>): number {
   const prepare = task(RETRIES.prepare);
+  // The wait for the image's scan (once: it ends with the scan or its timeout), then Prepare again.
+  const scan = task(RETRIES.waitForImageScan, true) + EVENTS.flow + prepare;
   const turns = WORST_CASE.turns * (task(RETRIES.waitForTurn, true) + prepare);
   const deploy = 2 * task(RETRIES.task); // register, deploy
   // Wait for new tasks, Check new tasks are steady, New tasks steady?: every check the timings allow.
@@ -61,7 +64,7 @@ export function worstCaseHistoryEvents(plan: CanaryPlan, timings: Pick<Timings, 
   const jump = EVENTS.flow + task(RETRIES.task);
   const success = check + task(RETRIES.task) + EVENTS.flow + task(RETRIES.scaleDown) + EVENTS.flow;
   const rollback = task(RETRIES.rollback) + EVENTS.fail;
-  return EVENTS.execution + EVENTS.flow + prepare + turns + deploy + steady + holds + steps + jump + Math.max(success, rollback + check);
+  return EVENTS.execution + EVENTS.flow + prepare + scan + turns + deploy + steady + holds + steps + jump + Math.max(success, rollback + check);
 }
 
 /** Why `plan` with `timings` may not run, or undefined when its worst case is within {@link HISTORY_BUDGET}. */

@@ -323,6 +323,25 @@ export interface LockStore {
 }
 
 /** Pushes waiting for a service's lock. */
+/** A push waiting for its image's scan to complete (the `Wait for image scan` state's task token). */
+export interface ScanWait {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly digest: string;
+  readonly taskToken: string;
+  readonly since: string;
+}
+
+/** Pushes waiting for their image's scan, one per service and digest (the execution name is both). */
+export interface ScanWaitStore {
+  /** Records (or replaces) the wait of a push. */
+  putScanWait(wait: ScanWait): Promise<void>;
+  /** The push of `digest` waiting for its scan, if any. */
+  scanWait(service: string, digest: string): Promise<ScanWait | undefined>;
+  /** Forgets the wait (idempotent). */
+  deleteScanWait(service: string, digest: string): Promise<void>;
+}
+
 export interface QueueStore {
   /** Puts (or refreshes) a rollout in the service's queue. */
   enqueue(item: QueuedRollout): Promise<void>;
@@ -353,7 +372,7 @@ export interface AuditStore {
 }
 
 /** Locks, queue, history and audit (one DynamoDB table); each function depends on the parts it uses. */
-export interface RolloutStore extends LockStore, QueueStore, HistoryStore, AuditStore {}
+export interface RolloutStore extends LockStore, QueueStore, ScanWaitStore, HistoryStore, AuditStore {}
 
 /** Step Functions operations the functions use. */
 export interface Executions {

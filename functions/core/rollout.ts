@@ -101,6 +101,8 @@ export interface StateError {
 
 /** The whole execution state, as functions receive it. Later keys exist once their state has run. */
 export interface RolloutState extends RolloutInput {
+  /** Set by the state machine when the wait for the image's scan timed out (`Image scan timed out`). */
+  readonly scanWait?: { readonly timedOut?: boolean };
   readonly live?: LiveState;
   readonly revision?: RevisionState;
   readonly steady?: SteadyState;

@@ -3,11 +3,12 @@
  * A refusal (busy, bad input, failed pre-flight) changes nothing: the lock is released again and the
  * reason is written to the history record.
  */
-import { otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
-import { LockLostError, RecoveryPendingError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, SupersededError } from '../core/errors';
+import { DEFAULT_SCAN_TIMEOUT_SECONDS, otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
+import { LockLostError, RecoveryPendingError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, ScanPendingError, SupersededError } from '../core/errors';
 import { supersede, wakeNextAfterRelease } from '../core/turns';
 import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/ownership';
 import { slackText } from '../core/slack-text';
+import { isScanPending } from '../core/scan';
 import { assertRolloutInput } from '../core/input';
 import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type ServiceView, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
@@ -46,21 +47,33 @@ interface Observed {
  * The checks of the push itself, which need no lock: the image is in ECR (and when it was pushed) and passes
  * the scan gate. They run before the push may supersede or queue anything, so a refused push disturbs nothing.
  */
-export async function pushChecks(service: ServiceConfig, image: RolloutState['image'], deps: Pick<PrepareDeps, 'registry'>): Promise<{ problems: string[]; pushedAt?: string }> {
+export async function pushChecks(
+  service: ServiceConfig,
+  image: RolloutState['image'],
+  deps: Pick<PrepareDeps, 'registry'>,
+  scanWait?: RolloutState['scanWait'],
+): Promise<{ problems: string[]; pushedAt?: string; scanPending?: boolean; decision?: string }> {
   const [found, scan] = await Promise.all([
     deps.registry.describeImage(image.repository, image.digest),
     service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined,
   ]);
   const problems: string[] = [];
-  if (!found) problems.push(`image ${image.digest} is not in ECR repository ${image.repository}`);
-  else if (service.imageScan && scan) problems.push(...scanProblems(scan, service.imageScan.failOn));
-  return { problems, pushedAt: found?.pushedAt };
+  if (!found) return { problems: [`image ${image.digest} is not in ECR repository ${image.repository}`] };
+  const gate = service.imageScan;
+  if (gate && scan && isScanPending(scan.status)) {
+    if (!scanWait?.timedOut) return { problems, pushedAt: found.pushedAt, scanPending: true };
+    const waited = `no scan of the image completed within ${gate.timeoutSeconds ?? DEFAULT_SCAN_TIMEOUT_SECONDS} s (it is ${scan.status}; does the repository scan on push?)`;
+    if ((gate.onTimeout ?? 'refuse') === 'refuse') return { problems: [`${waited}; imageScan.onTimeout is refuse`], pushedAt: found.pushedAt };
+    return { problems, pushedAt: found.pushedAt, decision: `${waited}; rolled out without the scan's verdict (imageScan.onTimeout: rollout)` };
+  }
+  if (gate && scan) problems.push(...scanProblems(scan, gate.failOn));
+  return { problems, pushedAt: found.pushedAt };
 }
+
 
 /** How long Prepare waits out a dead owner's lease itself (its own timeout is 30 s). */
 const PREPARE_RECOVERY_WAIT_MS = 15_000;
 
-/** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
 /**
  * What ECS would do behind Cutover's back: a service on the CodeDeploy or external controller refuses the
  * UpdateService Cutover deploys with, and one on ECS's own blue/green, canary or linear strategy moves the
@@ -77,6 +90,7 @@ export function deploymentProblems(slot: Slot, svc: Pick<ServiceView, 'serviceNa
   return problems;
 }
 
+/** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
 export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
   const imageUri = image.uri;
   const problems: string[] = [];
@@ -190,8 +204,10 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   assertRolloutInput(state);
   const { rolloutId, service, image } = state as RolloutState;
 
-  // 1. The push itself, before it may disturb the rollout in flight.
-  const checked = await pushChecks(service, image, deps);
+  // 1. The push itself, before it may disturb the rollout in flight. A scan still running: wait for it.
+  const checked = await pushChecks(service, image, deps, (state as RolloutState).scanWait);
+  if (checked.scanPending) throw new ScanPendingError(`the image scan of ${image.digest.slice(0, 19)}… is not complete yet: waiting for it`);
+  if (checked.decision) deps.log.warn('image scan gate', { rolloutId, service: service.name, decision: checked.decision });
   if (checked.problems.length) {
     const reason = `pre-flight failed: ${checked.problems.join('; ')}`;
     await refuse(state, 'REFUSED', reason, deps);

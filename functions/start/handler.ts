@@ -4,6 +4,7 @@ import { awsExecutions } from '../aws/executions';
 import { servicesFromEnv } from '../core/config';
 import { awsRegistry } from '../aws/registry';
 import { awsRequestLedger } from '../aws/request-ledger';
+import { awsStore } from '../aws/store';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -19,6 +20,7 @@ export const handler = createHandler(
     executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
     registry: awsRegistry(),
     requestLedger: awsRequestLedger(requireEnv('TABLE_NAME')),
+    store: awsStore(requireEnv('TABLE_NAME')),
     clock: systemClock,
     log: powertoolsLog(),
   })),

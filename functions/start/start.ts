@@ -9,8 +9,8 @@
  * the ledger after it succeeded; a start that finds the claim taken is a duplicate.
  */
 import { tagMatches, type ServiceConfig } from '../core/config';
-import { parseEcrPush } from '../core/events';
-import type { Clock, Executions, Log, Registry, RequestLedger } from '../core/ports';
+import { isScanEvent, parseEcrPush, parseScanCompleted } from '../core/events';
+import type { Clock, Executions, Log, Registry, RequestLedger, ScanWaitStore } from '../core/ports';
 import { executionName, imageUri, type RolloutInput } from '../core/rollout';
 
 export interface StartDeps {
@@ -20,6 +20,8 @@ export interface StartDeps {
   readonly registry: Pick<Registry, 'describeImage'>;
   /** Where the first start of each execution name is claimed (duplicates are not counted). */
   readonly requestLedger: RequestLedger;
+  /** Pushes waiting for their image's scan: a scan-complete event ends their wait. */
+  readonly store: ScanWaitStore;
   readonly clock: Clock;
   readonly log: Log;
 }
@@ -30,10 +32,13 @@ const PUSH_CLAIM_MS = 48 * 3600 * 1000;
 export interface StartResult {
   readonly started: ReadonlyArray<{ service: string; executionArn: string }>;
   readonly duplicates: ReadonlyArray<{ service: string; executionArn: string }>;
+  /** A scan-complete event: the pushes whose wait for the scan it ended. */
+  readonly scanned?: ReadonlyArray<{ service: string; rolloutId: string }>;
   readonly ignored?: string;
 }
 
 export async function start(event: unknown, deps: StartDeps): Promise<StartResult> {
+  if (isScanEvent(event)) return scanned(event, deps);
   const push = parseEcrPush(event);
   if (push.kind === 'ignore') {
     deps.log.info('event ignored', { reason: push.reason });
@@ -75,4 +80,22 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
     });
   }
   return { started, duplicates };
+}
+
+/**
+ * A scan of an image completed: every push of that digest waiting for it goes on to Prepare, which reads the
+ * findings and decides. A wait whose execution has ended already is forgotten.
+ */
+async function scanned(event: unknown, deps: StartDeps): Promise<StartResult> {
+  const scan = parseScanCompleted(event);
+  if (scan.kind === 'ignore') return { started: [], duplicates: [], ignored: scan.reason };
+  const woken: { service: string; rolloutId: string }[] = [];
+  for (const service of deps.services.filter((s) => s.repository === scan.repository && s.imageScan)) {
+    const wait = await deps.store.scanWait(service.name, scan.digest);
+    if (!wait) continue;
+    if (await deps.executions.succeedTask(wait.taskToken, { scanned: scan.status })) woken.push({ service: service.name, rolloutId: wait.rolloutId });
+    await deps.store.deleteScanWait(service.name, scan.digest);
+  }
+  deps.log.info(woken.length ? 'image scan completed: pushes go on' : 'image scan completed: no push was waiting for it', { repository: scan.repository, digest: scan.digest, status: scan.status, woken });
+  return { started: [], duplicates: [], scanned: woken };
 }

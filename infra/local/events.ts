@@ -26,6 +26,23 @@ export function ecrPushEvent(p: { repository: string; digest: string; tag?: stri
   };
 }
 
+/** ECR's `ECR Image Scan` event: a basic scan of the image completed (or failed). */
+export function ecrScanEvent(p: { repository: string; digest: string; status?: string; time?: Date; account?: string; region?: string }) {
+  const account = p.account ?? DEMO.account;
+  const region = p.region ?? DEMO.region;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECR Image Scan',
+    source: 'aws.ecr',
+    account,
+    time: (p.time ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:ecr:${region}:${account}:repository/${p.repository}`],
+    detail: { 'scan-status': p.status ?? 'COMPLETE', 'repository-name': p.repository, 'image-digest': p.digest, 'image-tags': [] },
+  };
+}
+
 export function alarmStateChangeEvent(p: { alarmName: string; state: string; previous?: string; reason?: string; time?: Date; account?: string; region?: string }) {
   const account = p.account ?? DEMO.account;
   const region = p.region ?? DEMO.region;

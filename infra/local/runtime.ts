@@ -31,7 +31,8 @@ import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
 import { createHandler as reconcileHandler } from '../../functions/reconcile/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
-import { alarmEventPattern, ecsFailurePattern, executionEndedPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
+import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
+import { ecrScanEvent } from './events';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
 import { startLocalSlack, type LocalSlack } from './slack';
@@ -169,6 +170,21 @@ function withPushTimes(registry: Registry, pushedAt: ReadonlyMap<string, string>
   };
 }
 
+/**
+ * The registry, with ECR's scan on push as AWS runs it: a pushed image's scan is IN_PROGRESS until the
+ * runtime completes it ({@link LocalRuntime.completeScan}, which also sends ECR's scan-complete event).
+ * moto scans at once, which would hide a gate that refuses a scan in progress.
+ */
+function withScans(registry: Registry, pending: ReadonlySet<string>): Registry {
+  return {
+    ...registry,
+    async scanFindings(repository, digest) {
+      if (pending.has(digest)) return { status: 'IN_PROGRESS', findings: [] };
+      return registry.scanFindings(repository, digest);
+    },
+  };
+}
+
 /** Wraps the ECS port so revisions other than `healthy` never get their tasks running. */
 function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
   return {
@@ -232,6 +248,8 @@ export class LocalRuntime {
     readonly ports: LocalPorts,
     readonly functions: Readonly<Record<string, LocalFunction>>,
     readonly sfn: LocalStepFunctions,
+    /** Images whose scan on push is still running (see {@link completeScan}). */
+    private readonly scansPending: Set<string>,
     /** The local stand-in for Slack's Web API, when notifications are on. */
     readonly slackApi?: LocalSlack,
     /** Whether this runtime started the emulator (and so stops it). */
@@ -243,7 +261,17 @@ export class LocalRuntime {
       { name: 'AbortOnAlarm', pattern: alarmEventPattern(services.flatMap((s) => s.alarms)), target: 'alarm' },
       { name: 'AbortOnEcsFailure', pattern: ecsFailurePattern(), target: 'alarm' },
       { name: 'RecoverDeadExecution', pattern: executionEndedPattern(sfn.stateMachineArn), target: 'reconcile' },
+      ...(services.some((s) => s.imageScan) ? [{ name: 'WakeOnImageScan', pattern: ecrScanPattern(services.filter((s) => s.imageScan).map((s) => s.repository)), target: 'start' }] : []),
     ];
+  }
+
+  /**
+   * Completes the scan on push of an image, as ECR does some seconds after the push: its findings are
+   * moto's from now on, and ECR's `ECR Image Scan` event reaches the bus (a push waiting for it goes on).
+   */
+  async completeScan(digest: string, env = this.env): Promise<Delivery> {
+    this.scansPending.delete(digest);
+    return this.deliver(ecrScanEvent({ repository: env.service.repository, digest }));
   }
 
   /** The first (demo) environment. */
@@ -260,6 +288,7 @@ export class LocalRuntime {
       // alone; ECR's push order is what orders rollouts. Pushes made through the runtime keep their time in
       // milliseconds, and the registry port answers with it.
       const pushedAt = new Map<string, string>();
+      const scansPending = new Set<string>();
       const environments: DemoEnvironment[] = [];
       for (const p of options.services ?? [{}]) {
         const env = await provision(emulator.endpoint, p);
@@ -268,7 +297,11 @@ export class LocalRuntime {
           async pushImage(tag) {
             const at = new Date().toISOString();
             const pushed = await env.pushImage(tag);
-            if (!pushedAt.has(pushed.digest)) pushedAt.set(pushed.digest, at);
+            if (!pushedAt.has(pushed.digest)) {
+              pushedAt.set(pushed.digest, at);
+              // Scan on push: a new image's scan runs until the runtime completes it.
+              scansPending.add(pushed.digest);
+            }
             return pushed;
           },
         });
@@ -289,7 +322,7 @@ export class LocalRuntime {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
-        registry: withPushTimes(awsRegistry(sdk(new ECRClient(cfg))), pushedAt),
+        registry: withScans(withPushTimes(awsRegistry(sdk(new ECRClient(cfg))), pushedAt), scansPending),
         store: awsStore(environments[0]!.tableName, dynamo),
         requestLedger: awsRequestLedger(environments[0]!.tableName, dynamo),
         executions: undefined as unknown as Executions,
@@ -316,7 +349,7 @@ export class LocalRuntime {
         },
       });
       ports.executions = hooks.executions ? hooks.executions(sfn) : sfn;
-      runtime = new LocalRuntime(emulator, environments, ports, functions, sfn, slackApi, !options.emulator);
+      runtime = new LocalRuntime(emulator, environments, ports, functions, sfn, scansPending, slackApi, !options.emulator);
       return runtime;
     } catch (error) {
       await slackApi?.stop();

@@ -18,6 +18,8 @@ const start = (services: ProvisionOptions[] = [{}], options: Partial<LocalRuntim
 
 const ecs = () => new ECSClient(clientConfig(local.emulator().endpoint));
 /** Waits until the push's execution owns the service: the next push arrives while it is in flight. */
+/** Waits until the execution waits for its image's scan (a task token, no lock). */
+const scanWaiting = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(() => rt.sfn.waitingTasks().some((t) => t.execution === execution && t.state === 'Wait for image scan'));
 const owning = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.rolloutId === execution);
 const entered = (execution: string, state: string) => events.find((e) => e.execution === execution && e.type === 'StateEntered' && e.state === state);
 
@@ -150,9 +152,14 @@ describe('pre-flight refusals change nothing', () => {
   it.each([
     ['HIGH', 'refused', 'CVE-9999-9999 (HIGH)'],
     ['CRITICAL', 'rolled out', undefined],
-  ] as const)('scan gate failOn %s: an image with a HIGH finding is %s', async (failOn, _outcome, named) => {
+  ] as const)('scan gate failOn %s: an image with a HIGH finding is %s, once its scan completed', async (failOn, _outcome, named) => {
     const rt = await start([{ service: { imageScan: { failOn } } }]);
-    await pushAndDeliver(rt, 'v2');
+    const push = await pushAndDeliver(rt, 'v2');
+    // Scan on push runs a while on AWS: the push waits for it, holding nothing.
+    await scanWaiting(rt, push.executions[0]!);
+    expect(await rt.ports.store.getLock(rt.env.service.name)).toBeUndefined();
+    const woken = await rt.completeScan(push.digest);
+    expect(woken.result).toMatchObject({ scanned: [{ service: 'checkout', rolloutId: push.executions[0] }] });
     const [execution] = await rt.sfn.waitAll();
 
     const end = await readEndState(rt, rt.env.service);
@@ -166,9 +173,44 @@ describe('pre-flight refusals change nothing', () => {
   });
 });
 
+describe('the image scan gate on a scan that takes its time', () => {
+  it('a push waiting for its scan leaves the rollout in flight alone; once its scan completes, it supersedes it', async () => {
+    const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL' }, plan: { steps: [{ kind: 'setWeight', weight: 50 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }]);
+    const first = await pushAndDeliver(rt, 'v2');
+    await rt.completeScan(first.digest);
+    await until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.wait?.kind === 'bake');
+    const second = await pushAndDeliver(rt, 'v3');
+    await scanWaiting(rt, second.executions[0]!);
+
+    const lock = await rt.ports.store.getLock(rt.env.service.name);
+    expect(lock).toMatchObject({ rolloutId: first.executions[0], wait: { kind: 'bake' } });
+    expect(lock?.abort).toBeUndefined();
+    expect((await readEndState(rt, rt.env.service)).weights).toEqual({ blue: 50, green: 50 });
+
+    await rt.completeScan(second.digest);
+    await rt.sfn.wait(first.executions[0]!);
+    await owning(rt, second.executions[0]!);
+    expect(rt.sfn.executions.get(first.executions[0]!)!.endState).toBe('Rolled back');
+  });
+
+  it('refuses the push with a record when no scan completes in time (imageScan.onTimeout: refuse)', async () => {
+    const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL', timeoutSeconds: 60 } } }]);
+    const push = await pushAndDeliver(rt, 'v2');
+    const [execution] = await rt.sfn.waitAll();
+
+    expect(execution!.states).toContain('Image scan timed out');
+    expect(execution!.endState).toBe('Rollout refused');
+    const end = await readEndState(rt, rt.env.service);
+    expect(end.history[0]).toMatchObject({ rolloutId: push.executions[0], outcome: 'REFUSED' });
+    expect(end.history[0]!.reason).toContain('no scan of the image completed within 60 s');
+    expect(end.weights).toEqual({ blue: 100, green: 0 });
+  });
+});
+
 describe('ECS failure events', () => {
   it('abort the rollout at once when the new slot\'s deployment fails, before the steady checks run out', async () => {
-    const rt = await start([{ service: { timings: { steadyMaxChecks: 10_000, steadyPollSeconds: 15 } } }], { unstableNewRevisions: true });
+    // 400 checks 15 s apart: 100 minutes, near the most the execution history budget allows.
+    const rt = await start([{ service: { timings: { steadyMaxChecks: 400, steadyPollSeconds: 15 } } }], { unstableNewRevisions: true });
     const { executions } = await pushAndDeliver(rt, 'v2');
     await until(() => events.some((e) => e.execution === executions[0] && e.state === 'Check new tasks are steady' && e.type === 'StateExited'));
 

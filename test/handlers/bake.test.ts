@@ -1,9 +1,11 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeImageScanFindingsCommand } from '@aws-sdk/client-ecr';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RolloutState } from '../../functions/core/rollout';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/bake/handler';
 import type { BakeInput } from '../../functions/bake/bake';
 import { ErrorName } from '../../functions/core/errors';
-import { OTHER_ROLLOUT_ID, ROLLOUT_ID, stepState } from '../fixtures/state';
+import { DIGEST, OTHER_ROLLOUT_ID, ROLLOUT_ID, rolloutInput, serviceConfig, stepState } from '../fixtures/state';
 import { LAMBDA_CONTEXT, NOW, TABLE, aws, conditionFailed, givenLock, lockItem, lockUpdates, namedError, realDeps, resetAws, totalAwsCalls, type Deps } from './harness';
 
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd2Wl7YvM0Y3bake-token';
@@ -103,5 +105,31 @@ describe('bake handler', () => {
 
     expect(result.decision).toBe('Manual gate (up to 1m, then promote): waiting for promote or rollback');
     expect((lockUpdates()[0]?.ExpressionAttributeValues as Record<string, unknown>)[':w']).toEqual({ kind: 'gate', since: NOW, until: new Date(Date.parse(NOW) + 60_000).toISOString() });
+  });
+});
+
+describe('bake handler: the wait for the image scan', () => {
+  const scanState = () => rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH' } }) }) as RolloutState;
+  const scanKey = { pk: 'service#checkout', sk: `scan#${DIGEST}` };
+
+  it('records the wait of the push under its digest, then finds the scan still running and waits, holding no lock', async () => {
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'IN_PROGRESS' } });
+
+    const result = await invoke({ taskToken: TOKEN, state: scanState(), scan: true });
+
+    expect(result.decision).toContain('waiting for the image scan');
+    expect(aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([
+      { TableName: TABLE, Item: { ...scanKey, service: 'checkout', rolloutId: ROLLOUT_ID, digest: DIGEST, taskToken: TOKEN, since: NOW } },
+    ]);
+    expect(lockUpdates()).toEqual([]);
+    expect(aws.dynamo.commandCalls(DeleteCommand)).toHaveLength(0);
+  });
+
+  it('ends the wait at once (ScanDone) when the scan completed before the wait was recorded: no completion is lost', async () => {
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'COMPLETE' } });
+
+    await expect(invoke({ taskToken: TOKEN, state: scanState(), scan: true })).rejects.toMatchObject({ name: ErrorName.ScanDone });
+
+    expect(aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([scanKey]);
   });
 });

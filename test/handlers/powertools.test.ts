@@ -133,7 +133,7 @@ describe('EMF metrics', () => {
     const services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu', ...ownResources('checkout-eu') })]));
     aws.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${input.name}`, startDate: new Date() }));
 
-    await createStart(() => ({ services, executions: deps.executions, registry: { describeImage: async () => ({ pushedAt: '2026-11-24T10:14:59.123Z' }) }, requestLedger: deps.requestLedger, clock: deps.clock, log: deps.log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({ services, executions: deps.executions, registry: { describeImage: async () => ({ pushedAt: '2026-11-24T10:14:59.123Z' }) }, requestLedger: deps.requestLedger, store: deps.store, clock: deps.clock, log: deps.log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
 
     expect(emf().map((l) => [l.service, l.RolloutStarted])).toEqual([
       ['checkout', 1],
@@ -178,7 +178,7 @@ describe('structured logs', () => {
 
     await createShift(() => ({ ...deps, log }))(stepState(2), LAMBDA_CONTEXT);
     stdout = [];
-    await createStart(() => ({ services: [], executions: deps.executions, registry: deps.registry, requestLedger: deps.requestLedger, clock: deps.clock, log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({ services: [], executions: deps.executions, registry: deps.registry, requestLedger: deps.requestLedger, store: deps.store, clock: deps.clock, log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
 
     const lines = logLines();
     expect(lines.map((l) => l.message)).toEqual(['push ignored']);

@@ -712,7 +712,8 @@ describe('the image-scan gate', () => {
   it.each([
     ['refuses a HIGH finding when failOn is HIGH', 'HIGH', [{ name: 'CVE-9999-9999', severity: 'HIGH' }], 'COMPLETE', ['image scan: 1 finding(s) at or above HIGH: CVE-9999-9999 (HIGH)']],
     ['passes a HIGH finding when failOn is CRITICAL', 'CRITICAL', [{ name: 'CVE-9999-9999', severity: 'HIGH' }], 'COMPLETE', []],
-    ['refuses a scan that has not completed', 'CRITICAL', [], 'IN_PROGRESS', ['the image scan is IN_PROGRESS, not COMPLETE: the scan gate cannot pass it']],
+    ['refuses a scan that failed', 'CRITICAL', [], 'FAILED', ['the image scan is FAILED, not COMPLETE: the scan gate cannot pass it']],
+    ['refuses an image ECR cannot scan', 'CRITICAL', [], 'UNSUPPORTED_IMAGE', ['the image scan is UNSUPPORTED_IMAGE, not COMPLETE: the scan gate cannot pass it']],
   ] as const)('%s', async (_name, failOn, findings, status, problems) => {
     givenFreeLock();
     givenHealthyEnvironment();
@@ -725,4 +726,47 @@ describe('the image-scan gate', () => {
     // The gate judges the push before it may disturb anyone: a refused image takes no lock.
     expect(lockAcquires()).toHaveLength(problems.length ? 0 : 1);
   });
+
+  it.each(['IN_PROGRESS', 'PENDING'] as const)('never refuses a scan in progress (%s): the push waits for it, taking no lock and writing nothing (ScanPending)', async (status) => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status } });
+
+    await expect(invoke(rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH' } }) }))).rejects.toMatchObject({ name: ErrorName.ScanPending });
+
+    expect(writes()).toEqual([]);
+  });
+
+  it('waits for a scan not begun yet right after the push (ScanNotFound)', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    aws.ecr.on(DescribeImageScanFindingsCommand).rejects(Object.assign(new Error('scan not found'), { name: 'ScanNotFoundException' }));
+
+    await expect(invoke(rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH' } }) }))).rejects.toMatchObject({ name: ErrorName.ScanPending });
+    expect(writes()).toEqual([]);
+  });
+
+  it('refuses the push with a record once the wait timed out, by default', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'IN_PROGRESS' } });
+
+    const attempt = invoke({ ...rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH', timeoutSeconds: 600 } }) }), scanWait: { timedOut: true } });
+
+    await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems: ['no scan of the image completed within 600 s (it is IN_PROGRESS; does the repository scan on push?); imageScan.onTimeout is refuse'] });
+    expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['REFUSED']);
+    expect(lockAcquires()).toHaveLength(0);
+  });
+
+  it('rolls out without the verdict once the wait timed out, when onTimeout is rollout', async () => {
+    givenFreeLock();
+    givenHealthyEnvironment();
+    aws.ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'IN_PROGRESS' } });
+
+    const live = await invoke({ ...rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH', onTimeout: 'rollout' } }) }), scanWait: { timedOut: true } });
+
+    expect(live).toMatchObject({ liveSlot: 'blue' });
+    expect(deps.log.lines.some((l) => String(l.fields?.decision ?? '').includes("rolled out without the scan's verdict"))).toBe(true);
+  });
 });
+

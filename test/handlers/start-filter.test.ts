@@ -19,9 +19,9 @@ const SERVICES = JSON.stringify([
 let services: ServiceConfig[];
 let lines: LogLine[];
 const invoke = (event: unknown) => {
-  const { executions, registry, log, requestLedger, clock } = realDeps();
+  const { executions, registry, log, requestLedger, clock, store } = realDeps();
   lines = log.lines;
-  return createHandler(() => ({ services, executions, registry, log, requestLedger, clock }))(event, LAMBDA_CONTEXT);
+  return createHandler(() => ({ services, executions, registry, log, requestLedger, clock, store }))(event, LAMBDA_CONTEXT);
 };
 
 /** A push of the sample digest with this tag (or none). */

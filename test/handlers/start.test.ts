@@ -1,5 +1,5 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { servicesFromEnv, type ServiceConfig } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
@@ -9,7 +9,7 @@ import { loadEvent } from '../fixtures/aws-events';
 import { ownResources } from '../fixtures/own-resources';
 import { DIGEST, OTHER_DIGEST, ROLLOUT_ID, rolloutInput, serviceConfig, serviceInput } from '../fixtures/state';
 import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, conditionFailed, namedError, realDeps, resetAws, sdkError, totalAwsCalls } from './harness';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
 /** ECR's push time of the sample digest (DescribeImages' imagePushedAt): it orders pushes, to the millisecond. */
@@ -19,8 +19,8 @@ const pinned = () => ({ ...rolloutInput().image, pushedAt: PUSHED });
 
 let services: ServiceConfig[];
 const invoke = (event: unknown) => {
-  const { executions, registry, log, requestLedger, clock } = realDeps();
-  return createHandler(() => ({ services, executions, registry, log, requestLedger, clock }))(event, LAMBDA_CONTEXT);
+  const { executions, registry, log, requestLedger, clock, store } = realDeps();
+  return createHandler(() => ({ services, executions, registry, log, requestLedger, clock, store }))(event, LAMBDA_CONTEXT);
 };
 
 const started = () =>
@@ -184,5 +184,41 @@ describe('start handler', () => {
     await invoke(loadEvent('ecr-push'));
 
     expect(started()[0]?.input.service.timings).toEqual({ rollbackWindowSeconds: 900, steadyPollSeconds: 5, steadyMaxChecks: 40 });
+  });
+});
+
+describe('start handler: a completed image scan', () => {
+  const scanKey = { pk: 'service#checkout', sk: `scan#${DIGEST}` };
+  const wait = { ...scanKey, service: 'checkout', rolloutId: ROLLOUT_ID, digest: DIGEST, taskToken: 'scan-token', since: '2026-11-24T10:15:01.000Z' };
+
+  it.each(['ecr-scan', 'inspector-scan'] as const)('ends the wait of the push of that image (%s) and forgets it, starting nothing', async (fixture) => {
+    services = [serviceConfig({ imageScan: { failOn: 'HIGH' } })];
+    aws.dynamo.on(GetCommand, { Key: scanKey }).resolves({ Item: wait });
+    aws.sfn.on(SendTaskSuccessCommand).resolves({});
+
+    const result = await invoke(loadEvent(fixture));
+
+    expect(result).toEqual({ started: [], duplicates: [], scanned: [{ service: 'checkout', rolloutId: ROLLOUT_ID }] });
+    expect(aws.sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual(['scan-token']);
+    expect(aws.dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([scanKey]);
+    expect(aws.sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('does nothing for a scan nobody waits for, or of a service without a gate', async () => {
+    services = [serviceConfig()];
+
+    const result = await invoke(loadEvent('ecr-scan'));
+
+    expect(result).toEqual({ started: [], duplicates: [], scanned: [] });
+    expect(totalAwsCalls()).toBe(0);
+  });
+
+  it('refuses a scan event without a digest, changing nothing', async () => {
+    services = [serviceConfig({ imageScan: { failOn: 'HIGH' } })];
+    const event = loadEvent('ecr-scan');
+    delete event.detail['image-digest'];
+
+    await expect(invoke(event)).rejects.toMatchObject({ name: ErrorName.InvalidInput });
+    expect(totalAwsCalls()).toBe(0);
   });
 });

@@ -109,6 +109,39 @@ describe('composite alarms', () => {
   });
 });
 
+describe('the image scan gate', () => {
+  it('wakes a waiting push on ECR\'s and Inspector\'s scan events, and lets the wait read the scan and its enhanced findings', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'Scanned');
+    const env = new ExampleEnvironment(stack, 'Env');
+
+    const cutover = new Cutover(stack, 'Cutover', {
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], imageScan: { failOn: 'HIGH' } }],
+    });
+    const template = Template.fromStack(stack);
+    const actions = (fn: { role?: { node: { defaultChild?: unknown } } } | undefined) => {
+      const role = stack.resolve((fn!.role!.node.defaultChild as CfnResource).logicalId);
+      return Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+        .map((st) => ({ actions: [st.Action].flat(), resource: JSON.stringify(st.Resource) }));
+    };
+    const start = stack.resolve((cutover.functions.start.node.defaultChild as CfnResource).logicalId);
+
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'] }), Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]) });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'] }), Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]) });
+    expect(actions(cutover.functions.bake).some((st) => st.actions.includes('ecr:DescribeImageScanFindings') && st.resource.includes('Repository'))).toBe(true);
+    expect(actions(cutover.functions.start).some((st) => st.actions.includes('states:SendTaskSuccess'))).toBe(true);
+    for (const fn of [cutover.functions.prepare, cutover.functions.bake]) expect(actions(fn).some((st) => st.actions.includes('inspector2:ListFindings') && st.resource === '"*"')).toBe(true);
+  });
+
+  it('is not wired without a gate', () => {
+    const example = synthExampleApp();
+
+    expect(example.stack.cutover.scanRules).toEqual([]);
+  });
+});
+
 describe('the state machine log group', () => {
   it('is named under /aws/vendedlogs/states/, so log delivery needs no resource policy of its own', () => {
     const example = synthExampleApp();
@@ -148,7 +181,7 @@ describe('production settings', () => {
     const cutover = new Cutover(stack, 'Cutover', { services: [{ ...base, concurrency: 'queue', tagFilter: 'v*', imageScan: { failOn: 'CRITICAL' }, keepRevisions: 3, adoptDrift: true }] });
     const vars = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(cutover.functions.start.node.defaultChild as CfnResource)].Properties.Environment.Variables;
 
-    expect(JSON.stringify(vars.CUTOVER_SERVICES)).toMatch(/\\"concurrency\\":\\"queue\\".*\\"tagFilter\\":\\"v\*\\".*\\"imageScan\\":\{\\"failOn\\":\\"CRITICAL\\"\}.*\\"keepRevisions\\":3.*\\"adoptDrift\\":true/);
+    expect(JSON.stringify(vars.CUTOVER_SERVICES)).toMatch(/\\"concurrency\\":\\"queue\\".*\\"tagFilter\\":\\"v\*\\".*\\"imageScan\\":\{\\"failOn\\":\\"CRITICAL\\",\\"timeoutSeconds\\":1800,\\"onTimeout\\":\\"refuse\\"\}.*\\"keepRevisions\\":3.*\\"adoptDrift\\":true/);
     const other = new Stack(app, 'Bad');
     const env2 = new ExampleEnvironment(other, 'Env');
     expect(() => new Cutover(other, 'Cutover', { services: [{ ...base, cluster: env2.cluster, blue: env2.blue, green: env2.green, listener: env2.listener, repository: env2.repository, alarms: [env2.errorAlarm], concurrency: 'whenever' as never }] })).toThrow(

@@ -423,8 +423,8 @@ describe('the Cutover construct in the example app', () => {
           expect(s.Resource, name).toEqual(tableArn);
         }
       }
-      // Start only claims each execution's first start (PutItem): a duplicate delivery is counted once.
-      expect(dynamo.filter((d) => d.name === 'start').map(({ s }) => actionsOf(s))).toEqual([['dynamodb:PutItem']]);
+      // Start claims each execution's first start (a duplicate delivery is counted once) and ends scan waits.
+      expect(dynamo.filter((d) => d.name === 'start').map(({ s }) => actionsOf(s))).toEqual([['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem']]);
       const onIndex = dynamo.filter(({ s }) => render(s.Resource as never).endsWith('/index/active')).map(({ name, s }) => [name, actionsOf(s)]);
       expect(onIndex).toEqual([
         ['alarm', ['dynamodb:Query']],

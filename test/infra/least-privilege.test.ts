@@ -18,8 +18,9 @@ import { actionsOf, policyStatementsOf, render, synthExampleApp, type ExampleApp
  * Reads of a listener rule are DescribeRules, of a listener DescribeListeners: both, as either may be configured.
  */
 const CALLS: Record<CutoverFunctionName, readonly string[]> = {
-  // registry.describeImage (ECR's push time), executions.start
-  start: ['ecr:DescribeImages', 'states:StartExecution', 'dynamodb:PutItem'],
+  // registry.describeImage (ECR's push time), executions.start, requestLedger.claim (PutItem); a completed
+  // scan: store.scanWait (GetItem), deleteScanWait (DeleteItem) and, with a scan gate, succeedTask
+  start: ['ecr:DescribeImages', 'states:StartExecution', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
   // store: acquireLock/takeOverLock/updateLock/putHistory/markAborted (UpdateItem), getLock/getServiceState (GetItem),
   // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR); turns: isStale
   // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)
@@ -45,7 +46,7 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // traffic.setWeights, store.updateLock, store.putStep
   shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
-  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
   // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask
   alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
   // store.putHistory, putServiceState, releaseLock; retention (describeService, listRevisions,

@@ -16,7 +16,7 @@
  * Every value goes in and out as a JSON copy, as through DynamoDB: `undefined` fields vanish and no caller
  * holds a reference into the store.
  */
-import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
+import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
 
 type Item = Record<string, unknown>;
 
@@ -117,6 +117,18 @@ export class MemoryStore implements RolloutStore {
   async closeLeases(service: string, writers: readonly string[]): Promise<void> {
     const item = this.lockItem(service);
     for (const writer of writers) if (item) delete item[`${LEASE_PREFIX}${writer}`];
+  }
+
+  async putScanWait(wait: ScanWait): Promise<void> {
+    this.partition(wait.service).set(`scan#${wait.digest}`, copy(wait) as unknown as Item);
+  }
+
+  async scanWait(service: string, digest: string): Promise<ScanWait | undefined> {
+    return copy(this.tables.get(service)?.get(`scan#${digest}`)) as ScanWait | undefined;
+  }
+
+  async deleteScanWait(service: string, digest: string): Promise<void> {
+    this.tables.get(service)?.delete(`scan#${digest}`);
   }
 
   async getLock(service: string): Promise<LockRecord | undefined> {

@@ -18,6 +18,7 @@ describe('the worst-case model', () => {
     const modelled: Record<string, number> = {
       [StateName.PrepareRollout]: RETRIES.prepare,
       [StateName.WaitForTurn]: RETRIES.waitForTurn,
+      [StateName.WaitForImageScan]: RETRIES.waitForImageScan,
       [StateName.ScaleDownOldSlot]: RETRIES.scaleDown,
       [StateName.RollBack]: RETRIES.rollback,
     };

@@ -229,6 +229,14 @@ export interface CutoverProps {
    */
   readonly memorySize?: number;
   /**
+   * Reserved concurrency: `reaction` for each function of the reaction path (the alarm function and the
+   * rollback), so nothing else in the account can starve a rollback; `chat` caps the Slack endpoint, so a
+   * flood of requests cannot take the account's concurrency. Reserving needs an account whose unreserved
+   * concurrency stays at 100 or more (new accounts may have a limit of 10: raise it, or pass `false`).
+   * @default { reaction: 5, chat: 10 }
+   */
+  readonly reservedConcurrency?: { readonly reaction: number; readonly chat: number } | false;
+  /**
    * X-Ray tracing of the functions (the state machine is always traced).
    * @default lambda.Tracing.ACTIVE
    */
@@ -274,6 +282,7 @@ export const CutoverDefaults = {
   removalPolicy: RemovalPolicy.RETAIN,
   sourceMaps: false,
   dashboard: true,
+  reservedConcurrency: { reaction: 5, chat: 10 },
 } as const;
 
 /**
@@ -498,6 +507,14 @@ export class Cutover extends Construct {
       functions[name] = this.buildFunction(name, { logRetention, memorySize, tracing, sourceMaps });
     }
     this.functions = functions;
+    const reserved = props.reservedConcurrency ?? CutoverDefaults.reservedConcurrency;
+    if (reserved) {
+      const reserve = (fn: lambda.Function | undefined, n: number) => {
+        if (fn) (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = n;
+      };
+      for (const name of ['alarm', 'rollback'] as const) reserve(functions[name], reserved.reaction);
+      reserve(functions.chat, reserved.chat);
+    }
 
     const definition = readRolloutDefinition();
     const arns = Object.fromEntries(CUTOVER_FUNCTIONS.flatMap((name) => (functions[name] ? [[placeholderOf(name), functions[name].functionArn]] : [])));

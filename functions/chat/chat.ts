@@ -49,6 +49,9 @@ export async function handleSlashCommand(event: APIGatewayProxyEventV2, deps: Ch
   if (Buffer.byteLength(raw) > MAX_BODY_BYTES * 2) return text(413, 'request too large');
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(body) > MAX_BODY_BYTES) return text(413, 'request too large');
+  // Slack checks the endpoint's certificate now and then with `ssl_check=1` (and no command): a 200 is all it
+  // wants. It changes nothing and reads nothing, so it needs no signature.
+  if (new URLSearchParams(body).get('ssl_check') === '1') return text(200, '');
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? '']));
   const timestamp = headers['x-slack-request-timestamp'] ?? '';
   const signature = headers['x-slack-signature'] ?? '';

@@ -335,6 +335,17 @@ describe('chat handler: the request', () => {
     expect(totalAwsCalls()).toBe(0);
   });
 
+  it("answers Slack's ssl_check with 200, without a signature, reading no secret and calling no AWS", async () => {
+    const signingSecret = vi.fn(async () => SECRET);
+    deps = chatDeps({ signingSecret });
+
+    const answer = await invoke(functionUrlEvent('ssl_check=1&token=deprecated-verification-token', {}));
+
+    expect(answer).toEqual(plainText(200, ''));
+    expect(signingSecret).not.toHaveBeenCalled();
+    expect(totalAwsCalls()).toBe(0);
+  });
+
   it.each<[string, () => APIGatewayProxyEventV2]>([
     ['a signed body one byte over 16 KiB', () => sized(MAX_BODY_BYTES + 1, false)],
     ['a signed base64 body that decodes to one byte over 16 KiB', () => sized(MAX_BODY_BYTES + 1, true)],

@@ -142,6 +142,34 @@ describe('the image scan gate', () => {
   });
 });
 
+describe('reserved concurrency', () => {
+  const concurrencyOf = (template: Template, fn: { node: { defaultChild?: unknown } } | undefined, stack: Stack) =>
+    template.toJSON().Resources[stack.resolve((fn!.node.defaultChild as CfnResource).logicalId)].Properties.ReservedConcurrentExecutions;
+
+  it('reserves concurrency for the reaction path and caps the chat endpoint, by default', () => {
+    const example = synthExampleApp();
+    const { functions } = example.stack.cutover;
+
+    expect(concurrencyOf(example.template, functions.alarm, example.stack)).toBe(5);
+    expect(concurrencyOf(example.template, functions.rollback, example.stack)).toBe(5);
+    expect(concurrencyOf(example.template, functions.chat, example.stack)).toBe(10);
+    expect(concurrencyOf(example.template, functions.shift, example.stack)).toBeUndefined();
+  });
+
+  it('reserves nothing when turned off (an account with a low concurrency limit)', () => {
+    const app: App = testApp();
+    const stack = new Stack(app, 'Unreserved');
+    const env = new ExampleEnvironment(stack, 'Env');
+
+    const cutover = new Cutover(stack, 'Cutover', {
+      reservedConcurrency: false,
+      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] }],
+    });
+
+    expect(concurrencyOf(Template.fromStack(stack), cutover.functions.alarm, stack)).toBeUndefined();
+  });
+});
+
 describe('the state machine log group', () => {
   it('is named under /aws/vendedlogs/states/, so log delivery needs no resource policy of its own', () => {
     const example = synthExampleApp();

@@ -59,8 +59,8 @@ function toLock(item: Record<string, unknown> | undefined): LockRecord | undefin
   for (const [name, value] of Object.entries(rest)) {
     if (!name.startsWith(LEASE_PREFIX)) continue;
     delete rest[name];
-    const { generation, until } = value as { generation: number; until: string };
-    leases.push({ writer: name.slice(LEASE_PREFIX.length), generation, until });
+    const { generation, until, holder } = value as { generation: number; until: string; holder?: string };
+    leases.push({ writer: name.slice(LEASE_PREFIX.length), generation, until, ...(holder ? { holder } : {}) });
   }
   return { ...rest, ...(leases.length ? { leases } : {}) } as unknown as LockRecord;
 }
@@ -121,7 +121,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async fence(service, rolloutId, generation, request) {
       const names: Record<string, string> = { '#rid': 'rolloutId', '#gen': 'generation', '#lease': 'leaseUntil', '#writer': `${LEASE_PREFIX}${request.writer}` };
-      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil, ':writer': { generation, until: request.leaseUntil } };
+      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil, ':writer': { generation, until: request.leaseUntil, ...(request.holder ? { holder: request.holder } : {}) } };
       let update = 'SET #lease = :lease, #writer = :writer';
       if (request.target) {
         names['#target'] = 'target';

@@ -40,7 +40,12 @@ export interface Owner {
   readonly service: string;
   readonly rolloutId: string;
   readonly generation: number;
+  /** What the holder is (the lock's `role`). @default 'rollout' */
+  readonly role?: NonNullable<LockRecord['role']>;
 }
+
+/** Who a lease belongs to across generations: a retried scale-down or restore of one rollout is the same holder. */
+export const holderOf = (owner: Pick<Owner, 'rolloutId' | 'role'>) => `${owner.role ?? 'rollout'}:${owner.rolloutId}`;
 
 /** The owner a rollout's execution state stands for (prepare put its generation in `$.live`). */
 export function ownerOf(state: RolloutState): Owner {
@@ -67,9 +72,14 @@ export interface FenceDeps {
   readonly writer?: Writer;
 }
 
-/** The latest end of the leases still open at `now` of generations other than `generation` (undefined: none). */
-export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Date, generation?: number): string | undefined {
-  const open = (leases ?? []).filter((l) => l.generation !== generation && Date.parse(l.until) > now.getTime());
+/**
+ * The latest end of the leases still open at `now` (undefined: none), leaving out those of `owner`: its own
+ * generation, or the same holder at an earlier generation (a scale-down or restore retried after a failure
+ * takes the lock anew; a late write of its failed attempt is the write its retry makes again).
+ */
+export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Date, owner?: Pick<Owner, 'generation' | 'rolloutId' | 'role'>): string | undefined {
+  const mine = (l: OpenLease) => owner !== undefined && (l.generation === owner.generation || (owner.role !== undefined && owner.role !== 'rollout' && l.holder === holderOf(owner)));
+  const open = (leases ?? []).filter((l) => !mine(l) && Date.parse(l.until) > now.getTime());
   return open.length ? open.map((l) => l.until).sort().at(-1) : undefined;
 }
 
@@ -82,13 +92,13 @@ export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: 
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
   const writer = deps.writer ?? new Writer(`fence-${owner.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
-  const out = await deps.store.fence(owner.service, owner.rolloutId, owner.generation, { leaseUntil, writer: writer.id, ...options });
+  const out = await deps.store.fence(owner.service, owner.rolloutId, owner.generation, { leaseUntil, writer: writer.id, holder: holderOf(owner), ...options });
   if (!out.ok) {
     const lock = out.lock;
     if (options.unlessAborted && lock?.rolloutId === owner.rolloutId && lock.generation === owner.generation && lock.abort) throw abortError(lock.abort);
     throw new LockLostError(owner.service, owner.rolloutId, lock ? `${lock.rolloutId} at generation ${lock.generation}` : undefined);
   }
-  const until = openLeaseUntil(out.lock.leases, now, owner.generation);
+  const until = openLeaseUntil(out.lock.leases, now, owner);
   if (until) {
     // Nothing written under this fence yet: its lease closes again, unless an earlier fence of this invocation wrote.
     if (!writer.fenced.has(owner.service)) await deps.store.closeLeases(owner.service, [writer.id]);
@@ -185,7 +195,7 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   if (!took) return { status: 'gone', decision: `${dead.rolloutId} no longer holds ${service.name}: someone else took over` };
   deps.log.warn('recovering a service from a dead owner', { service: service.name, rolloutId: dead.rolloutId, generation: took.generation, cause, waitMs: left });
   if (left > 0) await deps.sleep(left);
-  const owner: Owner = { service: service.name, rolloutId: id, generation: took.generation };
+  const owner: Owner = { service: service.name, rolloutId: id, generation: took.generation, role: 'recovery' };
   const target = dead.target;
   let restored = 'nothing had been changed yet';
   if (target) {

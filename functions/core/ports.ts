@@ -193,6 +193,8 @@ export interface OpenLease {
   /** The generation it fenced. */
   readonly generation: number;
   readonly until: string;
+  /** Its holder: `<role>:<rolloutId>`. */
+  readonly holder?: string;
 }
 
 /** A fence: the conditional write that proves ownership right before a mutation. */
@@ -201,6 +203,8 @@ export interface FenceRequest {
   readonly leaseUntil: string;
   /** The invocation that fences: its lease stays open until it closes it ({@link LockStore.closeLeases}). */
   readonly writer: string;
+  /** The holder it fences as (`<role>:<rolloutId>`), kept with its lease. */
+  readonly holder?: string;
   /** Also set what recovery restores (Prepare: the retained revision; Finalize: the committed one). */
   readonly target?: LockTarget;
   /** Refuse if the rollout was aborted meanwhile (forward steps; Finalize's commit). */

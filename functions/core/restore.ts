@@ -82,7 +82,7 @@ export async function restoreAfterCompletion(service: ServiceConfig, why: string
     target: { slot: oldSlot, taskDefinitionArn: retained, desiredCount, phase: 'retained' },
   });
   if (!taken.acquired) return { status: 'refused', busy: true, reason: `${service.name} is busy: ${taken.holder.rolloutId} holds its lock; the rollback after completion was not applied` };
-  const owner: Owner = { service: service.name, rolloutId: restoreId, generation: taken.lock.generation };
+  const owner: Owner = { service: service.name, rolloutId: restoreId, generation: taken.lock.generation, role: 'restore' };
   const weights = weightsFor(oldSlot, 100);
   try {
     // Under the lock, read again: a push or another restore may have changed the service since.

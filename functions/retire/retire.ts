@@ -55,7 +55,7 @@ export async function retire(state: RolloutState, deps: RetireDeps): Promise<Ret
   try {
     kept = await reasonToKeep(state, deps);
     if (!kept) {
-      const owner: Owner = { service: service.name, rolloutId, generation: taken.lock.generation };
+      const owner: Owner = { service: service.name, rolloutId, generation: taken.lock.generation, role: 'retire' };
       await fenced(owner, deps);
       await deps.ecs.updateService(service.cluster, oldSlot.serviceName, { desiredCount: 0 });
     }

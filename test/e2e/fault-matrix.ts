@@ -11,7 +11,8 @@ import { FAULT_KINDS, FAULT_MODES, type Fault, type FaultKind, type FaultMode } 
  * that starts calling something new fails until it is added here (and to its IAM policy).
  */
 export const ROLLOUT_CALLS = {
-  start: ['ecr:DescribeImages', 'states:StartExecution'],
+  // The first start of the execution name is claimed (PutItem): a duplicate delivery is counted once.
+  start: ['ecr:DescribeImages', 'states:StartExecution', 'dynamodb:PutItem'],
   prepare: [
     'ecr:DescribeImages',
     'dynamodb:GetItem',
@@ -47,6 +48,8 @@ export const ROLLBACK_CALLS = {
     'dynamodb:GetItem',
     'elasticloadbalancing:DescribeListeners',
     'elasticloadbalancing:ModifyListener',
+    // Is the retained revision still registered? (ECS refuses to point a service at an INACTIVE one.)
+    'ecs:DescribeTaskDefinition',
     'ecs:UpdateService',
     'dynamodb:PutItem',
     'dynamodb:Query',

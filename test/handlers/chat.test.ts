@@ -824,7 +824,7 @@ describe('chat handler: rollback after completion', () => {
       generation: 'if_not_exists(generation, 0) + 1',
     });
     // A fence at the generation taken right before each mutation, then the release of the holder's fields.
-    expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5), fenceOf(RESTORE_ID, 5)]);
+    expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5, { role: 'restore' }), fenceOf(RESTORE_ID, 5, { role: 'restore' })]);
     expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
     expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
     expect(leasesClosed()).toEqual([['request-1']]);
@@ -988,7 +988,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
     expect(takeOver.ConditionExpression).toBe('#rolloutId = :stale AND #gen = :staleGen');
     expect(takeOver.ExpressionAttributeValues).toMatchObject({ ':stale': ROLLOUT_ID, ':staleGen': 2 });
     expect(fieldsSet(takeOver)).toMatchObject({ rolloutId: RECOVERY_ID, role: 'recovery', target: TARGET, generation: 'generation + 1' });
-    expect(lockFences()).toEqual([fenceOf(RECOVERY_ID, 3)]);
+    expect(lockFences()).toEqual([fenceOf(RECOVERY_ID, 3, { role: 'recovery' })]);
     expect(lockReleases()).toEqual([releaseOf(RECOVERY_ID)]);
     expect(slotWeights(changes().listeners[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
     expect(changes().services).toEqual([{ cluster: CLUSTER, service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);

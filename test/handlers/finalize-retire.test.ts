@@ -221,7 +221,7 @@ describe('retire handler', () => {
       activeKey: 'active',
       generation: 'if_not_exists(generation, 0) + 1',
     });
-    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 2)]);
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 2, { role: 'retire' })]);
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
     expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 2, leaseUntil: LEASE_UNTIL });
     expect(aws.ecs.commandCalls(DeregisterTaskDefinitionCommand)).toHaveLength(0);
@@ -285,7 +285,7 @@ describe('retire handler', () => {
     // The scale-down's lock (generation 2), then the restore's (generation 3): each fenced and released.
     expect(writes()).toEqual(['acquire', 'release', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'close lease']);
     const restoreId = `restore-${ROLLOUT_ID}`.slice(0, 80);
-    expect(lockFences()).toEqual([fenceOf(restoreId, 3), fenceOf(restoreId, 3)]);
+    expect(lockFences()).toEqual([fenceOf(restoreId, 3, { role: 'restore' }), fenceOf(restoreId, 3, { role: 'restore' })]);
     expect(lock.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 3, leaseUntil: LEASE_UNTIL });
   });
 

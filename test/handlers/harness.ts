@@ -346,12 +346,12 @@ export const leasesClosed = (): string[][] =>
     .map((u) => parseUpdate(u).remove.map((name) => name.replace(/^lease#/, '')));
 
 /**
- * The fence of `rolloutId` at `generation`: the lease until {@link LEASE_UNTIL}, the target when given, and
- * no abort when `unlessAborted`.
+ * The fence of `rolloutId` at `generation` (as `role`, default a rollout): the lease until {@link LEASE_UNTIL},
+ * the target when given, and no abort when `unlessAborted`.
  */
-export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target'] } = {}) => ({
+export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target']; role?: LockRecord['role'] } = {}) => ({
   condition: `rolloutId = ${JSON.stringify(rolloutId)} AND generation = ${generation}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
-  fields: { leaseUntil: LEASE_UNTIL, writerLease: { generation, until: LEASE_UNTIL }, ...(options.target ? { target: options.target } : {}) },
+  fields: { leaseUntil: LEASE_UNTIL, writerLease: { generation, until: LEASE_UNTIL, holder: `${options.role ?? 'rollout'}:${rolloutId}` }, ...(options.target ? { target: options.target } : {}) },
   writer: LAMBDA_CONTEXT.awsRequestId,
 });
 

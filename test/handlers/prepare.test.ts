@@ -687,7 +687,7 @@ describe('prepare when another rollout holds the lock', () => {
     expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush(), written: { generation: 2, stage: 2 } }]);
     expect(lockReleases()).toEqual([releaseOf(recovery)]);
     // Then this push: the lock at generation 3 (1 the dead holder, 2 the recovery), and the rollout prepared.
-    expect(lockFences()).toEqual([fenceOf(recovery, 2), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);
+    expect(lockFences()).toEqual([fenceOf(recovery, 2, { role: 'recovery' }), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);
     expect(writes()).toEqual([
       'acquire', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release',
       'acquire', 'dequeue', 'fence', 'history', 'lock update', 'close lease',

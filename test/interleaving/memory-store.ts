@@ -109,7 +109,7 @@ export class MemoryStore implements RolloutStore {
       return { ok: false, lock: toLock(item) };
     }
     item.leaseUntil = request.leaseUntil;
-    item[`${LEASE_PREFIX}${request.writer}`] = { generation, until: request.leaseUntil };
+    item[`${LEASE_PREFIX}${request.writer}`] = { generation, until: request.leaseUntil, ...(request.holder ? { holder: request.holder } : {}) };
     if (request.target) item.target = copy(request.target);
     return { ok: true, lock: toLock(item)! };
   }

@@ -275,3 +275,18 @@ describe('recoverService', () => {
     expect(world.weights).toEqual({ [BLUE_TG]: 75, [GREEN_TG]: 25 });
   });
 });
+
+describe('leases across generations', () => {
+  it('lets a retried scale-down or restore pass its own failed attempt\'s lease, and nobody else', async () => {
+    const until = new Date(NOW + 20_000).toISOString();
+    const failedRetire = { writer: 'retire-attempt-1', generation: 6, until, holder: `retire:${ROLLOUT_ID}` };
+    const retry = { service: 'checkout', rolloutId: ROLLOUT_ID, generation: 7, role: 'retire' as const };
+    const world = new World();
+    world.lock = deadOwner({ generation: 7, role: 'retire', leases: [failedRetire] });
+
+    await expect(fenced(retry, world.deps())).resolves.toMatchObject({ generation: 7 });
+    // The same rollout id as a rollout (another holder) waits the lease out.
+    world.lock = deadOwner({ generation: 7, leases: [failedRetire] });
+    await expect(fenced({ ...retry, role: undefined }, world.deps())).rejects.toMatchObject({ name: ErrorName.LeaseOpen });
+  });
+});

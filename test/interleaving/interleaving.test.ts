@@ -172,7 +172,10 @@ describe('the world the interleavings run in', () => {
         await world.rolloutStore.fence(service.name, 'r1', older.acquired ? older.lock.generation : 0, { leaseUntil: lease(), writer: 'w' });
         await write();
       });
-    const fencedEarly = asOlder(() => new Promise((resolve) => setTimeout(resolve, 5000)).then(() => world.traffic.setWeights(service.listenerArn, weights(100))));
+    // The older write is held on the wire until the newer generation has written: released by the test.
+    let land!: () => void;
+    const onTheWire = new Promise<void>((resolve) => (land = resolve));
+    const fencedEarly = asOlder(() => onTheWire.then(() => world.traffic.setWeights(service.listenerArn, weights(100))));
     await vi.advanceTimersByTimeAsync(100);
     await world.store.takeOverLock({ rolloutId: 'r1', generation: 1 }, { ...request('recover-r1'), leaseUntil: lease() });
 
@@ -180,6 +183,7 @@ describe('the world the interleavings run in', () => {
       await world.rolloutStore.fence(service.name, 'recover-r1', 2, { leaseUntil: lease(), writer: 'w' });
       await world.traffic.setWeights(service.listenerArn, weights(100));
     }));
+    land();
     await settle(fencedEarly);
 
     expect(world.violations.map((v) => v.detail)).toEqual([expect.stringContaining('at generation 1 after generation 2')]);

@@ -182,7 +182,8 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
   // the canary, as an owner of its own. A holder that is finishing (Finalize's release, the scale-down) has
   // the lock for a moment only: try a few times.
   for (let attempt = 1; ; attempt++) {
-    const out = await restoreAfterCompletion(service, why, deps);
+    // Slack wants its answer within 3 s: a longer wait for an earlier owner's lease is answered with when to try.
+    const out = await restoreAfterCompletion(service, why, { ...deps, leaseWaitMs: RECOVERY_WAIT_MS });
     if (out.status === 'restored') return { rolloutId: out.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}. ${said}` } };
     if (!out.busy || attempt >= RESTORE_ATTEMPTS) {
       return { rolloutId: out.rolloutId, reply: { status: 409, text: out.busy ? `${out.reason}, run status and try again` : out.waitMs ? `${out.reason}; run the rollback again after that` : out.reason } };

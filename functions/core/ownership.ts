@@ -16,7 +16,7 @@ import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
 import { LeaseOpenError, LockLostError } from './errors';
 import { ENDED_STATUSES } from './events';
-import type { Clock, Ecs, Executions, LockRecord, LockTarget, Log, Notifier, OpenLease, RolloutStore, Sleep, Traffic, HistoryStore, LockStore, QueueStore } from './ports';
+import { realSleep, type Clock, type Ecs, type Executions, type LockRecord, type LockTarget, type Log, type Notifier, type OpenLease, type RolloutStore, type Sleep, type Traffic, type HistoryStore, type LockStore, type QueueStore } from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { abortError } from './abort';
@@ -70,7 +70,14 @@ export interface FenceDeps {
   readonly leaseMs?: number;
   /** This invocation. @default a writer of this fence alone, whose lease is never closed (it runs out) */
   readonly writer?: Writer;
+  /** How long a fence may wait itself for an earlier owner's lease to run out; longer: LeaseOpen. @default {@link LEASE_WAIT_MS} */
+  readonly leaseWaitMs?: number;
+  /** @default real time */
+  readonly sleep?: Sleep;
 }
+
+/** What a fence waits itself for an earlier owner's open lease (a third of a function's run time). */
+export const LEASE_WAIT_MS = 10_000;
 
 /**
  * The latest end of the leases still open at `now` (undefined: none), leaving out those of `owner`: its own
@@ -86,9 +93,19 @@ export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Da
 /**
  * Proves ownership right before a mutation. Throws LockLost when another holder or generation owns the
  * service now, the recorded abort's error when `unlessAborted` and the rollout was aborted meanwhile, and
- * LeaseOpen (having changed nothing) while a lease of an earlier owner is still open.
+ * LeaseOpen (having changed nothing) while a lease of an earlier owner stays open longer than it may wait.
  */
 export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean } = {}): Promise<LockRecord> {
+  for (;;) {
+    const out = await fenceOnce(owner, deps, options);
+    if (!('waitMs' in out)) return out.lock;
+    // A short wait is waited here (then the fence is made again); a long one goes back to the caller's retry.
+    if (out.waitMs > (deps.leaseWaitMs ?? LEASE_WAIT_MS)) throw new LeaseOpenError(owner.service, out.until, out.waitMs);
+    await (deps.sleep ?? realSleep)(out.waitMs);
+  }
+}
+
+async function fenceOnce(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean }): Promise<{ lock: LockRecord } | { until: string; waitMs: number }> {
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
   const writer = deps.writer ?? new Writer(`fence-${owner.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
@@ -102,11 +119,11 @@ export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: 
   if (until) {
     // Nothing written under this fence yet: its lease closes again, unless an earlier fence of this invocation wrote.
     if (!writer.fenced.has(owner.service)) await deps.store.closeLeases(owner.service, [writer.id]);
-    throw new LeaseOpenError(owner.service, until, Date.parse(until) - now.getTime());
+    return { until, waitMs: Date.parse(until) - now.getTime() };
   }
   const expired = (out.lock.leases ?? []).filter((l) => l.writer !== writer.id && !(Date.parse(l.until) > now.getTime())).map((l) => l.writer);
   writer.fenced.set(owner.service, expired);
-  return out.lock;
+  return { lock: out.lock };
 }
 
 /** Closes the leases of an invocation that ended cleanly (and the expired ones its fences saw). */

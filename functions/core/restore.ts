@@ -10,9 +10,9 @@
 import type { ServiceConfig, Slot } from './config';
 import { otherSlot } from './config';
 import { LeaseOpenError } from './errors';
-import type { Clock, Ecs, Executions, HistoryRecord, HistoryStore, LockStore, Log, QueueStore, Traffic } from './ports';
+import type { Clock, Ecs, Executions, HistoryRecord, HistoryStore, LockStore, Log, QueueStore, Sleep, Traffic } from './ports';
 import { cannotServe, shortRevision, targetGroupWeights, weightsFor } from './rollout';
-import { DEFAULT_LEASE_MS, fenced, type Owner, type Writer } from './ownership';
+import { DEFAULT_LEASE_MS, fenced, type FenceDeps, type Owner, type Writer } from './ownership';
 import { wakeNextAfterRelease } from './turns';
 
 export interface RestoreDeps {
@@ -24,6 +24,9 @@ export interface RestoreDeps {
   readonly log: Log;
   readonly leaseMs?: number;
   readonly writer?: Writer;
+  /** How long a fence may wait for an earlier owner's lease (see {@link FenceDeps}). */
+  readonly leaseWaitMs?: number;
+  readonly sleep?: Sleep;
 }
 
 /** What a restore may undo: the last rollout, if it succeeded and its old slot is still warm. */

@@ -142,6 +142,16 @@ describe('fenced', () => {
     expect(world.lock.leases).toEqual([]);
   });
 
+  it('waits itself for an earlier owner\'s lease that runs out soon, then proves ownership again and writes', async () => {
+    const world = new World();
+    world.lock = deadOwner({ leases: [{ writer: 'died-mid-call', generation: 3, until: new Date(NOW + 800).toISOString() }] });
+
+    const lock = await fenced({ service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4 }, { ...world.deps(), writer: new Writer('request-9') });
+
+    expect(world.slept).toEqual([800]);
+    expect(lock.leaseUntil).toBe(new Date(NOW + 800 + 1000).toISOString());
+  });
+
   it('writes nothing while an invocation of an earlier owner may still land a write, and closes its own lease again', async () => {
     const world = new World();
     const until = new Date(NOW + 12_000).toISOString();

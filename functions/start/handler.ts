@@ -1,5 +1,6 @@
 /** Lambda entry point for start: middy over the pure `start`. */
-import { requireEnv } from '../aws/clients';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requireEnv, sdkOptions } from '../aws/clients';
 import { awsExecutions } from '../aws/executions';
 import { servicesFromEnv } from '../core/config';
 import { awsRegistry } from '../aws/registry';
@@ -15,13 +16,16 @@ import { start, type StartDeps } from './start';
 export const createHandler = (deps: () => StartDeps) => lambda('start', start, deps, { metrics: (_event, result) => startMetrics(result) });
 
 export const handler = createHandler(
-  once((): StartDeps => ({
-    services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
-    executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
-    registry: awsRegistry(),
-    requestLedger: awsRequestLedger(requireEnv('TABLE_NAME')),
-    store: awsStore(requireEnv('TABLE_NAME')),
-    clock: systemClock,
-    log: powertoolsLog(),
-  })),
+  once((): StartDeps => {
+    const dynamo = new DynamoDBClient(sdkOptions);
+    return {
+      services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      registry: awsRegistry(),
+      requestLedger: awsRequestLedger(requireEnv('TABLE_NAME'), dynamo),
+      store: awsStore(requireEnv('TABLE_NAME'), dynamo),
+      clock: systemClock,
+      log: powertoolsLog(),
+    };
+  }),
 );

@@ -72,14 +72,25 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
       trigger: { kind: 'ecr-push', id: push.id, at: push.time },
     };
     const out = await deps.executions.start(name, input);
-    // Claimed only after the start succeeded: a start that failed and is retried still counts once.
-    const duplicate = out.alreadyStarted || !(await deps.requestLedger.claim(`push:${name}`, new Date(deps.clock.now().getTime() + PUSH_CLAIM_MS)));
+    // Claimed only after the start succeeded: a start that failed and is retried still counts once. The
+    // claim only keeps the count right: the rollout runs whatever happens to it.
+    const duplicate = out.alreadyStarted || !(await firstStart(name, deps));
     (duplicate ? duplicates : started).push({ service: service.name, executionArn: out.executionArn });
     deps.log.info(duplicate ? 'duplicate push: rollout already started' : 'rollout started', {
       service: service.name, rolloutId: name, executionArn: out.executionArn, image: input.image.uri, tag: push.tag,
     });
   }
   return { started, duplicates };
+}
+
+/** Whether this is the first start of `name` (true, with a log line, when the claim cannot be made). */
+async function firstStart(name: string, deps: StartDeps): Promise<boolean> {
+  try {
+    return await deps.requestLedger.claim(`push:${name}`, new Date(deps.clock.now().getTime() + PUSH_CLAIM_MS));
+  } catch (error) {
+    deps.log.warn('the first start of this push could not be claimed: counted as started', { rolloutId: name, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    return true;
+  }
 }
 
 /**

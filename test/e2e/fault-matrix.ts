@@ -185,9 +185,10 @@ export function expected(row: MatrixRow): Expected {
   const crash = row.kind === 'crash';
   switch (row.fn) {
     case 'start':
-      // A crash after StartExecution took effect: the execution runs; redeliveries find it started. Any other
-      // fault (the image check before it, or StartExecution failing) leaves nothing started.
-      if (crash && row.operation === 'states:StartExecution') return SUCCEEDED;
+      // A crash after StartExecution took effect: the execution runs; redeliveries find it started. The claim
+      // after it (the count of first starts) is best effort: the execution runs. Any other fault (the image
+      // check before it, or StartExecution failing) leaves nothing started.
+      if ((crash && row.operation === 'states:StartExecution') || row.operation === 'dynamodb:PutItem') return SUCCEEDED;
       return { outcome: 'NONE', weights: { blue: 100, green: 0 }, blue: { taskDefinition: OLD, desiredCount: 2 }, green: { taskDefinition: OLD, desiredCount: 0 }, lockHeld: false, revisions: 1 };
     case 'prepare':
       return { ...rolledBack(faultReason(row), 1), outcome: 'FAILED' };

@@ -116,6 +116,15 @@ describe('start handler', () => {
     expect([...claimed]).toEqual([`request#push:${ROLLOUT_ID}`]);
   });
 
+  it('counts a start whose claim cannot be written as started: the claim keeps the count, the rollout runs anyway', async () => {
+    aws.dynamo.on(PutCommand).rejects(namedError('ThrottlingException', 400));
+
+    const result = await invoke(loadEvent('ecr-push'));
+
+    expect(result).toEqual({ started: [{ service: 'checkout', executionArn: `${EXECUTION_PREFIX}:${ROLLOUT_ID}` }], duplicates: [] });
+    expect(aws.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
   it('claims a start only once it succeeded, so a start retried after a failure still counts', async () => {
     const claims = () => aws.dynamo.commandCalls(PutCommand).length;
     aws.sfn.on(StartExecutionCommand).rejectsOnce(namedError('ThrottlingException', 400)).callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));

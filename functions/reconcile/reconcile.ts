@@ -11,12 +11,15 @@ import type { ServiceConfig } from '../core/config';
 import { parseExecutionEnded, type ExecutionEnded } from '../core/events';
 import { pushTimeOf, type RolloutState } from '../core/rollout';
 import { RecoveryPendingError } from '../core/errors';
+import type { ScanWaitStore } from '../core/ports';
 import { isDead, recoverService, type RecoveryDeps } from '../core/ownership';
 import { restoreIfCommittedCannotServe } from '../core/restore';
 import { slackText } from '../core/slack-text';
 
 export interface ReconcileDeps extends RecoveryDeps {
   readonly services: readonly ServiceConfig[];
+  /** Also forgets a stopped push's wait for its image scan. */
+  readonly store: RecoveryDeps['store'] & ScanWaitStore;
 }
 
 export interface ReconcileResult {
@@ -26,12 +29,14 @@ export interface ReconcileResult {
 
 /**
  * An execution that ended before it took a service (stopped while it waited for its turn or in Prepare)
- * still gets its push's one record, keyed as Prepare keys a refusal (by the push time), and leaves the queue.
+ * still gets its push's one record, keyed as Prepare keys a refusal (by the push time), and leaves the queue
+ * and the wait for its image scan.
  */
 async function closeUnrecorded(ended: ExecutionEnded, deps: ReconcileDeps): Promise<void> {
   const input = ended.input as Partial<RolloutState> | undefined;
   const service = deps.services.find((s) => s.name === input?.service?.name);
   const startedAt = input && pushTimeOf(input);
+  if (service?.imageScan && input?.image?.digest) await deps.store.deleteScanWait(service.name, input.image.digest);
   if (!service || !startedAt) return;
   await deps.store.dequeue(service.name, ended.name, startedAt);
   const recorded = (await deps.store.listHistory(service.name, 50)).some((h) => h.rolloutId === ended.name);

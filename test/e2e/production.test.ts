@@ -193,6 +193,21 @@ describe('the image scan gate on a scan that takes its time', () => {
     expect(rt.sfn.executions.get(first.executions[0]!)!.endState).toBe('Rolled back');
   });
 
+  it('a push stopped while it waits for its scan gets its record and leaves no wait behind', async () => {
+    const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL' } } }]);
+    const push = await pushAndDeliver(rt, 'v2');
+    await scanWaiting(rt, push.executions[0]!);
+    expect(await rt.ports.store.scanWait('checkout', push.digest)).toMatchObject({ rolloutId: push.executions[0] });
+
+    rt.sfn.stop(push.executions[0]!);
+    await rt.settle();
+
+    expect(await rt.ports.store.scanWait('checkout', push.digest)).toBeUndefined();
+    const end = await readEndState(rt, rt.env.service);
+    expect(end.history[0]).toMatchObject({ rolloutId: push.executions[0], outcome: 'FAILED' });
+    expect(end.weights).toEqual({ blue: 100, green: 0 });
+  });
+
   it('refuses the push with a record when no scan completes in time (imageScan.onTimeout: refuse)', async () => {
     const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL', timeoutSeconds: 60 } } }]);
     const push = await pushAndDeliver(rt, 'v2');

@@ -3,6 +3,7 @@
  * from these same functions, so a replayed event reaches locally exactly the function it reaches on AWS.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
  */
+import { SCAN_EVENT_TYPES } from '../functions/core/scan';
 
 /** An EventBridge event pattern (the subset Cutover uses: exact values, nested objects). */
 export interface EventPattern {
@@ -20,12 +21,12 @@ export function pushEventPattern(repositories: readonly string[]): EventPattern 
 
 /** ECR's basic scan of an image in these repositories completed (the image-scan gate's wake-up). */
 export function ecrScanPattern(repositories: readonly string[]): EventPattern {
-  return { source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'], detail: { 'repository-name': [...new Set(repositories)] } };
+  return { source: ['aws.ecr'], 'detail-type': [SCAN_EVENT_TYPES.ecr], detail: { 'repository-name': [...new Set(repositories)] } };
 }
 
 /** Inspector's first enhanced scan of an image in these repositories (named by ARN) completed. */
 export function inspectorScanPattern(repositoryArns: readonly string[]): EventPattern {
-  return { source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'], detail: { 'repository-name': [...new Set(repositoryArns)] } };
+  return { source: ['aws.inspector2'], 'detail-type': [SCAN_EVENT_TYPES.inspector], detail: { 'repository-name': [...new Set(repositoryArns)] } };
 }
 
 /** The given alarms going into ALARM. */

@@ -119,10 +119,10 @@ export async function restoreAfterCompletion(service: ServiceConfig, why: string
  * undefined when the committed slot serves (or the rollout is no longer the service's last).
  */
 export async function restoreIfCommittedCannotServe(service: ServiceConfig, rolloutId: string, deps: RestoreDeps): Promise<RestoreResult | undefined> {
-  const [last] = (await deps.store.listHistory(service.name, 10)).filter((h) => h.outcome !== 'REFUSED');
-  if (last?.rolloutId !== rolloutId || last.outcome !== 'SUCCEEDED' || !last.liveSlot) return undefined;
-  const slot = service.slots[last.liveSlot];
-  const empty = cannotServe(last.liveSlot, slot.serviceName, await deps.ecs.describeService(service.cluster, slot.serviceName));
+  const found = await restorable(service, deps, { rolloutId, withinWindow: false });
+  if ('reason' in found) return undefined;
+  const slot = service.slots[found.last.liveSlot!];
+  const empty = cannotServe(found.last.liveSlot!, slot.serviceName, await deps.ecs.describeService(service.cluster, slot.serviceName));
   if (!empty) return undefined;
-  return restoreAfterCompletion(service, `${empty}; Cutover moved the traffic back to the warm ${otherSlot(last.liveSlot)} slot`, deps, { rolloutId, withinWindow: false });
+  return restoreAfterCompletion(service, `${empty}; Cutover moved the traffic back to the warm ${found.oldSlot} slot`, deps, { rolloutId, withinWindow: false });
 }

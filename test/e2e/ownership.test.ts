@@ -169,11 +169,16 @@ describe('pushes', () => {
   });
 
   it('a push whose digest is not in ECR is refused without disturbing the rollout in flight', async () => {
-    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 2 }, { kind: 'setWeight', weight: 100 }] } } }] });
+    // A bake that lasts until promoted: the ghost push arrives while it runs, however busy the machine.
+    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 86_400 }, { kind: 'setWeight', weight: 100 }] } } }] });
     const good = await pushAndDeliver(rt, 'v2');
     await baking(rt, good.executions[0]!);
     const ghost = `sha256:${'f'.repeat(64)}`;
-    await rt.deliver(ecrPushEvent({ repository: rt.env.service.repository, digest: ghost, tag: 'v3' }));
+    const delivery = await rt.deliver(ecrPushEvent({ repository: rt.env.service.repository, digest: ghost, tag: 'v3' }));
+    const [refused] = (delivery.result as { started: Array<{ executionArn: string }> }).started.map((s) => s.executionArn.split(':').pop()!);
+    await rt.sfn.wait(refused!);
+    expect(await rt.ports.store.getLock(rt.env.service.name)).toMatchObject({ rolloutId: good.executions[0], wait: { kind: 'bake' } });
+    expect((await rt.slack('promote checkout')).statusCode).toBe(200);
     await rt.settle();
 
     expect(rt.sfn.executions.get(good.executions[0]!)!.endState).toBe('Rollout succeeded');

@@ -196,8 +196,8 @@ describe('the image scan gate on a scan that takes its time', () => {
   it('a push stopped while it waits for its scan gets its record and leaves no wait behind', async () => {
     const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL' } } }]);
     const push = await pushAndDeliver(rt, 'v2');
-    await scanWaiting(rt, push.executions[0]!);
-    expect(await rt.ports.store.scanWait('checkout', push.digest)).toMatchObject({ rolloutId: push.executions[0] });
+    // The wait is recorded by the function the waiting state invokes, a moment after the state is entered.
+    await until(async () => (await rt.ports.store.scanWait('checkout', push.digest))?.rolloutId === push.executions[0]);
 
     rt.sfn.stop(push.executions[0]!);
     await rt.settle();

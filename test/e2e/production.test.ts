@@ -18,8 +18,9 @@ const start = (services: ProvisionOptions[] = [{}], options: Partial<LocalRuntim
 
 const ecs = () => new ECSClient(clientConfig(local.emulator().endpoint));
 /** Waits until the push's execution owns the service: the next push arrives while it is in flight. */
-/** Waits until the execution waits for its image's scan (a task token, no lock). */
-const scanWaiting = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(() => rt.sfn.waitingTasks().some((t) => t.execution === execution && t.state === 'Wait for image scan'));
+/** Waits until the push's wait for its image's scan is recorded (a task token, no lock). */
+const scanWaiting = (rt: Awaited<ReturnType<typeof start>>, execution: string, digest: string) =>
+  until(async () => rt.sfn.waitingTasks().some((t) => t.execution === execution && t.state === 'Wait for image scan') && (await rt.ports.store.scanWait(rt.env.service.name, digest))?.rolloutId === execution);
 const owning = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.rolloutId === execution);
 const entered = (execution: string, state: string) => events.find((e) => e.execution === execution && e.type === 'StateEntered' && e.state === state);
 
@@ -156,7 +157,7 @@ describe('pre-flight refusals change nothing', () => {
     const rt = await start([{ service: { imageScan: { failOn } } }]);
     const push = await pushAndDeliver(rt, 'v2');
     // Scan on push runs a while on AWS: the push waits for it, holding nothing.
-    await scanWaiting(rt, push.executions[0]!);
+    await scanWaiting(rt, push.executions[0]!, push.digest);
     expect(await rt.ports.store.getLock(rt.env.service.name)).toBeUndefined();
     const woken = await rt.completeScan(push.digest);
     expect(woken.result).toMatchObject({ scanned: [{ service: 'checkout', rolloutId: push.executions[0] }] });
@@ -180,7 +181,7 @@ describe('the image scan gate on a scan that takes its time', () => {
     await rt.completeScan(first.digest);
     await until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.wait?.kind === 'bake');
     const second = await pushAndDeliver(rt, 'v3');
-    await scanWaiting(rt, second.executions[0]!);
+    await scanWaiting(rt, second.executions[0]!, second.digest);
 
     const lock = await rt.ports.store.getLock(rt.env.service.name);
     expect(lock).toMatchObject({ rolloutId: first.executions[0], wait: { kind: 'bake' } });
@@ -196,8 +197,7 @@ describe('the image scan gate on a scan that takes its time', () => {
   it('a push stopped while it waits for its scan gets its record and leaves no wait behind', async () => {
     const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL' } } }]);
     const push = await pushAndDeliver(rt, 'v2');
-    // The wait is recorded by the function the waiting state invokes, a moment after the state is entered.
-    await until(async () => (await rt.ports.store.scanWait('checkout', push.digest))?.rolloutId === push.executions[0]);
+    await scanWaiting(rt, push.executions[0]!, push.digest);
 
     rt.sfn.stop(push.executions[0]!);
     await rt.settle();

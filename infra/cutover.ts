@@ -47,6 +47,7 @@ import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, inspectorScanPattern, pushEventPattern, type EventPattern } from './rules';
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { rolloutDashboard } from './dashboard';
+import { checkRegionAvailability, RegionalFeature } from './region-availability';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
 /** The repository root (infra/..), where `functions/` lives. */
@@ -592,6 +593,13 @@ export class Cutover extends Construct {
       });
     }
     const target = (fn: lambda.IFunction) =>
+    // A feature the Region lacks would only show when the deploy reaches it: say it at synth.
+    checkRegionAvailability(this, [
+      { feature: RegionalFeature.STATE_MACHINE_LOGGING },
+      { feature: RegionalFeature.STATE_MACHINE_TRACING },
+      ...(tracing !== lambda.Tracing.DISABLED ? [{ feature: RegionalFeature.FUNCTION_TRACING, turnOff: 'set `tracing: lambda.Tracing.DISABLED`' }] : []),
+      ...(this.chatUrl ? [{ feature: RegionalFeature.FUNCTION_URL, turnOff: 'leave out the `slack` prop (no /cutover endpoint)' }] : []),
+    ]);
       new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(1) });
 
     this.pushRule = new events.Rule(this, 'PushRule', {

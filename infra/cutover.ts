@@ -170,7 +170,7 @@ export interface CutoverServiceProps {
   readonly concurrency?: ConcurrencyPolicy;
   /**
    * Only tags matching this roll out: a glob (`v*`) or a regex between slashes (`/^release-\d+$/`).
-   * @default - every push to the repository
+   * @default - every tagged push to the repository (an untagged push never rolls out)
    */
   readonly tagFilter?: string;
   /**
@@ -856,7 +856,7 @@ export class Cutover extends Construct {
 
     // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings.
     const repositoryArns = unique(this.services.map((s) => s.props.repository.repositoryArn));
-    allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings'], repositoryArns);
+    allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage'], repositoryArns);
     // Start reads ECR's push time, which orders pushes.
     allow('start', ['ecr:DescribeImages'], repositoryArns);
     // The image-scan gate: the wait reads the scan once it is recorded; a completed scan ends it. Findings

@@ -18,6 +18,10 @@ export interface EcrPush {
   readonly repository: string;
   readonly digest: string;
   readonly tag?: string;
+  /** `manifest-media-type`: an image manifest, or an image index of a multi-architecture push. */
+  readonly manifestMediaType?: string;
+  /** `artifact-media-type`: the image's config type, or an artifact's type (signature, SBOM, chart). */
+  readonly artifactMediaType?: string;
 }
 
 export interface AlarmChange {
@@ -72,6 +76,10 @@ export function parseEcrPush(event: unknown): Parsed<EcrPush> {
   if (!isRepositoryName(d['repository-name'])) problems.push('detail.repository-name: must be an ECR repository name');
   const tag = d['image-tag'];
   if (tag !== undefined && tag !== null && (typeof tag !== 'string' || tag.length > 300)) problems.push('detail.image-tag: must be a string of at most 300 characters');
+  for (const key of ['manifest-media-type', 'artifact-media-type'] as const) {
+    const v = d[key];
+    if (v !== undefined && v !== null && (typeof v !== 'string' || v.length > 255)) problems.push(`detail.${key}: must be a media type (a string of at most 255 characters)`);
+  }
   const digest = d['image-digest'];
   if (digest === undefined || digest === null || digest === '') {
     problems.push(`detail.image-digest: missing; Cutover deploys image digests, never mutable tags${str(tag) ? ` (the push of tag ${tag} carries no digest)` : ''}`);
@@ -88,6 +96,8 @@ export function parseEcrPush(event: unknown): Parsed<EcrPush> {
     repository: d['repository-name'] as string,
     digest: digest as string,
     tag: str(tag) ? tag : undefined,
+    manifestMediaType: str(d['manifest-media-type']) ? d['manifest-media-type'] : undefined,
+    artifactMediaType: str(d['artifact-media-type']) ? d['artifact-media-type'] : undefined,
   };
 }
 

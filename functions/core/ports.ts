@@ -60,10 +60,32 @@ export interface ScanFinding {
   readonly severity: string;
 }
 
+/** An image as ECR describes it. */
+export interface ImageDescription {
+  readonly pushedAt?: string;
+  /** ECR's `imageManifestMediaType`: an image manifest or an image index. */
+  readonly manifestMediaType?: string;
+  /** ECR's `artifactMediaType`: the image's config type, or an artifact's type. */
+  readonly artifactMediaType?: string;
+}
+
+/** A manifest as ECR holds it, or why ECR would not give it. */
+export type ManifestDocument =
+  | { readonly mediaType?: string; readonly document: string }
+  | { readonly unreadable: string };
+
 /** ECR: the pushed image itself. */
 export interface Registry {
-  /** The image with this digest, with ECR's push time; undefined when the repository does not hold it. */
-  describeImage(repository: string, digest: string): Promise<{ readonly pushedAt?: string } | undefined>;
+  /**
+   * The image with this digest, with ECR's push time and what kind of manifest it is; undefined when the
+   * repository does not hold it.
+   */
+  describeImage(repository: string, digest: string): Promise<ImageDescription | undefined>;
+  /**
+   * The manifest document itself (never a layer): to read which platforms an image index has. Undefined when
+   * the repository does not hold it.
+   */
+  readManifest(repository: string, digest: string): Promise<ManifestDocument | undefined>;
   /** The image's scan status (COMPLETE, IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, NONE) and findings. */
   scanFindings(repository: string, digest: string): Promise<{ status: string; findings: ScanFinding[] }>;
 }

@@ -10,9 +10,10 @@ import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/owner
 import { slackText } from '../core/slack-text';
 import { isScanPending } from '../core/scan';
 import { assertRolloutInput } from '../core/input';
-import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type ServiceView, type Sleep, type Traffic } from '../core/ports';
+import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type ImageDescription, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type ServiceView, type Sleep, type Traffic } from '../core/ports';
 import { describeStep } from '../core/plan';
-import { inactiveRevision, isNewerPush, pushTimeOf, liveSlotFromWeights, shortRevision, slotWeights, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
+import { indexProblems, isIndex, notAnImage, platformText, taskPlatform, type Platform } from '../core/manifests';
+import { inactiveRevision, isNewerPush, pushTimeOf, liveSlotFromWeights, shortRevision, slotWeights, targetGroupWeights, weightsFor, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
 
 export interface PrepareDeps {
   readonly ecs: Ecs;
@@ -59,6 +60,9 @@ export async function pushChecks(
   ]);
   const problems: string[] = [];
   if (!found) return { problems: [`image ${image.digest} is not in ECR repository ${image.repository}`] };
+  // An image the service cannot run is refused at once, without waiting for its scan.
+  const unrunnable = await manifestProblems(service, image, found, deps);
+  if (unrunnable.length) return { problems: unrunnable, pushedAt: found.pushedAt };
   const gate = service.imageScan;
   if (gate && scan && isScanPending(scan.status)) {
     if (!scanWait?.timedOut) return { problems, pushedAt: found.pushedAt, scanPending: true };
@@ -70,6 +74,42 @@ export async function pushChecks(
   return { problems, pushedAt: found.pushedAt };
 }
 
+/**
+ * Whether the pushed manifest is an image the service can run: a container image, not an artifact; or an
+ * image index with an image for the platform of the service's task definition (ECS picks it at task start).
+ * Only the index document is read, never a layer. A single image's platform is left to ECS: a wrong one fails
+ * at task start, and ECS's failure event aborts the rollout.
+ */
+async function manifestProblems(service: ServiceConfig, image: RolloutState['image'], found: ImageDescription, deps: Pick<PrepareDeps, 'registry' | 'ecs' | 'traffic'>): Promise<string[]> {
+  const notImage = notAnImage(found);
+  if (notImage) return [`image ${image.digest.slice(0, 19)}… is not rolled out: ${notImage}`];
+  if (!isIndex(found.manifestMediaType)) return [];
+  const [read, platforms] = await Promise.all([deps.registry.readManifest(image.repository, image.digest), servingPlatforms(service, deps)]);
+  if (!read) return [`image ${image.digest} is not in ECR repository ${image.repository}`];
+  if ('unreadable' in read) return [`image index ${image.digest.slice(0, 19)}… cannot be read: ${read.unreadable}`];
+  return indexProblems(image.digest, read.document, platforms);
+}
+
+/**
+ * The platforms of the task definitions the slots with traffic run: the live revision a rollout clones (and,
+ * while another rollout is in flight, its clone). Read without the lock; empty when they cannot be read, which
+ * pre-flight under the lock refuses itself.
+ */
+async function servingPlatforms(service: ServiceConfig, deps: Pick<PrepareDeps, 'ecs' | 'traffic'>): Promise<Platform[]> {
+  const forward = await deps.traffic.readForward(service.listenerArn);
+  if (!forward) return [];
+  const weights = slotWeights(forward.weights, service.slots);
+  const definitions = await Promise.all(
+    (['blue', 'green'] as const)
+      .filter((slot) => weights[slot] > 0)
+      .map(async (slot) => {
+        const svc = await deps.ecs.describeService(service.cluster, service.slots[slot].serviceName);
+        return svc && (await deps.ecs.describeTaskDefinition(svc.taskDefinition))?.definition;
+      }),
+  );
+  const platforms = definitions.flatMap((d) => (d ? [taskPlatform(d)] : []));
+  return platforms.filter((p, i) => platforms.findIndex((q) => platformText(q) === platformText(p)) === i);
+}
 
 /** How long Prepare waits out a dead owner's lease itself (its own timeout is 30 s). */
 const PREPARE_RECOVERY_WAIT_MS = 15_000;

@@ -3,6 +3,9 @@
  * digest. The execution name is the service and the digest, so a duplicate delivery, or the same digest
  * pushed under another tag, starts nothing new.
  *
+ * Only a tagged push of a container image or image index is a rollout: a push without a tag (a platform image
+ * or attestation of a multi-architecture push) and an artifact (signature, SBOM, chart) start nothing.
+ *
  * A duplicate is also counted once: the same digest under another tag makes StartExecution fail with
  * ExecutionAlreadyExists, but the same event delivered twice (the same input) makes it succeed again, as
  * Step Functions documents for a Standard workflow. So the first start of an execution name is claimed in
@@ -10,6 +13,7 @@
  */
 import { tagMatches, type ServiceConfig } from '../core/config';
 import { isScanEvent, parseEcrPush, parseScanCompleted } from '../core/events';
+import { notARollout } from '../core/manifests';
 import type { Clock, Executions, Log, Registry, RequestLedger, ScanWaitStore } from '../core/ports';
 import { executionName, imageUri, type RolloutInput } from '../core/rollout';
 
@@ -43,6 +47,13 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
   if (push.kind === 'ignore') {
     deps.log.info('event ignored', { reason: push.reason });
     return { started: [], duplicates: [], ignored: push.reason };
+  }
+  // One push per manifest: a multi-architecture push's platform images and attestations (by digest, no tag)
+  // and artifacts are not rollouts; its tagged index is.
+  const notRollout = notARollout(push);
+  if (notRollout) {
+    deps.log.info('push ignored', { reason: notRollout, repository: push.repository, digest: push.digest, tag: push.tag, manifestMediaType: push.manifestMediaType });
+    return { started: [], duplicates: [], ignored: notRollout };
   }
   const forRepository = deps.services.filter((s) => s.repository === push.repository);
   if (forRepository.length === 0) {

@@ -53,7 +53,41 @@ export interface DemoEnvironment {
   readonly initialTaskDefinitionArn: string;
   /** Pushes a new image to the demo repository; returns its digest, as ECR computes it. */
   pushImage(tag: string): Promise<{ digest: string; uri: string }>;
+  /**
+   * Pushes a multi-architecture image as Docker buildx does: each platform's image and its attestation by
+   * digest (no tag), then the OCI image index naming them under `tag`. Returns the index's digest and every
+   * manifest pushed, in push order, with the media types ECR's push event names.
+   */
+  pushIndex(tag: string, platforms: readonly string[]): Promise<IndexPushed>;
 }
+
+/** One manifest of a multi-architecture push. */
+export interface ManifestPushed {
+  readonly digest: string;
+  readonly kind: 'image' | 'attestation' | 'index';
+  readonly tag?: string;
+  readonly manifestMediaType: string;
+  /** The config's media type, as ECR reports it (`artifact-media-type`); none for an index. */
+  readonly artifactMediaType?: string;
+}
+
+/** A multi-architecture push: the tagged index (what rolls out) and every manifest pushed, index last. */
+export interface IndexPushed {
+  readonly digest: string;
+  readonly uri: string;
+  readonly manifests: readonly ManifestPushed[];
+}
+
+const OCI = {
+  index: 'application/vnd.oci.image.index.v1+json',
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+} as const;
+
+const sha256 = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+/** A descriptor of a blob that is never uploaded (moto keeps manifests only). */
+const blob = (mediaType: string, seed: string) => ({ mediaType, size: 1024, digest: sha256(`${seed}-${randomBytes(8).toString('hex')}`) });
 
 /** A Docker image manifest (schema 2) whose sha256 is the digest ECR reports. */
 function manifest(tag: string): string {
@@ -94,6 +128,46 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
     // The repository scans on push, as ECR does with scanOnPush (moto answers with a canned finding).
     await ecr.send(new StartImageScanCommand({ repositoryName: repository, imageId: { imageDigest: digest } }));
     return { digest, uri: imageUri(DEMO.account, DEMO.region, repository, digest) };
+  };
+
+  // Each manifest under its own sha256 (moto would make up an index's digest), so the index names its children.
+  const putManifest = async (manifest: string, mediaType: string, tag?: string) => {
+    const digest = sha256(manifest);
+    await ecr.send(new PutImageCommand({ repositoryName: repository, imageManifest: manifest, imageManifestMediaType: mediaType, imageDigest: digest, imageTag: tag }));
+    return digest;
+  };
+  const pushIndex = async (tag: string, platforms: readonly string[]): Promise<IndexPushed> => {
+    const manifests: ManifestPushed[] = [];
+    const entries: object[] = [];
+    const attestations: object[] = [];
+    for (const platform of platforms) {
+      const [os, architecture] = platform.split('/') as [string, string];
+      const image = JSON.stringify({ schemaVersion: 2, mediaType: OCI.manifest, config: blob(OCI.config, platform), layers: [blob(OCI.layer, platform)] });
+      const digest = await putManifest(image, OCI.manifest);
+      await ecr.send(new StartImageScanCommand({ repositoryName: repository, imageId: { imageDigest: digest } }));
+      manifests.push({ digest, kind: 'image', manifestMediaType: OCI.manifest, artifactMediaType: OCI.config });
+      entries.push({ mediaType: OCI.manifest, digest, size: image.length, platform: { architecture, os } });
+      // buildx's provenance attestation: an OCI image manifest whose layer is an in-toto statement.
+      const attestation = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI.manifest,
+        config: blob(OCI.config, `${platform}-attestation`),
+        layers: [{ ...blob('application/vnd.in-toto+json', `${platform}-provenance`), annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+      });
+      const attested = await putManifest(attestation, OCI.manifest);
+      manifests.push({ digest: attested, kind: 'attestation', manifestMediaType: OCI.manifest, artifactMediaType: OCI.config });
+      attestations.push({
+        mediaType: OCI.manifest,
+        digest: attested,
+        size: attestation.length,
+        annotations: { 'vnd.docker.reference.digest': digest, 'vnd.docker.reference.type': 'attestation-manifest' },
+        platform: { architecture: 'unknown', os: 'unknown' },
+      });
+    }
+    const index = JSON.stringify({ schemaVersion: 2, mediaType: OCI.index, manifests: [...entries, ...attestations] });
+    const digest = await putManifest(index, OCI.index, tag);
+    manifests.push({ digest, kind: 'index', tag, manifestMediaType: OCI.index });
+    return { digest, uri: imageUri(DEMO.account, DEMO.region, repository, digest), manifests };
   };
 
   // Cutover's table (shared by every service on this emulator).
@@ -242,5 +316,5 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
   } as ServiceConfigInput);
 
   for (const c of [ec2, elb, ecs, cw, ddb]) c.destroy();
-  return { endpoint, service, tableName: DEMO.table, initialImage: initial.uri, initialTaskDefinitionArn: tdArn, pushImage };
+  return { endpoint, service, tableName: DEMO.table, initialImage: initial.uri, initialTaskDefinitionArn: tdArn, pushImage, pushIndex };
 }

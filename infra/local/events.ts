@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { DEMO } from './environment';
 
-export function ecrPushEvent(p: { repository: string; digest: string; tag?: string; time?: Date; account?: string; region?: string }) {
+/** ECR's `ECR Image Action` event for a completed push (with the manifest's media types when given). */
+export function ecrPushEvent(p: { repository: string; digest: string; tag?: string; manifestMediaType?: string; artifactMediaType?: string; time?: Date; account?: string; region?: string }) {
   return {
     version: '0',
     id: randomUUID(),
@@ -22,6 +23,8 @@ export function ecrPushEvent(p: { repository: string; digest: string; tag?: stri
       'image-digest': p.digest,
       'action-type': 'PUSH',
       ...(p.tag ? { 'image-tag': p.tag } : {}),
+      ...(p.manifestMediaType ? { 'manifest-media-type': p.manifestMediaType } : {}),
+      ...(p.artifactMediaType ? { 'artifact-media-type': p.artifactMediaType } : {}),
     },
   };
 }

@@ -335,6 +335,16 @@ export class LocalRuntime {
         leaseMs: options.leaseMs ?? 1000,
         notifier: slackApi
           ? slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: slackApi.apiUrl })
+          async pushIndex(tag, platforms) {
+            const at = new Date().toISOString();
+            const pushed = await env.pushIndex(tag, platforms);
+            for (const m of pushed.manifests) {
+              if (pushedAt.has(m.digest)) continue;
+              pushedAt.set(m.digest, at);
+              if (m.kind === 'image') scansPending.add(m.digest);
+            }
+            return pushed;
+          },
           : undefined,
       };
       const functions = localFunctions(ports, hooks.invoke);

@@ -22,7 +22,8 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // scan: store.scanWait (GetItem), deleteScanWait (DeleteItem) and, with a scan gate, succeedTask
   start: ['ecr:DescribeImages', 'states:StartExecution', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
   // store: acquireLock/takeOverLock/updateLock/putHistory/markAborted (UpdateItem), getLock/getServiceState (GetItem),
-  // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR); turns: isStale
+  // releaseLock/dequeue (DeleteItem), queued (Query); pre-flight reads; registry (ECR: an image index's
+  // manifest by BatchGetImage); turns: isStale
   // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)
   // and recovers a dead owner's service on its way to the lock (updateService, setWeights, putServiceState)
   prepare: [
@@ -30,7 +31,7 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'ecs:UpdateService',
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:ModifyListener',
     'cloudwatch:DescribeAlarms',
-    'ecr:DescribeImages', 'ecr:DescribeImageScanFindings',
+    'ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
   ],
   // ecs.describeTaskDefinition, ecs.registerTaskDefinition (with tags and the task's roles)

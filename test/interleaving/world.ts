@@ -177,6 +177,8 @@ export class World {
         const image = this.images.get(`${repository}@${digest}`);
         return image ? { pushedAt: image.pushedAt } : undefined;
       },
+      // Single images only: Prepare reads a manifest only for an image index.
+      readManifest: async (repository: string, digest: string) => (this.images.has(`${repository}@${digest}`) ? { document: '{"schemaVersion":2}' } : undefined),
       scanFindings: async () => ({ status: 'COMPLETE', findings: [] }),
     });
     this.rolloutStore = this.instrument('dynamodb', this.store);

@@ -39,11 +39,15 @@ describe('parseEcrPush', () => {
       repository: 'checkout',
       digest: DIGEST,
       tag: 'v1.4.2',
+      manifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      artifactMediaType: 'application/vnd.docker.container.image.v1+json',
     });
   });
 
   it.each<[string, (e: MutableEvent) => void, Record<string, unknown>]>([
-    ['a push by digest, with no tag', (e) => delete e.detail['image-tag'], { tag: undefined }],
+    ['a push by digest, with no tag (start decides it is no rollout)', (e) => delete e.detail['image-tag'], { tag: undefined }],
+    ['a push without media types, as older events are', (e) => { delete e.detail['manifest-media-type']; delete e.detail['artifact-media-type']; }, { manifestMediaType: undefined, artifactMediaType: undefined }],
+    ['an image index', (e) => { e.detail['manifest-media-type'] = 'application/vnd.oci.image.index.v1+json'; delete e.detail['artifact-media-type']; }, { manifestMediaType: 'application/vnd.oci.image.index.v1+json' }],
     ['a namespaced repository', (e) => (e.detail['repository-name'] = 'team-a/checkout'), { repository: 'team-a/checkout' }],
     ['a repository name with dots and underscores', (e) => (e.detail['repository-name'] = 'shop.checkout_api'), { repository: 'shop.checkout_api' }],
     ['a time with milliseconds', (e) => (e.time = '2026-11-24T10:15:00.123Z'), { time: '2026-11-24T10:15:00.123Z' }],
@@ -79,6 +83,8 @@ describe('parseEcrPush', () => {
     ['an uppercase repository', (e) => (e.detail['repository-name'] = 'Checkout'), 'detail.repository-name: must be an ECR repository name'],
     ['a tag longer than 300 characters', (e) => (e.detail['image-tag'] = 'v'.repeat(301)), 'detail.image-tag: must be a string of at most 300 characters'],
     ['a tag that is not a string', (e) => (e.detail['image-tag'] = ['v1']), 'detail.image-tag: must be a string of at most 300 characters'],
+    ['a manifest media type that is not a string', (e) => (e.detail['manifest-media-type'] = { type: 'index' }), 'detail.manifest-media-type: must be a media type (a string of at most 255 characters)'],
+    ['an artifact media type of 256 characters', (e) => (e.detail['artifact-media-type'] = 'a'.repeat(256)), 'detail.artifact-media-type: must be a media type (a string of at most 255 characters)'],
     ['a missing id', (e) => delete e.id, 'id: is required'],
     ['a missing region', (e) => (e.region = ''), 'region: is required'],
     ['an account that is not 12 digits', (e) => (e.account = '12345'), 'account: must be 12 digits'],

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { canary } from '../functions/core/plan';
 import { startEmulator } from '../infra/local/moto';
 import { BUNDLE_TARGET_KB, runBundles, type BundlesOptions, type BundlesResult } from './bundles';
+import { ANSWER_BUDGET_MS } from '../functions/chat/chat';
+import { runChat, SLACK_LIMIT_MS, type ChatResult } from './chat';
 import { EVENT_BAKE_HISTORY_EVENTS, HISTORY_LIMIT, HISTORY_LIMIT_SOURCE, pollingBakeHistoryEvents, pollingGate, price, PRICES, type GateEstimate } from './cost';
 import { EVENT_DRIVEN, polling, variantName } from './harness';
 import { runReaction, type ReactionResult } from './reaction';
@@ -24,6 +26,8 @@ export interface BenchConfig {
   readonly gate?: { readonly hours: number };
   readonly scale?: { readonly sizes: readonly number[]; readonly timeScale: number; readonly budgetSeconds: number };
   /** Polling intervals of the baseline, s. The first is the one the targets compare against. */
+  /** The chat function's cold path: fresh processes per command (`bench/chat.ts`). */
+  readonly chat?: { readonly spawns: number };
   readonly pollIntervals: readonly number[];
   /** Progress lines (stderr). */
   readonly progress?: (line: string) => void;
@@ -37,6 +41,7 @@ export const FULL: Omit<BenchConfig, 'command'> = {
   gate: { hours: 24 },
   scale: { sizes: [10, 50, 200], timeScale: 0.001, budgetSeconds: 330 },
   pollIntervals: [10, 60],
+  chat: { spawns: 5 },
 };
 
 export interface BenchResults {
@@ -52,6 +57,7 @@ export interface BenchResults {
   readonly scale?: ScaleResult;
   readonly quotaSources: Readonly<Record<string, string>>;
   readonly markdown: string;
+  readonly chat?: ChatResult;
 }
 
 function git(args: string[]): string | undefined {
@@ -86,7 +92,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   let rollouts: RolloutsResult | undefined;
   let gateRun: RolloutsResult | undefined;
   let scale: ScaleResult | undefined;
-  if (config.reaction || config.rollouts || config.gate || config.scale) {
+  let chat: ChatResult | undefined;
+  if (config.reaction || config.rollouts || config.gate || config.scale || config.chat) {
     const emulator = await startEmulator({ runningTasks: 2 });
     try {
       if (config.reaction) {
@@ -122,6 +129,13 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   const ev = reaction?.variants.find((v) => v.variant === 'event-driven');
   if (reaction && ev) {
     for (const v of reaction.variants.filter((x) => x !== ev)) {
+      if (config.chat) {
+        // The chat function runs at the construct's default memory: its CPU share scales the model.
+        const { CutoverDefaults } = await import('../infra/cutover');
+        progress(`chat: ${config.chat.spawns} fresh processes per command…`);
+        chat = await runChat({ emulator, spawns: config.chat.spawns, memoryMb: CutoverDefaults.memorySize });
+        progress(`chat: done at ${elapsed()}`);
+      }
       ratios[`reaction median: ${v.variant} ÷ event-driven`] = v.reactionSeconds.median / ev.reactionSeconds.median;
       ratios[`reaction p95: ${v.variant} ÷ event-driven`] = v.reactionSeconds.p95 / ev.reactionSeconds.p95;
     }
@@ -193,6 +207,35 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   return {
     meta: {
       date: new Date().toISOString(),
+  if (chat) {
+    const answered = chat.commands.filter((c) => c.path !== 'deferred run');
+    const show = (pick: (c: ChatResult['commands'][number]) => number) => answered.map((c) => `${c.command} (${c.path}) ${pick(c).toLocaleString('en-US')} ms`).join(', ');
+    const ok = answered.every((c) => c.allOk);
+    targets.push({
+      name: `chat: Slack answered on a cold start at ${chat.memoryMb} MB, modelled p95 (status directly, rollback acknowledged)`,
+      target: `< ${SLACK_LIMIT_MS.toLocaleString('en-US')} ms`,
+      measured: show((c) => c.modelledColdMs.p95),
+      met: ok && answered.every((c) => c.modelledColdMs.p95 < SLACK_LIMIT_MS),
+    });
+    targets.push({
+      name: 'chat: from the invocation\'s start to the answer, modelled p95',
+      target: `< ${ANSWER_BUDGET_MS.toLocaleString('en-US')} ms`,
+      measured: show((c) => c.modelledRequestMs.p95),
+      met: ok && answered.every((c) => c.modelledRequestMs.p95 < ANSWER_BUDGET_MS),
+    });
+  }
+
+  // The modelled AWS reaction of each event-driven path, from its measured parts and the cold imports of
+  // the same run's bundles.
+  let reactionModel: BenchResults['reactionModel'];
+  if (reaction && bundles) {
+    const importMs = Object.fromEntries(bundles.functions.map((fn) => [fn.fn, fn.bundled.importMs.median]));
+    const rows = reaction.variants.filter((v) => v.variant.startsWith('event-driven')).map((v) => ({ variant: v.variant, path: v.path, budget: reactionBudget(v.path, importMs) }));
+    reactionModel = { figures: AWS_FIGURES, rows };
+    const [after, before] = rows;
+    if (after?.budget && before?.budget) ratios['modelled AWS reaction: two hops ÷ one hop'] = before.budget.ms / after.budget.ms;
+  }
+
       node: process.version,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
@@ -202,6 +245,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       seconds: Math.round((performance.now() - t0) / 1000),
       note: 'Timings are local (moto_server on loopback, the handlers in-process); waits are scaled by the time scale and converted back to real seconds where stated. p95 is nearest-rank.',
     },
+    chat,
     config: configOut,
     targets,
     ratios,
@@ -226,3 +270,4 @@ export const QUOTA_SOURCES = {
   dynamoDb: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html',
   eventBridge: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html',
 } as const;
+    chat,

@@ -3,6 +3,7 @@
  * p95"; every comparison is a ratio from the same run; every target says whether it was met.
  */
 import type { BundlesResult } from './bundles';
+import type { ChatResult } from './chat';
 import type { GateEstimate } from './cost';
 import type { ReactionResult } from './reaction';
 import type { RolloutSummary } from './rollouts';
@@ -36,6 +37,7 @@ export interface Report {
   readonly scale?: ScaleResult;
   readonly targets: readonly Target[];
   readonly ratios: Readonly<Record<string, number>>;
+  readonly chat?: ChatResult;
 }
 
 const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
@@ -144,3 +146,30 @@ export function renderMarkdown(r: Report): string {
   for (const t of r.targets) out.push(row([t.name, t.target, t.measured, t.met ? 'yes' : '**no**']));
   return out.join('\n');
 }
+  if (r.chat) {
+    const c = r.chat;
+    out.push(`#### Slack: the chat function's cold path (${c.spawns} fresh \`node\` processes per command, Node ${c.node}; modelled for AWS at ${c.memoryMb} MB)`, '');
+    out.push(row(['command', 'answer', 'cold import, ms', 'first request, ms (local)', 'CPU, import + request, ms', 'AWS calls (first trial)', 'modelled: from the invocation, ms', 'modelled: cold, Lambda included, ms', 'every trial ok']));
+    out.push(row(Array(9).fill('---')));
+    for (const cmd of c.commands) {
+      out.push(row([
+        `\`${cmd.command}\``,
+        cmd.path,
+        mp(cmd.importMs, 0),
+        mp(cmd.requestMs, 0),
+        mp(cmd.cpuMs, 0),
+        Object.entries(cmd.calls).map(([service, n]) => `${service} ${n}`).join(', ') || '—',
+        mp(cmd.modelledRequestMs, 0),
+        mp(cmd.modelledColdMs, 0),
+        cmd.allOk ? 'yes' : '**NO**',
+      ]));
+    }
+    out.push(
+      '',
+      `Modelled: CPU × ${f(c.cpuScale, 1)} (1,769 MB is one vCPU, Lambda gives ${c.memoryMb} MB that share), ${c.model.callMs} ms per AWS call, ` +
+        `${c.model.connectMs} ms per service's first connection (assumed), ${c.model.coldStartMs} ms for Lambda's own part of a cold start. ` +
+        'The deferred run is not bound by Slack\'s 3 s: its outcome is posted to `response_url`.',
+      '',
+    );
+  }
+

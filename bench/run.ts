@@ -5,6 +5,7 @@
  * @example
  * npm run bench                          # everything; about 6 minutes on 2 cores
  * npm run bench -- --only bundles,scale  # some of it (results.json is not written)
+ * npm run bench -- --only chat           # the chat function's cold path against Slack's 3 s
  * npm run bench -- --quick               # tiny sizes, to try the harness (results.json is not written)
  */
 // Before any SDK client exists: the pinned SDK's notice about future Node.js versions would interleave.
@@ -27,6 +28,7 @@ const QUICK: Omit<Config, 'command'> = {
   rollouts: { eventRuns: 1, pollingRuns: 1, timeScale: 0.0005, warmup: 0 },
   gate: { hours: 24 },
   scale: { sizes: [2], timeScale: 0.001, budgetSeconds: 120 },
+  chat: { spawns: 1 },
   pollIntervals: [10, 60],
 };
 const base = quick ? QUICK : FULL;
@@ -38,6 +40,7 @@ const config: Config = {
   rollouts: wanted('rollouts') || wanted('cost') || wanted('gate') ? base.rollouts : undefined,
   gate: wanted('gate') ? base.gate : undefined,
   scale: wanted('scale') ? base.scale : undefined,
+  chat: wanted('chat') ? base.chat : undefined,
   progress: (line) => process.stderr.write(`bench: ${line}\n`),
 };
 

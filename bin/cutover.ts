@@ -16,6 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { userInfo } from 'node:os';
 import { execute } from '../functions/chat/commands';
 import { signSlackRequest } from '../functions/chat/slack-signature';
+import { randomUUID } from 'node:crypto';
 import { weightsText } from '../functions/core/rollout';
 import { progressPrinter, readEndState, runDemo, SCENARIOS, type Scenario } from '../infra/local/demo';
 import { DEMO_CHAT, LocalRuntime } from '../infra/local/runtime';
@@ -174,8 +175,10 @@ local
   .option('--user <id>', 'Slack user ID', DEMO_CHAT.user)
   .option('--channel <id>', 'Slack channel ID', DEMO_CHAT.channel)
   .action(async (words: string[], opts: { user: string; channel: string }) => {
-    const { signingSecret } = readLocalServer();
-    const body = new URLSearchParams({ command: '/cutover', text: words.join(' '), user_id: opts.user, channel_id: opts.channel, response_url: 'http://127.0.0.1:9/unused' }).toString();
+    const { signingSecret, slackResponseUrl, url } = readLocalServer();
+    // The local stand-in for Slack receives what a deferred command (a rollback) posts to response_url.
+    const responseUrl = `${slackResponseUrl}/${randomUUID()}`;
+    const body = new URLSearchParams({ command: '/cutover', text: words.join(' '), user_id: opts.user, channel_id: opts.channel, response_url: responseUrl }).toString();
     const timestamp = Math.floor(Date.now() / 1000);
     const { status, text } = await toLocal('/slack', body, {
       'content-type': 'application/x-www-form-urlencoded',
@@ -183,7 +186,12 @@ local
       'x-slack-signature': signSlackRequest(signingSecret, body, timestamp),
     });
     console.log(status === 200 ? (JSON.parse(text) as { text: string }).text : `${status}: ${text}`);
-    if (status !== 200) process.exitCode = 1;
+    if (status !== 200) {
+      process.exitCode = 1;
+      return;
+    }
+    const followUp = await fetch(`${url}/slack/follow-up?url=${encodeURIComponent(responseUrl)}`, { signal: AbortSignal.timeout(60_000) });
+    if (followUp.ok) console.log((await followUp.json() as { text: string }).text);
   });
 
 /** The operator commands against a deployed Cutover (standard AWS credential chain). */

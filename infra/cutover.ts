@@ -586,13 +586,13 @@ export class Cutover extends Construct {
     });
     // EventBridge invokes asynchronously: a function that keeps failing lands here too, not in the void.
     for (const name of ['start', 'alarm', 'reconcile'] as const) {
+      // A command that may outlast Slack's 3 s runs in an asynchronous invocation of the function itself
+      // (functions/chat/chat.ts). Never retried by Lambda: a command runs once (each run is also claimed in
+      // the table, as Lambda may deliver an event twice). Dropped after 30 minutes, when Slack's response_url
+      // has expired; the function itself refuses one older than Slack's 5-minute window, and says so.
+      functions.chat.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(30) });
       functions[name].configureAsyncInvoke({
         onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-      });
-    }
-    const target = (fn: lambda.IFunction) =>
     // A feature the Region lacks would only show when the deploy reaches it: say it at synth.
     checkRegionAvailability(this, [
       { feature: RegionalFeature.STATE_MACHINE_LOGGING },
@@ -600,6 +600,11 @@ export class Cutover extends Construct {
       ...(tracing !== lambda.Tracing.DISABLED ? [{ feature: RegionalFeature.FUNCTION_TRACING, turnOff: 'set `tracing: lambda.Tracing.DISABLED`' }] : []),
       ...(this.chatUrl ? [{ feature: RegionalFeature.FUNCTION_URL, turnOff: 'leave out the `slack` prop (no /cutover endpoint)' }] : []),
     ]);
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      });
+    }
+    const target = (fn: lambda.IFunction) =>
       new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(1) });
 
     this.pushRule = new events.Rule(this, 'PushRule', {
@@ -904,3 +909,8 @@ export class Cutover extends Construct {
     }
   }
 }
+      // Its own asynchronous invocation (a deferred command), on its own ARN only. A policy apart from the
+      // role's default policy: the function depends on that one, so its ARN there would be a cycle.
+      f.chat.role!.attachInlinePolicy(
+        new iam.Policy(this, 'ChatSelfInvokePolicy', { statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [f.chat.functionArn] })] }),
+      );

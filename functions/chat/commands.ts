@@ -202,6 +202,30 @@ export async function execute(text: string, actor: Actor, deps: CommandDeps): Pr
   const parsed = parseCommand(text);
   if ('error' in parsed) return { status: 400, text: parsed.error };
   const { verb, args } = parsed;
+/**
+ * Verbs that may take longer than Slack waits for an answer (3 s, a cold start included): a rollback may wait
+ * for a lease ({@link RECOVERY_WAIT_MS}), retry a busy lock ({@link RESTORE_ATTEMPTS}) and move traffic and
+ * slots. The Slack endpoint acknowledges them at once and posts their outcome to the request's `response_url`.
+ */
+export const DEFERRED_VERBS: readonly Verb[] = ['rollback'];
+
+/** `status` without a service reads every service the caller may steer; beyond this many, it is deferred too. */
+export const STATUS_DIRECT_MAX_SERVICES = 5;
+
+/**
+ * Whether `text` is a command to acknowledge now and run after the answer (see {@link DEFERRED_VERBS}). Pure:
+ * decided before anything is read, so a command runs in exactly one place. Commands refused on sight (unknown
+ * verb or service, a caller not on the service's list) are not deferred: {@link execute} answers them at once.
+ */
+export function mayTakeLong(text: string, actor: Actor, services: readonly ServiceConfig[]): boolean {
+  const parsed = parseCommand(text);
+  if ('error' in parsed) return false;
+  if (parsed.verb === 'status' && !parsed.service) return services.filter((s) => authorise(s, actor).ok).length > STATUS_DIRECT_MAX_SERVICES;
+  if (!DEFERRED_VERBS.includes(parsed.verb)) return false;
+  const service = services.find((s) => s.name === parsed.service);
+  return service !== undefined && authorise(service, actor).ok;
+}
+
   if (verb === 'help') return { status: 200, text: HELP };
 
   const visible = deps.services.filter((s) => authorise(s, actor).ok);

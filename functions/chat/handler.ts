@@ -1,4 +1,4 @@
-/** Lambda entry point for the Slack slash command (Function URL): middy over `handleSlashCommand`. */
+/** Lambda entry point of the chat function: middy over `handleChatEvent` (Slack's Function URL requests and the deferred commands). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsAlarms } from '../aws/alarms';
 import { requireEnv, sdkOptions } from '../aws/clients';
@@ -12,7 +12,9 @@ import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
 import { servicesFromEnv } from '../core/config';
 import { systemClock } from '../core/ports';
-import { handleSlashCommand, type ChatDeps } from './chat';
+import { awsSelfInvoke } from '../aws/self-invoke';
+import { slackResponses } from '../aws/slack-responses';
+import { handleChatEvent, type ChatDeps } from './chat';
 
 /** Console link of an execution. */
 export const consoleUrl = (executionArn: string) => {
@@ -20,8 +22,11 @@ export const consoleUrl = (executionArn: string) => {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 };
 
-/** Builds the handler over the given dependencies (the local runner and tests pass their own). */
-export const createHandler = (deps: () => ChatDeps) => lambda('chat', handleSlashCommand, deps);
+/**
+ * Builds the handler over the given dependencies (the local runner and tests pass their own): Slack's
+ * requests through the Function URL, and the function's own asynchronous runs of deferred commands.
+ */
+export const createHandler = (deps: () => ChatDeps) => lambda('chat', handleChatEvent, deps);
 
 export const handler = createHandler(
   once((): ChatDeps => {
@@ -40,6 +45,9 @@ export const handler = createHandler(
       log: powertoolsLog(),
       executionUrl: (rolloutId) => consoleUrl(executionArnOf(requireEnv('STATE_MACHINE_ARN'), rolloutId)),
       signingSecret: cachedSecret(requireEnv('SLACK_SIGNING_SECRET_ARN')),
+      // Lambda sets the function's own name: no reference to itself in its configuration.
+      deferral: awsSelfInvoke(requireEnv('AWS_LAMBDA_FUNCTION_NAME')),
+      responses: slackResponses(),
     };
   }),
 );

@@ -31,11 +31,13 @@ import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
 import { createHandler as reconcileHandler } from '../../functions/reconcile/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
+import type { CommandDeferral, SlackResponses } from '../../functions/core/follow-up';
+import { slackResponses } from '../../functions/aws/slack-responses';
 import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { ecrScanEvent } from './events';
 import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
-import { startLocalSlack, type LocalSlack } from './slack';
+import { startLocalSlack, type LocalSlack, type ResponseMessage } from './slack';
 import { slackNotifier } from '../../functions/aws/slack-notifier';
 import { LocalStepFunctions, type LocalFunction, type LocalRunnerOptions } from './sfn';
 
@@ -58,6 +60,12 @@ export interface LocalPorts {
   sleep: Sleep;
   /** How long a write proven by a fence may still land (local functions cannot be killed mid-call either). */
   leaseMs: number;
+  /** The chat function's deferred commands: an invocation of the local chat function, not awaited (as Lambda's `Event` invocation). */
+  deferral: CommandDeferral;
+  /** Posts to a slash command's `response_url` (the local Slack stand-in's, on 127.0.0.1). */
+  responses: SlackResponses;
+  /** The local stand-in for Slack listens on 127.0.0.1 over http. */
+  loopbackResponseUrls: boolean;
 }
 
 /** The local Slack app's signing secret (the local runtime is its only user). */
@@ -69,6 +77,17 @@ export const DEMO_CHAT = { channel: 'CDEMO0CUTOVER', user: 'UDEMO0OPERATOR' } as
 export interface UrlResponse {
   readonly statusCode: number;
   readonly body: string;
+}
+
+/** The chat function's answer to a slash command sent with {@link LocalRuntime.slack}. */
+export interface SlackReply extends UrlResponse {
+  /** The request's `response_url`, on the local stand-in for Slack. */
+  readonly responseUrl: string;
+  /**
+   * The outcome of a deferred command, as posted to `responseUrl`: resolves when it arrives; rejects at once
+   * when the command was answered directly, or when its deferred run ended without posting one.
+   */
+  followUp(): Promise<ResponseMessage>;
 }
 
 export interface LocalRuntimeOptions extends LocalRunnerOptions {
@@ -83,7 +102,10 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
    * initial one as failing to start, so the new revision never becomes steady.
    */
   readonly unstableNewRevisions?: boolean;
-  /** Post the rollout notifications to a local stand-in for Slack (`runtime.slackApi.messages`). @default true */
+  /**
+   * Post the rollout notifications to the local stand-in for Slack (`runtime.slackApi.messages`). It runs
+   * either way: it also receives the slash commands' `response_url` posts. @default true
+   */
   readonly notifications?: boolean;
   /** Called each time a function has set a listener's weights (after the emulator answered). For timings. */
   readonly onWeights?: (change: WeightsChange) => void;
@@ -249,9 +271,11 @@ export class LocalRuntime {
     readonly functions: Readonly<Record<string, LocalFunction>>,
     readonly sfn: LocalStepFunctions,
     /** Images whose scan on push is still running (see {@link completeScan}). */
+  /** The chat function's deferred runs, by the `response_url` of their request. */
+  readonly deferredRuns = new Map<string, Promise<unknown>>();
     private readonly scansPending: Set<string>,
-    /** The local stand-in for Slack's Web API, when notifications are on. */
-    readonly slackApi?: LocalSlack,
+    /** The local stand-in for Slack (its Web API, and the slash commands' `response_url`). */
+    readonly slackApi: LocalSlack,
     /** Whether this runtime started the emulator (and so stops it). */
     private readonly ownsEmulator = true,
   ) {
@@ -315,7 +339,8 @@ export class LocalRuntime {
       let ecs: Ecs = awsEcs(sdk(new ECSClient(cfg)));
       if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
       const traffic = awsTraffic(sdk(new ElasticLoadBalancingV2Client(cfg)));
-      slackApi = options.notifications === false ? undefined : await startLocalSlack();
+      slackApi = await startLocalSlack();
+      const local = slackApi;
       const log = options.log ?? silentLog;
       const dynamo = sdk(new DynamoDBClient(cfg));
       const ports: LocalPorts = {
@@ -333,19 +358,13 @@ export class LocalRuntime {
         executionUrl: (rolloutId) => `local execution ${rolloutId}`,
         sleep: realSleep,
         leaseMs: options.leaseMs ?? 1000,
-        notifier: slackApi
-          ? slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: slackApi.apiUrl })
-          async pushIndex(tag, platforms) {
-            const at = new Date().toISOString();
-            const pushed = await env.pushIndex(tag, platforms);
-            for (const m of pushed.manifests) {
-              if (pushedAt.has(m.digest)) continue;
-              pushedAt.set(m.digest, at);
-              if (m.kind === 'image') scansPending.add(m.digest);
-            }
-            return pushed;
-          },
-          : undefined,
+        notifier:
+          options.notifications === false
+            ? undefined
+            : slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: local.apiUrl }),
+        deferral: undefined as unknown as CommandDeferral,
+        responses: slackResponses(),
+        loopbackResponseUrls: true,
       };
       const functions = localFunctions(ports, hooks.invoke);
       // EventBridge delivers an execution's end asynchronously, to the rule's function.
@@ -376,6 +395,18 @@ export class LocalRuntime {
     const rule = this.rules.find((r) => matchesPattern(r.pattern, event));
     if (!rule) return {};
     const fn = this.functions[rule.target]!;
+      // Lambda queues an `Event` invocation and answers at once: the run is not awaited by the request.
+      ports.deferral = {
+        async defer(command) {
+          const url = new URLSearchParams(command.body).get('response_url') ?? '';
+          const run = Promise.resolve()
+            .then(() => functions.chat!(JSON.parse(JSON.stringify(command))))
+            .catch(() => undefined);
+          runtime?.deferredRuns.set(url, run);
+          runtime?.background.add(run);
+          void run.finally(() => runtime?.background.delete(run));
+        },
+      };
     try {
       return { rule: rule.name, target: rule.target, result: await fn(JSON.parse(JSON.stringify(event))) };
     } catch (error) {
@@ -386,10 +417,12 @@ export class LocalRuntime {
 
   /**
    * Sends `/cutover <text>` as Slack would: a form-encoded body, signed with the local signing secret, to
-   * the chat function as a Function URL request. `signingSecret` and `timestamp` can be overridden to try
-   * forged or stale requests.
+   * the chat function as a Function URL request, with a `response_url` on the local stand-in for Slack (a
+   * deferred command's outcome arrives there: `reply.followUp()`). `signingSecret`, `timestamp` and
+   * `responseUrl` can be overridden to try forged, stale or misdirected requests.
    */
-  async slack(text: string, options: { user?: string; channel?: string; signingSecret?: string; timestamp?: number } = {}): Promise<UrlResponse> {
+  async slack(text: string, options: { user?: string; channel?: string; signingSecret?: string; timestamp?: number; responseUrl?: string } = {}): Promise<SlackReply> {
+    const responseUrl = options.responseUrl ?? `${this.slackApi.responseUrl}/${crypto.randomUUID()}`;
     const body = new URLSearchParams({
       token: 'deprecated-verification-token',
       team_id: 'TDEMO0TEAM',
@@ -398,13 +431,22 @@ export class LocalRuntime {
       user_name: 'operator',
       command: '/cutover',
       text,
-      response_url: 'http://127.0.0.1:9/slack-response',
+      response_url: responseUrl,
       // Unique per request, as Slack's: the same command twice is two requests, not a replay.
       trigger_id: `${Date.now()}.${crypto.randomUUID()}.local`,
     }).toString();
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
     const signature = signSlackRequest(options.signingSecret ?? LOCAL_SIGNING_SECRET, body, timestamp);
-    return this.slackRaw(body, { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature });
+    const reply = await this.slackRaw(body, { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature });
+    return { ...reply, responseUrl, followUp: () => this.followUp(responseUrl) };
+  }
+
+  /** The outcome a deferred command posted to `responseUrl` (see {@link SlackReply.followUp}). */
+  async followUp(responseUrl: string): Promise<ResponseMessage> {
+    const run = this.deferredRuns.get(responseUrl);
+    if (!run) throw new Error(`no deferred command was started for ${responseUrl}: it was answered directly`);
+    const none = run.then(() => this.slackApi.responses.find((r) => r.url === responseUrl) ?? Promise.reject(new Error(`the deferred command of ${responseUrl} ended without posting its outcome`)));
+    return Promise.race([this.slackApi.responseTo(responseUrl), none]);
   }
 
   /** Delivers a raw Function URL request to the chat function. */
@@ -434,7 +476,7 @@ export class LocalRuntime {
   /** Stops the Slack stand-in, and the emulator if this runtime started it. */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.background]);
-    await this.slackApi?.stop();
+    await this.slackApi.stop();
     if (this.ownsEmulator) await this.emulator.stop();
   }
 }

@@ -2,6 +2,8 @@
  * `cutover local up`: the local runtime kept running, reachable on 127.0.0.1 so other terminals can act on
  * it the way Slack, ECR and CloudWatch would:
  * - `POST /slack`  a slash command, exactly as Slack sends it (form body, signature headers) → the chat function
+ * - `GET  /slack/follow-up?url=<response_url>`  what a deferred command posted to its `response_url` (on the
+ *   runtime's stand-in for Slack, `slackResponseUrl` in the state file), once it has; 404 if it was answered directly
  * - `POST /events` an EventBridge event → the function its rule targets
  * - `POST /push`   `{ "tag": "v2" }`: push a new image to the local ECR and deliver its push event
  * - `POST /alarm`  `{ "alarm": "checkout-5xx" }`: put an alarm into ALARM and deliver its event
@@ -29,6 +31,8 @@ export interface LocalServerInfo {
   readonly signingSecret: string;
   readonly emulator: string;
   readonly pid: number;
+  /** Base of the `response_url`s the runtime's stand-in for Slack receives (`<slackResponseUrl>/<id>`). */
+  readonly slackResponseUrl: string;
 }
 
 const MAX_BODY = 256 * 1024;
@@ -98,6 +102,11 @@ export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = ST
         res.writeHead(reply.statusCode, { 'content-type': reply.body.startsWith('{') ? 'application/json' : 'text/plain' });
         return res.end(reply.body);
       }
+      if (req.method === 'GET' && req.url?.startsWith('/slack/follow-up?')) {
+        const responseUrl = new URL(req.url, 'http://127.0.0.1').searchParams.get('url') ?? '';
+        if (!runtime.deferredRuns.has(responseUrl)) return json(404, { error: `no deferred command for ${responseUrl}: it was answered directly` });
+        return json(200, await runtime.followUp(responseUrl));
+      }
       if (req.method === 'POST' && req.url === '/events') return json(200, await runtime.deliver(parse()));
       if (req.method === 'POST' && req.url === '/push') {
         const tag = String(parse().tag ?? `v${Date.now()}`);
@@ -137,6 +146,7 @@ export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = ST
     signingSecret: LOCAL_SIGNING_SECRET,
     emulator: runtime.emulator.endpoint,
     pid: process.pid,
+    slackResponseUrl: runtime.slackApi.responseUrl,
   };
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(info, null, 2));

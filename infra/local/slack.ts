@@ -1,6 +1,8 @@
 /**
  * A stand-in for Slack's Web API on 127.0.0.1, for the local runtime: `chat.postMessage` answers as Slack
- * does (`{ ok, ts }`) and keeps every message, so the notifications can be seen and asserted.
+ * does (`{ ok, ts }`) and keeps every message, so the notifications can be seen and asserted; and the
+ * `response_url` of each slash command (`<responseUrl>/<id>`), which keeps what the chat function posts
+ * there (a deferred command's outcome) and lets a caller wait for it.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,15 +17,32 @@ export interface PostedMessage {
   readonly token: string;
 }
 
+/** A message posted to a slash command's `response_url`. */
+export interface ResponseMessage {
+  /** The `response_url` it was posted to. */
+  readonly url: string;
+  readonly response_type?: string;
+  readonly text: string;
+  readonly replace_original?: boolean;
+}
+
 export interface LocalSlack {
   /** Base URL of the API, e.g. `http://127.0.0.1:41234/api`. */
   readonly apiUrl: string;
   readonly messages: PostedMessage[];
+  /** Base of the `response_url`s it receives (`<responseUrl>/<any id>`), e.g. `http://127.0.0.1:41234/commands`. */
+  readonly responseUrl: string;
+  /** Everything posted to a `response_url`, in order. */
+  readonly responses: ResponseMessage[];
+  /** The first message posted to `url`: at once if it has arrived, else when it arrives. */
+  responseTo(url: string): Promise<ResponseMessage>;
   stop(): Promise<void>;
 }
 
 export async function startLocalSlack(): Promise<LocalSlack> {
   const messages: PostedMessage[] = [];
+  const responses: ResponseMessage[] = [];
+  const waiting = new Map<string, Array<(message: ResponseMessage) => void>>();
   let seq = 0;
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -36,6 +55,21 @@ export async function startLocalSlack(): Promise<LocalSlack> {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(json));
       };
+      if (req.method === 'POST' && /^\/commands\/[\w.-]+$/.test(req.url ?? '')) {
+        // As Slack's response_url: JSON with at least `text`; anything else is a 400 (`invalid_payload`).
+        try {
+          const msg = JSON.parse(body) as { response_type?: string; text?: unknown; replace_original?: boolean };
+          if (typeof msg.text !== 'string') throw new Error('no text');
+          const response: ResponseMessage = { url: `http://127.0.0.1:${port}${req.url}`, response_type: msg.response_type, text: msg.text, replace_original: msg.replace_original };
+          responses.push(response);
+          for (const resolve of waiting.get(response.url)?.splice(0) ?? []) resolve(response);
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          return res.end('ok');
+        } catch {
+          res.writeHead(400, { 'content-type': 'text/plain' });
+          return res.end('invalid_payload');
+        }
+      }
       if (req.method !== 'POST' || req.url !== '/api/chat.postMessage') return reply(404, { ok: false, error: 'unknown_method' });
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       if (!token) return reply(200, { ok: false, error: 'not_authed' });
@@ -55,6 +89,13 @@ export async function startLocalSlack(): Promise<LocalSlack> {
   return {
     apiUrl: `http://127.0.0.1:${port}/api`,
     messages,
+    responseUrl: `http://127.0.0.1:${port}/commands`,
+    responses,
+    responseTo(url) {
+      const arrived = responses.find((r) => r.url === url);
+      if (arrived) return Promise.resolve(arrived);
+      return new Promise((resolve) => waiting.set(url, [...(waiting.get(url) ?? []), resolve]));
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -125,7 +125,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // End the rollout the corpus ran against (an operator's rollback), then stop.
   if (runtime) {
-    await runtime.slack('rollback checkout end of the bad-input corpus');
+    await (await runtime.slack('rollback checkout end of the bad-input corpus')).followUp();
     await waitBounded(runtime);
     await runtime.stop();
   }

@@ -28,17 +28,20 @@ const body = (r: { body: string }) => JSON.parse(r.body) as { response_type: str
 const LONG_BAKES: CanaryPlan = canary([10, 25, 100], 3600);
 
 describe('slash commands during a rollout', () => {
-  it('rollback mid-bake aborts at once and puts all traffic back on the retained revision', async () => {
+  it('rollback mid-bake is acknowledged at once, aborts, puts all traffic back on the retained revision and posts the outcome to response_url', async () => {
     const rt = await start({ plan: LONG_BAKES });
     const { executions } = await pushAndDeliver(rt, 'v2');
     await waitingIn(rt, 'Bake');
 
     const reply = await rt.slack('rollback checkout p99 looks wrong');
+    const outcome = await reply.followUp();
     const [execution] = await rt.sfn.waitAll();
 
     const end = await readEndState(rt, rt.env.service);
     expect(reply.statusCode).toBe(200);
-    expect(body(reply)).toMatchObject({ response_type: 'in_channel', text: expect.stringContaining(`Rolling back checkout now (${executions[0]})`) });
+    expect(body(reply)).toEqual({ response_type: 'ephemeral', text: 'Working on `rollback checkout p99 looks wrong`: the outcome follows here.' });
+    expect(outcome).toMatchObject({ url: reply.responseUrl, response_type: 'in_channel', text: expect.stringContaining(`Rolling back checkout now (${executions[0]})`) });
+    expect(rt.slackApi.responses.filter((r) => r.url === reply.responseUrl)).toHaveLength(1);
     expect(events.filter((e) => e.state === 'Bake' && e.type === 'StateFailed').map((e) => e.error)).toEqual(['RolloutAborted']);
     expect(execution!.endState).toBe('Rolled back');
     expect(end.weights).toEqual({ blue: 100, green: 0 });
@@ -136,8 +139,10 @@ describe('slash commands during a rollout', () => {
     const rt = await start();
 
     const replies = await Promise.all(['promote checkout', 'pause checkout', 'resume checkout', 'rollback checkout', 'status billing', 'deploy checkout'].map((t) => rt.slack(t)));
+    // The rollback is answered through response_url (it may take longer than Slack waits); the others at once.
+    const texts = await Promise.all(replies.map(async (r, i) => (i === 3 ? (await r.followUp()).text : body(r).text)));
 
-    expect(replies.map((r) => body(r).text)).toEqual([
+    expect(texts).toEqual([
       'nothing to promote: no rollout of checkout is in progress',
       'nothing to pause: no rollout of checkout is in progress',
       'checkout is not paused',
@@ -157,12 +162,14 @@ describe('slash commands after a rollout', () => {
     const before = await readEndState(rt, rt.env.service);
 
     const reply = await rt.slack('rollback checkout error budget burn');
+    const outcome = await reply.followUp();
     const restored = await readEndState(rt, rt.env.service);
     const [execution] = await rt.sfn.waitAll();
     const after = await readEndState(rt, rt.env.service);
 
     expect(before.weights).toEqual({ blue: 0, green: 100 });
-    expect(body(reply).text).toContain('Restored checkout: blue takes 100% again on checkout:1');
+    expect(body(reply).text).toBe('Working on `rollback checkout error budget burn`: the outcome follows here.');
+    expect(outcome).toMatchObject({ response_type: 'in_channel', text: expect.stringContaining('Restored checkout: blue takes 100% again on checkout:1') });
     expect(restored).toMatchObject({ weights: { blue: 100, green: 0 }, liveSlot: 'blue', liveTaskDefinition: 'checkout:1', idleDesiredCount: 0, outcome: 'ROLLED_BACK', lockHeld: false });
     expect(restored.reason).toContain('rolled back after completion: rollback requested by <@UDEMO0OPERATOR>: error budget burn');
     // The finished execution's end of window leaves the restored slot alone.
@@ -222,6 +229,20 @@ describe('who may send commands', () => {
     const reply = await rt.slackRaw(sent, { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signSlackRequest(LOCAL_SIGNING_SECRET, signed, ts) });
 
     expect(reply.statusCode).toBe(401);
+  });
+
+  it('refuses a rollback whose response_url is not Slack\'s or the local stand-in\'s, and the rollout goes on untouched', async () => {
+    const rt = await start();
+    await pushAndDeliver(rt, 'v2');
+
+    const reply = await rt.slack('rollback checkout', { responseUrl: 'http://203.0.113.9/collect' });
+    const [execution] = await rt.sfn.waitAll();
+
+    expect(reply).toMatchObject({ statusCode: 400, body: 'response_url must be https://hooks.slack.com/…, not http://203.0.113.9; the command was not run' });
+    await expect(reply.followUp()).rejects.toThrow(/answered directly/);
+    expect(execution!.endState).toBe('Rollout succeeded');
+    expect((await readEndState(rt, rt.env.service)).weights).toEqual({ blue: 0, green: 100 });
+    expect(await rt.ports.store.listCommands('checkout', 5)).toEqual([]);
   });
 
   it('answers 409 to a signed request sent a second time, and the replay changes nothing', async () => {

@@ -2,7 +2,7 @@
  * The commands a user types, run as a user would: a child process, its stdout, its exit code.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -135,6 +135,11 @@ describe('cutover local up, push and slack', () => {
       const refused = await command('slack', 'rollback checkout', '--user', 'UINTRUDER');
       const resumed = await command('slack', 'resume', 'checkout');
       await until(() => log.includes('Finalize rollout'), 60_000, 100);
+      // A rollback is acknowledged, then its outcome arrives at the local stand-in for Slack's response_url.
+      const rolledBack = await command('slack', 'rollback', 'checkout');
+      const { url } = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string };
+      const weights = async () => ((await (await fetch(`${url}/state`)).json()) as { weights: unknown }).weights;
+      await until(async () => JSON.stringify(await weights()) === JSON.stringify({ blue: 100, green: 0 }), 30_000, 100);
 
       expect(JSON.parse(pushed.stdout).started).toHaveLength(1);
       // Wherever the canary is when the command lands: a split, never 100/0.
@@ -143,6 +148,8 @@ describe('cutover local up, push and slack', () => {
       expect(refused).toMatchObject({ code: 1, stdout: '403: <@UINTRUDER> may not steer checkout\n' });
       expect(resumed.stdout).toContain('Resumed checkout');
       expect(log).toContain('Shift 100% to green: blue 0 / green 100');
+      expect(rolledBack.code).toBe(0);
+      expect(rolledBack.stdout.trim().split('\n')).toEqual(['Working on `rollback checkout`: the outcome follows here.', expect.stringMatching(/^(Restored checkout|Rolling back checkout now)/)]);
     } finally {
       const exited = new Promise((resolve) => up.once('exit', resolve));
       up.kill('SIGINT');

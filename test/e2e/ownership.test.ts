@@ -61,9 +61,10 @@ describe('an execution that dies while it owns the service', () => {
     const dead = (await rt.ports.store.getLock(rt.env.service.name))!;
     await until(() => leaseLeftMs(dead, new Date()) === 0);
     const reply = await rt.slack('rollback checkout the canary is dead');
+    const outcome = await reply.followUp();
 
     expect(reply.statusCode).toBe(200);
-    expect(reply.body).toContain('Restored checkout');
+    expect(outcome.text).toContain('Restored checkout');
     const end = await readEndState(rt, rt.env.service);
     expect(end.weights).toEqual({ blue: 100, green: 0 });
     expect(await rt.ports.store.getLock(rt.env.service.name)).toBeUndefined();
@@ -130,7 +131,8 @@ describe('accepted means done', () => {
       ...store,
       async putServiceState(state) {
         await store.putServiceState(state);
-        if (!reply && (await store.getLock(state.service))?.target?.phase === 'committed') reply = await rt.slack('rollback checkout too late?');
+        // Finalize waits here until the rollback (answered through response_url) has run.
+        if (!reply && (await store.getLock(state.service))?.target?.phase === 'committed') await (reply = await rt.slack('rollback checkout too late?')).followUp();
       },
     };
     rt.ports.store = wrapped;

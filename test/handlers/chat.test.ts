@@ -12,12 +12,14 @@ import { executionArnOf } from '../../functions/aws/executions';
 import { awsRequestLedger } from '../../functions/aws/request-ledger';
 import { SECRET_TTL_MS, cachedSecret } from '../../functions/aws/secrets';
 import type { ChatDeps } from '../../functions/chat/chat';
-import { MAX_BODY_BYTES, REPLAY_TEXT } from '../../functions/chat/chat';
+import { DEFERRED_COMMAND, type DeferredCommand, type DeferredOutcome, type SlackResponse } from '../../functions/core/follow-up';
+import { ANSWER_BUDGET_MS, MAX_BODY_BYTES, REPLAY_TEXT } from '../../functions/chat/chat';
 import { HELP } from '../../functions/chat/commands';
 import { consoleUrl, createHandler } from '../../functions/chat/handler';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
 import type { ServiceConfig } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
+import { slackText } from '../../functions/core/slack-text';
 import type { CommandRecord, HistoryRecord, LockRecord, WaitRecord } from '../../functions/core/ports';
 import { ecsService } from '../fixtures/ecs';
 import { ALARMS, CLUSTER, EVENT_ID, IMAGE_URI, LISTENER_ARN, NEW_TD, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, serviceConfig, taskDefinitionArn } from '../fixtures/state';
@@ -111,6 +113,9 @@ interface SlashOptions {
   readonly base64?: boolean;
 }
 
+/** The response_url of every request {@link formBody} makes, as Slack hands them out. */
+const RESPONSE_URL = 'https://hooks.slack.com/commands/T0SHOP/397700885554/96rGlfmibIGlgcZRskXaIFfN';
+
 /** A slash command's form body, with the fields Slack sends. */
 function formBody(text: string, user = OPERATOR, channel = DEPLOYS): string {
   return new URLSearchParams({
@@ -124,7 +129,7 @@ function formBody(text: string, user = OPERATOR, channel = DEPLOYS): string {
     command: '/cutover',
     text,
     api_app_id: 'A0CUTOVER',
-    response_url: 'https://hooks.slack.com/commands/T0SHOP/397700885554/96rGlfmibIGlgcZRskXaIFfN',
+    response_url: RESPONSE_URL,
     trigger_id: '398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
   }).toString();
 }
@@ -179,6 +184,10 @@ type Log = ReturnType<typeof realDeps>['log'];
 let deps: ChatDeps & { readonly log: Log };
 /** Every answer of the current test, for the secret check after it. */
 let answers: APIGatewayProxyStructuredResultV2[];
+/** The deferred commands the endpoint started (Lambda `Event` invocations of the function itself), not run yet. */
+let deferred: unknown[];
+/** What the function posted to a response_url. */
+let posted: Array<{ readonly url: string; readonly message: SlackResponse }>;
 
 function chatDeps(overrides: Partial<Omit<ChatDeps, 'log'>> = {}): ChatDeps & { readonly log: Log } {
   return {
@@ -187,12 +196,48 @@ function chatDeps(overrides: Partial<Omit<ChatDeps, 'log'>> = {}): ChatDeps & { 
     signingSecret: async () => SECRET,
     requestLedger: awsRequestLedger(TABLE, new DynamoDBClient({ region: 'us-east-1' })),
     executionUrl: (rolloutId) => consoleUrl(executionArnOf(STATE_MACHINE_ARN, rolloutId)),
+    // As Lambda's queue: the event as it would be serialized, run later by runDeferred().
+    deferral: { defer: async (command) => void deferred.push(JSON.parse(JSON.stringify(command)) as unknown) },
+    responses: { post: async (url, message) => void posted.push({ url, message }) },
     ...overrides,
   };
 }
 
 async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const answer = await createHandler(() => deps)(event, LAMBDA_CONTEXT);
+  const answer = (await createHandler(() => deps)(event, LAMBDA_CONTEXT)) as APIGatewayProxyStructuredResultV2;
+  answers.push(answer);
+  return answer;
+}
+
+/** Delivers `event` to the handler as an asynchronous (or any direct) invocation would. */
+const invokeDirectly = async (event: unknown) => (await createHandler(() => deps)(event as never, LAMBDA_CONTEXT)) as DeferredOutcome;
+
+/** Runs the deferred commands started so far, each once, as Lambda runs `Event` invocations. */
+async function runDeferred(): Promise<DeferredOutcome[]> {
+  const outcomes: DeferredOutcome[] = [];
+  for (const event of deferred.splice(0)) outcomes.push(await invokeDirectly(event));
+  return outcomes;
+}
+
+/** The acknowledgement of a deferred command: ephemeral, at once, naming the command (escaped: it is outside text). */
+const acknowledgement = (command: string) => ({ response_type: 'ephemeral', text: `Working on \`${slackText(command)}\`: the outcome follows here.` });
+
+/**
+ * A deferred command (a rollback) as the operator sees it: the acknowledgement at once, then the deferred
+ * run, whose one post to the request's response_url is returned in the shape of a 200 answer, so the
+ * assertions read it as they read a direct answer.
+ */
+async function invokeDeferred(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const ack = await invoke(event);
+  expect(JSON.parse(String(ack.body))).toEqual(acknowledgement(new URLSearchParams(String(event.body)).get('text')!.trim()));
+  expect(deferred).toHaveLength(1);
+  const before = posted.length;
+  try {
+    await runDeferred();
+  } finally {
+    expect(posted.slice(before).map((p) => p.url)).toEqual([RESPONSE_URL]);
+  }
+  const answer = { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(posted[posted.length - 1]!.message) };
   answers.push(answer);
   return answer;
 }
@@ -300,8 +345,10 @@ const serialized = (lines: readonly LogLine[], bodies: readonly APIGatewayProxyS
 
 beforeEach(() => {
   resetAws();
-  deps = chatDeps();
   answers = [];
+  deferred = [];
+  posted = [];
+  deps = chatDeps();
   aws.dynamo.on(GetCommand).resolves({}); // no lock
   aws.dynamo.on(QueryCommand).resolves({ Items: [] });
   aws.dynamo.on(UpdateCommand).resolves({});
@@ -319,6 +366,7 @@ beforeEach(() => {
 afterEach(() => {
   // The signing secret never leaves the function: not in a log line, not in an answer, whatever the case.
   expect(serialized(deps.log.lines, answers)).not.toContain(SECRET);
+  expect(JSON.stringify(posted)).not.toContain(SECRET);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -669,7 +717,7 @@ describe('chat handler: rollback during a rollout', () => {
     givenLock(baking());
     givenLockWriteReturns(baking({ abort: abortRecorded }));
 
-    const answer = await invoke(slash('rollback checkout p99 looks wrong'));
+    const answer = await invokeDeferred(slash('rollback checkout p99 looks wrong'));
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. ${WHY}`));
     expect(changes()).toEqual({
@@ -689,7 +737,7 @@ describe('chat handler: rollback during a rollout', () => {
     });
     // First whether the holder is alive (its execution RUNNING), then the abort, then its token.
     expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
-    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual(['PutCommand request', 'DescribeExecutionCommand', 'UpdateCommand lock', 'SendTaskFailureCommand', 'UpdateCommand command']);
+    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual(['PutCommand request', 'PutCommand request', 'DescribeExecutionCommand', 'UpdateCommand lock', 'SendTaskFailureCommand', 'UpdateCommand command']);
     expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
@@ -697,7 +745,7 @@ describe('chat handler: rollback during a rollout', () => {
     givenLock(baking({ taskToken: BAKE_TOKEN }));
     givenLockWriteReturns(baking({ abort: abortRecorded, taskToken: GATE_TOKEN, wait: gateWait }));
 
-    await invoke(slash('rollback checkout p99 looks wrong'));
+    await invokeDeferred(slash('rollback checkout p99 looks wrong'));
 
     expect(changes().taskFailures.map((f) => f.taskToken)).toEqual([GATE_TOKEN]);
   });
@@ -706,7 +754,7 @@ describe('chat handler: rollback during a rollout', () => {
     givenLock(baking());
     givenLockWriteReturns(baking({ abort: { ...abortRecorded, reason: `rollback requested by ${BY}` } }));
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     expect(slackAnswer(answer).text).toBe(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. rollback requested by ${BY}`);
     expect(changes().taskFailures).toEqual([{ taskToken: BAKE_TOKEN, error: ErrorName.RolloutAborted, cause: `rollback requested by ${BY}` }]);
@@ -716,7 +764,7 @@ describe('chat handler: rollback during a rollout', () => {
     givenLock(baking({ stepIndex: 2, taskToken: undefined, wait: undefined }));
     givenLockWriteReturns(baking({ stepIndex: 2, taskToken: undefined, wait: undefined, abort: abortRecorded }));
 
-    const answer = await invoke(slash('rollback checkout p99 looks wrong'));
+    const answer = await invokeDeferred(slash('rollback checkout p99 looks wrong'));
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Rolling back checkout now (${ROLLOUT_ID}), at its next state: all traffic goes back to the retained revision. ${WHY}`));
     expect(changes().lock.map((u) => u.ExpressionAttributeValues?.[':abort'])).toEqual([abortRecorded]);
@@ -728,7 +776,7 @@ describe('chat handler: rollback during a rollout', () => {
     givenLockWriteReturns(baking({ abort: abortRecorded }));
     aws.sfn.on(SendTaskFailureCommand).rejects(namedError('TaskTimedOut', 400, 'Task Timed Out'));
 
-    const answer = await invoke(slash('rollback checkout p99 looks wrong'));
+    const answer = await invokeDeferred(slash('rollback checkout p99 looks wrong'));
 
     expect(slackAnswer(answer).text).toBe(`Rolling back checkout now (${ROLLOUT_ID}), at its next state: all traffic goes back to the retained revision. ${WHY}`);
     expect(changes().lock.map((u) => u.ExpressionAttributeValues?.[':abort'])).toEqual([abortRecorded]);
@@ -742,7 +790,7 @@ describe('chat handler: rollback during a rollout', () => {
       { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: '2026-11-24T10:19:58.000Z', outcome: 'ROLLED_BACK', liveSlot: 'blue', reason: 'checkout-5xx fired' },
     ]);
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     const text = `nothing to roll back: the last rollout of checkout (${ROLLOUT_ID}) ended ROLLED_BACK`;
     expect(slackAnswer(answer)).toEqual(ephemeral(text));
@@ -804,7 +852,7 @@ describe('chat handler: rollback after completion', () => {
     const table = givenLockTable(FREE_LOCK);
     givenHistory([succeeded()]);
 
-    const answer = await invoke(slash('rollback checkout error budget burn'));
+    const answer = await invokeDeferred(slash('rollback checkout error budget burn'));
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Restored checkout: blue takes 100% again on checkout:7 (${ROLLOUT_ID} rolled back after completion). ${WHY}`));
     // Taken only while free, as a restore with its target; the generation grows by one (4 to 5).
@@ -826,7 +874,8 @@ describe('chat handler: rollback after completion', () => {
     // A fence at the generation taken right before each mutation, then the release of the holder's fields.
     expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5, { role: 'restore' }), fenceOf(RESTORE_ID, 5, { role: 'restore' })]);
     expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
-    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
+    // The request's claim (answering Slack), then the deferred run's claim and the restore.
+    expect(writes()).toEqual(['put request', 'put request', 'acquire', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
     expect(leasesClosed()).toEqual([['request-1']]);
     // Restorable is read again under the lock (history and the old slot), before the first fence.
     expect(awsSequence().filter((c) => /^(UpdateCommand lock|QueryCommand|DescribeServicesCommand)$/.test(c)).slice(0, 6)).toEqual([
@@ -862,7 +911,7 @@ describe('chat handler: rollback after completion', () => {
     givenEcsService(ecsService('checkout-green', 7));
     givenHistory([succeeded({ liveSlot: 'blue', weights: { blue: 100, green: 0 } })]);
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     expect(slackAnswer(answer).text).toBe(`Restored checkout: green takes 100% again on checkout:7 (${ROLLOUT_ID} rolled back after completion). rollback requested by ${BY}`);
     expect(fieldsSet(lockAcquires()[0]!).target).toEqual(restoreTarget('green'));
@@ -877,9 +926,9 @@ describe('chat handler: rollback after completion', () => {
     givenHistory([succeeded()]);
     aws.elb.on(ModifyListenerCommand).rejects(namedError('ValidationError', 400, 'A target group ARN must be specified'));
 
-    await expect(invoke(slash('rollback checkout'))).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(invokeDeferred(slash('rollback checkout'))).rejects.toMatchObject({ name: 'ValidationError' });
 
-    expect(writes()).toEqual(['put request', 'acquire', 'fence', 'weights', 'release']);
+    expect(writes()).toEqual(['put request', 'put request', 'acquire', 'fence', 'weights', 'release']);
     expect(changes().releases).toEqual([releaseOf(RESTORE_ID)]);
     expect(changes().services).toEqual([]);
     expect(changes().history).toEqual([]);
@@ -911,7 +960,7 @@ describe('chat handler: rollback after completion', () => {
     givenHistory(history);
     arrange();
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     expect(slackAnswer(answer)).toEqual(ephemeral(text));
     expect(changes()).toEqual(NO_CHANGES);
@@ -922,7 +971,7 @@ describe('chat handler: rollback after completion', () => {
     givenLockTable(FREE_LOCK);
     givenHistory([succeeded({ endedAt: '2026-11-24T10:05:00.000Z' })]);
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     expect(slackAnswer(answer).text).toMatch(/^Restored checkout: blue takes 100% again/);
     expect(slotWeights(changes().listeners[0]!.DefaultActions)).toEqual({ blue: 100, green: 0 });
@@ -939,7 +988,7 @@ describe('chat handler: rollback after completion', () => {
       return { services: [ecsService('checkout-blue', 7)], failures: [] };
     });
 
-    const answer = await invoke(slash('rollback checkout'));
+    const answer = await invokeDeferred(slash('rollback checkout'));
 
     const text = `checkout is busy: ${OTHER_ROLLOUT_ID} holds its lock; the rollback after completion was not applied, run status and try again`;
     expect(slackAnswer(answer)).toEqual(ephemeral(text));
@@ -974,7 +1023,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
   it('recovers the service itself when the lease runs out within 1.5 s, and answers 200', async () => {
     const table = givenLockTable(deadHolder('2026-11-24T10:20:01.000Z'));
 
-    const answer = await invoke(slash('rollback checkout stuck'));
+    const answer = await invokeDeferred(slash('rollback checkout stuck'));
 
     const restored = 'blue 100% on checkout:7; green back on checkout:7 at 0 tasks';
     const decision = `recovered checkout after ${ROLLOUT_ID} died (${CAUSE}): ${restored}`;
@@ -983,7 +1032,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
     // Not aborted (no state would see it): taken over at a new generation, the lease waited out, then restored.
     expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
     expect(sleep.mock.calls).toEqual([[1000]]);
-    expect(writes()).toEqual(['put request', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
+    expect(writes()).toEqual(['put request', 'put request', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
     const takeOver = lockUpdates()[0]!;
     expect(takeOver.ConditionExpression).toBe('#rolloutId = :stale AND #gen = :staleGen');
     expect(takeOver.ExpressionAttributeValues).toMatchObject({ ':stale': ROLLOUT_ID, ':staleGen': 2 });
@@ -1011,7 +1060,7 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
     const holder = deadHolder('2026-11-24T10:20:20.000Z');
     const table = givenLockTable(holder);
 
-    const answer = await invoke(slash('rollback checkout stuck'));
+    const answer = await invokeDeferred(slash('rollback checkout stuck'));
 
     const text =
       `checkout: ${ROLLOUT_ID} has ended but the last step of ${ROLLOUT_ID} may still be running for 20 s; ` +
@@ -1277,12 +1326,14 @@ describe('chat handler: a signed request is applied once', () => {
     givenLock(baking());
     givenLockWriteReturns(baking({ abort: abortRecorded }));
     const captured = slash('rollback checkout p99 looks wrong');
-    const first = await invoke(captured);
+    const first = await invokeDeferred(captured);
     const afterFirst = { changes: changes(), audit: auditWrites() };
+    deps.log.lines.length = 0;
 
     deps = chatDeps({ clock: { now: () => new Date(Date.parse(NOW) + 240_000) } }); // four minutes on: the signature still verifies
     const replay = await invoke(structuredClone(captured));
 
+    expect(deferred).toEqual([]);
     expect(slackAnswer(first).text).toBe(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. ${WHY}`);
     expect(afterFirst.changes.lock).toHaveLength(1);
     expect(afterFirst.changes.taskFailures).toHaveLength(1);
@@ -1295,8 +1346,8 @@ describe('chat handler: a signed request is applied once', () => {
     givenLock(baking());
     givenLockWriteReturns(baking({ abort: abortRecorded }));
 
-    const first = await invoke(slash('rollback checkout p99 looks wrong'));
-    const second = await invoke(slash('rollback checkout p99 looks wrong', { timestamp: NOW_S + 1 }));
+    const first = await invokeDeferred(slash('rollback checkout p99 looks wrong'));
+    const second = await invokeDeferred(slash('rollback checkout p99 looks wrong', { timestamp: NOW_S + 1 }));
 
     expect([slackAnswer(first).response_type, slackAnswer(second).response_type]).toEqual(['in_channel', 'in_channel']);
     expect(changes().lock).toHaveLength(2);
@@ -1333,6 +1384,200 @@ describe('chat handler: a signed request is applied once', () => {
   });
 });
 
+describe('chat handler: commands that may take longer than Slack waits', () => {
+  const WHY = `rollback requested by ${BY}: p99 looks wrong`;
+  const abortRecorded = { error: ErrorName.RolloutAborted, reason: WHY, at: NOW };
+  /** Run claims: a deferred command's run is claimed in the ledger apart from its request. */
+  const runClaims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('request#slack-run:'));
+  /** The asynchronous event of a request: the signed request exactly as it came. */
+  const deferredEvent = (event: APIGatewayProxyEventV2): DeferredCommand => ({
+    kind: DEFERRED_COMMAND,
+    body: String(event.body),
+    timestamp: event.headers['x-slack-request-timestamp']!,
+    signature: event.headers['x-slack-signature']!,
+  });
+  /** A signed slash command whose body carries `responseUrl`. */
+  const slashTo = (text: string, responseUrl: string, options: { timestamp?: number } = {}) => {
+    const body = formBody(text).replace(encodeURIComponent(RESPONSE_URL), encodeURIComponent(responseUrl));
+    return functionUrlEvent(body, signed(body, options.timestamp));
+  };
+
+  it.each(['status checkout', 'history checkout', 'promote checkout', 'pause checkout', 'help'])('answers %s directly, starting nothing and posting nothing', async (text) => {
+    givenLock(baking());
+
+    const answer = await invoke(slash(text));
+
+    expect(answer.statusCode).toBe(200);
+    expect(slackAnswer(answer).text).not.toMatch(/^Working on/);
+    expect(deferred).toEqual([]);
+    expect(posted).toEqual([]);
+  });
+
+  it.each<[string, SlashOptions]>([
+    ['rollback checkout', { user: INTRUDER }],
+    ['rollback billing', {}],
+    ['rollback nosuch', {}],
+    ['rollback', {}],
+  ])('refuses %s on sight (no deferral): the caller gets the reason at once', async (text, options) => {
+    const answer = await invoke(slash(text, options));
+
+    expect([400, 403, 404, 200]).toContain(answer.statusCode);
+    expect(String(answer.body)).not.toContain('Working on');
+    expect(deferred).toEqual([]);
+    expect(changes()).toEqual(NO_CHANGES);
+  });
+
+  it('acknowledges a rollback at once with nothing changed yet, then runs it once and posts its outcome to response_url', async () => {
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: abortRecorded }));
+    const request = slash('rollback checkout p99 looks wrong');
+
+    const ack = await invoke(request);
+    const atAck = { changes: changes(), audit: auditWrites(), claims: claims().length, runClaims: runClaims().length };
+    const outcomes = await runDeferred();
+    // Lambda may deliver an asynchronous event twice: the second delivery runs nothing.
+    const again = await invokeDirectly(deferredEvent(request));
+
+    expect(ack).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(acknowledgement('rollback checkout p99 looks wrong')) });
+    expect(atAck).toEqual({ changes: NO_CHANGES, audit: [], claims: 1, runClaims: 0 });
+    expect(outcomes).toEqual([{ ran: true, status: 200 }]);
+    expect(again).toEqual({ ran: false, refused: 'already run' });
+    expect(posted).toEqual([{ url: RESPONSE_URL, message: inChannel(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. ${WHY}`) }]);
+    expect(changes().lock.map((u) => u.ExpressionAttributeValues?.[':abort'])).toEqual([abortRecorded]);
+    expect(changes().taskFailures).toEqual([{ taskToken: BAKE_TOKEN, error: ErrorName.RolloutAborted, cause: WHY }]);
+    expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
+    // Each delivery claims the run under one key, conditionally: only the first claim landed.
+    const runClaim = { TableName: TABLE, Item: { pk: `request#slack-run:${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: NOW_S + 300 + 60 }, ConditionExpression: 'attribute_not_exists(pk)' };
+    expect(runClaims()).toEqual([runClaim, runClaim]);
+  });
+
+  it('defers status without a service when the caller may steer more than 5 services, and posts every one', async () => {
+    const many = Array.from({ length: 6 }, (_, i) => serviceConfig({ name: `svc${i}`, repository: `svc${i}`, chat: { users: [OPERATOR] } }));
+    deps = chatDeps({ services: many });
+
+    const ack = await invoke(slash('status'));
+    await runDeferred();
+
+    expect(JSON.parse(String(ack.body))).toEqual(acknowledgement('status'));
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.message.response_type).toBe('ephemeral');
+    expect(posted[0]!.message.text.split('\n').filter((l) => l.startsWith('*')).map((l) => l.split('*')[1])).toEqual(many.map((s) => s.name));
+  });
+
+  it.each([
+    ['another host', 'https://evil.example/hooks'],
+    ['a host that only starts like Slack\'s', 'https://hooks.slack.com.evil.example/commands/x'],
+    ['plain http to Slack', 'http://hooks.slack.com/commands/T0SHOP/1/x'],
+    ['another port', 'https://hooks.slack.com:8443/commands/T0SHOP/1/x'],
+    ['credentials in the URL', 'https://user:pass@hooks.slack.com/commands/T0SHOP/1/x'],
+    ['loopback, not allowed on AWS', 'http://127.0.0.1:9/commands/x'],
+    ['no URL', ''],
+  ])('refuses a rollback whose response_url is %s with 400, runs nothing and posts nothing', async (_case, url) => {
+    givenLock(baking());
+
+    const answer = await invoke(slashTo('rollback checkout', url));
+
+    expect(answer.statusCode).toBe(400);
+    expect(String(answer.body)).toMatch(/^response_url .*; the command was not run$/);
+    expect({ deferred, posted, claims: claims(), changes: changes(), audit: auditWrites() }).toEqual({ deferred: [], posted: [], claims: [], changes: NO_CHANGES, audit: [] });
+  });
+
+  it('still answers a quick command whose response_url is foreign: it is never posted to', async () => {
+    const answer = await invoke(slashTo('status checkout', 'https://evil.example/hooks'));
+
+    expect(slackAnswer(answer).text).toMatch(/^\*checkout\*/);
+    expect(posted).toEqual([]);
+  });
+
+  it('accepts a loopback response_url only when told to (the local runtime)', async () => {
+    deps = chatDeps({ loopbackResponseUrls: true });
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: abortRecorded }));
+
+    const ack = await invoke(slashTo('rollback checkout p99 looks wrong', 'http://127.0.0.1:4100/commands/1'));
+    await runDeferred();
+
+    expect(ack.statusCode).toBe(200);
+    expect(posted.map((p) => p.url)).toEqual(['http://127.0.0.1:4100/commands/1']);
+  });
+
+  it('refuses a deferred command sent through the Function URL: it is only ever a Slack request there', async () => {
+    givenLock(baking());
+    givenLockWriteReturns(baking({ abort: abortRecorded }));
+    const genuine = slash('rollback checkout p99 looks wrong');
+    const payload = JSON.stringify(deferredEvent(genuine));
+
+    const withSlackHeaders = await invoke(functionUrlEvent(payload, { 'content-type': 'application/json', 'x-slack-request-timestamp': String(NOW_S), 'x-slack-signature': genuine.headers['x-slack-signature']! }));
+    const bare = await invoke(functionUrlEvent(payload, { 'content-type': 'application/json' }));
+
+    expect([withSlackHeaders, bare]).toEqual([plainText(401, 'invalid signature'), plainText(401, 'invalid signature')]);
+    expect({ deferred, posted, claims: claims(), changes: changes(), audit: auditWrites() }).toEqual({ deferred: [], posted: [], claims: [], changes: NO_CHANGES, audit: [] });
+  });
+
+  it.each<[string, () => unknown]>([
+    ['a forged signature', () => ({ ...deferredEvent(slash('rollback checkout')), signature: signed(formBody('rollback checkout'), NOW_S, 'guessed')['x-slack-signature'] })],
+    ['a body changed after signing', () => ({ ...deferredEvent(slash('status checkout')), body: formBody('rollback checkout') })],
+    ['no kind', () => ({ ...deferredEvent(slash('rollback checkout')), kind: undefined })],
+    ['an HTTP event shape without requestContext', () => ({ version: '2.0', body: formBody('rollback checkout'), headers: signed(formBody('rollback checkout')) })],
+    ['nothing', () => null],
+  ])('refuses an asynchronous event with %s: runs nothing, posts nothing', async (_case, event) => {
+    givenLock(baking());
+
+    const outcome = await invokeDirectly(event());
+
+    expect(outcome.ran).toBe(false);
+    expect({ posted, runClaims: runClaims(), changes: changes(), audit: auditWrites() }).toEqual({ posted: [], runClaims: [], changes: NO_CHANGES, audit: [] });
+  });
+
+  it('refuses, without posting, a deferred command whose response_url is foreign (checked again in the run)', async () => {
+    const outcome = await invokeDirectly(deferredEvent(slashTo('rollback checkout', 'https://evil.example/hooks')));
+
+    expect(outcome).toEqual({ ran: false, refused: 'response_url must be https://hooks.slack.com/…, not https://evil.example' });
+    expect({ posted, changes: changes(), audit: auditWrites() }).toEqual({ posted: [], changes: NO_CHANGES, audit: [] });
+  });
+
+  it('does not run a deferred command that reaches the function after its five-minute window, and says so', async () => {
+    givenLock(baking());
+    const late = deferredEvent(slash('rollback checkout', { timestamp: NOW_S - 301 }));
+
+    const outcome = await invokeDirectly(late);
+
+    expect(outcome).toEqual({ ran: false, refused: 'past its window' });
+    expect(posted).toEqual([{ url: RESPONSE_URL, message: ephemeral('Not run: `rollback checkout` reached Cutover more than 5 minutes after you sent it. Run status, and send it again if it still applies.') }]);
+    expect({ changes: changes(), audit: auditWrites() }).toEqual({ changes: NO_CHANGES, audit: [] });
+  });
+
+  it('answers clearly when the deferred run cannot be started, and has changed nothing', async () => {
+    deps = chatDeps({ deferral: { defer: async () => Promise.reject(namedError('TooManyRequestsException', 429, 'Rate exceeded')) } });
+    givenLock(baking());
+
+    const answer = await invoke(slash('rollback checkout'));
+
+    expect(slackAnswer(answer)).toEqual(ephemeral('Could not start `rollback checkout` (TooManyRequestsException); nothing was changed. Send it again.'));
+    expect({ changes: changes(), audit: auditWrites() }).toEqual({ changes: NO_CHANGES, audit: [] });
+  });
+
+  it('posts a failure to response_url when the deferred run fails, and lets the error through to Lambda', async () => {
+    givenLock(baking());
+    aws.dynamo.on(UpdateCommand, { Key: LOCK_KEY }).rejects(namedError('InternalServerError', 500, 'Internal server error'));
+
+    await invoke(slash('rollback checkout'));
+    const run = runDeferred();
+
+    await expect(run).rejects.toMatchObject({ name: ErrorName.AwsTransient });
+    expect(posted).toEqual([{ url: RESPONSE_URL, message: ephemeral(`\`rollback checkout\` failed (${ErrorName.AwsTransient}). Run status to see where the service stands, and send it again if needed.`) }]);
+  });
+
+  it('logs a direct answer that took longer than its budget', async () => {
+    let now = Date.parse(NOW);
+    deps = chatDeps({ clock: { now: () => new Date((now += 1_100)) } });
+
+    await invoke(slash('help', { timestamp: Math.floor((now + 1_100) / 1000) }));
+
+    expect(deps.log.lines.filter((l) => l.level === 'warn')).toEqual([{ level: 'warn', message: 'slash command answered after its budget', fields: { text: 'help', ms: 2_200, budgetMs: ANSWER_BUDGET_MS } }]);
+  });
+});
+
 describe('chat handler: outside text in replies is escaped', () => {
   const TYPED = '<@U999> <!channel> see <https://evil.example|the runbook> & retry';
   const SHOWN = '&lt;@U999&gt; &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; retry';
@@ -1342,7 +1587,7 @@ describe('chat handler: outside text in replies is escaped', () => {
     givenLock(baking());
     givenLockWriteReturns(baking({ abort: { error: ErrorName.RolloutAborted, reason: why, at: NOW } }));
 
-    const answer = await invoke(slash(`rollback checkout ${TYPED}`));
+    const answer = await invokeDeferred(slash(`rollback checkout ${TYPED}`));
 
     expect(slackAnswer(answer)).toEqual(inChannel(`Rolling back checkout now (${ROLLOUT_ID}): all traffic goes back to the retained revision. rollback requested by ${BY}: ${SHOWN}`));
     expect(fieldsSet(changes().lock[0]!)).toEqual({ abort: { error: ErrorName.RolloutAborted, reason: why, at: NOW } });

@@ -34,6 +34,32 @@ describe('the Slack chat endpoint', () => {
     });
   });
 
+  it('may invoke itself (its deferred commands), on its own ARN only, in a policy the function does not depend on', () => {
+    const chat = example.stack.cutover.functions.chat!;
+    const chatId = example.logicalId(chat);
+    const resources = example.template.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[]; Properties: Record<string, unknown> }>;
+
+    const invokers = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .flatMap(([id, r]) =>
+        ((r.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
+          .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
+          .map((st) => ({ id, roles: r.Properties.Roles, resource: st.Resource })),
+      );
+
+    // The state machine's role invokes the functions; of the functions' roles, only chat's may invoke anything, and only itself.
+    const functionRoles = Object.values(example.stack.cutover.functions).map((fn) => ({ Ref: example.logicalId(fn!.role!) }));
+    const byFunctions = invokers.filter((i) => (i.roles as unknown[]).some((r) => functionRoles.some((f) => JSON.stringify(f) === JSON.stringify(r))));
+    expect(byFunctions.map(({ roles, resource }) => ({ roles, resource }))).toEqual([{ roles: [{ Ref: example.logicalId(chat.role!) }], resource: { 'Fn::GetAtt': [chatId, 'Arn'] } }]);
+    expect(resources[chatId]!.DependsOn ?? []).not.toContain(byFunctions[0]!.id);
+  });
+
+  it('is invoked asynchronously without Lambda\'s retries, and not after the response_url has expired', () => {
+    const chat = example.logicalId(example.stack.cutover.functions.chat!);
+
+    example.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: chat }, Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 1800 });
+  });
+
   it('is not built without the slack prop', () => {
     const app: App = testApp();
     const stack = new Stack(app, 'NoChat');

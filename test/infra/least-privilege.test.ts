@@ -87,6 +87,7 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'secretsmanager:GetSecretValue',
     'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
     'cloudwatch:DescribeAlarms',
+    'lambda:InvokeFunction',
     'ecs:DescribeServices', 'ecs:UpdateService',
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',

@@ -127,6 +127,10 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
     executionUrl: (rolloutId) => `local execution ${rolloutId}`,
     sleep: realSleep,
     leaseMs: LEASE_MS,
+    // Commands run through execute() here, never through the Slack endpoint: nothing is deferred or posted.
+    deferral: { defer: async () => Promise.reject(new Error('the interleaving runner sends no slash command')) },
+    responses: { post: async () => Promise.reject(new Error('the interleaving runner sends no slash command')) },
+    loopbackResponseUrls: false,
   };
   const functions = localFunctions(ports, (fn, run) => (event) => world.invoke(fn, labelOf(event), () => run(event)));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELP, VERBS, authorise, parseCommand, type Actor } from '../../functions/chat/commands';
+import { HELP, STATUS_DIRECT_MAX_SERVICES, VERBS, authorise, mayTakeLong, parseCommand, type Actor } from '../../functions/chat/commands';
 import type { ChatAccess } from '../../functions/core/config';
 import { serviceConfig } from '../fixtures/state';
 
@@ -105,5 +105,32 @@ describe('authorise', () => {
     ['a user list, a channel ID given as the user', userOnly, slack(DEPLOYS, DEPLOYS), wrongUser(DEPLOYS)],
   ])('refuses %s, with the reason', (_case, chat, actor, reason) => {
     expect(authorise(checkout(chat), actor)).toEqual({ ok: false, reason });
+  });
+});
+
+describe('mayTakeLong: which commands are acknowledged first and answered through response_url', () => {
+  const services = [checkout({ users: [OPERATOR] }), serviceConfig({ name: 'billing', repository: 'billing' })];
+  const many = (n: number) => Array.from({ length: n }, (_, i) => serviceConfig({ name: `svc${i}`, repository: `svc${i}`, chat: { users: [OPERATOR] } }));
+
+  it.each<[string, string, Actor, boolean]>([
+    ['a rollback the caller may send', 'rollback checkout p99 looks wrong', slack(OPERATOR), true],
+    ['a rollback in any case', 'RollBack checkout', slack(OPERATOR), true],
+    ['a rollback from a caller the service does not list (refused at once)', 'rollback checkout', slack(INTRUDER), false],
+    ['a rollback of a service without chat access (refused at once)', 'rollback billing', slack(OPERATOR), false],
+    ['a rollback of an unknown service (refused at once)', 'rollback nosuch', slack(OPERATOR), false],
+    ['a rollback without a service (refused at once)', 'rollback', slack(OPERATOR), false],
+    ['status of one service', 'status checkout', slack(OPERATOR), false],
+    ['promote', 'promote checkout --full', slack(OPERATOR), false],
+    ['pause', 'pause checkout', slack(OPERATOR), false],
+    ['history', 'history checkout', slack(OPERATOR), false],
+    ['an unknown verb', 'deploy checkout', slack(OPERATOR), false],
+  ])('%s: %s', (_case, text, actor, expected) => {
+    expect(mayTakeLong(text, actor, services)).toBe(expected);
+  });
+
+  it(`defers status without a service only beyond ${STATUS_DIRECT_MAX_SERVICES} services the caller may steer`, () => {
+    expect(mayTakeLong('status', slack(OPERATOR), many(STATUS_DIRECT_MAX_SERVICES))).toBe(false);
+    expect(mayTakeLong('status', slack(OPERATOR), many(STATUS_DIRECT_MAX_SERVICES + 1))).toBe(true);
+    expect(mayTakeLong('status', slack(INTRUDER), many(STATUS_DIRECT_MAX_SERVICES + 1))).toBe(false);
   });
 });

@@ -8,19 +8,24 @@ import type { DemoEnvironment, ProvisionOptions } from '../infra/local/environme
 import { clientConfig } from '../infra/local/environment';
 import { alarmStateChangeEvent, ecrPushEvent } from '../infra/local/events';
 import type { Emulator } from '../infra/local/moto';
-import { LocalRuntime, type WeightsChange } from '../infra/local/runtime';
+import { operationName } from '../infra/local/faults';
+import { LocalRuntime, type LocalInstrumentation, type WeightsChange } from '../infra/local/runtime';
 import type { LocalEvent, LocalInvocation } from '../infra/local/sfn';
 import { readRolloutDefinition } from '../state-machines/definition';
 import { findBake, pollingVariant } from './polling';
 
 /** How a bake waits: on a task token (Cutover), or by polling every N seconds (the baseline). */
-export type Variant = { readonly kind: 'event' } | { readonly kind: 'polling'; readonly intervalSeconds: number };
+export type Variant =
+  | { readonly kind: 'event'; /** 2: the abort path as it was before one hop (the rollback function moves the traffic). @default 1 */ readonly hops?: 1 | 2 }
+  | { readonly kind: 'polling'; readonly intervalSeconds: number };
 
 export const EVENT_DRIVEN: Variant = { kind: 'event' };
+/** Cutover's abort path before one hop, for the side-by-side "before". */
+export const TWO_HOPS: Variant = { kind: 'event', hops: 2 };
 export const polling = (intervalSeconds: number): Variant => ({ kind: 'polling', intervalSeconds });
 
-/** `event-driven`, `polling 10s`. */
-export const variantName = (v: Variant): string => (v.kind === 'event' ? 'event-driven' : `polling ${v.intervalSeconds}s`);
+/** `event-driven`, `event-driven, two hops`, `polling 10s`. */
+export const variantName = (v: Variant): string => (v.kind === 'event' ? (v.hops === 2 ? 'event-driven, two hops (before)' : 'event-driven') : `polling ${v.intervalSeconds}s`);
 
 /** The definition text a variant runs. */
 export const definitionOf = (v: Variant): string => (v.kind === 'event' ? readRolloutDefinition() : pollingVariant(readRolloutDefinition(), v.intervalSeconds));
@@ -30,11 +35,19 @@ export interface Invocation extends LocalInvocation {
   readonly via: 'state machine' | 'EventBridge';
 }
 
+/**
+ * One step of what the functions did, in the order it happened: a function invoked (by the runner or the
+ * bus), an AWS call sent (`dynamodb:UpdateItem`, `states:SendTaskFailure`), or a mark the benchmark set.
+ */
+export type TraceEntry = { readonly kind: 'invoke' | 'mark'; readonly name: string } | { readonly kind: 'call' | 'answered'; readonly name: string; readonly id: number };
+
 /** Everything a run records, with `Date.now()` times. */
 export interface Probe {
   readonly events: LocalEvent[];
   readonly invocations: Invocation[];
   readonly weights: WeightsChange[];
+  /** In order: function invocations, AWS calls and marks. */
+  readonly trace: TraceEntry[];
 }
 
 export interface BenchRuntime {
@@ -62,10 +75,12 @@ export async function startBench(options: {
   /** Pause before a Task's retry, ms (the runner's default is 10). */
   readonly retryMs?: number;
 }): Promise<BenchRuntime> {
-  const probe: Probe = { events: [], invocations: [], weights: [] };
+  const probe: Probe = { events: [], invocations: [], weights: [], trace: [] };
   const definition = definitionOf(options.variant);
   const runtime = await LocalRuntime.start({
     emulator: options.emulator,
+    oneHop: !(options.variant.kind === 'event' && options.variant.hops === 2),
+    instrument: traced(probe.trace),
     services: options.services,
     timeScale: options.timeScale,
     ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
@@ -84,6 +99,82 @@ export async function startBench(options: {
     bakeState: findBake(JSON.parse(readRolloutDefinition())).bake,
     stop: () => runtime.stop(),
   };
+}
+
+/** Records every invocation and AWS call of the functions, in order (the Step Functions port counts as calls). */
+function traced(trace: TraceEntry[]): LocalInstrumentation {
+  let ids = 0;
+  const call = async <T>(name: string, send: () => Promise<T>): Promise<T> => {
+    const id = (ids += 1);
+    trace.push({ kind: 'call', name, id });
+    try {
+      return await send();
+    } finally {
+      trace.push({ kind: 'answered', name, id });
+    }
+  };
+  return {
+    client(client) {
+      const stack = client.middlewareStack as unknown as {
+        add(mw: (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) => (args: unknown) => Promise<unknown>, options: Record<string, unknown>): void;
+      };
+      stack.add(
+        (next, context) => (args) => call(operationName(String(context.clientName), String(context.commandName)), () => next(args)),
+        { step: 'initialize', name: 'cutoverBenchTrace', priority: 'high' },
+      );
+    },
+    executions: (executions) => {
+      return {
+        start: (name, input) => call('states:StartExecution', () => executions.start(name, input)),
+        succeedTask: (token, output) => call('states:SendTaskSuccess', () => executions.succeedTask(token, output)),
+        failTask: (token, error, cause) => call('states:SendTaskFailure', () => executions.failTask(token, error, cause)),
+        status: (rolloutId) => call('states:DescribeExecution', () => executions.status(rolloutId)),
+      };
+    },
+    invoke: (fn, run) => async (event) => {
+      trace.push({ kind: 'invoke', name: fn });
+      return run(event);
+    },
+  };
+}
+
+/**
+ * What happened between a mark and the first listener write after it: the functions invoked (on AWS, each
+ * a cold start on this rarely used path) and the AWS calls sent before that write.
+ */
+export function beforeListenerWrite(trace: readonly TraceEntry[], mark: string): PathToWrite | undefined {
+  const from = trace.findIndex((t) => t.kind === 'mark' && t.name === mark);
+  if (from < 0) return undefined;
+  const write = trace.findIndex((t, i) => i > from && t.kind === 'call' && /^elasticloadbalancing:Modify(Listener|Rule)$/.test(t.name));
+  if (write < 0) return undefined;
+  const between = trace.slice(from + 1, write);
+  // A call's depth: 1 + the deepest call answered before it was sent. The deepest is the chain of round
+  // trips one after the other (calls sent side by side share a depth).
+  const depth = new Map<number, number>();
+  let deepest = 0;
+  const answered: number[] = [];
+  for (const t of between) {
+    if (t.kind === 'answered' && depth.has(t.id)) answered.push(depth.get(t.id)!);
+    if (t.kind !== 'call') continue;
+    const d = 1 + Math.max(0, ...answered);
+    depth.set(t.id, d);
+    deepest = Math.max(deepest, d);
+  }
+  return {
+    invocations: between.filter((t) => t.kind === 'invoke').map((t) => t.name),
+    calls: between.filter((t) => t.kind === 'call').map((t) => t.name),
+    roundTrips: deepest,
+  };
+}
+
+/** What happened between an alarm and the listener write that restores the traffic. */
+export interface PathToWrite {
+  /** Functions invoked, in order. */
+  readonly invocations: readonly string[];
+  /** AWS calls sent before the write, in order. */
+  readonly calls: readonly string[];
+  /** Of which one after the other (calls sent side by side count once). */
+  readonly roundTrips: number;
 }
 
 /** Delivers an event through the local bus, recording the invocation as Lambda would bill it. */

@@ -15,6 +15,7 @@ import { canary } from '../functions/core/plan';
 import type { Emulator } from '../infra/local/moto';
 import {
   alarmEvent,
+  beforeListenerWrite,
   deliverTimed,
   designedWaits,
   eventsOf,
@@ -26,6 +27,7 @@ import {
   startBench,
   tokenStatesOf,
   until,
+  type PathToWrite,
   variantName,
   type BenchRuntime,
   type Variant,
@@ -60,6 +62,11 @@ export interface ReactionTrial {
   readonly reactionSeconds: number;
   /** The listener read back after the execution ended: all traffic on the retained slot. */
   readonly restoredOnRetained: boolean;
+  /**
+   * Between the alarm and the first listener write after it: the functions invoked (each a cold start on
+   * AWS: this path rarely runs) and the AWS calls sent, in order.
+   */
+  readonly beforeWrite: PathToWrite;
 }
 
 export interface ReactionVariantResult {
@@ -70,6 +77,14 @@ export interface ReactionVariantResult {
   readonly waitingSeconds: Summary;
   readonly orchestrationMs: Summary;
   readonly localMs: Summary;
+  /** Functions invoked between the alarm and the listener write (cold starts on AWS), per trial. */
+  readonly coldStarts: Summary;
+  /** AWS calls between the alarm and the listener write, per trial. */
+  readonly awsCalls: Summary;
+  /** Of which one after the other. */
+  readonly roundTrips: Summary;
+  /** The path of the first trial, as an example. */
+  readonly path: ReactionTrial['beforeWrite'];
 }
 
 export interface ReactionResult {
@@ -92,6 +107,8 @@ async function trial(bench: BenchRuntime, offsetSeconds: number, n: number): Pro
   if (bakeAt === undefined) throw new Error(`reaction: ${execution} ended before its bake`);
   await sleep(bakeAt + offsetSeconds * 1000 * bench.timeScale - Date.now());
   const alarm = env.service.alarms[0]!;
+  const mark = `alarm ${n}`;
+  bench.probe.trace.push({ kind: 'mark', name: mark });
   const setAt = await setAlarm(env.endpoint, alarm, 'ALARM', 'benchmark: threshold crossed');
   if (bench.variant.kind === 'event') await deliverTimed(bench, alarmEvent(alarm, 'benchmark: threshold crossed'));
   const done = await bench.runtime.sfn.wait(execution);
@@ -113,6 +130,7 @@ async function trial(bench: BenchRuntime, offsetSeconds: number, n: number): Pro
     orchestrationMs,
     reactionSeconds: round(waitingSeconds + orchestrationMs / 1000, 3),
     restoredOnRetained: after?.weights[retained] === 100,
+    beforeWrite: beforeListenerWrite(bench.probe.trace, mark) ?? { invocations: [], calls: [], roundTrips: 0 },
   };
 }
 
@@ -142,6 +160,10 @@ export async function runReaction(options: ReactionOptions): Promise<ReactionRes
         waitingSeconds: summarize(mine.map((t) => t.waitingSeconds), 3),
         orchestrationMs: summarize(mine.map((t) => t.orchestrationMs), 1),
         localMs: summarize(mine.map((t) => t.localMs), 1),
+        coldStarts: summarize(mine.map((t) => t.beforeWrite.invocations.length), 1),
+        awsCalls: summarize(mine.map((t) => t.beforeWrite.calls.length), 1),
+        roundTrips: summarize(mine.map((t) => t.beforeWrite.roundTrips), 1),
+        path: mine[0]?.beforeWrite ?? { invocations: [], calls: [], roundTrips: 0 },
       };
     });
     return { timeScale: options.timeScale, bakeSeconds: options.bakeSeconds, variants, trials };

@@ -6,6 +6,7 @@ import type { BundlesResult } from './bundles';
 import type { ChatResult } from './chat';
 import type { GateEstimate } from './cost';
 import type { ReactionResult } from './reaction';
+import type { ReactionModel } from './bench';
 import type { RolloutSummary } from './rollouts';
 import type { ScaleResult } from './scale';
 import type { Summary } from './stats';
@@ -30,14 +31,15 @@ export interface CostRow {
 export interface Report {
   readonly command: string;
   readonly reaction?: ReactionResult;
+  readonly reactionModel?: ReactionModel;
   readonly rollouts?: readonly RolloutSummary[];
   readonly cost?: readonly CostRow[];
   readonly gate?: { readonly hours: number; readonly rows: readonly GateEstimate[] };
   readonly bundles?: BundlesResult;
   readonly scale?: ScaleResult;
+  readonly chat?: ChatResult;
   readonly targets: readonly Target[];
   readonly ratios: Readonly<Record<string, number>>;
-  readonly chat?: ChatResult;
 }
 
 const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
@@ -62,7 +64,25 @@ export function renderMarkdown(r: Report): string {
     out.push(row(['… waiting for the next poll, real s', ...names.map((n) => mp(byVariant(n)?.waitingSeconds, 1, ' s')), ...others.map(() => '')]));
     out.push(row(['… orchestration, local ms', ...names.map((n) => mp(byVariant(n)?.orchestrationMs, 0, ' ms')), ...others.map(() => '')]));
     out.push(row(['rolled back, traffic 100% on the retained slot', ...names.map((n) => (byVariant(n)?.allRolledBack ? 'every trial' : 'NOT every trial')), ...others.map(() => '')]));
+    out.push(row(['functions invoked before the listener write (cold starts on AWS)', ...names.map((n) => mp(byVariant(n)?.coldStarts)), ...others.map(() => '')]));
+    out.push(row(['AWS calls before the listener write (of which one after the other)', ...names.map((n) => `${mp(byVariant(n)?.awsCalls)} (${mp(byVariant(n)?.roundTrips)})`), ...others.map(() => '')]));
     out.push('');
+    for (const n of names.filter((x) => x.startsWith('event-driven'))) {
+      const path = byVariant(n)!.path;
+      out.push(`- ${n}, alarm → listener write (first trial): functions ${path.invocations.join(' → ') || 'none'}; calls ${path.calls.join(', ') || 'none'}`);
+    }
+    out.push('');
+  }
+
+  if (r.reactionModel) {
+    const { figures, rows } = r.reactionModel;
+    out.push('#### Modelled AWS reaction: alarm event at its function → listener written', '');
+    out.push(row(['path', 'cold starts', 'calls one after the other (with the write)', 'modelled ms', 'how']));
+    out.push(row(['---', '---', '---', '---', '---']));
+    for (const x of rows) out.push(row([x.variant, f(x.path.invocations.length), f(x.path.roundTrips + 1), x.budget ? f(x.budget.ms) : 'n/a (run the bundles part too)', x.budget?.parts ?? '']));
+    out.push('');
+    for (const fig of Object.values(figures)) out.push(`- ${fig.value} ms: ${fig.what} (${fig.source})`);
+    out.push('- Left out: CloudWatch\'s evaluation period and EventBridge\'s delivery (alike for both), and the Step Functions transition of the two-hop path (no published figure: its row is a lower bound).', '');
   }
 
   if (r.rollouts) {
@@ -140,12 +160,6 @@ export function renderMarkdown(r: Report): string {
     out.push('');
   }
 
-  out.push('#### Targets', '');
-  out.push(row(['target', 'goal', 'measured', 'met']));
-  out.push(row(['---', '---', '---', '---']));
-  for (const t of r.targets) out.push(row([t.name, t.target, t.measured, t.met ? 'yes' : '**no**']));
-  return out.join('\n');
-}
   if (r.chat) {
     const c = r.chat;
     out.push(`#### Slack: the chat function's cold path (${c.spawns} fresh \`node\` processes per command, Node ${c.node}; modelled for AWS at ${c.memoryMb} MB)`, '');
@@ -173,3 +187,9 @@ export function renderMarkdown(r: Report): string {
     );
   }
 
+  out.push('#### Targets', '');
+  out.push(row(['target', 'goal', 'measured', 'met']));
+  out.push(row(['---', '---', '---', '---']));
+  for (const t of r.targets) out.push(row([t.name, t.target, t.measured, t.met ? 'yes' : '**no**']));
+  return out.join('\n');
+}

@@ -230,6 +230,14 @@ export interface CutoverProps {
    */
   readonly memorySize?: number;
   /**
+   * Memory of the reaction path's functions (the alarm function, which puts the traffic back, and the
+   * rollback), in MiB. Lambda gives a function CPU in proportion to its memory (one vCPU at 1,769 MiB), and a
+   * cold start is mostly CPU: these rarely run, so they are nearly always cold, and their cost is small.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+   * @default 1769
+   */
+  readonly reactionMemorySize?: number;
+  /**
    * Reserved concurrency: `reaction` for each function of the reaction path (the alarm function and the
    * rollback), so nothing else in the account can starve a rollback; `chat` caps the Slack endpoint, so a
    * flood of requests cannot take the account's concurrency. Reserving needs an account whose unreserved
@@ -261,6 +269,9 @@ export interface CutoverProps {
   readonly dashboard?: boolean;
 }
 
+/** The functions between an alarm and the traffic back on the retained slot (their own memory and concurrency). */
+export const REACTION_FUNCTIONS = ['alarm', 'rollback'] as const;
+
 /** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
 export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'retire', 'rollback', 'reconcile'] as const;
 
@@ -278,6 +289,7 @@ export const CutoverDefaults = {
   steadyMaxChecks: DEFAULT_TIMINGS.steadyMaxChecks,
   logRetention: logs.RetentionDays.ONE_MONTH,
   memorySize: 256,
+  reactionMemorySize: 1769,
   timeout: Duration.seconds(30),
   tracing: lambda.Tracing.ACTIVE,
   removalPolicy: RemovalPolicy.RETAIN,
@@ -481,6 +493,7 @@ export class Cutover extends Construct {
 
     const logRetention = props.logRetention ?? CutoverDefaults.logRetention;
     const memorySize = props.memorySize ?? CutoverDefaults.memorySize;
+    const reactionMemorySize = props.reactionMemorySize ?? CutoverDefaults.reactionMemorySize;
     const tracing = props.tracing ?? CutoverDefaults.tracing;
     const sourceMaps = props.sourceMaps ?? CutoverDefaults.sourceMaps;
 
@@ -505,7 +518,8 @@ export class Cutover extends Construct {
     const functions = {} as Record<CoreFunctionName, lambda.Function> & { chat?: lambda.Function };
     for (const name of CUTOVER_FUNCTIONS) {
       if (name === 'chat' && !props.slack) continue;
-      functions[name] = this.buildFunction(name, { logRetention, memorySize, tracing, sourceMaps });
+      const memory = (REACTION_FUNCTIONS as readonly string[]).includes(name) ? reactionMemorySize : memorySize;
+      functions[name] = this.buildFunction(name, { logRetention, memorySize: memory, tracing, sourceMaps });
     }
     this.functions = functions;
     const reserved = props.reservedConcurrency ?? CutoverDefaults.reservedConcurrency;
@@ -513,7 +527,7 @@ export class Cutover extends Construct {
       const reserve = (fn: lambda.Function | undefined, n: number) => {
         if (fn) (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = n;
       };
-      for (const name of ['alarm', 'rollback'] as const) reserve(functions[name], reserved.reaction);
+      for (const name of REACTION_FUNCTIONS) reserve(functions[name], reserved.reaction);
       reserve(functions.chat, reserved.chat);
     }
 
@@ -572,8 +586,20 @@ export class Cutover extends Construct {
       // Slack cannot sign with SigV4: the URL is public and every request's Slack signature is verified
       // before any work is done (functions/chat/slack-signature.ts).
       this.chatUrl = functions.chat.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      // A command that may outlast Slack's 3 s runs in an asynchronous invocation of the function itself
+      // (functions/chat/chat.ts). Never retried by Lambda: a command runs once (each run is also claimed in
+      // the table, as Lambda may deliver an event twice). Dropped after 30 minutes, when Slack's response_url
+      // has expired; the function itself refuses one older than Slack's 5-minute window, and says so.
+      functions.chat.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(30) });
       new CfnOutput(this, 'SlackCommandUrl', { value: this.chatUrl.url, description: 'Request URL of the /cutover slash command' });
     }
+    // A feature the Region lacks would only show when the deploy reaches it: say it at synth.
+    checkRegionAvailability(this, [
+      { feature: RegionalFeature.STATE_MACHINE_LOGGING },
+      { feature: RegionalFeature.STATE_MACHINE_TRACING },
+      ...(tracing !== lambda.Tracing.DISABLED ? [{ feature: RegionalFeature.FUNCTION_TRACING, turnOff: 'set `tracing: lambda.Tracing.DISABLED`' }] : []),
+      ...(this.chatUrl ? [{ feature: RegionalFeature.FUNCTION_URL, turnOff: 'leave out the `slack` prop (no /cutover endpoint)' }] : []),
+    ]);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -586,20 +612,8 @@ export class Cutover extends Construct {
     });
     // EventBridge invokes asynchronously: a function that keeps failing lands here too, not in the void.
     for (const name of ['start', 'alarm', 'reconcile'] as const) {
-      // A command that may outlast Slack's 3 s runs in an asynchronous invocation of the function itself
-      // (functions/chat/chat.ts). Never retried by Lambda: a command runs once (each run is also claimed in
-      // the table, as Lambda may deliver an event twice). Dropped after 30 minutes, when Slack's response_url
-      // has expired; the function itself refuses one older than Slack's 5-minute window, and says so.
-      functions.chat.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(30) });
       functions[name].configureAsyncInvoke({
         onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-    // A feature the Region lacks would only show when the deploy reaches it: say it at synth.
-    checkRegionAvailability(this, [
-      { feature: RegionalFeature.STATE_MACHINE_LOGGING },
-      { feature: RegionalFeature.STATE_MACHINE_TRACING },
-      ...(tracing !== lambda.Tracing.DISABLED ? [{ feature: RegionalFeature.FUNCTION_TRACING, turnOff: 'set `tracing: lambda.Tracing.DISABLED`' }] : []),
-      ...(this.chatUrl ? [{ feature: RegionalFeature.FUNCTION_URL, turnOff: 'leave out the `slack` prop (no /cutover endpoint)' }] : []),
-    ]);
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
       });
@@ -673,9 +687,10 @@ export class Cutover extends Construct {
   private validate(props: CutoverProps): ServiceRefs[] {
     const problems: string[] = [];
     if (!Array.isArray(props.services) || props.services.length === 0) problems.push('services: must list at least one service');
-    const memorySize = props.memorySize;
-    if (memorySize !== undefined && !Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)) {
-      problems.push('memorySize: must be an integer from 128 to 10240 (MiB)');
+    for (const [name, memorySize] of [['memorySize', props.memorySize], ['reactionMemorySize', props.reactionMemorySize]] as const) {
+      if (memorySize !== undefined && !Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)) {
+        problems.push(`${name}: must be an integer from 128 to 10240 (MiB)`);
+      }
     }
     const services = (props.services ?? []).map((s): ServiceRefs => {
       const usesRule = s.listenerRuleArn !== undefined;
@@ -837,9 +852,10 @@ export class Cutover extends Construct {
     for (const name of ['deploy', 'retire', 'rollback', 'prepare', 'reconcile'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
     // Reconcile reads what it restores; retire and finalize never leave the traffic on a slot that cannot serve.
     for (const name of ['reconcile', 'retire'] as const) allow(name, ['ecs:DescribeServices'], serviceArns);
-    for (const name of ['shift', 'retire', 'rollback', 'reconcile'] as const) allow(name, ELB_DESCRIBE, ['*']);
+    for (const name of ['shift', 'retire', 'rollback', 'reconcile', 'alarm'] as const) allow(name, ELB_DESCRIBE, ['*']);
     // Retire: the warm old slot takes the traffic back when the committed one was emptied outside Cutover.
-    for (const name of ['shift', 'rollback', 'prepare', 'reconcile', 'retire'] as const) {
+    // Alarm: an abort puts the traffic back on the retained slot at once (one hop).
+    for (const name of ['shift', 'rollback', 'prepare', 'reconcile', 'retire', 'alarm'] as const) {
       allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);
       allow(name, ['elasticloadbalancing:ModifyRule'], ruleArns);
     }
@@ -859,7 +875,8 @@ export class Cutover extends Construct {
       reason: 'states:DescribeExecution on the executions of this state machine only, to tell a stale lock (its execution ended) from a live one; execution names are not known in advance.',
     });
 
-    // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings.
+    // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings; an image
+    // index is read (its manifest, never a layer) for an image of the service's platform.
     const repositoryArns = unique(this.services.map((s) => s.props.repository.repositoryArn));
     allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage'], repositoryArns);
     // Start reads ECR's push time, which orders pushes.
@@ -892,6 +909,11 @@ export class Cutover extends Construct {
       allow('chat', ['elasticloadbalancing:ModifyRule'], ruleArns);
       // A rollback whose rollout's execution has ended recovers the service itself.
       allow('chat', ['states:DescribeExecution'], [executions]);
+      // Its own asynchronous invocation (a deferred command), on its own ARN only. A policy apart from the
+      // role's default policy: the function depends on that one, so its ARN there would be a cycle.
+      f.chat.role!.attachInlinePolicy(
+        new iam.Policy(this, 'ChatSelfInvokePolicy', { statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [f.chat.functionArn] })] }),
+      );
       Validations.of(f.chat.role!).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(executions))}]`,
         reason: 'states:DescribeExecution on the executions of this state machine only, to tell a dead lock holder from a live one; execution names are not known in advance.',
@@ -909,8 +931,3 @@ export class Cutover extends Construct {
     }
   }
 }
-      // Its own asynchronous invocation (a deferred command), on its own ARN only. A policy apart from the
-      // role's default policy: the function depends on that one, so its ARN there would be a cycle.
-      f.chat.role!.attachInlinePolicy(
-        new iam.Policy(this, 'ChatSelfInvokePolicy', { statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [f.chat.functionArn] })] }),
-      );

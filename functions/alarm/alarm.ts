@@ -4,21 +4,56 @@
  * The abort is recorded on the lock first (atomically, returning the current bake token), then the token
  * is failed. A rollout between two states sees the recorded abort at its next state; a bake that starts
  * after the abort refuses to wait. No alarm is lost in the gap.
+ *
+ * In one hop: the abort's write also fences the rollout's generation, and this function puts all traffic
+ * back on the retained slot itself (three AWS calls before the listener write: the query of the rollouts in
+ * flight, the abort, and the listener read beside it), while the task's failure starts the rollback that
+ * does the rest. See `functions/core/abort.ts`.
  */
+import { abortRollout, type AbortErrorName } from '../core/abort';
 import { ErrorName } from '../core/errors';
 import { parseAlarmChange, parseEcsFailure } from '../core/events';
-import type { Clock, Executions, Log, LockStore } from '../core/ports';
+import type { Writer } from '../core/lease';
+import type { Clock, Executions, LockRecord, Log, LockStore, Traffic } from '../core/ports';
 
 export interface AlarmDeps {
   readonly store: LockStore;
   readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
+  /** To put the traffic back at once; without it the rollback function does (two hops). @default none */
+  readonly traffic?: Traffic;
+  /** This invocation, as a writer (the Lambda adapter's). */
+  readonly writer?: Writer;
+  readonly leaseMs?: number;
+}
+
+export interface AbortedRollout {
+  readonly service: string;
+  readonly rolloutId: string;
+  readonly resumedBake: boolean;
+  /** Whether this function put all traffic back on the retained slot itself. */
+  readonly restored: boolean;
 }
 
 export interface AlarmResult {
-  readonly aborted: ReadonlyArray<{ service: string; rolloutId: string; resumedBake: boolean }>;
+  readonly aborted: readonly AbortedRollout[];
   readonly ignored?: string;
+}
+
+/** Aborts each rollout, all at once (one service's abort never waits for another's), in one hop when it can. */
+async function abortAll(locks: readonly LockRecord[], error: AbortErrorName, reason: string, deps: AlarmDeps): Promise<AbortedRollout[]> {
+  const oneHop = deps.traffic ? { traffic: deps.traffic, log: deps.log, writer: deps.writer, leaseMs: deps.leaseMs } : undefined;
+  const done = await Promise.all(
+    locks.map(async (lock) => {
+      const out = await abortRollout(lock, error, reason, deps, oneHop);
+      if (!out) return undefined; // finished meanwhile
+      const aborted = { service: lock.service, rolloutId: lock.rolloutId, resumedBake: out.resumed, restored: out.restored };
+      deps.log.warn(error === ErrorName.AlarmFired ? 'rollout aborted by alarm' : 'rollout aborted by ECS', { ...aborted, reason });
+      return aborted;
+    }),
+  );
+  return done.filter((a) => a !== undefined);
 }
 
 export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmResult> {
@@ -40,15 +75,7 @@ export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmRes
     return { aborted: [], ignored: reason };
   }
   const reason = `alarm ${change.alarmName} in ALARM${change.reason ? `: ${change.reason}` : ''}`;
-  const aborted: { service: string; rolloutId: string; resumedBake: boolean }[] = [];
-  for (const lock of locks) {
-    const marked = await deps.store.markAborted(lock.service, lock.rolloutId, { error: ErrorName.AlarmFired, reason, at: deps.clock.now().toISOString() });
-    if (!marked) continue; // finished meanwhile
-    const resumedBake = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.AlarmFired, reason) : false;
-    aborted.push({ service: lock.service, rolloutId: lock.rolloutId, resumedBake });
-    deps.log.warn('rollout aborted by alarm', { service: lock.service, rolloutId: lock.rolloutId, alarm: change.alarmName, resumedBake });
-  }
-  return { aborted };
+  return { aborted: await abortAll(locks, ErrorName.AlarmFired, reason, deps) };
 }
 
 /** The last part of a cluster name or ARN. */
@@ -73,13 +100,5 @@ async function onEcsFailure(event: unknown, deps: AlarmDeps): Promise<AlarmResul
     return { aborted: [], ignored: reason };
   }
   const reason = `ECS ${failure.eventName} on ${failure.serviceName}: ${failure.reason}`;
-  const aborted: { service: string; rolloutId: string; resumedBake: boolean }[] = [];
-  for (const lock of locks) {
-    const marked = await deps.store.markAborted(lock.service, lock.rolloutId, { error: ErrorName.DeploymentFailed, reason, at: deps.clock.now().toISOString() });
-    if (!marked) continue;
-    const resumedBake = marked.taskToken ? await deps.executions.failTask(marked.taskToken, ErrorName.DeploymentFailed, reason) : false;
-    aborted.push({ service: lock.service, rolloutId: lock.rolloutId, resumedBake });
-    deps.log.warn('rollout aborted by ECS', { service: lock.service, rolloutId: lock.rolloutId, eventName: failure.eventName, resumedBake });
-  }
-  return { aborted };
+  return { aborted: await abortAll(locks, ErrorName.DeploymentFailed, reason, deps) };
 }

@@ -2,6 +2,7 @@
 import { requireEnv } from '../aws/clients';
 import { awsExecutions } from '../aws/executions';
 import { awsStore } from '../aws/store';
+import { awsTraffic } from '../aws/traffic';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -11,5 +12,5 @@ import { onAlarm, type AlarmDeps } from './alarm';
 export const createHandler = (deps: () => AlarmDeps) => lambda('alarm', onAlarm, deps);
 
 export const handler = createHandler(
-  once((): AlarmDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log: powertoolsLog() })),
+  once((): AlarmDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), traffic: awsTraffic(), clock: systemClock, log: powertoolsLog() })),
 );

@@ -47,7 +47,7 @@ const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The holder's fields: removed on release, while the generation and the last lease stay. */
-const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers'] as const;
+const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers', 'fallback'] as const;
 
 /** An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`. */
 const LEASE_PREFIX = 'lease#';
@@ -127,6 +127,11 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         names['#target'] = 'target';
         values[':target'] = request.target;
         update += ', #target = :target';
+      }
+      if (request.fallback) {
+        names['#fallback'] = 'fallback';
+        values[':fallback'] = request.fallback;
+        update += ', #fallback = :fallback';
       }
       let condition = '#rid = :rid AND #gen = :gen';
       if (request.unlessAborted) {
@@ -368,16 +373,32 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
       return byPrefix<CommandRecord>(service, 'command#', { ScanIndexForward: false, Limit: limit });
     },
 
-    async markAborted(service, rolloutId, abort) {
+    async markAborted(service, rolloutId, abort, fence) {
+      const names: Record<string, string> = { '#abort': 'abort', '#rid': 'rolloutId' };
+      const values: Record<string, unknown> = { ':abort': abort, ':id': rolloutId };
+      let update = 'SET #abort = if_not_exists(#abort, :abort)';
+      let condition = '#rid = :id';
+      if (fence) {
+        // One write: the abort, a fence at the generation read, the writer's lease and the retained target.
+        Object.assign(names, { '#gen': 'generation', '#lease': 'leaseUntil', '#writer': `${LEASE_PREFIX}${fence.writer}`, '#target': 'target' });
+        Object.assign(values, {
+          ':gen': fence.generation,
+          ':lease': fence.leaseUntil,
+          ':writer': { generation: fence.generation, until: fence.leaseUntil, ...(fence.holder ? { holder: fence.holder } : {}) },
+          ':target': fence.target,
+        });
+        update += ', #lease = :lease, #writer = :writer, #target = :target';
+        condition += ' AND #gen = :gen';
+      }
       const written = await conditional('dynamodb:UpdateItem', () =>
         doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: key(service),
-            UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort)',
-            ConditionExpression: '#rid = :id',
-            ExpressionAttributeNames: { '#abort': 'abort', '#rid': 'rolloutId' },
-            ExpressionAttributeValues: { ':abort': abort, ':id': rolloutId },
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
           }),
         ),

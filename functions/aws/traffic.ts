@@ -13,7 +13,7 @@ import {
   ModifyRuleCommand,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ForwardView, Traffic } from '../core/ports';
+import type { ForwardView, ListenerActions, Traffic } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge, errorName } from './edge';
 
@@ -72,8 +72,13 @@ export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoa
       return { weights: forward ? forwardWeights(forward) : {} };
     },
 
-    async setWeights(arn, weights) {
-      const actions = (await readActions(arn)) ?? [];
+    async readActions(arn): Promise<ListenerActions | undefined> {
+      const actions = await readActions(arn);
+      return actions && { arn, actions };
+    },
+
+    async setWeights(arn, weights, read) {
+      const actions = (read?.arn === arn ? (read.actions as Action[]) : await readActions(arn)) ?? [];
       const previous = actions.find((a) => a.Type === 'forward');
       const forward: Action = {
         Type: 'forward',

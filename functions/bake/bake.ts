@@ -12,7 +12,7 @@ import type { Clock, Log, Registry, ScanWaitStore, WaitRecord, LockStore, QueueS
 import { isScanPending } from '../core/scan';
 import { describeStep, MAX_GATE_SECONDS } from '../core/plan';
 import { pushTimeOf, type RolloutState } from '../core/rollout';
-import { abortError } from '../core/abort';
+import { abortError } from '../core/errors';
 
 export interface BakeDeps {
   readonly store: LockStore & QueueStore & ScanWaitStore;

@@ -170,11 +170,16 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
     lock = await deps.store.getLock(service.name);
   }
   if (lock && (lock.role ?? 'rollout') === 'rollout') {
-    const aborted = await abortRollout(service.name, lock.rolloutId, ErrorName.RolloutAborted, why, deps);
+    const aborted = await abortRollout(lock, ErrorName.RolloutAborted, why, deps, deps);
     if (aborted) {
       return {
         rolloutId: lock.rolloutId,
-        reply: { status: 200, text: `Rolling back ${service.name} now (${lock.rolloutId})${aborted.resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${said}` },
+        reply: {
+          status: 200,
+          text: aborted.restored
+            ? `Rolling back ${service.name} now (${lock.rolloutId}): all traffic is back on the retained revision${aborted.resumed ? '' : '; the rest follows at its next state'}. ${said}`
+            : `Rolling back ${service.name} now (${lock.rolloutId})${aborted.resumed ? '' : ', at its next state'}: all traffic goes back to the retained revision. ${said}`,
+        },
       };
     }
   }
@@ -197,11 +202,6 @@ const RESTORE_RETRY_MS = 400;
 /** How long the chat function may wait for a dead holder's lease (Slack expects an answer within 3 s). */
 const RECOVERY_WAIT_MS = 1_500;
 
-/** Runs one command. Never throws for operator mistakes: they get a specific answer. */
-export async function execute(text: string, actor: Actor, deps: CommandDeps): Promise<Reply> {
-  const parsed = parseCommand(text);
-  if ('error' in parsed) return { status: 400, text: parsed.error };
-  const { verb, args } = parsed;
 /**
  * Verbs that may take longer than Slack waits for an answer (3 s, a cold start included): a rollback may wait
  * for a lease ({@link RECOVERY_WAIT_MS}), retry a busy lock ({@link RESTORE_ATTEMPTS}) and move traffic and
@@ -226,6 +226,11 @@ export function mayTakeLong(text: string, actor: Actor, services: readonly Servi
   return service !== undefined && authorise(service, actor).ok;
 }
 
+/** Runs one command. Never throws for operator mistakes: they get a specific answer. */
+export async function execute(text: string, actor: Actor, deps: CommandDeps): Promise<Reply> {
+  const parsed = parseCommand(text);
+  if ('error' in parsed) return { status: 400, text: parsed.error };
+  const { verb, args } = parsed;
   if (verb === 'help') return { status: 200, text: HELP };
 
   const visible = deps.services.filter((s) => authorise(s, actor).ok);

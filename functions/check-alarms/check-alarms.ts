@@ -8,7 +8,7 @@
  * find nothing to serve it), and the retained revision deregistered (the last known good is gone).
  */
 import { AlarmFiredError, InvalidInputError, LockLostError, RolloutAbortedError } from '../core/errors';
-import { abortError } from '../core/abort';
+import { abortError } from '../core/errors';
 import type { AlarmView, Alarms, Ecs, Log, LockStore } from '../core/ports';
 import { cannotServe, inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
 

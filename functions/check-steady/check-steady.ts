@@ -9,7 +9,7 @@
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
 import type { Ecs, Log, ServiceView, LockStore } from '../core/ports';
-import { abortError } from '../core/abort';
+import { abortError } from '../core/errors';
 import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
 
 export interface CheckSteadyDeps {

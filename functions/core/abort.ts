@@ -2,16 +2,15 @@
  * The one abort path, used by the alarm, ECS-event, chat and supersede paths: mark the rollout aborted on
  * its lock (first reason wins), then fail the waiting task token so a bake, gate or hold ends at once. A
  * rollout between two states sees the mark at its next fence or check.
+ *
+ * In one hop (the alarm and chat paths): the abort's write is also a fence of the rollout's generation, so
+ * the function that received the alarm puts all traffic back on the retained slot itself, under the
+ * ownership protocol, instead of waiting for the state machine to start the rollback function. The
+ * rollback then does the rest (the idle slot, the records, the lock) and writes the same weights again.
  */
-import { AlarmFiredError, DeploymentFailedError, ErrorName, RolloutAbortedError } from './errors';
-import type { Clock, Executions, LockRecord, RolloutStore } from './ports';
-
-/** The error an abort recorded on the lock stands for. */
-export function abortError(abort: { error: string; reason: string }): Error {
-  if (abort.error === ErrorName.AlarmFired) return new AlarmFiredError([], abort.reason);
-  if (abort.error === ErrorName.DeploymentFailed) return new DeploymentFailedError(abort.reason);
-  return new RolloutAbortedError(abort.reason);
-}
+import { describeError, ErrorName } from './errors';
+import { DEFAULT_LEASE_MS, holderOf, Writer } from './lease';
+import type { Clock, Executions, LockRecord, Log, RolloutStore, Traffic } from './ports';
 
 export interface AbortDeps {
   readonly store: Pick<RolloutStore, 'markAborted'>;
@@ -19,19 +18,77 @@ export interface AbortDeps {
   readonly clock: Clock;
 }
 
+/** What the abort path needs to restore the traffic itself. */
+export interface OneHopDeps {
+  readonly traffic: Pick<Traffic, 'readActions' | 'setWeights'>;
+  readonly log: Log;
+  /** This invocation (its lease is closed when it ends cleanly). @default a writer of this abort alone */
+  readonly writer?: Writer;
+  /** @default {@link DEFAULT_LEASE_MS} */
+  readonly leaseMs?: number;
+}
+
+export interface Aborted {
+  /** The lock as the abort left it. */
+  readonly lock: LockRecord;
+  /** Whether a waiting task was resumed now. */
+  readonly resumed: boolean;
+  /** Whether this call put all traffic back on the retained slot itself. */
+  readonly restored: boolean;
+}
+
+export type AbortErrorName = typeof ErrorName.AlarmFired | typeof ErrorName.RolloutAborted | typeof ErrorName.DeploymentFailed;
+
 /**
- * Aborts `rolloutId` on `service`. Returns undefined when it no longer holds the lock (it ended meanwhile);
- * otherwise the lock as marked and whether a waiting task was resumed now.
+ * Aborts the rollout holding `holder` (as read). Returns undefined when it no longer holds the lock (it ended
+ * meanwhile). With `oneHop`, and once Prepare has recorded the rollout's fallback, the listener is put back
+ * on the retained slot before this returns: the abort's write proves the generation (and leases this
+ * invocation, so no later owner writes before it is done), the listener's actions are read beside it, and
+ * the weights are set beside the task's failure. A failed listener write is logged, not thrown (its lease is
+ * left to run out): the state machine's rollback writes the same weights again.
  */
 export async function abortRollout(
-  service: string,
-  rolloutId: string,
-  error: typeof ErrorName.AlarmFired | typeof ErrorName.RolloutAborted | typeof ErrorName.DeploymentFailed,
+  holder: Pick<LockRecord, 'service' | 'rolloutId' | 'generation' | 'role' | 'fallback'>,
+  error: AbortErrorName,
   reason: string,
   deps: AbortDeps,
-): Promise<{ lock: LockRecord; resumed: boolean } | undefined> {
-  const lock = await deps.store.markAborted(service, rolloutId, { error, reason, at: deps.clock.now().toISOString() });
+  oneHop?: OneHopDeps,
+): Promise<Aborted | undefined> {
+  const now = deps.clock.now();
+  const abort = { error, reason, at: now.toISOString() };
+  const fallback = (holder.role ?? 'rollout') === 'rollout' ? holder.fallback : undefined;
+  if (!oneHop || !fallback) {
+    const lock = await deps.store.markAborted(holder.service, holder.rolloutId, abort);
+    if (!lock) return undefined;
+    return { lock, resumed: await resume(lock, error, reason, deps), restored: false };
+  }
+  const writer = oneHop.writer ?? new Writer(`abort-${holder.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
+  const leaseUntil = new Date(now.getTime() + (oneHop.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
+  const fence = { generation: holder.generation, leaseUntil, writer: writer.id, holder: holderOf({ rolloutId: holder.rolloutId }), target: fallback.target };
+  const [lock, read] = await Promise.all([
+    deps.store.markAborted(holder.service, holder.rolloutId, abort, fence),
+    // Only a read: if it fails, the write below reads again.
+    oneHop.traffic.readActions(fallback.listenerArn).catch(() => undefined),
+  ]);
   if (!lock) return undefined;
-  const resumed = lock.taskToken ? await deps.executions.failTask(lock.taskToken, lock.abort?.error ?? error, lock.abort?.reason ?? reason) : false;
-  return { lock, resumed };
+  // The abort's write opened this invocation's lease: closed with the others when it ends cleanly.
+  if (!writer.fenced.has(holder.service)) writer.fenced.set(holder.service, []);
+  const [restored, resumed] = await Promise.all([
+    oneHop.traffic.setWeights(fallback.listenerArn, fallback.weights, read).then(
+      () => true,
+      (failure: unknown) => {
+        // The write may still land: its lease stays open (it runs out) so no later owner writes before it.
+        writer.fenced.delete(holder.service);
+        oneHop.log.warn('abort: traffic not restored at once; the rollback restores it', { service: holder.service, rolloutId: holder.rolloutId, error: describeError(failure).message });
+        return false;
+      },
+    ),
+    resume(lock, error, reason, deps),
+  ]);
+  return { lock, resumed, restored };
+}
+
+/** Fails the waiting task token, if any, with the first recorded reason. */
+async function resume(lock: LockRecord, error: AbortErrorName, reason: string, deps: AbortDeps): Promise<boolean> {
+  return lock.taskToken ? deps.executions.failTask(lock.taskToken, lock.abort?.error ?? error, lock.abort?.reason ?? reason) : false;
 }

@@ -214,3 +214,10 @@ export function describeError(error: unknown): { name: string; message: string }
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
+
+/** The error an abort recorded on the lock stands for. */
+export function abortError(abort: { error: string; reason: string }): Error {
+  if (abort.error === ErrorName.AlarmFired) return new AlarmFiredError([], abort.reason);
+  if (abort.error === ErrorName.DeploymentFailed) return new DeploymentFailedError(abort.reason);
+  return new RolloutAbortedError(abort.reason);
+}

@@ -14,20 +14,16 @@
  */
 import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
-import { LeaseOpenError, LockLostError } from './errors';
+import { abortError, LeaseOpenError, LockLostError } from './errors';
 import { ENDED_STATUSES } from './events';
-import { realSleep, type Clock, type Ecs, type Executions, type LockRecord, type LockTarget, type Log, type Notifier, type OpenLease, type RolloutStore, type Sleep, type Traffic, type HistoryStore, type LockStore, type QueueStore } from './ports';
+import { realSleep, type Clock, type Ecs, type Executions, type LockRecord, type FenceRequest, type LockTarget, type Log, type Notifier, type OpenLease, type RolloutStore, type Sleep, type Traffic, type HistoryStore, type LockStore, type QueueStore } from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
-import { abortError } from './abort';
 import { wakeNextAfterRelease } from './turns';
 import { slackText } from './slack-text';
+import { DEFAULT_LEASE_MS, holderOf, Writer } from './lease';
 
-/**
- * How long a write proven by a fence may still land: the functions' timeout (30 s) and a margin for a call
- * already on the wire. Whoever takes over from a dead holder waits this long after its last fence at most.
- */
-export const DEFAULT_LEASE_MS = 35_000;
+export { DEFAULT_LEASE_MS, holderOf, Writer };
 
 /**
  * The reconcile function's timeout: it may wait out a dead owner's whole lease and then restore. Its own
@@ -44,23 +40,10 @@ export interface Owner {
   readonly role?: NonNullable<LockRecord['role']>;
 }
 
-/** Who a lease belongs to across generations: a retried scale-down or restore of one rollout is the same holder. */
-export const holderOf = (owner: Pick<Owner, 'rolloutId' | 'role'>) => `${owner.role ?? 'rollout'}:${owner.rolloutId}`;
-
 /** The owner a rollout's execution state stands for (prepare put its generation in `$.live`). */
 export function ownerOf(state: RolloutState): Owner {
   const live = requireLive(state);
   return { service: state.service.name, rolloutId: state.rolloutId, generation: live.generation };
-}
-
-/**
- * One function invocation as a writer: the services it fenced, so it can close its leases when it ends.
- * The Lambda adapter makes one per invocation (its request id) and closes its leases after a clean end.
- */
-export class Writer {
-  /** Service → the leases seen expired at its last fence (closed with this one's). */
-  readonly fenced = new Map<string, readonly string[]>();
-  constructor(readonly id: string) {}
 }
 
 export interface FenceDeps {
@@ -95,7 +78,7 @@ export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Da
  * service now, the recorded abort's error when `unlessAborted` and the rollout was aborted meanwhile, and
  * LeaseOpen (having changed nothing) while a lease of an earlier owner stays open longer than it may wait.
  */
-export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean } = {}): Promise<LockRecord> {
+export async function fenced(owner: Owner, deps: FenceDeps, options: Pick<FenceRequest, 'target' | 'fallback' | 'unlessAborted'> = {}): Promise<LockRecord> {
   for (;;) {
     const out = await fenceOnce(owner, deps, options);
     if (!('waitMs' in out)) return out.lock;
@@ -105,7 +88,7 @@ export async function fenced(owner: Owner, deps: FenceDeps, options: { target?: 
   }
 }
 
-async function fenceOnce(owner: Owner, deps: FenceDeps, options: { target?: LockTarget; unlessAborted?: boolean }): Promise<{ lock: LockRecord } | { until: string; waitMs: number }> {
+async function fenceOnce(owner: Owner, deps: FenceDeps, options: Pick<FenceRequest, 'target' | 'fallback' | 'unlessAborted'>): Promise<{ lock: LockRecord } | { until: string; waitMs: number }> {
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
   const writer = deps.writer ?? new Writer(`fence-${owner.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);

@@ -99,12 +99,27 @@ export interface ForwardView {
   readonly weights: Readonly<Record<string, number>>;
 }
 
+/** A listener's (or listener rule's) actions as read, to set weights on them without reading them again. */
+export interface ListenerActions {
+  readonly arn: string;
+  /** As the adapter read them (opaque outside it). */
+  readonly actions: readonly unknown[];
+}
+
+/** Absolute weights of a forward action, by target group. */
+export type TargetGroupWeights = ReadonlyArray<{ readonly targetGroupArn: string; readonly weight: number }>;
+
 /** ALB listener / listener-rule operations. */
 export interface Traffic {
   /** Reads the forward action of a listener or a listener rule; undefined if it does not exist. */
   readForward(listenerOrRuleArn: string): Promise<ForwardView | undefined>;
-  /** Sets absolute weights on the forward action (idempotent). */
-  setWeights(listenerOrRuleArn: string, weights: ReadonlyArray<{ targetGroupArn: string; weight: number }>): Promise<void>;
+  /** Reads the actions a later {@link setWeights} keeps (undefined: no such listener or rule). */
+  readActions(listenerOrRuleArn: string): Promise<ListenerActions | undefined>;
+  /**
+   * Sets absolute weights on the forward action (idempotent), keeping the other actions. With `read` (the
+   * actions of the same ARN, read just before), the write is made without reading them again.
+   */
+  setWeights(listenerOrRuleArn: string, weights: TargetGroupWeights, read?: ListenerActions): Promise<void>;
   /** The target groups that exist among those given. */
   existingTargetGroups(arns: readonly string[]): Promise<Set<string>>;
 }
@@ -192,6 +207,18 @@ export interface LockRecord {
   readonly newSlot?: Slot;
   /** The ECS service of the new slot, so ECS failure events for it abort this rollout. */
   readonly idleService?: { readonly cluster: string; readonly serviceName: string };
+  /**
+   * What an abort puts back at once, without waiting for the state machine (set by Prepare's fence, with the
+   * retained target): all traffic on the retained slot. See {@link abortRollout}.
+   */
+  readonly fallback?: Fallback;
+}
+
+/** The listener write that puts all traffic back on the retained slot, and the target it stands for. */
+export interface Fallback {
+  readonly listenerArn: string;
+  readonly weights: TargetGroupWeights;
+  readonly target: LockTarget;
 }
 
 /** A rollout waiting for the service's lock (queue / supersede policies). */
@@ -229,8 +256,16 @@ export interface FenceRequest {
   readonly holder?: string;
   /** Also set what recovery restores (Prepare: the retained revision; Finalize: the committed one). */
   readonly target?: LockTarget;
+  /** Also set what an abort restores at once (Prepare). */
+  readonly fallback?: Fallback;
   /** Refuse if the rollout was aborted meanwhile (forward steps; Finalize's commit). */
   readonly unlessAborted?: boolean;
+}
+
+/** An abort that also fences: see {@link LockStore.markAborted}. */
+export interface AbortFence extends Pick<FenceRequest, 'leaseUntil' | 'writer' | 'holder'> {
+  readonly generation: number;
+  readonly target: LockTarget;
 }
 
 /** What Cutover last left a service as: the reference for drift detection. */
@@ -340,8 +375,12 @@ export interface LockStore {
   setPause(service: string, rolloutId: string, pause: LockRecord['pause'] | undefined): Promise<boolean>;
   /** Takes over the lock of a holder that is dead (conditional on that holder and its generation); a new generation. */
   takeOverLock(stale: Pick<LockRecord, 'rolloutId' | 'generation'>, lock: LockRequest): Promise<LockRecord | undefined>;
-  /** Marks the rollout aborted (first reason wins) and returns the lock with its current task token. */
-  markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined>;
+  /**
+   * Marks the rollout aborted (first reason wins) and returns the lock with its current task token. With
+   * `fence`, the same write is also a fence at that generation (it fails if the generation moved on) that
+   * sets the target recovery restores: the abort path may then write the listener itself.
+   */
+  markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>, fence?: AbortFence): Promise<LockRecord | undefined>;
   /** Every active lock (rollouts in flight). */
   activeLocks(): Promise<LockRecord[]>;
   /** Active locks (rollouts in flight) that watch the given alarm. */

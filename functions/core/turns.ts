@@ -23,7 +23,7 @@ export interface TurnDeps {
 
 /** Supersede: abort the rollout in flight for a newer push, through the one abort path. */
 export async function supersede(holder: LockRecord, newer: string, deps: TurnDeps): Promise<void> {
-  await abortRollout(holder.service, holder.rolloutId, ErrorName.RolloutAborted, `superseded by the newer push ${newer}`, deps);
+  await abortRollout(holder, ErrorName.RolloutAborted, `superseded by the newer push ${newer}`, deps);
   deps.log.info('rollout superseded', { service: holder.service, rolloutId: holder.rolloutId, by: newer });
 }
 

@@ -7,7 +7,7 @@ import { requireLive, requireRevision } from '../core/input';
 import { DEFAULT_KEEP_REVISIONS } from '../core/config';
 import type { Clock, Ecs, Executions, Log, Notifier, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { Tag } from '../register/register';
-import { abortError } from '../core/abort';
+import { abortError } from '../core/errors';
 import { ErrorName, LockLostError, RolloutAbortedError } from '../core/errors';
 import { fenced, ownerOf } from '../core/ownership';
 import { wakeNextAfterRelease } from '../core/turns';

@@ -51,7 +51,7 @@ interface Observed {
 export async function pushChecks(
   service: ServiceConfig,
   image: RolloutState['image'],
-  deps: Pick<PrepareDeps, 'registry'>,
+  deps: Pick<PrepareDeps, 'registry' | 'ecs' | 'traffic'>,
   scanWait?: RolloutState['scanWait'],
 ): Promise<{ problems: string[]; pushedAt?: string; scanPending?: boolean; decision?: string }> {
   const [found, scan] = await Promise.all([
@@ -296,8 +296,11 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
     `${seen.liveSlot} is live on ${shortRevision(seen.live.taskDefinition)} (${seen.live.desiredCount} tasks); ` +
     `${idleSlot} is idle and takes the new revision; alarms: ${alarmText}`;
   const plan = service.plan.steps.map((s) => describeStep(s, idleSlot)).join(' → ');
-  // What recovery restores if this rollout dies from here on: the retained revision on the live slot.
-  await fenced(owner, deps, { target: { slot: seen.liveSlot, taskDefinitionArn: seen.live.taskDefinition, desiredCount: seen.live.desiredCount, phase: 'retained' } });
+  // What recovery restores if this rollout dies from here on: the retained revision on the live slot; and
+  // the listener write an abort makes at once to put the traffic back there.
+  const retained = { slot: seen.liveSlot, taskDefinitionArn: seen.live.taskDefinition, desiredCount: seen.live.desiredCount, phase: 'retained' } as const;
+  const fallback = { listenerArn: service.listenerArn, weights: targetGroupWeights(service.slots, weightsFor(seen.liveSlot, 100)), target: retained };
+  await fenced(owner, deps, { target: retained, fallback });
   await deps.store.putHistory({
     service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri, pushedAt: push.pushedAt,
     trigger: `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`,

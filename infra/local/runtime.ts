@@ -113,6 +113,11 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
   readonly instrument?: LocalInstrumentation;
   /** The functions' write lease (AWS: their timeout, 35 s); local calls take milliseconds. @default 1000 */
   readonly leaseMs?: number;
+  /**
+   * Whether the alarm function puts the traffic back itself (one hop, as deployed). `false` leaves it to the
+   * rollback function, as before one hop: the benchmark's "before". @default true
+   */
+  readonly oneHop?: boolean;
 }
 
 /** An SDK client the runtime builds for the handlers' ports. */
@@ -174,8 +179,8 @@ function lambdaContext(fn: string): Context {
 function observed(traffic: Traffic, onWeights: (change: WeightsChange) => void): Traffic {
   return {
     ...traffic,
-    async setWeights(listenerArn, weights) {
-      await traffic.setWeights(listenerArn, weights);
+    async setWeights(listenerArn, weights, read) {
+      await traffic.setWeights(listenerArn, weights, read);
       onWeights({ listenerArn, weights: weights.map((w) => ({ ...w })), at: Date.now() });
     },
   };
@@ -234,8 +239,10 @@ function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
  * const sfn = new LocalStepFunctions(functions);
  * ports.executions = sfn;
  */
-export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: LocalFunction) => LocalFunction): Record<string, LocalFunction> {
+export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: LocalFunction) => LocalFunction, options: { readonly oneHop?: boolean } = {}): Record<string, LocalFunction> {
   const deps = () => ports;
+  // Read at each invocation: the runtime sets some ports (executions) after making the functions.
+  const twoHops = () => ({ ...ports, traffic: undefined });
   const handlers: Record<string, (event: never, context: Context) => Promise<unknown>> = {
     start: startHandler(deps),
     prepare: prepareHandler(deps),
@@ -245,7 +252,7 @@ export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: Local
     'check-alarms': checkAlarmsHandler(deps),
     shift: shiftHandler(deps),
     bake: bakeHandler(deps),
-    alarm: alarmHandler(deps),
+    alarm: alarmHandler(options.oneHop === false ? twoHops : deps),
     finalize: finalizeHandler(deps),
     retire: retireHandler(deps),
     rollback: rollbackHandler(deps),
@@ -262,8 +269,10 @@ export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: Local
 
 export class LocalRuntime {
   readonly rules: readonly BusRule[];
-  /** Deliveries under way that nobody awaits (an execution's end reaching the reconcile function). */
+  /** Deliveries under way that nobody awaits (an execution's end reaching the reconcile function, a deferred command). */
   readonly background = new Set<Promise<unknown>>();
+  /** The chat function's deferred runs, by the `response_url` of their request. */
+  readonly deferredRuns = new Map<string, Promise<unknown>>();
   private constructor(
     readonly emulator: Emulator,
     readonly environments: readonly DemoEnvironment[],
@@ -271,8 +280,6 @@ export class LocalRuntime {
     readonly functions: Readonly<Record<string, LocalFunction>>,
     readonly sfn: LocalStepFunctions,
     /** Images whose scan on push is still running (see {@link completeScan}). */
-  /** The chat function's deferred runs, by the `response_url` of their request. */
-  readonly deferredRuns = new Map<string, Promise<unknown>>();
     private readonly scansPending: Set<string>,
     /** The local stand-in for Slack (its Web API, and the slash commands' `response_url`). */
     readonly slackApi: LocalSlack,
@@ -328,6 +335,16 @@ export class LocalRuntime {
             }
             return pushed;
           },
+          async pushIndex(tag, platforms) {
+            const at = new Date().toISOString();
+            const pushed = await env.pushIndex(tag, platforms);
+            for (const m of pushed.manifests) {
+              if (pushedAt.has(m.digest)) continue;
+              pushedAt.set(m.digest, at);
+              if (m.kind === 'image') scansPending.add(m.digest);
+            }
+            return pushed;
+          },
         });
       }
       const cfg = clientConfig(emulator.endpoint);
@@ -366,7 +383,7 @@ export class LocalRuntime {
         responses: slackResponses(),
         loopbackResponseUrls: true,
       };
-      const functions = localFunctions(ports, hooks.invoke);
+      const functions = localFunctions(ports, hooks.invoke, { oneHop: options.oneHop });
       // EventBridge delivers an execution's end asynchronously, to the rule's function.
       let runtime: LocalRuntime | undefined;
       const sfn = new LocalStepFunctions(functions, {
@@ -378,6 +395,18 @@ export class LocalRuntime {
         },
       });
       ports.executions = hooks.executions ? hooks.executions(sfn) : sfn;
+      // Lambda queues an `Event` invocation and answers at once: the run is not awaited by the request.
+      ports.deferral = {
+        async defer(command) {
+          const url = new URLSearchParams(command.body).get('response_url') ?? '';
+          const run = Promise.resolve()
+            .then(() => functions.chat!(JSON.parse(JSON.stringify(command))))
+            .catch(() => undefined);
+          runtime?.deferredRuns.set(url, run);
+          runtime?.background.add(run);
+          void run.finally(() => runtime?.background.delete(run));
+        },
+      };
       runtime = new LocalRuntime(emulator, environments, ports, functions, sfn, scansPending, slackApi, !options.emulator);
       return runtime;
     } catch (error) {
@@ -395,18 +424,6 @@ export class LocalRuntime {
     const rule = this.rules.find((r) => matchesPattern(r.pattern, event));
     if (!rule) return {};
     const fn = this.functions[rule.target]!;
-      // Lambda queues an `Event` invocation and answers at once: the run is not awaited by the request.
-      ports.deferral = {
-        async defer(command) {
-          const url = new URLSearchParams(command.body).get('response_url') ?? '';
-          const run = Promise.resolve()
-            .then(() => functions.chat!(JSON.parse(JSON.stringify(command))))
-            .catch(() => undefined);
-          runtime?.deferredRuns.set(url, run);
-          runtime?.background.add(run);
-          void run.finally(() => runtime?.background.delete(run));
-        },
-      };
     try {
       return { rule: rule.name, target: rule.target, result: await fn(JSON.parse(JSON.stringify(event))) };
     } catch (error) {

@@ -63,11 +63,14 @@ describe('a rollout on the local runtime', () => {
     const name = executions[0]!;
     await until(() => events.some(shiftedTo(25)) && rt.sfn.waitingTasks().some((t) => t.execution === name));
     const delivery = await fireAlarm(rt, 'checkout-5xx', 'Threshold Crossed: 5xx count 42 > 10');
+    // One hop: the alarm function itself put all traffic back on the retained slot before it returned.
+    const atOnce = await rt.ports.traffic.readForward(rt.env.service.listenerArn);
     const [execution] = await rt.sfn.waitAll();
 
     const end = await readEndState(rt, rt.env.service);
     expect(delivery.target).toBe('alarm');
-    expect(delivery.result).toMatchObject({ aborted: [{ service: 'checkout', rolloutId: name, resumedBake: true }] });
+    expect(delivery.result).toMatchObject({ aborted: [{ service: 'checkout', rolloutId: name, resumedBake: true, restored: true }] });
+    expect(atOnce?.weights).toEqual({ [rt.env.service.slots.blue.targetGroupArn]: 100, [rt.env.service.slots.green.targetGroupArn]: 0 });
     expect(execution!.endState).toBe('Rolled back');
     // The bake was cut short by the failed token, not ended by its timeout.
     const bakeFailures = events.filter((e) => e.type === 'StateFailed' && e.state === 'Bake').map((e) => e.error);

@@ -1,23 +1,27 @@
+import { DescribeListenersCommand, ModifyListenerCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendTaskFailureCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/alarm/handler';
 import { ErrorName } from '../../functions/core/errors';
 import { loadEvent } from '../fixtures/aws-events';
-import { ROLLOUT_ID } from '../fixtures/state';
+import { BLUE_TG, GREEN_TG, LISTENER_ARN, RETAINED_TD, ROLLOUT_ID } from '../fixtures/state';
 import {
   LAMBDA_CONTEXT,
   NOW,
   TABLE,
   aws,
   conditionFailed,
+  givenListener,
   lockItem,
   lockUpdates,
   namedError,
   realDeps,
   resetAws,
   sdkError,
+  slotWeights,
   totalAwsCalls,
+  weightedForward,
   type Deps,
 } from './harness';
 
@@ -57,7 +61,7 @@ describe('alarm handler', () => {
 
     const result = await invoke(event);
 
-    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }] });
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }] });
     expect(lockUpdates()).toEqual([
       {
         TableName: TABLE,
@@ -90,7 +94,7 @@ describe('alarm handler', () => {
 
     const result = await invoke(event);
 
-    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false }] });
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false, restored: false }] });
     expect(lockUpdates()).toHaveLength(1);
     expect(aws.sfn.calls()).toHaveLength(0);
   });
@@ -114,7 +118,7 @@ describe('alarm handler', () => {
     const result = await invoke(event);
 
     expect(aws.dynamo.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: 'service#payments', sk: 'lock', activeKey: 'active' });
-    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }]);
+    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }]);
   });
 
   it('tolerates a bake token that already timed out', async () => {
@@ -123,7 +127,7 @@ describe('alarm handler', () => {
 
     const result = await invoke(event);
 
-    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false }] });
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false, restored: false }] });
     expect(lockUpdates()).toHaveLength(1);
   });
 
@@ -177,5 +181,93 @@ describe('alarm handler', () => {
 
     await expect(invoke(event)).rejects.toMatchObject({ name: ErrorName.AwsTransient });
     expect(lockUpdates()).toHaveLength(1);
+  });
+});
+
+describe('alarm handler: one hop (the abort puts the traffic back itself)', () => {
+  const RETAINED = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
+  const FALLBACK = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: BLUE_TG, weight: 100 }, { targetGroupArn: GREEN_TG, weight: 0 }], target: RETAINED };
+  const OIDC: Action = {
+    Type: 'authenticate-oidc',
+    Order: 1,
+    AuthenticateOidcConfig: { Issuer: 'https://idp.example.com', AuthorizationEndpoint: 'https://idp.example.com/auth', TokenEndpoint: 'https://idp.example.com/token', UserInfoEndpoint: 'https://idp.example.com/me', ClientId: 'cutover' },
+  };
+  const inBake = (overrides: Record<string, unknown> = {}) => lockItem({ taskToken: TOKEN, generation: 4, weights: { blue: 75, green: 25 }, fallback: FALLBACK, ...overrides });
+
+  beforeEach(() => {
+    givenListener([OIDC, { ...weightedForward(75, 25), Order: 2 }]);
+    aws.elb.on(ModifyListenerCommand).resolves({});
+  });
+
+  /** Every AWS call of the invocation, in the order it was sent (sinon numbers every call of every spy). */
+  const callOrder = () =>
+    [aws.dynamo, aws.elb, aws.sfn]
+      .flatMap((mock) => mock.calls().map((c) => ({ at: (c as unknown as { callId: number }).callId, name: (c.args[0] as { constructor: { name: string } }).constructor.name })))
+      .sort((a, b) => a.at - b.at)
+      .map((c) => c.name);
+
+  it('sets all traffic back on the retained slot, keeping the listener actions, after one write that aborts and fences', async () => {
+    givenActiveLocks([inBake()]);
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: true }] });
+    const abort = lockUpdates()[0]!;
+    expect(abort.ConditionExpression).toBe('#rid = :id AND #gen = :gen');
+    expect(abort.ExpressionAttributeValues).toMatchObject({ ':gen': 4, ':target': RETAINED, ':abort': { error: ErrorName.AlarmFired, reason: REASON, at: NOW } });
+    const writerAttribute = abort.ExpressionAttributeNames!['#writer']!;
+    expect(writerAttribute).toBe(`lease#${LAMBDA_CONTEXT.awsRequestId}`);
+    const sent = aws.elb.commandCalls(ModifyListenerCommand);
+    expect(sent).toHaveLength(1);
+    const actions = sent[0]!.args[0].input.DefaultActions!;
+    expect(slotWeights(actions)).toEqual({ blue: 100, green: 0 });
+    expect(actions[0]).toEqual({ ...OIDC, AuthenticateOidcConfig: { ...OIDC.AuthenticateOidcConfig, UseExistingClientSecret: true } });
+    expect(aws.sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: TOKEN, error: 'AlarmFired', cause: REASON });
+    // The invocation ended cleanly: its lease is closed.
+    expect(lockUpdates().at(-1)!.UpdateExpression).toContain('REMOVE');
+    expect(Object.values(lockUpdates().at(-1)!.ExpressionAttributeNames ?? {})).toContain(writerAttribute);
+  });
+
+  it('makes three AWS calls before the listener write: the lookup, the abort, and the listener read beside it', async () => {
+    givenActiveLocks([inBake()]);
+
+    await invoke(event);
+
+    const order = callOrder();
+    const write = order.indexOf('ModifyListenerCommand');
+    expect(order.slice(0, write).sort()).toEqual(['DescribeListenersCommand', 'QueryCommand', 'UpdateCommand']);
+    expect(aws.elb).toHaveReceivedCommandTimes(DescribeListenersCommand, 1);
+  });
+
+  it('writes nothing to the listener when the rollout lost the lock between the lookup and the abort', async () => {
+    aws.dynamo.on(QueryCommand).resolves({ Items: [inBake()] });
+    aws.dynamo.on(UpdateCommand).rejects(conditionFailed());
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [] });
+    expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    expect(aws.sfn.calls()).toHaveLength(0);
+  });
+
+  it('still fails the task when the listener write fails, and leaves its lease to run out (the write may yet land)', async () => {
+    givenActiveLocks([inBake()]);
+    aws.elb.on(ModifyListenerCommand).rejects(namedError('ThrottlingException', 400, 'Rate exceeded'));
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }] });
+    expect(aws.sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: TOKEN, error: 'AlarmFired', cause: REASON });
+    expect(lockUpdates().filter((u) => u.UpdateExpression?.startsWith('REMOVE'))).toEqual([]);
+  });
+
+  it('leaves a lock without a fallback (Prepare not done) to the rollback, as before', async () => {
+    givenActiveLocks([inBake({ fallback: undefined })]);
+
+    const result = await invoke(event);
+
+    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }]);
+    expect(lockUpdates()[0]!.ConditionExpression).toBe('#rid = :id');
+    expect(aws.elb.calls()).toHaveLength(0);
   });
 });

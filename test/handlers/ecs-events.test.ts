@@ -110,7 +110,7 @@ describe('alarm handler: ECS failure events', () => {
 
     const result = await invoke(event);
 
-    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }] });
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }] });
     expect(lockUpdates()).toEqual([abortOfCheckout(reason)]);
     expect(taskFailures()).toEqual([{ taskToken: TOKEN, error: ErrorName.DeploymentFailed, cause: reason }]);
   });
@@ -123,7 +123,7 @@ describe('alarm handler: ECS failure events', () => {
 
     const result = await invoke(deploymentFailed());
 
-    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true }]);
+    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }]);
     expect(lockUpdates()).toEqual([abortOfCheckout(`ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${CIRCUIT_BREAKER}`)]);
   });
 
@@ -171,7 +171,7 @@ describe('alarm handler: ECS failure events', () => {
 
     const result = await invoke(deploymentFailed());
 
-    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false }] });
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: false, restored: false }] });
     expect(lockUpdates()).toEqual([abortOfCheckout(`ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${CIRCUIT_BREAKER}`)]);
     expect(aws.sfn.calls()).toHaveLength(0);
   });

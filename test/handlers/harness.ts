@@ -174,7 +174,7 @@ export function lockItem(overrides: Partial<LockRecord> = {}): Record<string, un
  * its `generation` (it only grows) and the last `leaseUntil` (a successor waits for it).
  */
 export const HOLDER_FIELDS = [
-  'abort', 'activeKey', 'alarms', 'executionArn', 'idleService', 'image', 'newSlot', 'pause', 'push', 'recovers', 'role',
+  'abort', 'activeKey', 'alarms', 'executionArn', 'fallback', 'idleService', 'image', 'newSlot', 'pause', 'push', 'recovers', 'role',
   'rolloutId', 'startedAt', 'stepIndex', 'target', 'taskToken', 'thread', 'wait', 'weights',
 ] as const;
 
@@ -300,11 +300,11 @@ export const serviceStateWrites = (): Array<Record<string, unknown>> =>
     .map(({ pk: _pk, sk: _sk, ...rest }) => rest);
 
 const isRelease = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.includes('rolloutId');
-const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease, #writer = :writer(, #target = :target)?$/.test(u.UpdateExpression ?? '');
+const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease, #writer = :writer(, #target = :target)?(, #fallback = :fallback)?$/.test(u.UpdateExpression ?? '');
 const isLeaseClose = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.every((name) => name.startsWith('lease#'));
 const isAcquire = (u: UpdateCommandInput) => u.ConditionExpression === 'attribute_not_exists(#rolloutId)';
 const isTakeOver = (u: UpdateCommandInput) => (u.ConditionExpression ?? '').includes(':stale');
-const isAbort = (u: UpdateCommandInput) => u.UpdateExpression === 'SET #abort = if_not_exists(#abort, :abort)';
+const isAbort = (u: UpdateCommandInput) => (u.UpdateExpression ?? '').startsWith('SET #abort = if_not_exists(#abort, :abort)');
 const onLock = (u: UpdateCommandInput) => u.Key?.sk === 'lock';
 
 /** Writes to the lock item other than releases (acquires, fences, field updates, aborts), as sent. */
@@ -349,9 +349,14 @@ export const leasesClosed = (): string[][] =>
  * The fence of `rolloutId` at `generation` (as `role`, default a rollout): the lease until {@link LEASE_UNTIL},
  * the target when given, and no abort when `unlessAborted`.
  */
-export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target']; role?: LockRecord['role'] } = {}) => ({
+export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target']; fallback?: LockRecord['fallback']; role?: LockRecord['role'] } = {}) => ({
   condition: `rolloutId = ${JSON.stringify(rolloutId)} AND generation = ${generation}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
-  fields: { leaseUntil: LEASE_UNTIL, writerLease: { generation, until: LEASE_UNTIL, holder: `${options.role ?? 'rollout'}:${rolloutId}` }, ...(options.target ? { target: options.target } : {}) },
+  fields: {
+    leaseUntil: LEASE_UNTIL,
+    writerLease: { generation, until: LEASE_UNTIL, holder: `${options.role ?? 'rollout'}:${rolloutId}` },
+    ...(options.target ? { target: options.target } : {}),
+    ...(options.fallback ? { fallback: options.fallback } : {}),
+  },
   writer: LAMBDA_CONTEXT.awsRequestId,
 });
 

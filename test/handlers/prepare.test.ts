@@ -84,7 +84,17 @@ const PUSHED = '2026-11-24T10:15:00.000Z';
 const PUSH = { pushedAt: PUSHED, digest: DIGEST };
 const OTHER_IMAGE_URI = IMAGE_URI.replace(DIGEST, OTHER_DIGEST);
 /** What recovery restores if the rollout dies once prepared: the retained revision on the live slot. */
-const retained = (slot: 'blue' | 'green' = 'blue', desiredCount = 3): LockRecord['target'] => ({ slot, taskDefinitionArn: RETAINED_TD, desiredCount, phase: 'retained' });
+const retained = (slot: 'blue' | 'green' = 'blue', desiredCount = 3): NonNullable<LockRecord['target']> => ({ slot, taskDefinitionArn: RETAINED_TD, desiredCount, phase: 'retained' });
+
+/** What Prepare's fence records: the retained target, and the listener write that puts all traffic back on it. */
+const prepared = (slot: 'blue' | 'green' = 'blue', desiredCount = 3) => ({
+  target: retained(slot, desiredCount),
+  fallback: {
+    listenerArn: LISTENER_ARN,
+    weights: [{ targetGroupArn: BLUE_TG, weight: slot === 'blue' ? 100 : 0 }, { targetGroupArn: GREEN_TG, weight: slot === 'green' ? 100 : 0 }],
+    target: retained(slot, desiredCount),
+  },
+});
 
 /** The lock is free (or was never written): the acquire succeeds at a new generation. */
 function givenFreeLock(): void {
@@ -141,7 +151,7 @@ describe('prepare handler', () => {
     const [acquire] = lockAcquires();
     expect(acquire).toMatchObject({ TableName: TABLE, Key: LOCK_KEY, ReturnValues: 'ALL_NEW' });
     expect(fieldsSet(acquire!)).toEqual(acquireFields);
-    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: retained() })]);
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, prepared())]);
     const [update] = slotUpdate();
     expect(update?.ExpressionAttributeValues?.[':rid']).toBe(ROLLOUT_ID);
     expect(fieldsSet(update!)).toEqual({ newSlot: 'green', weights: { blue: 100, green: 0 }, idleService: { cluster: 'shop', serviceName: 'checkout-green' } });
@@ -151,7 +161,7 @@ describe('prepare handler', () => {
       ...acquireFields,
       generation: 1,
       leaseUntil: LEASE_UNTIL,
-      target: retained(),
+      ...prepared(),
       newSlot: 'green',
       weights: { blue: 100, green: 0 },
       idleService: { cluster: 'shop', serviceName: 'checkout-green' },
@@ -203,7 +213,7 @@ describe('prepare handler', () => {
     const live = await invoke(rolloutInput());
 
     expect(live).toMatchObject({ liveSlot: 'green', idleSlot: 'blue', retainedTaskDefinitionArn: RETAINED_TD, idleTaskDefinitionArn: IDLE_TD, desiredCount: 5 });
-    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, { target: retained('green', 5) })]);
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, prepared('green', 5))]);
     expect(fieldsSet(slotUpdate()[0]!)).toEqual({ newSlot: 'blue', weights: { blue: 0, green: 100 }, idleService: { cluster: 'shop', serviceName: 'checkout-blue' } });
   });
 
@@ -239,7 +249,7 @@ describe('prepare handler', () => {
 
     expect(live).toMatchObject({ startedAt: '2026-11-24T10:15:03.000Z', generation: 4 });
     expect(historyWrites()[0]).toMatchObject({ sk: `rollout#2026-11-24T10:15:03.000Z#${ROLLOUT_ID}`, fields: { startedAt: '2026-11-24T10:15:03.000Z', outcome: 'RUNNING' } });
-    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 4, { target: retained() })]);
+    expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 4, prepared())]);
     expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 4, startedAt: '2026-11-24T10:15:03.000Z' });
   });
 
@@ -666,7 +676,7 @@ describe('prepare when another rollout holds the lock', () => {
       recovers: { rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:50:00.000Z' }, push: holderPush(), image: OTHER_IMAGE_URI,
     });
     // Whatever else the dead holder left on the lock goes with it (its token, its abort, its slot and weights...).
-    expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'idleService', 'newSlot', 'pause', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
+    expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'fallback', 'idleService', 'newSlot', 'pause', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
     expect(slotWeights(aws.elb.commandCalls(ModifyListenerCommand)[0]!.args[0].input.DefaultActions)).toEqual({ blue: 100, green: 0 });
     expect(aws.ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: 'shop', service: 'checkout-green', taskDefinition: RETAINED_TD, desiredCount: 0 }]);
     expect(historyWrites()[0]).toEqual({
@@ -687,7 +697,7 @@ describe('prepare when another rollout holds the lock', () => {
     expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush(), written: { generation: 2, stage: 2 } }]);
     expect(lockReleases()).toEqual([releaseOf(recovery)]);
     // Then this push: the lock at generation 3 (1 the dead holder, 2 the recovery), and the rollout prepared.
-    expect(lockFences()).toEqual([fenceOf(recovery, 2, { role: 'recovery' }), fenceOf(ROLLOUT_ID, 3, { target: retained() })]);
+    expect(lockFences()).toEqual([fenceOf(recovery, 2, { role: 'recovery' }), fenceOf(ROLLOUT_ID, 3, prepared())]);
     expect(writes()).toEqual([
       'acquire', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release',
       'acquire', 'dequeue', 'fence', 'history', 'lock update', 'close lease',

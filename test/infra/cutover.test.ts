@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { servicesFromEnv } from '../../functions/core/config';
 import { DEFAULT_LEASE_MS, RECONCILE_TIMEOUT_MS } from '../../functions/core/ownership';
 import { CanaryPlan } from '../../functions/core/plan';
-import { CUTOVER_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
+import { CUTOVER_FUNCTIONS, REACTION_FUNCTIONS, type CutoverFunctionName } from '../../infra/cutover';
 import { CutoverExampleStack } from '../../infra/example-environment';
 import { actionsOf, policyStatementsOf, render, synthExampleApp, testApp, type ExampleApp, type Json, type Statement } from './example-app';
 
@@ -98,7 +98,8 @@ describe('the Cutover construct in the example app', () => {
         Runtime: newestNodeRuntime,
         Handler: 'index.handler',
         Architectures: ['arm64'],
-        MemorySize: 256,
+        // The reaction path is sized for its cold start: one full vCPU.
+        MemorySize: (REACTION_FUNCTIONS as readonly string[]).includes(name) ? 1769 : 256,
         // Reconcile may first wait out the lease of a dead execution's last write, then recover in 30 s.
         Timeout: name === 'reconcile' ? RECONCILE_TIMEOUT_MS / 1000 : 30,
         TracingConfig: { Mode: 'Active' },
@@ -381,14 +382,14 @@ describe('the Cutover construct in the example app', () => {
       }
     });
 
-    it('modifies only the listener, from shift, rollback, the recovery of a dead owner (prepare, reconcile), chat and retire (restores after completion) alone', () => {
+    it('modifies only the listener, from shift, rollback, the abort (alarm, in one hop), the recovery of a dead owner (prepare, reconcile), chat and retire (restores after completion) alone', () => {
       // Arrange
       const { listener } = example.stack.target;
       const modifies = (name: CutoverFunctionName) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('elasticloadbalancing:Modify')));
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['shift', 'rollback', 'prepare', 'reconcile', 'chat', 'retire'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        const expected = ['shift', 'rollback', 'alarm', 'prepare', 'reconcile', 'chat', 'retire'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
         expect(modifies(name), name).toEqual(expected);
       }
     });

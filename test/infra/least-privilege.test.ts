@@ -48,8 +48,9 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
   bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask
-  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
+  // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask;
+  // the abort's own restore: traffic.readActions, traffic.setWeights
+  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener'],
   // store.putHistory, putServiceState, releaseLock; retention (describeService, listRevisions,
   // deregisterTaskDefinition); wakeNext (queued, dequeue, succeedTask / failTask)
   // (describeTaskDefinition: only Cutover's own revisions of the service are deregistered)
@@ -82,12 +83,13 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
     'states:SendTaskSuccess', 'states:SendTaskFailure',
   ],
-  // the signing secret; status, history, rollback, promote, pause, resume and the audit trail (commands.ts)
+  // the signing secret; status, history, rollback, promote, pause, resume and the audit trail (commands.ts);
+  // its own asynchronous invocation for a command that may outlast Slack's 3 s (deferral.defer)
   chat: [
     'secretsmanager:GetSecretValue',
+    'lambda:InvokeFunction',
     'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
     'cloudwatch:DescribeAlarms',
-    'lambda:InvokeFunction',
     'ecs:DescribeServices', 'ecs:UpdateService',
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',

@@ -148,6 +148,12 @@ describe('Cutover props', () => {
       error: 'memorySize: must be an integer from 128 to 10240 (MiB)',
       good: () => ({ services: [service()], memorySize: 1024 }),
     },
+    {
+      rule: 'reaction memory size',
+      bad: () => ({ services: [service()], reactionMemorySize: 20_000 }),
+      error: 'reactionMemorySize: must be an integer from 128 to 10240 (MiB)',
+      good: () => ({ services: [service()], reactionMemorySize: 3008 }),
+    },
   ];
 
   it.each(rules)('refuses props that break "$rule", naming the prop', ({ bad, error }) => {

@@ -16,7 +16,7 @@
  * Every value goes in and out as a JSON copy, as through DynamoDB: `undefined` fields vanish and no caller
  * holds a reference into the store.
  */
-import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
+import type { AbortFence, CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
 
 type Item = Record<string, unknown>;
 
@@ -24,7 +24,7 @@ type Item = Record<string, unknown>;
 const LEASE_PREFIX = 'lease#';
 
 /** The holder's fields, as `functions/aws/store.ts` lists them. */
-const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers'] as const;
+const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers', 'fallback'] as const;
 
 const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
@@ -111,6 +111,7 @@ export class MemoryStore implements RolloutStore {
     item.leaseUntil = request.leaseUntil;
     item[`${LEASE_PREFIX}${request.writer}`] = { generation, until: request.leaseUntil, ...(request.holder ? { holder: request.holder } : {}) };
     if (request.target) item.target = copy(request.target);
+    if (request.fallback) item.fallback = copy(request.fallback);
     return { ok: true, lock: toLock(item)! };
   }
 
@@ -227,10 +228,15 @@ export class MemoryStore implements RolloutStore {
     return byPrefix<CommandRecord>(this.tables.get(service), 'command#', { descending: true, limit });
   }
 
-  async markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>): Promise<LockRecord | undefined> {
+  async markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>, fence?: AbortFence): Promise<LockRecord | undefined> {
     const item = this.lockItem(service);
-    if (!item || item.rolloutId !== rolloutId) return undefined;
+    if (!item || item.rolloutId !== rolloutId || (fence && item.generation !== fence.generation)) return undefined;
     item.abort ??= copy(abort);
+    if (fence) {
+      item.leaseUntil = fence.leaseUntil;
+      item[`${LEASE_PREFIX}${fence.writer}`] = { generation: fence.generation, until: fence.leaseUntil, ...(fence.holder ? { holder: fence.holder } : {}) };
+      item.target = copy(fence.target);
+    }
     return toLock(item);
   }
 

@@ -383,6 +383,8 @@ export class World {
     const result = await effect();
     if (fault) throw this.fire(ctx, fault, `${port}.${operation}`);
     if (port === 'dynamodb' && operation === 'fence' && (result as { ok?: boolean }).ok) ctx.fenced.set(args[0] as string, args[2] as number);
+    // An abort that fences (the one-hop abort path): the same proof, made by the abort's own write.
+    if (port === 'dynamodb' && operation === 'markAborted' && result && args[3]) ctx.fenced.set(args[0] as string, (args[3] as { generation: number }).generation);
     await this.sleep(`${key}|after`);
     if (ctx.killed) throw ctx.killed;
     return result;
@@ -544,6 +546,7 @@ export class World {
         const total = [...listener.values()].reduce((sum, w) => sum + w, 0);
         return { weights: Object.fromEntries([...listener].map(([tg, w]) => [tg, total === 0 ? 0 : (w * 100) / total])) };
       },
+      readActions: async (arn) => (this.listeners.has(arn) ? { arn, actions: [] } : undefined),
       setWeights: async (arn, weights) => {
         const listener = this.listeners.get(arn);
         if (!listener) throw namedError('ListenerNotFoundException', `listener ${arn} not found`);

@@ -3,7 +3,7 @@
  * README quotes. Progress goes to stderr, the tables to stdout.
  *
  * @example
- * npm run bench                          # everything; about 6 minutes on 2 cores
+ * npm run bench                          # everything; about 8 minutes on 2 cores
  * npm run bench -- --only bundles,scale  # some of it (results.json is not written)
  * npm run bench -- --only chat           # the chat function's cold path against Slack's 3 s
  * npm run bench -- --quick               # tiny sizes, to try the harness (results.json is not written)

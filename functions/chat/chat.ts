@@ -18,7 +18,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { describeError } from '../core/errors';
 import type { RequestLedger } from '../core/ports';
 import { slackText } from '../core/slack-text';
-import { execute, mayTakeLong, type Actor, type CommandDeps, type Reply } from './commands';
+import { abortsInFlight, execute, mayTakeLong, type Actor, type CommandDeps, type Reply } from './commands';
 import { DEFERRED_COMMAND, isDeferredCommand, responseUrlProblem, type CommandDeferral, type DeferredOutcome, type SlackResponse, type SlackResponses } from '../core/follow-up';
 import { MAX_SKEW_SECONDS, verifySlackSignature } from './slack-signature';
 
@@ -113,7 +113,8 @@ export async function handleSlashCommand(event: APIGatewayProxyEventV2, deps: Ch
   const commandText = form.get('text') ?? '';
   if (!/^[A-Z0-9]{2,24}$/.test(user)) return text(400, 'user_id missing or malformed');
   const actor: Actor = { user, channel, via: 'slack' };
-  const deferred = mayTakeLong(commandText, actor, deps.services);
+  // A rollback of a rollout in flight is run here: its abort moves the traffic itself (one hop).
+  const deferred = mayTakeLong(commandText, actor, deps.services) && !(await abortsInFlight(commandText, deps));
   if (deferred) {
     // Its outcome goes to response_url: only Slack's, so a signed request cannot make this function post elsewhere.
     const problem = responseUrlProblem(form.get('response_url') ?? '', deps.loopbackResponseUrls);

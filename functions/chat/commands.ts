@@ -226,6 +226,19 @@ export function mayTakeLong(text: string, actor: Actor, services: readonly Servi
   return service !== undefined && authorise(service, actor).ok;
 }
 
+/**
+ * Whether `text` is a rollback of a rollout in flight whose execution runs: its abort puts the traffic back
+ * at once (one hop, a few calls), so the Slack endpoint runs it in the request itself instead of deferring it
+ * (see {@link mayTakeLong}). Two reads; anything else (a restore after completion, a dead owner) is deferred.
+ */
+export async function abortsInFlight(text: string, deps: Pick<CommandDeps, 'store' | 'executions'>): Promise<boolean> {
+  const parsed = parseCommand(text);
+  if ('error' in parsed || parsed.verb !== 'rollback' || !parsed.service) return false;
+  const lock = await deps.store.getLock(parsed.service);
+  if (!lock || (lock.role ?? 'rollout') !== 'rollout' || !lock.fallback) return false;
+  return (await deps.executions.status(lock.rolloutId)) === 'RUNNING';
+}
+
 /** Runs one command. Never throws for operator mistakes: they get a specific answer. */
 export async function execute(text: string, actor: Actor, deps: CommandDeps): Promise<Reply> {
   const parsed = parseCommand(text);

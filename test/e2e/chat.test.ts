@@ -28,20 +28,26 @@ const body = (r: { body: string }) => JSON.parse(r.body) as { response_type: str
 const LONG_BAKES: CanaryPlan = canary([10, 25, 100], 3600);
 
 describe('slash commands during a rollout', () => {
-  it('rollback mid-bake is acknowledged at once, aborts, puts all traffic back on the retained revision and posts the outcome to response_url', async () => {
+  it('rollback mid-bake is answered in the request itself: all traffic is already back on the retained revision, and the rollout rolls back', async () => {
     const rt = await start({ plan: LONG_BAKES });
     const { executions } = await pushAndDeliver(rt, 'v2');
     await waitingIn(rt, 'Bake');
 
     const reply = await rt.slack('rollback checkout p99 looks wrong');
-    const outcome = await reply.followUp();
+    // One hop: the chat function's own abort moved the traffic before it answered.
+    const atOnce = (await readEndState(rt, rt.env.service)).weights;
     const [execution] = await rt.sfn.waitAll();
 
     const end = await readEndState(rt, rt.env.service);
     expect(reply.statusCode).toBe(200);
-    expect(body(reply)).toEqual({ response_type: 'ephemeral', text: 'Working on `rollback checkout p99 looks wrong`: the outcome follows here.' });
-    expect(outcome).toMatchObject({ url: reply.responseUrl, response_type: 'in_channel', text: expect.stringContaining(`Rolling back checkout now (${executions[0]})`) });
-    expect(rt.slackApi.responses.filter((r) => r.url === reply.responseUrl)).toHaveLength(1);
+    expect(body(reply)).toEqual({
+      response_type: 'in_channel',
+      text: `Rolling back checkout now (${executions[0]}): all traffic is back on the retained revision. rollback requested by <@UDEMO0OPERATOR>: p99 looks wrong`,
+    });
+    expect(atOnce).toEqual({ blue: 100, green: 0 });
+    // Nothing was deferred: no follow-up.
+    await expect(reply.followUp()).rejects.toThrow(/answered directly/);
+    expect(rt.slackApi.responses.filter((r) => r.url === reply.responseUrl)).toHaveLength(0);
     expect(events.filter((e) => e.state === 'Bake' && e.type === 'StateFailed').map((e) => e.error)).toEqual(['RolloutAborted']);
     expect(execution!.endState).toBe('Rolled back');
     expect(end.weights).toEqual({ blue: 100, green: 0 });

@@ -741,6 +741,24 @@ describe('chat handler: rollback during a rollout', () => {
     expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
+  it('runs a rollback of a rollout whose abort can move the traffic in the request itself: all traffic back on the retained slot before it answers', async () => {
+    const retained = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
+    const fallback = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: serviceConfig().slots.blue.targetGroupArn, weight: 100 }, { targetGroupArn: serviceConfig().slots.green.targetGroupArn, weight: 0 }], target: retained };
+    givenLock(baking({ fallback }));
+    givenLockWriteReturns(baking({ fallback, abort: abortRecorded }));
+    givenListener([weightedForward(90, 10)]);
+    aws.elb.on(ModifyListenerCommand).resolves({});
+
+    const answer = await invoke(slash('rollback checkout p99 looks wrong'));
+
+    expect(slackAnswer(answer)).toEqual(inChannel(`Rolling back checkout now (${ROLLOUT_ID}): all traffic is back on the retained revision. ${WHY}`));
+    expect(deferred).toEqual([]);
+    expect(posted).toEqual([]);
+    expect(changes().listeners.map((l) => slotWeights(l.DefaultActions))).toEqual([{ blue: 100, green: 0 }]);
+    expect(changes().taskFailures).toEqual([{ taskToken: BAKE_TOKEN, error: ErrorName.RolloutAborted, cause: WHY }]);
+    expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
+  });
+
   it('fails the token the abort write returns, not one read before it', async () => {
     givenLock(baking({ taskToken: BAKE_TOKEN }));
     givenLockWriteReturns(baking({ abort: abortRecorded, taskToken: GATE_TOKEN, wait: gateWait }));

@@ -42,7 +42,8 @@ export const ROLLOUT_CALLS = {
  * released (an UpdateItem: the lock item stays, with its generation), the next waiting rollout woken.
  */
 export const ROLLBACK_CALLS = {
-  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure'],
+  // The abort (one write that also fences), the listener read beside it, the weights back (one hop), the token.
+  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'states:SendTaskFailure'],
   rollback: [
     'dynamodb:UpdateItem',
     'dynamodb:GetItem',
@@ -174,7 +175,8 @@ export function baseline(scenario: Scenario): Expected {
  * - before prepare finishes: the rollout fails before any change (FAILED, nothing to undo);
  * - in a forward state: it rolls back;
  * - in `Scale down old slot`: it succeeds, with the old slot left running;
- * - in the alarm function: the abort comes later, from the next alarm check, and it still rolls back;
+ * - in the alarm function: the abort comes later, from the next alarm check, and it still rolls back; a
+ *   listener read or write of its own that fails is left to the rollback, which writes the same weights;
  * - in the rollback: `Rollback failed`, then the reconcile function recovers the service (see
  *   {@link rollbackFailed});
  * - in a best-effort step (the rollback's read of the abort time, waking the next waiting rollout once the

@@ -1,6 +1,6 @@
 /**
  * Commands answered after the acknowledgement: Slack waits 3 seconds for the answer to a slash command,
- * and a command that may take longer (a rollback waits on leases and moves traffic) is acknowledged at once
+ * and a command that may take longer (a restore after completion waits on leases and moves traffic) is acknowledged at once
  * and run in an asynchronous invocation of the chat function itself, which posts the outcome to the
  * request's `response_url`.
  *

@@ -218,13 +218,15 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
         return;
       case 'pause':
         track(() => command(a.service, 'pause'));
-        // An operator who paused resumes; a resume lost to a crash is sent again.
+        // An operator who paused resumes; a resume lost to a crash is sent again once the failed one has
+        // ended, as long as the lock still records a pause.
         later(a.resumeAfterMs, async () => {
+          const paused = () => (world.store.rawLock(a.service) as { pause?: unknown } | undefined)?.pause !== undefined;
           for (let attempt = 0; attempt < 5; attempt++) {
             try {
               return await command(a.service, 'resume');
             } catch {
-              await new Promise((resolve) => setTimeout(resolve, 1000));
+              if (!paused()) return;
             }
           }
         });

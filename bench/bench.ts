@@ -21,7 +21,7 @@ import { runScale, type ScaleResult } from './scale';
 export interface BenchConfig {
   readonly command: string;
   readonly bundles?: BundlesOptions;
-  readonly reaction?: { readonly trials: number; readonly timeScale: number; readonly bakeSeconds: number };
+  readonly reaction?: { readonly trials: number; readonly timeScale: number; readonly bakeSeconds: number; readonly seed?: number };
   readonly rollouts?: { readonly eventRuns: number; readonly pollingRuns: number; readonly timeScale: number; readonly warmup: number };
   /** The long-gate rollout: one bake of `hours`, run so that it lasts about one local second. */
   readonly gate?: { readonly hours: number };

@@ -13,7 +13,8 @@ describe('the benchmark, smoke-sized', () => {
       command: 'smoke',
       pollIntervals: [10],
       bundles: { spawns: 1, functions: ['bake', 'alarm', 'rollback'], checkCdk: false },
-      reaction: { trials: 1, timeScale: 0.01, bakeSeconds: 20 },
+      // A 1 s bake (local), the alarm 15% into it (seed 8): a busy machine cannot push the alarm past the bake's end.
+      reaction: { trials: 1, timeScale: 0.01, bakeSeconds: 100, seed: 8 },
       rollouts: { eventRuns: 1, pollingRuns: 1, timeScale: 0.0005, warmup: 0 },
       gate: { hours: 24 },
       scale: { sizes: [2], timeScale: 0.001, budgetSeconds: 90 },

@@ -46,6 +46,7 @@ import { DEFAULT_SCAN_TIMEOUT_SECONDS, DEFAULT_TIMINGS, validateServices, type C
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
 import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, inspectorScanPattern, pushEventPattern, type EventPattern } from './rules';
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
+import { WATCHERS_VARIABLE, watchersOf } from '../functions/core/watchers';
 import { rolloutDashboard } from './dashboard';
 import { checkRegionAvailability, RegionalFeature } from './region-availability';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
@@ -567,6 +568,8 @@ export class Cutover extends Construct {
     for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     for (const name of ['start', 'reconcile'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
+    // The alarm function aborts without reading the locks first: it knows who watches which alarm.
+    functions.alarm.addEnvironment(WATCHERS_VARIABLE, stack.toJsonString(watchersOf(services.map((s) => s.config))));
     // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'Cutover: locks, history and audit trail' });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'Cutover: the rollout state machine' });

@@ -6,15 +6,17 @@
  * after the abort refuses to wait. No alarm is lost in the gap.
  *
  * In one hop: the abort's write also fences the rollout's generation, and this function puts all traffic
- * back on the retained slot itself (three AWS calls before the listener write: the query of the rollouts in
- * flight, the abort, and the listener read beside it), while the task's failure starts the rollback that
- * does the rest. See `functions/core/abort.ts`.
+ * back on the retained slot itself, while the task's failure starts the rollback that does the rest. It knows
+ * from its configuration which services watch the alarm, so before the listener write there are two AWS
+ * calls side by side: the abort's write on each such service's lock and the listener read. See
+ * `functions/core/abort.ts`.
  */
-import { abortRollout, type AbortErrorName } from '../core/abort';
+import { abortRollout, abortWatching, type Aborted, type AbortErrorName } from '../core/abort';
 import { ErrorName } from '../core/errors';
 import { parseAlarmChange, parseEcsFailure } from '../core/events';
 import type { Writer } from '../core/lease';
 import type { Clock, Executions, LockRecord, Log, LockStore, Traffic } from '../core/ports';
+import type { Watcher } from '../core/watchers';
 
 export interface AlarmDeps {
   readonly store: LockStore;
@@ -26,6 +28,11 @@ export interface AlarmDeps {
   /** This invocation, as a writer (the Lambda adapter's). */
   readonly writer?: Writer;
   readonly leaseMs?: number;
+  /**
+   * The services and the alarms they watch (the construct's configuration): with `traffic`, an alarm aborts
+   * each watching service with one write and no read before it. @default none: the rollouts in flight are read first
+   */
+  readonly services?: readonly Watcher[];
 }
 
 export interface AbortedRollout {
@@ -44,15 +51,7 @@ export interface AlarmResult {
 /** Aborts each rollout, all at once (one service's abort never waits for another's), in one hop when it can. */
 async function abortAll(locks: readonly LockRecord[], error: AbortErrorName, reason: string, deps: AlarmDeps): Promise<AbortedRollout[]> {
   const oneHop = deps.traffic ? { traffic: deps.traffic, log: deps.log, writer: deps.writer, leaseMs: deps.leaseMs } : undefined;
-  const done = await Promise.all(
-    locks.map(async (lock) => {
-      const out = await abortRollout(lock, error, reason, deps, oneHop);
-      if (!out) return undefined; // finished meanwhile
-      const aborted = { service: lock.service, rolloutId: lock.rolloutId, resumedBake: out.resumed, restored: out.restored };
-      deps.log.warn(error === ErrorName.AlarmFired ? 'rollout aborted by alarm' : 'rollout aborted by ECS', { ...aborted, reason });
-      return aborted;
-    }),
-  );
+  const done = await Promise.all(locks.map(async (lock) => reported(await abortRollout(lock, error, reason, deps, oneHop), error, reason, deps)));
   return done.filter((a) => a !== undefined);
 }
 
@@ -68,14 +67,32 @@ export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmRes
     deps.log.info('alarm change ignored', { reason });
     return { aborted: [], ignored: reason };
   }
-  const locks = await deps.store.activeLocksWatching(change.alarmName);
-  if (locks.length === 0) {
-    const reason = `no rollout in flight watches alarm ${change.alarmName}`;
-    deps.log.info('alarm change ignored', { reason });
-    return { aborted: [], ignored: reason };
-  }
   const reason = `alarm ${change.alarmName} in ALARM${change.reason ? `: ${change.reason}` : ''}`;
-  return { aborted: await abortAll(locks, ErrorName.AlarmFired, reason, deps) };
+  // One hop, knowing the watchers: each service's lock written at once. Otherwise: read the rollouts in flight first.
+  const locks = deps.traffic && deps.services ? undefined : await deps.store.activeLocksWatching(change.alarmName);
+  const aborted = locks ? await abortAll(locks, ErrorName.AlarmFired, reason, deps) : await abortWatchers(change.alarmName, reason, deps);
+  if (locks ? locks.length === 0 : aborted.length === 0) {
+    const ignored = `no rollout in flight watches alarm ${change.alarmName}`;
+    deps.log.info('alarm change ignored', { reason: ignored });
+    return { aborted: [], ignored };
+  }
+  return { aborted };
+}
+
+/** The services configured to watch the alarm, each aborted with its own write and no read before it. */
+async function abortWatchers(alarm: string, reason: string, deps: AlarmDeps): Promise<AbortedRollout[]> {
+  const oneHop = { traffic: deps.traffic!, log: deps.log, writer: deps.writer, leaseMs: deps.leaseMs };
+  const watchers = (deps.services ?? []).filter((s) => s.alarms.includes(alarm));
+  const done = await Promise.all(watchers.map(async (watcher) => reported(await abortWatching(watcher, alarm, ErrorName.AlarmFired, reason, deps, oneHop), ErrorName.AlarmFired, reason, deps)));
+  return done.filter((a) => a !== undefined);
+}
+
+/** An abort as the result lists it, logged. */
+function reported(out: Aborted | undefined, error: AbortErrorName, reason: string, deps: AlarmDeps): AbortedRollout | undefined {
+  if (!out) return undefined; // finished meanwhile, or nothing in flight watches it
+  const aborted = { service: out.lock.service, rolloutId: out.lock.rolloutId, resumedBake: out.resumed, restored: out.restored };
+  deps.log.warn(error === ErrorName.AlarmFired ? 'rollout aborted by alarm' : 'rollout aborted by ECS', { ...aborted, reason });
+  return aborted;
 }
 
 /** The last part of a cluster name or ARN. */

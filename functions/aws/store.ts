@@ -7,8 +7,9 @@
  *            activeKey `active` only while held
  * - history: pk `service#<name>`, sk `rollout#<startedAt>#<rolloutId>`
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
@@ -49,8 +50,13 @@ const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
 /** The holder's fields: removed on release, while the generation and the last lease stay. */
 const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers', 'fallback'] as const;
 
-/** An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`. */
+/**
+ * An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`.
+ * A lease opened by a write that did not know the generation (`abortWatching`) keeps it beside, copied by the
+ * same write: `leasegen#<writer>`.
+ */
 const LEASE_PREFIX = 'lease#';
+const LEASE_GENERATION_PREFIX = 'leasegen#';
 
 function toLock(item: Record<string, unknown> | undefined): LockRecord | undefined {
   if (!item || typeof item.rolloutId !== 'string') return undefined;
@@ -58,10 +64,13 @@ function toLock(item: Record<string, unknown> | undefined): LockRecord | undefin
   const leases: OpenLease[] = [];
   for (const [name, value] of Object.entries(rest)) {
     if (!name.startsWith(LEASE_PREFIX)) continue;
+    const writer = name.slice(LEASE_PREFIX.length);
+    const copied = rest[`${LEASE_GENERATION_PREFIX}${writer}`];
     delete rest[name];
-    const { generation, until, holder } = value as { generation: number; until: string; holder?: string };
-    leases.push({ writer: name.slice(LEASE_PREFIX.length), generation, until, ...(holder ? { holder } : {}) });
+    const { generation, until, holder } = value as { generation?: number; until: string; holder?: string };
+    leases.push({ writer, generation: generation ?? (copied as number), until, ...(holder ? { holder } : {}) });
   }
+  for (const name of Object.keys(rest)) if (name.startsWith(LEASE_GENERATION_PREFIX)) delete rest[name];
   return { ...rest, ...(leases.length ? { leases } : {}) } as unknown as LockRecord;
 }
 
@@ -180,7 +189,7 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async closeLeases(service, writers) {
       if (writers.length === 0) return;
-      const names = Object.fromEntries(writers.map((w, i) => [`#w${i}`, `${LEASE_PREFIX}${w}`]));
+      const names = Object.fromEntries(writers.flatMap((w, i) => [[`#w${i}`, `${LEASE_PREFIX}${w}`], [`#g${i}`, `${LEASE_GENERATION_PREFIX}${w}`]]));
       // On the lock item only if it exists (an update would otherwise create an empty one).
       await conditional('dynamodb:UpdateItem', () =>
         doc.send(
@@ -404,6 +413,44 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
         ),
       );
       return written && toLock(written.out?.Attributes);
+    },
+
+    async abortWatching(service, alarm, abort, lease) {
+      const names = {
+        '#active': 'activeKey',
+        '#alarms': 'alarms',
+        '#role': 'role',
+        '#fallback': 'fallback',
+        '#abort': 'abort',
+        '#gen': 'generation',
+        '#lease': 'leaseUntil',
+        '#writer': `${LEASE_PREFIX}${lease.writer}`,
+        '#writerGen': `${LEASE_GENERATION_PREFIX}${lease.writer}`,
+        '#target': 'target',
+      };
+      const values = { ':active': 'active', ':alarm': alarm, ':rollout': 'rollout', ':abort': abort, ':lease': lease.leaseUntil, ':writer': { until: lease.leaseUntil } };
+      try {
+        const out = await edge('dynamodb:UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(service),
+              // The generation and the target are copied from the item itself: the write is its own read.
+              UpdateExpression: 'SET #abort = if_not_exists(#abort, :abort), #lease = :lease, #writer = :writer, #writerGen = #gen, #target = #fallback.#target',
+              ConditionExpression: '#active = :active AND contains(#alarms, :alarm) AND attribute_exists(#fallback) AND (attribute_not_exists(#role) OR #role = :rollout)',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        );
+        return { written: true, lock: toLock(out.Attributes) };
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+        const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+        return { written: false, lock: item ? toLock(unmarshall(item)) : undefined };
+      }
     },
 
     async activeLocksWatching(alarm) {

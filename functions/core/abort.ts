@@ -10,7 +10,8 @@
  */
 import { describeError, ErrorName } from './errors';
 import { DEFAULT_LEASE_MS, holderOf, Writer } from './lease';
-import type { Clock, Executions, LockRecord, Log, RolloutStore, Traffic } from './ports';
+import type { Clock, Executions, Fallback, ListenerActions, LockRecord, Log, RolloutStore, Traffic } from './ports';
+import type { Watcher } from './watchers';
 
 export interface AbortDeps {
   readonly store: Pick<RolloutStore, 'markAborted'>;
@@ -62,8 +63,8 @@ export async function abortRollout(
     if (!lock) return undefined;
     return { lock, resumed: await resume(lock, error, reason, deps), restored: false };
   }
-  const writer = oneHop.writer ?? new Writer(`abort-${holder.rolloutId}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
-  const leaseUntil = new Date(now.getTime() + (oneHop.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
+  const writer = oneHop.writer ?? newWriter(holder.rolloutId, now);
+  const leaseUntil = leaseEnd(now, oneHop);
   const fence = { generation: holder.generation, leaseUntil, writer: writer.id, holder: holderOf({ rolloutId: holder.rolloutId }), target: fallback.target };
   const [lock, read] = await Promise.all([
     deps.store.markAborted(holder.service, holder.rolloutId, abort, fence),
@@ -71,15 +72,60 @@ export async function abortRollout(
     oneHop.traffic.readActions(fallback.listenerArn).catch(() => undefined),
   ]);
   if (!lock) return undefined;
+  return restoreAndResume(lock, fallback, read, writer, error, reason, deps, oneHop);
+}
+
+/**
+ * The alarm path's one hop without reading the locks first: one write per service that watches the alarm
+ * (see {@link LockStore.abortWatching}), the listener read beside it, then the listener written beside the
+ * task's failure: two calls one after the other before the traffic is back. A service whose lock the write
+ * does not match (no rollout in flight, another alarm, a restore or recovery holding it, or a rollout before
+ * Prepare recorded its fallback) goes through {@link abortRollout} with the lock as it is, when that lock
+ * watches the alarm. Undefined: no rollout in flight on this service watches it.
+ */
+export async function abortWatching(
+  watcher: Watcher,
+  alarm: string,
+  error: AbortErrorName,
+  reason: string,
+  deps: AbortDeps & { readonly store: Pick<RolloutStore, 'markAborted' | 'abortWatching'> },
+  oneHop: OneHopDeps,
+): Promise<Aborted | undefined> {
+  const now = deps.clock.now();
+  const writer = oneHop.writer ?? newWriter(watcher.name, now);
+  const [out, read] = await Promise.all([
+    deps.store.abortWatching(watcher.name, alarm, { error, reason, at: now.toISOString() }, { leaseUntil: leaseEnd(now, oneHop), writer: writer.id }),
+    oneHop.traffic.readActions(watcher.listenerArn).catch(() => undefined),
+  ]);
+  if (!out.written) return out.lock?.alarms?.includes(alarm) ? abortRollout(out.lock, error, reason, deps, oneHop) : undefined;
+  const lock = out.lock!;
+  // The fallback's listener is the configured one unless the service was reconfigured during the rollout.
+  return restoreAndResume(lock, lock.fallback!, lock.fallback!.listenerArn === watcher.listenerArn ? read : undefined, writer, error, reason, deps, oneHop);
+}
+
+const newWriter = (subject: string, now: Date) => new Writer(`abort-${subject}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
+const leaseEnd = (now: Date, oneHop: OneHopDeps) => new Date(now.getTime() + (oneHop.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
+
+/** After the abort's fencing write: the listener back on the retained slot, beside the task's failure. */
+async function restoreAndResume(
+  lock: LockRecord,
+  fallback: Fallback,
+  read: ListenerActions | undefined,
+  writer: Writer,
+  error: AbortErrorName,
+  reason: string,
+  deps: AbortDeps,
+  oneHop: OneHopDeps,
+): Promise<Aborted> {
   // The abort's write opened this invocation's lease: closed with the others when it ends cleanly.
-  if (!writer.fenced.has(holder.service)) writer.fenced.set(holder.service, []);
+  if (!writer.fenced.has(lock.service)) writer.fenced.set(lock.service, []);
   const [restored, resumed] = await Promise.all([
     oneHop.traffic.setWeights(fallback.listenerArn, fallback.weights, read).then(
       () => true,
       (failure: unknown) => {
         // The write may still land: its lease stays open (it runs out) so no later owner writes before it.
-        writer.fenced.delete(holder.service);
-        oneHop.log.warn('abort: traffic not restored at once; the rollback restores it', { service: holder.service, rolloutId: holder.rolloutId, error: describeError(failure).message });
+        writer.fenced.delete(lock.service);
+        oneHop.log.warn('abort: traffic not restored at once; the rollback restores it', { service: lock.service, rolloutId: lock.rolloutId, error: describeError(failure).message });
         return false;
       },
     ),

@@ -381,6 +381,14 @@ export interface LockStore {
    * sets the target recovery restores: the abort path may then write the listener itself.
    */
   markAborted(service: string, rolloutId: string, abort: NonNullable<LockRecord['abort']>, fence?: AbortFence): Promise<LockRecord | undefined>;
+  /**
+   * The one-hop abort without a read first (the alarm function knows the services, not their holders): one
+   * conditional write that, if a rollout in flight on `service` watches `alarm` and Prepare has recorded its
+   * fallback, marks it aborted (first reason wins), fences the lock's generation as it is, opens the
+   * writer's lease at that generation and sets the target to the fallback's. `written` false: nothing was
+   * written, and `lock` is the lock as it is (undefined when nobody holds it).
+   */
+  abortWatching(service: string, alarm: string, abort: NonNullable<LockRecord['abort']>, lease: Pick<FenceRequest, 'leaseUntil' | 'writer'>): Promise<{ readonly written: boolean; readonly lock?: LockRecord }>;
   /** Every active lock (rollouts in flight). */
   activeLocks(): Promise<LockRecord[]>;
   /** Active locks (rollouts in flight) that watch the given alarm. */

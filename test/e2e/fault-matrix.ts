@@ -42,8 +42,9 @@ export const ROLLOUT_CALLS = {
  * released (an UpdateItem: the lock item stays, with its generation), the next waiting rollout woken.
  */
 export const ROLLBACK_CALLS = {
-  // The abort (one write that also fences), the listener read beside it, the weights back (one hop), the token.
-  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'states:SendTaskFailure'],
+  // The abort (one write that also fences, on the lock of each service configured to watch the alarm: no read
+  // first), the listener read beside it, the weights back (one hop), the token.
+  alarm: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'states:SendTaskFailure'],
   rollback: [
     'dynamodb:UpdateItem',
     'dynamodb:GetItem',

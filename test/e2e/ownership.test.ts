@@ -205,3 +205,31 @@ describe('pushes', () => {
     expect((await rt.ports.store.listHistory(rt.env.service.name, 10)).filter((h) => h.image?.includes(digest))).toHaveLength(1);
   });
 });
+
+describe("the alarm's one-hop write, on the emulator's DynamoDB", () => {
+  it('fences the lock at its own generation, opens a lease at that generation, and the lease closes whole', async () => {
+    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }] });
+    const service = rt.env.service.name;
+    const push = await pushAndDeliver(rt, 'v2');
+    await baking(rt, push.executions[0]!);
+    const held = (await rt.ports.store.getLock(service))!;
+    const store: RolloutStore = rt.ports.store;
+    const abort = { error: 'AlarmFired', reason: 'test', at: new Date().toISOString() };
+    const lease = { leaseUntil: new Date(Date.now() + 60_000).toISOString(), writer: 'test-writer' };
+
+    // Another alarm: nothing written, the lock as it is.
+    const other = await store.abortWatching(service, 'not-watched', abort, lease);
+    expect(other.written).toBe(false);
+    expect(other.lock).toMatchObject({ rolloutId: held.rolloutId, generation: held.generation });
+    expect(other.lock!.abort).toBeUndefined();
+
+    const out = await store.abortWatching(service, rt.env.service.alarms[0]!, abort, lease);
+    expect(out.written).toBe(true);
+    expect(out.lock).toMatchObject({ rolloutId: held.rolloutId, abort, target: held.fallback!.target });
+    expect(out.lock!.leases).toContainEqual({ writer: 'test-writer', generation: held.generation, until: lease.leaseUntil });
+
+    await store.closeLeases(service, ['test-writer']);
+    expect((await store.getLock(service))!.leases?.some((l) => l.writer === 'test-writer') ?? false).toBe(false);
+    await rt.settle();
+  });
+});

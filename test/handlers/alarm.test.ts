@@ -1,7 +1,9 @@
 import { DescribeListenersCommand, ModifyListenerCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendTaskFailureCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { watchersFromEnv } from '../../functions/core/watchers';
 import { createHandler } from '../../functions/alarm/handler';
 import { ErrorName } from '../../functions/core/errors';
 import { loadEvent } from '../fixtures/aws-events';
@@ -269,5 +271,142 @@ describe('alarm handler: one hop (the abort puts the traffic back itself)', () =
     expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }]);
     expect(lockUpdates()[0]!.ConditionExpression).toBe('#rid = :id');
     expect(aws.elb.calls()).toHaveLength(0);
+  });
+});
+
+describe('alarm handler: one hop, knowing which services watch the alarm (no read first)', () => {
+  const RETAINED = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
+  const FALLBACK = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: BLUE_TG, weight: 100 }, { targetGroupArn: GREEN_TG, weight: 0 }], target: RETAINED };
+  const SERVICES = [
+    { name: 'checkout', alarms: ['checkout-5xx', 'checkout-latency'], listenerArn: LISTENER_ARN },
+    { name: 'payments', alarms: ['payments-5xx'], listenerArn: `${LISTENER_ARN}-payments` },
+  ];
+  const inBake = (overrides: Record<string, unknown> = {}) => lockItem({ taskToken: TOKEN, generation: 4, weights: { blue: 75, green: 25 }, fallback: FALLBACK, ...overrides });
+  /** The lock item as the store's conditional write sees it; the write's own effect is applied as DynamoDB would. */
+  let item: Record<string, unknown> | undefined;
+
+  beforeEach(() => {
+    deps = { ...realDeps(), services: SERVICES } as Deps;
+    givenListener([weightedForward(75, 25)]);
+    aws.elb.on(ModifyListenerCommand).resolves({});
+    aws.dynamo.on(QueryCommand).rejects(new Error('the one-hop path must not read the locks first'));
+    aws.dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
+      const names = input.ExpressionAttributeNames ?? {};
+      const values = input.ExpressionAttributeValues ?? {};
+      if (input.UpdateExpression?.startsWith('REMOVE')) return {};
+      if (input.ConditionExpression?.includes('contains(#alarms, :alarm)')) {
+        const matches = item?.activeKey === 'active' && (item.alarms as string[]).includes(values[':alarm'] as string) && item.fallback !== undefined && (item.role ?? 'rollout') === 'rollout';
+        if (!matches) throw Object.assign(conditionFailed(), item ? { Item: marshall(item, { removeUndefinedValues: true }) } : {});
+        item = {
+          ...item,
+          abort: item!.abort ?? values[':abort'],
+          leaseUntil: values[':lease'],
+          [names['#writer']!]: values[':writer'],
+          [names['#writerGen']!]: item!.generation,
+          target: (item!.fallback as typeof FALLBACK).target,
+        };
+        return { Attributes: item };
+      }
+      // The plain abort (by rollout id), when the one-hop write did not match.
+      if (!item || item.rolloutId !== values[':id']) throw conditionFailed();
+      item = { ...item, abort: item.abort ?? values[':abort'] };
+      return { Attributes: item };
+    });
+  });
+
+  it('aborts with one write and the listener read beside it, then puts all traffic back on the retained slot', async () => {
+    item = inBake();
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: true }] });
+    const abort = lockUpdates()[0]!;
+    expect(abort.Key).toEqual({ pk: 'service#checkout', sk: 'lock' });
+    expect(abort.ConditionExpression).toBe('#active = :active AND contains(#alarms, :alarm) AND attribute_exists(#fallback) AND (attribute_not_exists(#role) OR #role = :rollout)');
+    expect(abort.ExpressionAttributeNames).toMatchObject({ '#writer': `lease#${LAMBDA_CONTEXT.awsRequestId}`, '#writerGen': `leasegen#${LAMBDA_CONTEXT.awsRequestId}` });
+    expect(abort.ExpressionAttributeValues).toMatchObject({ ':alarm': 'checkout-5xx', ':abort': { error: ErrorName.AlarmFired, reason: REASON, at: NOW } });
+    expect(item).toMatchObject({ target: RETAINED, [`leasegen#${LAMBDA_CONTEXT.awsRequestId}`]: 4 });
+    const sent = aws.elb.commandCalls(ModifyListenerCommand);
+    expect(sent).toHaveLength(1);
+    expect(slotWeights(sent[0]!.args[0].input.DefaultActions!)).toEqual({ blue: 100, green: 0 });
+    expect(aws.sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: TOKEN, error: 'AlarmFired', cause: REASON });
+    // Clean end: the lease and its generation are removed together.
+    const close = lockUpdates().at(-1)!;
+    expect(close.UpdateExpression).toContain('REMOVE');
+    expect(Object.values(close.ExpressionAttributeNames ?? {})).toEqual(expect.arrayContaining([`lease#${LAMBDA_CONTEXT.awsRequestId}`, `leasegen#${LAMBDA_CONTEXT.awsRequestId}`]));
+  });
+
+  it('makes two AWS calls before the listener write, side by side, and never queries the locks', async () => {
+    item = inBake();
+
+    await invoke(event);
+
+    const order = [aws.dynamo, aws.elb, aws.sfn]
+      .flatMap((mock) => mock.calls().map((c) => ({ at: (c as unknown as { callId: number }).callId, name: (c.args[0] as { constructor: { name: string } }).constructor.name })))
+      .sort((a, b) => a.at - b.at)
+      .map((c) => c.name);
+    expect(order.slice(0, order.indexOf('ModifyListenerCommand')).sort()).toEqual(['DescribeListenersCommand', 'UpdateCommand']);
+    expect(aws.dynamo.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+
+  it('writes only the locks of the services that watch the alarm', async () => {
+    item = inBake();
+
+    await invoke(event);
+
+    expect(lockUpdates().filter((u) => u.ConditionExpression?.includes(':alarm')).map((u) => u.Key)).toEqual([{ pk: 'service#checkout', sk: 'lock' }]);
+  });
+
+  it('falls back to the plain abort (the rollback restores the traffic) when Prepare has not recorded the fallback yet', async () => {
+    item = inBake({ fallback: undefined });
+
+    const result = await invoke(event);
+
+    expect(result.aborted).toEqual([{ service: 'checkout', rolloutId: ROLLOUT_ID, resumedBake: true, restored: false }]);
+    expect(lockUpdates()[1]!.ConditionExpression).toBe('#rid = :id');
+    expect(item).toMatchObject({ abort: { error: ErrorName.AlarmFired, reason: REASON } });
+    expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+  });
+
+  it('ignores the alarm, writing nothing, when no rollout holds the lock', async () => {
+    item = undefined;
+
+    const result = await invoke(event);
+
+    expect(result).toEqual({ aborted: [], ignored: 'no rollout in flight watches alarm checkout-5xx' });
+    expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+    expect(aws.sfn.calls()).toHaveLength(0);
+  });
+
+  it('ignores the alarm when the rollout in flight does not watch it (its configuration changed since it started)', async () => {
+    item = inBake({ alarms: ['checkout-latency'] });
+
+    const result = await invoke(event);
+
+    expect(result.ignored).toBe('no rollout in flight watches alarm checkout-5xx');
+    expect(item!.abort).toBeUndefined();
+    expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+  });
+
+  it('leaves a restore holding the lock alone: it is not a rollout an alarm aborts at once', async () => {
+    item = inBake({ role: 'restore' });
+
+    await invoke(event);
+
+    expect(aws.elb.commandCalls(ModifyListenerCommand)).toHaveLength(0);
+  });
+});
+
+describe('CUTOVER_WATCHERS', () => {
+  it('parses what the construct writes', () => {
+    const watchers = [{ name: 'checkout', alarms: ['checkout-5xx'], listenerArn: LISTENER_ARN }];
+    expect(watchersFromEnv(JSON.stringify(watchers))).toEqual(watchers);
+  });
+
+  it('refuses anything else with InvalidConfig naming each problem', () => {
+    expect(() => watchersFromEnv('{')).toThrow(/CUTOVER_WATCHERS is invalid: not valid JSON/);
+    expect(() => watchersFromEnv('[{"name":"","alarms":"x","listenerArn":"listener"}]')).toThrow(
+      /\[0\]\.name: must be a service name; \[0\]\.alarms: must be a list of alarm names; \[0\]\.listenerArn: must be a listener or listener rule ARN/,
+    );
   });
 });

@@ -16,7 +16,7 @@
  * Every value goes in and out as a JSON copy, as through DynamoDB: `undefined` fields vanish and no caller
  * holds a reference into the store.
  */
-import type { AbortFence, CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
+import type { AbortFence, CommandRecord, FenceRequest, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
 
 type Item = Record<string, unknown>;
 
@@ -238,6 +238,17 @@ export class MemoryStore implements RolloutStore {
       item.target = copy(fence.target);
     }
     return toLock(item);
+  }
+
+  async abortWatching(service: string, alarm: string, abort: NonNullable<LockRecord['abort']>, lease: Pick<FenceRequest, 'leaseUntil' | 'writer'>): Promise<{ written: boolean; lock?: LockRecord }> {
+    const item = this.lockItem(service);
+    const lock = item?.activeKey === 'active' ? toLock(item) : undefined;
+    if (!item || !lock?.alarms?.includes(alarm) || !lock.fallback || (lock.role ?? 'rollout') !== 'rollout') return { written: false, lock };
+    item.abort ??= copy(abort);
+    item.leaseUntil = lease.leaseUntil;
+    item[`${LEASE_PREFIX}${lease.writer}`] = { generation: lock.generation, until: lease.leaseUntil };
+    item.target = copy(lock.fallback.target);
+    return { written: true, lock: toLock(item) };
   }
 
   async activeLocks(): Promise<LockRecord[]> {

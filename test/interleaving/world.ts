@@ -385,6 +385,8 @@ export class World {
     if (port === 'dynamodb' && operation === 'fence' && (result as { ok?: boolean }).ok) ctx.fenced.set(args[0] as string, args[2] as number);
     // An abort that fences (the one-hop abort path): the same proof, made by the abort's own write.
     if (port === 'dynamodb' && operation === 'markAborted' && result && args[3]) ctx.fenced.set(args[0] as string, (args[3] as { generation: number }).generation);
+    const watched = result as { written?: boolean; lock?: { generation: number } };
+    if (port === 'dynamodb' && operation === 'abortWatching' && watched.written) ctx.fenced.set(args[0] as string, watched.lock!.generation);
     await this.sleep(`${key}|after`);
     if (ctx.killed) throw ctx.killed;
     return result;

@@ -301,7 +301,8 @@ export const serviceStateWrites = (): Array<Record<string, unknown>> =>
 
 const isRelease = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.includes('rolloutId');
 const isFence = (u: UpdateCommandInput) => /^SET #lease = :lease, #writer = :writer(, #target = :target)?(, #fallback = :fallback)?$/.test(u.UpdateExpression ?? '');
-const isLeaseClose = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.every((name) => name.startsWith('lease#'));
+// A lease is `lease#<writer>`, with `leasegen#<writer>` beside it when its write copied the generation.
+const isLeaseClose = (u: UpdateCommandInput) => /^REMOVE /.test(u.UpdateExpression ?? '') && parseUpdate(u).remove.every((name) => /^lease(gen)?#/.test(name));
 const isAcquire = (u: UpdateCommandInput) => u.ConditionExpression === 'attribute_not_exists(#rolloutId)';
 const isTakeOver = (u: UpdateCommandInput) => (u.ConditionExpression ?? '').includes(':stale');
 const isAbort = (u: UpdateCommandInput) => (u.UpdateExpression ?? '').startsWith('SET #abort = if_not_exists(#abort, :abort)');
@@ -343,7 +344,7 @@ const fenceWriter = (u: UpdateCommandInput) => String(u.ExpressionAttributeNames
 export const leasesClosed = (): string[][] =>
   updates()
     .filter((u) => onLock(u) && isLeaseClose(u))
-    .map((u) => parseUpdate(u).remove.map((name) => name.replace(/^lease#/, '')));
+    .map((u) => parseUpdate(u).remove.flatMap((name) => (name.startsWith('lease#') ? [name.replace(/^lease#/, '')] : [])));
 
 /**
  * The fence of `rolloutId` at `generation` (as `role`, default a rollout): the lease until {@link LEASE_UNTIL},

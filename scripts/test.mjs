@@ -3,6 +3,14 @@
 // JSON report. Exits non-zero when anything failed or no test ran.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { motoMissing } from './ensure-moto.mjs';
+
+// The e2e tests start moto_server: without it, one line says so (not one failure per e2e file).
+const missing = motoMissing();
+if (missing) {
+  console.error(missing);
+  process.exit(1);
+}
 
 const report = '.vitest-report.json';
 rmSync(report, { force: true });

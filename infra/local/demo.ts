@@ -8,8 +8,16 @@
  * - `alarm`: `checkout-5xx` goes into ALARM during the 25% bake (set on CloudWatch, delivered as the
  *   CloudWatch → EventBridge event): ROLLED_BACK.
  * - `unstable`: the new revision's tasks never start: ROLLED_BACK after the steady-state checks run out.
- * - `busy`: a second push arrives while the first rollout runs, under `concurrency: reject`: refused
- *   (RolloutBusy); the first succeeds.
+ * - `busy`: the service is configured with `concurrency: 'reject'` (the default is `supersede`), and a second
+ *   push arrives while the first rollout runs: the second is refused (RolloutBusy) and changes nothing; the
+ *   first succeeds.
+ * - `broken-old`: the old (blue) slot breaks during the 10% bake (its tasks stop, its targets fail their health
+ *   checks): the next check finds the rollback target cannot take the traffic back and holds at 10% with the
+ *   reason (status, Slack, the decision) instead of shifting further; the slot is fixed and `/cutover resume`
+ *   lets the check run again, and the rollout completes.
+ *
+ * The emulator is started (or adopted from `AWS_ENDPOINT_URL`) before the runtime, with a progress line for
+ * each stage: finding or installing moto and waiting for it take seconds on a cold machine.
  */
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import type { ServiceConfig, Slot } from '../../functions/core/config';
@@ -19,6 +27,7 @@ import { decisionOf, resultKeys } from '../../functions/read/status';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { clientConfig, DEMO } from './environment';
 import { alarmStateChangeEvent, ecrPushEvent } from './events';
+import { startEmulator, type Emulator } from './moto';
 import { LocalRuntime, type LocalRuntimeOptions } from './runtime';
 import type { LocalEvent, LocalExecution } from './sfn';
 import { StateName } from '../../state-machines/states';
@@ -26,7 +35,7 @@ import { StateName } from '../../state-machines/states';
 /** Where each state of the definition writes its result: where its decision is. */
 const RESULT_KEYS = resultKeys(JSON.parse(readRolloutDefinition()));
 
-export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy'] as const;
+export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The end state, read back from the emulator. */
@@ -50,6 +59,8 @@ export interface DemoResult extends EndState {
   /** States of the (first) rollout's execution, in order. */
   readonly states: readonly string[];
   readonly executions: ReadonlyArray<{ name: string; status: string; endState?: string; error?: string }>;
+  /** `broken-old`: the hold as it was seen, before the slot was fixed and the rollout resumed. */
+  readonly hold?: { readonly reason: string; readonly weights: Weights; readonly state?: string };
 }
 
 /** Reads a service's end state from the emulator: listener weights, both slots, its history and lock. */
@@ -149,17 +160,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const scenario = options.scenario ?? 'happy';
   const print = options.print ?? (() => {});
   const { events, onEvent, stamp } = progressPrinter(print);
-  const runtime = await LocalRuntime.start({
-    timeScale: options.timeScale ?? 0.005,
-    emulator: options.emulator,
-    log: options.log,
-    onEvent,
-    unstableNewRevisions: scenario === 'unstable',
-    // busy shows the lock refusing a second rollout; the other policies are in the README and the tests.
-    services: [{ service: scenario === 'busy' ? { concurrency: 'reject' } : {} }],
-  });
+  const started: Emulator | undefined = options.emulator ? undefined : await startEmulator({ onProgress: (line) => print(`${stamp()}  ${line}`) });
+  const emulator = options.emulator ?? started!;
+  let runtime: LocalRuntime;
+  const brokenServices = new Set<string>();
+  try {
+    print(`${stamp()}  provisioning the example environment (${DEMO.service}: ALB listener, two target groups, ECS services, ECR repository, alarms)…`);
+    runtime = await LocalRuntime.start({
+      timeScale: options.timeScale ?? 0.005,
+      emulator,
+      log: options.log,
+      onEvent,
+      unstableNewRevisions: scenario === 'unstable',
+      brokenServices,
+      // busy shows the lock refusing a second rollout; the other policies are in the README and the tests.
+      services: [{ service: scenario === 'busy' ? { concurrency: 'reject' } : {} }],
+    });
+  } catch (error) {
+    await started?.stop();
+    throw error;
+  }
   try {
     print(`${stamp()}  emulator at ${runtime.emulator.endpoint}; ${DEMO.service}: blue live on ${shortRevision(runtime.env.initialTaskDefinitionArn)}, green idle`);
+    if (scenario === 'busy') print(`${stamp()}  ${DEMO.service} is configured with concurrency "reject" (the default is "supersede"): a push while a rollout runs is refused`);
     const first = await pushAndDeliver(runtime, 'v2');
     print(`${stamp()}  pushed ${DEMO.repository}:v2 (${first.digest.slice(0, 19)}…) → started ${first.executions.join(', ') || 'nothing'}`);
     const name = first.executions[0];
@@ -177,6 +200,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       print(`${stamp()}  pushed ${DEMO.repository}:v3 while ${name} runs → started ${second.executions.join(', ')}`);
     }
 
+    let hold: DemoResult['hold'];
+    if (scenario === 'broken-old') hold = await breakOldSlotMidRollout(runtime, name, brokenServices, events, (line) => print(`${stamp()}  ${line}`));
+
     const all = await runtime.sfn.waitAll();
     const end = await readEndState(runtime, runtime.env.service);
     const execution = runtime.sfn.executions.get(name) as LocalExecution;
@@ -185,8 +211,46 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       ...end,
       states: execution.states,
       executions: all.map((e) => ({ name: e.name, status: e.status, endState: e.endState, error: e.error })),
+      ...(hold ? { hold } : {}),
     };
   } finally {
     await runtime.stop();
+    await started?.stop();
+  }
+}
+
+/**
+ * `broken-old`: once the 10% bake waits, the old slot's tasks stop (its targets fail their health checks). The
+ * next check holds the rollout at 10% with the reason; the hold is read back (lock, weights), then the slot is
+ * fixed and `/cutover resume` sent as Slack would: the check runs again and the rollout goes on.
+ */
+export async function breakOldSlotMidRollout(runtime: LocalRuntime, execution: string, broken: Set<string>, events: readonly LocalEvent[], print: (line: string) => void): Promise<NonNullable<DemoResult['hold']>> {
+  const service = runtime.env.service;
+  const old = service.slots.blue.serviceName;
+  await until(() => events.some((e) => isShiftTo(e, 10)) && runtime.sfn.waitingTasks().some((t) => t.execution === execution));
+  broken.add(old);
+  print(`${old}: its tasks stopped, its targets fail their health checks (the rollback target is broken)`);
+  let reason = '';
+  await until(async () => {
+    const lock = await runtime.ports.store.getLock(service.name);
+    reason = lock?.wait?.kind === 'hold' ? (lock.pause?.reason ?? '') : '';
+    return reason !== '';
+  }, 60_000);
+  const end = await readEndState(runtime, service);
+  const status = await runtime.slack(`status ${service.name}`);
+  print(`held at blue ${end.weights.blue} / green ${end.weights.green}: ${reason}`);
+  print(`/cutover status ${service.name} → ${replyText(status.body)}`);
+  broken.delete(old);
+  const resumed = await runtime.slack(`resume ${service.name}`);
+  print(`${old} fixed; /cutover resume ${service.name} → ${replyText(resumed.body)}`);
+  return { reason, weights: end.weights, state: runtime.sfn.executions.get(execution)?.states.at(-1) };
+}
+
+/** A slash command's answer as text: Slack's JSON message, or a plain-text body. */
+function replyText(body: string): string {
+  try {
+    return (JSON.parse(body) as { text?: string }).text ?? body;
+  } catch {
+    return body;
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Finds a deployed Cutover from its CloudFormation stack's outputs (`TableName`, `StateMachineArn`,
  * `StartFunctionName`, as the construct writes them) and builds the command ports over AWS with the
- * standard credential chain.
+ * standard credential chain. A stack may hold several Cutovers: `--cutover <construct id or path>` picks one.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { awsAlarms } from '../functions/aws/alarms';
 import { awsEcs } from '../functions/aws/ecs';
 import { awsExecutions, executionArnOf } from '../functions/aws/executions';
@@ -18,7 +18,9 @@ import { servicesFromEnv } from '../functions/core/config';
 import { silentLog, systemClock } from '../functions/core/ports';
 import { readRolloutDefinition } from '../state-machines/definition';
 import type { PlanDeps } from '../functions/read/plan';
-import { decisionOf, resultKeys, type ExecutionProgress, type ExecutionReader } from '../functions/read/status';
+import { progressFromHistory } from '../functions/read/progress';
+import { resultKeys, type ExecutionReader } from '../functions/read/status';
+import { CliError, ExitCode } from './exit';
 
 export interface AwsTarget {
   readonly tableName: string;
@@ -26,16 +28,67 @@ export interface AwsTarget {
   readonly startFunctionName: string;
 }
 
-/** Reads the construct's outputs from a stack. Output keys are `<construct id><Name><8 hex>`. */
-export async function findTarget(stackName: string, cfn = new CloudFormationClient({})): Promise<AwsTarget> {
-  const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = out.Stacks?.[0]?.Outputs ?? [];
-  const get = (name: string) => {
-    const found = outputs.filter((o) => new RegExp(`${name}[0-9A-F]{8}$`).test(o.OutputKey ?? ''));
-    if (found.length !== 1) throw new Error(`stack ${stackName} has ${found.length === 0 ? 'no' : 'several'} Cutover output ${name}; pass --stack with the stack that holds one Cutover`);
-    return found[0]!.OutputValue!;
-  };
-  return { tableName: get('TableName'), stateMachineArn: get('StateMachineArn'), startFunctionName: get('StartFunctionName') };
+/** Where to find a deployed Cutover: the stack, and which of its Cutovers when it holds several. */
+export interface TargetChoice {
+  readonly stack: string;
+  /** The construct's id or path (`Cutover`, `Orders/Cutover`). @default the only one in the stack */
+  readonly cutover?: string;
+}
+
+const OUTPUTS = ['TableName', 'StateMachineArn', 'StartFunctionName'] as const;
+
+/** A construct path as CloudFormation logical IDs spell it: its parts joined, only letters and digits. */
+const logicalPrefix = (path: string) => path.split('/').filter((p) => p && p !== 'Default').join('').replace(/[^A-Za-z0-9]/g, '');
+
+/**
+ * The Cutovers in a stack's outputs, by the prefix of their output keys (`<construct path><Name><8 hex>`,
+ * e.g. `CutoverTableName0A1B2C3D`, `OrdersCutoverTableNameDEADBEEF`). Pure.
+ */
+export function cutoversInOutputs(outputs: ReadonlyArray<{ OutputKey?: string; OutputValue?: string }>): Map<string, Partial<Record<(typeof OUTPUTS)[number], string>>> {
+  const found = new Map<string, Partial<Record<(typeof OUTPUTS)[number], string>>>();
+  for (const o of outputs) {
+    for (const name of OUTPUTS) {
+      const m = new RegExp(`^([A-Za-z0-9]*)${name}[0-9A-F]{8}$`).exec(o.OutputKey ?? '');
+      if (m && o.OutputValue) found.set(m[1]!, { ...found.get(m[1]!), [name]: o.OutputValue });
+    }
+  }
+  return found;
+}
+
+/** Picks one Cutover of a stack's outputs, by `choice.cutover` or as the only one. Pure. */
+export function pickTarget(stack: string, outputs: ReadonlyArray<{ OutputKey?: string; OutputValue?: string }>, cutover?: string): AwsTarget {
+  const all = cutoversInOutputs(outputs);
+  const names = [...all.keys()];
+  const listed = names.map((n) => n || '(root)').join(', ');
+  let prefix: string | undefined;
+  if (cutover !== undefined) {
+    const wanted = logicalPrefix(cutover);
+    prefix = names.find((n) => n === wanted) ?? (names.filter((n) => n.endsWith(wanted)).length === 1 ? names.find((n) => n.endsWith(wanted)) : undefined);
+    if (prefix === undefined) throw new CliError(`stack ${stack} has no Cutover "${cutover}"; it has: ${listed || 'none'} (pass one with --cutover)`, ExitCode.UNREACHABLE);
+  } else if (names.length === 1) {
+    prefix = names[0];
+  } else if (names.length === 0) {
+    throw new CliError(`stack ${stack} has no Cutover output TableName; pass --stack with the stack that holds a Cutover`, ExitCode.UNREACHABLE);
+  } else {
+    throw new CliError(`stack ${stack} holds ${names.length} Cutovers: ${listed}; pick one with --cutover <construct id or path>`, ExitCode.REFUSED);
+  }
+  const outs = all.get(prefix!)!;
+  const missing = OUTPUTS.filter((n) => !outs[n]);
+  if (missing.length) throw new CliError(`stack ${stack} has no Cutover output ${missing.join(', ')} for ${prefix || 'its Cutover'}; deploy the stack with this version of Cutover`, ExitCode.UNREACHABLE);
+  return { tableName: outs.TableName!, stateMachineArn: outs.StateMachineArn!, startFunctionName: outs.StartFunctionName! };
+}
+
+/** Reads the construct's outputs from a stack and picks the Cutover to talk to. */
+export async function findTarget(choice: TargetChoice | string, cfn = new CloudFormationClient({})): Promise<AwsTarget> {
+  const { stack, cutover } = typeof choice === 'string' ? { stack: choice, cutover: undefined } : choice;
+  let out;
+  try {
+    out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ValidationError') throw new CliError(`no stack ${stack}: ${(error as Error).message} (pass --stack, or set CUTOVER_STACK)`, ExitCode.UNREACHABLE, { cause: error });
+    throw error;
+  }
+  return pickTarget(stack, out.Stacks?.[0]?.Outputs ?? [], cutover);
 }
 
 /** The command ports over AWS for a deployed Cutover. */
@@ -53,40 +106,6 @@ export async function awsCommandDeps(target: AwsTarget, lambda = new LambdaClien
     log: silentLog,
     executionUrl: (rolloutId) => consoleUrl(executionArnOf(target.stateMachineArn, rolloutId)),
   };
-}
-
-const ENDED: Record<string, string> = {
-  ExecutionSucceeded: 'SUCCEEDED',
-  ExecutionFailed: 'FAILED',
-  ExecutionTimedOut: 'TIMED_OUT',
-  ExecutionAborted: 'ABORTED',
-};
-
-/**
- * An execution's progress from its newest history events (newest first): the state it entered last and
- * the newest decision a state wrote. Pure, for the events `GetExecutionHistory` returns.
- */
-export function progressFromHistory(events: readonly HistoryEvent[], keys: Readonly<Record<string, string>>): ExecutionProgress {
-  let status = 'RUNNING';
-  let state: string | undefined;
-  let decision: ExecutionProgress['decision'];
-  for (const e of events) {
-    if (e.type && ENDED[e.type] && status === 'RUNNING' && !state) status = ENDED[e.type]!;
-    if (!state && e.stateEnteredEventDetails?.name) state = e.stateEnteredEventDetails.name;
-    const exited = e.stateExitedEventDetails;
-    if (!decision && exited?.name && exited.output) {
-      let output: unknown;
-      try {
-        output = JSON.parse(exited.output);
-      } catch {
-        output = undefined;
-      }
-      const text = decisionOf(exited.name, output, keys);
-      if (text) decision = { state: exited.name, text };
-    }
-    if (state && decision) break;
-  }
-  return { status, state, decision };
 }
 
 /**

@@ -20,6 +20,7 @@ import { driftProblems } from '../core/drift';
 import { abortRollout } from '../core/abort';
 import { isDead, recoverService } from '../core/ownership';
 import { slackText } from '../core/slack-text';
+import { readStatus } from '../read/status';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -115,32 +116,35 @@ async function driftOf(service: ServiceConfig, weights: Weights, deps: CommandDe
 
 async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<string> {
   const now = deps.clock.now();
-  const [lock, weights, alarms] = await Promise.all([deps.store.getLock(service.name), readWeights(service, deps), deps.alarms.describe(service.alarms)]);
-  const alarmText = service.alarms.map((name) => `${name} ${alarms.find((a) => a.name === name)?.state ?? 'MISSING'}`).join(', ');
+  // The read side the CLI and the local runtime show too (functions/read/status.ts), as Slack text.
+  const { active, weights, alarms, recent } = await readStatus(service, { store: deps.store, traffic: deps.traffic, alarms: deps.alarms, clock: deps.clock });
+  const alarmText = alarms.map((a) => `${a.name} ${a.state}`).join(', ');
   const w = weights ? weightsText(weights) : 'listener not found';
-  if (lock) {
+  if (active) {
     const total = service.plan.steps.length;
-    const index = lock.stepIndex ?? 0;
+    const index = active.stepIndex ?? 0;
     const step = service.plan.steps[Math.min(index, total - 1)];
-    const left = lock.wait?.until ? Math.max(0, Math.round((Date.parse(lock.wait.until) - now.getTime()) / 1000)) : undefined;
-    const waiting = lock.wait
-      ? lock.wait.kind === 'hold'
-        ? `paused by ${lock.pause?.by ?? 'an operator'}, holding`
-        : lock.wait.kind === 'gate'
+    const left = active.wait?.until ? Math.max(0, Math.round((Date.parse(active.wait.until) - now.getTime()) / 1000)) : undefined;
+    const waiting = active.wait
+      ? active.wait.kind === 'hold'
+        ? active.pause?.reason
+          ? `held by ${active.pause.by}: ${slackText(active.pause.reason)}; /cutover resume ${service.name} when fixed, or roll back`
+          : `paused by ${active.pause?.by ?? 'an operator'}, holding`
+        : active.wait.kind === 'gate'
           ? `manual gate, waiting for promote (${formatDuration(left ?? 0)} until its timeout)`
           : `baking, ${formatDuration(left ?? 0)} left`
-      : lock.pause
-        ? `pause requested by ${lock.pause.by}`
+      : active.pause
+        ? `pause requested by ${active.pause.by}`
         : 'in progress';
-    const link = deps.executionUrl ? `\n  execution: ${deps.executionUrl(lock.rolloutId)}` : '';
-    const aborted = lock.abort ? `\n  aborting: ${slackText(lock.abort.reason)}` : '';
+    const link = deps.executionUrl ? `\n  execution: ${deps.executionUrl(active.rolloutId)}` : '';
+    const aborted = active.abort ? `\n  aborting: ${slackText(active.abort.reason)}` : '';
     return (
-      `*${service.name}*: rolling out ${lock.rolloutId} (started ${ago(lock.startedAt, now)})\n` +
-      `  step ${Math.min(index + 1, total)}/${total}${step ? ` (${describeStep(step, lock.newSlot)})` : ''}: ${waiting}\n` +
+      `*${service.name}*: rolling out ${active.rolloutId} (started ${ago(active.startedAt, now)})\n` +
+      `  step ${Math.min(index + 1, total)}/${total}${step ? ` (${describeStep(step, active.newSlot)})` : ''}: ${waiting}\n` +
       `  weights: ${w}\n  alarms: ${alarmText}${aborted}${link}`
     );
   }
-  const [last] = (await deps.store.listHistory(service.name, 5)).filter((h) => h.outcome !== 'REFUSED');
+  const [last] = recent.filter((h) => h.outcome !== 'REFUSED');
   const lastText = last
     ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${slackText(last.reason)})` : ''}`
     : 'no rollout yet';
@@ -188,7 +192,9 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
   // the lock for a moment only: try a few times.
   for (let attempt = 1; ; attempt++) {
     // Slack wants its answer within 3 s: a longer wait for an earlier owner's lease is answered with when to try.
-    const out = await restoreAfterCompletion(service, why, { ...deps, leaseWaitMs: RECOVERY_WAIT_MS });
+    // After the window the old slot is cold: it is scaled up and its targets waited for (bounded by this
+    // function's run time) before the traffic moves; a warm one is looked at the same way.
+    const out = await restoreAfterCompletion(service, why, { ...deps, leaseWaitMs: RECOVERY_WAIT_MS }, { scaleUp: true, maxWaitMs: RESTORE_WAIT_MS, pollMs: RESTORE_POLL_MS });
     if (out.status === 'restored') return { rolloutId: out.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}. ${said}` } };
     if (!out.busy || attempt >= RESTORE_ATTEMPTS) {
       return { rolloutId: out.rolloutId, reply: { status: 409, text: out.busy ? `${out.reason}, run status and try again` : out.waitMs ? `${out.reason}; run the rollback again after that` : out.reason } };
@@ -197,6 +203,9 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
   }
 }
 
+/** How long a restore waits for the old slot's targets to be healthy: within the chat function's 30 s run time. */
+const RESTORE_WAIT_MS = 20_000;
+const RESTORE_POLL_MS = 2_000;
 const RESTORE_ATTEMPTS = 5;
 const RESTORE_RETRY_MS = 400;
 /** How long the chat function may wait for a dead holder's lease (Slack expects an answer within 3 s). */

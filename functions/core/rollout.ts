@@ -24,7 +24,8 @@ export interface ImageRef {
 
 /** What started the rollout. */
 export interface Trigger {
-  readonly kind: 'ecr-push' | 'cli' | 'chat';
+  /** `config`: the user's own deploy changed the service's task definition (functions/release). */
+  readonly kind: 'ecr-push' | 'cli' | 'chat' | 'config';
   /** EventBridge event id, CLI user, Slack user... */
   readonly id: string;
   /** ISO time of the triggering event. */
@@ -38,6 +39,17 @@ export interface RolloutInput {
   readonly service: ServiceConfig;
   readonly image: ImageRef;
   readonly trigger: Trigger;
+  /**
+   * The rollout this one retries (`cutover retry`): the same image run again without a new push. Prepare
+   * lets a retry of the newest push through the push order once; everything else is checked as for a push.
+   */
+  readonly retryOf?: string;
+  /**
+   * A release of a task-definition change made in the user's IaC (functions/release): Register clones this
+   * revision (the user's new one) instead of the live one, with the named container's image replaced by the
+   * live image, so the new configuration rolls out through the canary like a push. @default - a push: the live revision is cloned
+   */
+  readonly release?: { readonly taskDefinitionArn: string };
 }
 
 /**

@@ -130,8 +130,12 @@ export function deploymentProblems(slot: Slot, svc: Pick<ServiceView, 'serviceNa
   return problems;
 }
 
-/** The checks of the service, read under its lock: what is live, and whether a rollout can start from it. */
-export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps): Promise<Observed> {
+/**
+ * The checks of the service, read under its lock: what is live, and whether a rollout can start from it.
+ * `release` is the user's revision a config release (functions/release) rolls out: it runs the live image
+ * again on purpose, so only a live revision already cloned from that revision leaves nothing to roll out.
+ */
+export async function preflight(service: ServiceConfig, image: RolloutState['image'], deps: PrepareDeps, release?: RolloutState['release']): Promise<Observed> {
   const imageUri = image.uri;
   const problems: string[] = [];
   const { blue, green } = service.slots;
@@ -191,6 +195,10 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
       if (!container) {
         const names = td.definition.containerDefinitions.map((c) => c.name).join(', ');
         problems.push(`container ${service.containerName} is not in ${liveSvc.taskDefinition} (it has: ${names})`);
+      } else if (release) {
+        if (container.image === imageUri && td.tags[Tag.CLONED_FROM] === shortRevision(release.taskDefinitionArn)) {
+          problems.push(`the live revision ${shortRevision(liveSvc.taskDefinition)} already runs the released configuration ${shortRevision(release.taskDefinitionArn)} with ${imageUri}; nothing to roll out`);
+        }
       } else if (container.image === imageUri) {
         problems.push(`the live revision already runs ${imageUri}; nothing to roll out`);
       }
@@ -219,6 +227,7 @@ export function scanProblems(scan: { status: string; findings: ReadonlyArray<{ n
 
 export { driftProblems } from '../core/drift';
 import { driftProblems } from '../core/drift';
+import { Tag } from '../register/register';
 
 /**
  * Closes a push that does not roll out with its one history record, and says so with the error. Keyed by the
@@ -228,7 +237,7 @@ async function refuse(state: RolloutState, outcome: 'REFUSED' | 'SUPERSEDED' | '
   const now = deps.clock.now().toISOString();
   const pushTime = pushTimeOf(state, pushedAt);
   const startedAt = pushTime ?? now;
-  await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt, endedAt: now, outcome, image: state.image.uri, pushedAt, reason });
+  await deps.store.putHistory({ service: state.service.name, rolloutId: state.rolloutId, startedAt, endedAt: now, outcome, image: state.image.uri, pushedAt, reason, trigger: triggerText(state) });
   deps.log.info(outcome === 'REFUSED' ? 'push refused' : 'push superseded', { rolloutId: state.rolloutId, service: state.service.name, reason });
   // This push may have been woken for its turn: out of the queue, and the turn goes on to the next waiter.
   if (pushTime) await deps.store.dequeue(state.service.name, state.rolloutId, pushTime);
@@ -272,7 +281,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   const startedAt = lock.startedAt;
 
   // 3. The service, under the lock. A newer push may have gone live while this one waited.
-  const seen = await preflight(service, image, deps);
+  const seen = await preflight(service, image, deps, state.release);
   try {
     await refuseIfOlderThanLive(state, push, seen.expected?.push, deps);
   } catch (error) {
@@ -282,7 +291,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   }
   if (seen.problems.length || !seen.liveSlot || !seen.live || !seen.idle || !seen.weights) {
     await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt, endedAt: deps.clock.now().toISOString(), outcome: 'REFUSED', image: image.uri, pushedAt: push.pushedAt,
+      service: service.name, rolloutId, startedAt, endedAt: deps.clock.now().toISOString(), outcome: 'REFUSED', image: image.uri, pushedAt: push.pushedAt, trigger: triggerText(state),
       reason: `pre-flight failed: ${seen.problems.join('; ')}`,
     });
     await deps.store.releaseLock(service.name, rolloutId);
@@ -303,7 +312,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   await fenced(owner, deps, { target: retained, fallback });
   await deps.store.putHistory({
     service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri, pushedAt: push.pushedAt,
-    trigger: `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`,
+    trigger: triggerText(state),
     liveSlot: seen.liveSlot, retainedTaskDefinitionArn: seen.live.taskDefinition, weights: seen.weights,
   });
   deps.log.info('rollout prepared', { rolloutId, service: service.name, generation: lock.generation, decision });
@@ -328,9 +337,16 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   };
 }
 
+/** What started a rollout, as its history record keeps it: `ecr-push:<event id>`, `cli:<user> retry of <id>`. */
+const triggerText = (state: RolloutState) => `${state.trigger?.kind ?? 'unknown'}:${state.trigger?.id ?? ''}`;
+
 /** A late (or repeated) delivery of a push older than the image live now never replaces it. */
 async function refuseIfOlderThanLive(state: RolloutState, push: PushRef, live: PushRef | undefined, deps: PrepareDeps): Promise<void> {
   if (!live || isNewerPush(push, live)) return;
+  // A retry runs the newest push again on purpose (its record says it failed or was rolled back); whether
+  // that image is live already, pre-flight tells from the live revision itself.
+  // A release of the user's new configuration runs the live image again on purpose, with its push time.
+  if ((state.retryOf || state.release) && live.digest === push.digest) return;
   const reason =
     live.digest === push.digest
       ? `${push.digest.slice(0, 19)}… is the image live now; nothing to roll out`

@@ -1,5 +1,5 @@
 /**
- * The plan preview (`cutover plan <service> [--image repo@sha256:…]`, `bin/plan.ts` renders it): what a
+ * The plan preview (`cutover plan <service> [--image repo@sha256:…]`, `functions/read/plan-view.ts` renders it): what a
  * rollout would do, changing nothing. The resolved resources, the revision it would register (the live task definition against its clone with the new image,
  * made by the same `cloneWithImage` the register function uses), the steps with their weights and bakes,
  * the alarms with their states, and every pre-flight problem (prepare's own checks, without the lock).
@@ -48,6 +48,11 @@ export interface PlanPreview {
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: string }>;
   /** Pre-flight problems: a rollout would be refused while there is any. */
   readonly problems: readonly string[];
+  /**
+   * Why a rollout that passes pre-flight would roll back at once: a watched alarm already in ALARM (the
+   * first alarm check, on entering the first step, aborts it; an alarm in ALARM does not refuse a push).
+   */
+  readonly rollsBackAtOnce: readonly string[];
 }
 
 /**
@@ -140,6 +145,7 @@ export async function buildPlan(service: ServiceConfig, imageText: string | unde
       };
     }
   }
+  const alarms = service.alarms.map((name) => ({ name, state: seen.alarmStates.find((a) => a.name === name)?.state ?? 'MISSING' }));
   return {
     service: service.name,
     image: image ? { ...image, given } : undefined,
@@ -154,8 +160,9 @@ export async function buildPlan(service: ServiceConfig, imageText: string | unde
       ...(step.kind === 'setWeight' && idleSlot ? { weights: weightsFor(idleSlot, step.weight) } : {}),
     })),
     bakeSeconds: service.plan.steps.reduce((n, s) => n + (s.kind === 'bake' ? s.seconds : 0), 0),
-    alarms: service.alarms.map((name) => ({ name, state: seen.alarmStates.find((a) => a.name === name)?.state ?? 'MISSING' })),
+    alarms,
     problems,
+    rollsBackAtOnce: alarms.filter((a) => a.state === 'ALARM').map((a) => `alarm ${a.name} is in ALARM: the first alarm check (on entering step 1) would roll the rollout back`),
   };
 }
 

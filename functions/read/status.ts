@@ -3,7 +3,7 @@
  * listener weights, alarms) plus the execution's own progress (the state it is in, the newest decision its
  * states wrote). The CLI reads it from AWS (`--stack`) or asks a running `local up` for it (`--local`, which
  * builds it with this same code); `status --watch` reads it again every second or two and renders it with
- * `bin/view.ts`.
+ * `functions/read/view.ts`.
  */
 import type { ServiceConfig, Slot } from '../core/config';
 import type { PlanStep } from '../core/plan';
@@ -45,7 +45,8 @@ export interface ActiveRollout {
   readonly stepIndex?: number;
   readonly newSlot?: Slot;
   readonly wait?: WaitRecord;
-  readonly pause?: { readonly by: string; readonly at: string };
+  /** An operator's pause, or Cutover's own hold (`reason`: the retained slot cannot take the traffic back). */
+  readonly pause?: { readonly by: string; readonly at: string; readonly reason?: string };
   readonly abort?: { readonly error: string; readonly reason: string; readonly at: string };
   /** The state the execution is in. */
   readonly state?: string;
@@ -74,6 +75,11 @@ export interface RolloutStatus {
    * reached when it was last seen running.
    */
   readonly ended?: RolloutSummary & { readonly stepIndex?: number };
+  /**
+   * What the watch has to say besides the status: after `--wait-start`, whether there was no rollout at
+   * all yet or none new since the last one.
+   */
+  readonly notice?: string;
 }
 
 export interface StatusDeps {
@@ -154,6 +160,7 @@ export function watchStep(
   followed: { readonly rolloutId: string; readonly stepIndex?: number } | undefined,
   status: RolloutStatus,
   waitingForStart: boolean,
+  waitedMs = 0,
 ): { followed?: { rolloutId: string; stepIndex?: number }; view: RolloutStatus; done: boolean; exitCode?: number } {
   const active = status.active;
   if (followed && active?.rolloutId === followed.rolloutId) {
@@ -162,12 +169,33 @@ export function watchStep(
   if (followed) {
     const record = status.recent.find((r) => r.rolloutId === followed.rolloutId);
     if (!record || record.outcome === 'RUNNING') return { followed, view: status, done: false }; // ending: the record comes next
-    return { followed, view: { ...status, ended: { ...record, stepIndex: followed.stepIndex } }, done: true, exitCode: exitCodeOf(record.outcome) };
+    // The last frame shows the followed rollout's result alone, never the step, wait or decision of the
+    // rollout that may hold the lock now (a newer push that superseded it).
+    return { followed, view: { ...withoutOther(status), ended: { ...record, stepIndex: followed.stepIndex } }, done: true, exitCode: exitCodeOf(record.outcome) };
   }
-  if (active) return watchStep({ rolloutId: active.rolloutId, stepIndex: active.stepIndex }, status, waitingForStart);
+  if (active) return watchStep({ rolloutId: active.rolloutId, stepIndex: active.stepIndex }, status, waitingForStart, waitedMs);
   if (waitingForStart) return { view: status, done: false };
   const last = status.recent[0];
-  return { view: last ? { ...status, ended: last } : status, done: true, exitCode: last ? exitCodeOf(last.outcome) : WatchExit.SUCCEEDED };
+  const notice = waitedMs > 0 ? waitNotice(last, waitedMs) : undefined;
+  return { view: { ...(last ? { ...status, ended: last } : status), ...(notice ? { notice } : {}) }, done: true, exitCode: last ? exitCodeOf(last.outcome) : WatchExit.SUCCEEDED };
+}
+
+/**
+ * A status without the rollout in progress when that is not the one a watch follows (a newer push that
+ * superseded it holds the lock): its step, wait and decision would mix with the followed one's result.
+ */
+function withoutOther(status: RolloutStatus): RolloutStatus {
+  if (!status.active) return status;
+  const { active: _other, decision: _its, ...rest } = status;
+  return rest;
+}
+
+/** What a watch that waited for a rollout to begin, in vain, says: no rollout at all yet, or none new. */
+function waitNotice(last: RolloutSummary | undefined, waitedMs: number): string {
+  const waited = `${Math.round(waitedMs / 100) / 10}s`;
+  return last
+    ? `no new rollout began within ${waited} (--wait-start); the last one, ${last.rolloutId}, ended ${last.outcome}`
+    : `no rollout began within ${waited} (--wait-start), and there is none yet`;
 }
 
 /** Options of {@link watch}. */
@@ -200,7 +228,7 @@ export async function watch(options: WatchOptions): Promise<number> {
   let followed: { rolloutId: string; stepIndex?: number } | undefined;
   for (;;) {
     const status = await options.read();
-    const step = watchStep(followed, status, now() - started < (options.waitStartMs ?? 0));
+    const step = watchStep(followed, status, now() - started < (options.waitStartMs ?? 0), options.waitStartMs ?? 0);
     followed = step.followed;
     if (step.done) {
       options.show(step.view, true);
@@ -247,10 +275,11 @@ export function decisionOf(state: string, output: unknown, keys: Readonly<Record
 export function changeKey(status: RolloutStatus): string {
   const a = status.active;
   return JSON.stringify([
-    a && [a.rolloutId, a.stepIndex, a.state, a.wait?.kind, a.wait?.since, a.pause?.by, a.abort?.reason],
+    a && [a.rolloutId, a.stepIndex, a.state, a.wait?.kind, a.wait?.since, a.pause?.by, a.pause?.reason, a.abort?.reason],
     status.weights,
     status.alarms,
     status.decision,
     status.ended && [status.ended.rolloutId, status.ended.outcome, status.ended.reason],
+    status.notice,
   ]);
 }

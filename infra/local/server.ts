@@ -7,20 +7,26 @@
  * - `POST /events` an EventBridge event → the function its rule targets
  * - `POST /push`   `{ "tag": "v2" }`: push a new image to the local ECR and deliver its push event
  * - `POST /alarm`  `{ "alarm": "checkout-5xx" }`: put an alarm into ALARM and deliver its event
+ *   (`"state": "OK"`: clear it, back to OK)
+ * - `POST /retry`  `{ "service": "checkout", "user": "alice" }`: `cutover retry --local` (functions/start/retry.ts)
  * - `GET  /state`  the service's end state, read from the emulator
  * - `GET  /status?service=checkout`  the rollout status the CLI's `status` shows (functions/read/status.ts), read-only
  * - `GET  /plan?service=checkout&image=repo@sha256:…`  what a rollout would do (functions/read/plan.ts), read-only
  * - `GET  /history?service=checkout`  the last rollouts and commands, read-only
  * Its address and the local signing secret are written to `.cutover/local.json` for the other commands.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { buildPlan } from '../../functions/read/plan';
+import { retryRollout } from '../../functions/start/retry';
 import { decisionOf, readStatus, resultKeys, type ExecutionReader, type RolloutStatus } from '../../functions/read/status';
 import { readRolloutDefinition } from '../../state-machines/definition';
 import { fireAlarm, pushAndDeliver, readEndState } from './demo';
+import { clientConfig } from './environment';
+import { alarmStateChangeEvent } from './events';
 import { LOCAL_SIGNING_SECRET, type LocalRuntime } from './runtime';
 import type { LocalStepFunctions } from './sfn';
 
@@ -33,6 +39,54 @@ export interface LocalServerInfo {
   readonly pid: number;
   /** Base of the `response_url`s the runtime's stand-in for Slack receives (`<slackResponseUrl>/<id>`). */
   readonly slackResponseUrl: string;
+  /** The moto_server process it started (none for an emulator given by `AWS_ENDPOINT_URL`). */
+  readonly emulatorPid?: number;
+}
+
+/** No `local up` is running for this directory (no state file, or one left by a process that is gone). */
+export class LocalServerNotRunningError extends Error {
+  override readonly name = 'LocalServerNotRunning';
+}
+
+/** Another `local up` is running for this directory. */
+export class LocalServerRunningError extends Error {
+  override readonly name = 'LocalServerRunning';
+}
+
+/**
+ * Whether a process runs: signal 0 tests it without touching it. A zombie (exited, not yet reaped by its
+ * parent) counts as gone: on Linux its state in `/proc/<pid>/stat` is `Z`.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+const START_HINT = 'start one with "npm run cutover -- local up"';
+
+/**
+ * Reads the state file as it is: the server it names if that process still runs; `stale` when the file names
+ * a process that is gone or cannot be read (a `local up` killed hard never removes it).
+ */
+function inspectStateFile(stateFile: string): { info?: LocalServerInfo; stale?: string } {
+  if (!existsSync(stateFile)) return {};
+  let info: LocalServerInfo;
+  try {
+    info = JSON.parse(readFileSync(stateFile, 'utf8')) as LocalServerInfo;
+  } catch (error) {
+    return { stale: `${stateFile} cannot be read (${(error as Error).message})` };
+  }
+  if (typeof info.pid !== 'number' || !processAlive(info.pid)) return { stale: `the local environment in ${stateFile} (pid ${info.pid}, ${info.url}) is no longer running` };
+  return { info };
 }
 
 const MAX_BODY = 256 * 1024;
@@ -47,6 +101,17 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(body));
     req.on('error', reject);
   });
+}
+
+/** Puts an alarm back to OK (`cutover local alarm <name> --ok`) and delivers its state-change event. */
+async function clearAlarm(runtime: LocalRuntime, alarmName: string, reason: string) {
+  const cw = new CloudWatchClient(clientConfig(runtime.emulator.endpoint));
+  try {
+    await cw.send(new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'OK', StateReason: reason }));
+  } finally {
+    cw.destroy();
+  }
+  return runtime.deliver(alarmStateChangeEvent({ alarmName, state: 'OK', reason }));
 }
 
 /** The local executions' progress: the state each entered last and the newest decision its states wrote. */
@@ -85,8 +150,17 @@ export interface ServeOptions {
   readonly timeScale?: number;
 }
 
-/** Serves the runtime on 127.0.0.1:`port` (0: any free port) and writes the state file. */
-export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = STATE_FILE, options: ServeOptions = {}): Promise<{ info: LocalServerInfo; close: () => Promise<void> }> {
+/**
+ * Serves the runtime on 127.0.0.1:`port` (0: any free port) and writes the state file. Refuses when another
+ * `local up` is running for this directory; removes a stale state file (its process gone) and says so in
+ * `staleRemoved`.
+ */
+export async function serveLocal(
+  runtime: LocalRuntime,
+  port = 0,
+  stateFile = STATE_FILE,
+  options: ServeOptions = {},
+): Promise<{ info: LocalServerInfo; staleRemoved?: string; close: () => Promise<void> }> {
   const scale = (status: RolloutStatus) => scaledStatus(status, options.timeScale ?? 1);
   const server = createServer(async (req, res) => {
     const json = (status: number, value: unknown) => {
@@ -115,7 +189,19 @@ export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = ST
       }
       if (req.method === 'POST' && req.url === '/alarm') {
         const alarm = String(parse().alarm ?? runtime.env.service.alarms[0]);
+        if (parse().state === 'OK') return json(200, await clearAlarm(runtime, alarm, String(parse().reason ?? 'cleared from the command line')));
         return json(200, await fireAlarm(runtime, alarm, String(parse().reason ?? 'set from the command line')));
+      }
+      if (req.method === 'POST' && req.url === '/retry') {
+        const name = String(parse().service ?? runtime.env.service.name);
+        const service = runtime.ports.services.find((s) => s.name === name);
+        if (!service) return json(404, { error: `unknown service "${name}"; known: ${runtime.ports.services.map((s) => s.name).join(', ')}` });
+        try {
+          return json(200, await retryRollout(service, String(parse().user ?? 'local'), runtime.ports));
+        } catch (error) {
+          if ((error as Error).name === 'NothingToRetry') return json(409, { error: (error as Error).message });
+          throw error;
+        }
       }
       if (req.method === 'GET' && /^\/(status|plan|history)(\?|$)/.test(req.url ?? '')) {
         const url = new URL(req.url!, 'http://127.0.0.1');
@@ -140,30 +226,47 @@ export async function serveLocal(runtime: LocalRuntime, port = 0, stateFile = ST
       return json(400, { error: (error as Error).message });
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // One `local up` per directory: the other commands find it through this one file.
+  const existing = inspectStateFile(stateFile);
+  if (existing.info && existing.info.pid !== process.pid) {
+    throw new LocalServerRunningError(`a local environment is already running here (pid ${existing.info.pid}, ${existing.info.url}): stop it first (Ctrl-C in its terminal)`);
+  }
+  if (existing.stale) rmSync(stateFile, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   const info: LocalServerInfo = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     signingSecret: LOCAL_SIGNING_SECRET,
     emulator: runtime.emulator.endpoint,
     pid: process.pid,
     slackResponseUrl: runtime.slackApi.responseUrl,
+    emulatorPid: runtime.emulator.pid,
   };
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(info, null, 2));
   return {
     info,
+    staleRemoved: existing.stale,
     close: async () => {
-      rmSync(stateFile, { force: true });
+      // Only our own file: another `local up` may have started here since (after this one's file was removed).
+      if (inspectStateFile(stateFile).info?.pid === process.pid) rmSync(stateFile, { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-/** The running `local up`, from its state file. */
+/**
+ * The running `local up`, from its state file. A file whose process is gone (a `local up` killed hard) is
+ * removed, and the error says so.
+ */
 export function readLocalServer(stateFile = STATE_FILE): LocalServerInfo {
-  try {
-    return JSON.parse(readFileSync(stateFile, 'utf8')) as LocalServerInfo;
-  } catch {
-    throw new Error(`no local environment is running here (${stateFile} not found): start one with "npm run cutover -- local up"`);
+  const { info, stale } = inspectStateFile(stateFile);
+  if (info) return info;
+  if (stale) {
+    rmSync(stateFile, { force: true });
+    throw new LocalServerNotRunningError(`${stale}: removed the stale file; ${START_HINT}`);
   }
+  throw new LocalServerNotRunningError(`no local environment is running here (${stateFile} not found): ${START_HINT}`);
 }

@@ -4,7 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { until } from '../../infra/local/demo';
@@ -86,11 +86,14 @@ describe('cutover local event', () => {
     const { stdout, code } = await cli('local', 'event', file, '--json', '--time-scale', '0.001');
 
     const result = lastJson(stdout);
-    expect(code).toBe(0);
+    // A rollout it ran did not succeed: exit code 1, as for status --watch.
+    expect(code).toBe(1);
     expect(result.rule).toBe('RolloutOnPush');
     expect(result.target).toBe('start');
-    // A saved event names an image pushed somewhere else: pre-flight refuses it before any change.
-    expect(result.executions).toEqual([expect.objectContaining({ name: `checkout-${'3f'.repeat(32)}`, status: 'FAILED', endState: 'Rollout refused' })]);
+    // A saved event names an image pushed somewhere else: pre-flight refuses it before any change, and says why.
+    const reason = `pre-flight failed: image sha256:${'3f'.repeat(32)} is not in ECR repository checkout`;
+    expect(result.executions).toEqual([expect.objectContaining({ name: `checkout-${'3f'.repeat(32)}`, status: 'FAILED', endState: 'Rollout refused', outcome: 'REFUSED', reason })]);
+    expect(stdout).toContain(`checkout-${'3f'.repeat(32)}: REFUSED — ${reason}`);
     expect(result.weights).toEqual({ blue: 100, green: 0 });
   });
 
@@ -102,7 +105,7 @@ describe('cutover local event', () => {
     const { stdout, code } = await cli('local', 'event', file, '--json', '--time-scale', '0.001');
 
     const result = lastJson(stdout);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(result.error.name).toBe('InvalidInput');
     expect(result.executions).toEqual([]);
     expect(result.weights).toEqual({ blue: 100, green: 0 });
@@ -145,7 +148,7 @@ describe('cutover local up, push and slack', () => {
       // Wherever the canary is when the command lands: a split, never 100/0.
       expect(paused.stdout).toMatch(/Pausing checkout at blue (\d|[1-9]\d) \/ green (\d|[1-9]\d) once the current step ends/);
       expect(status.stdout).toContain('paused by <@UDEMO0OPERATOR>, holding');
-      expect(refused).toMatchObject({ code: 1, stdout: '403: <@UINTRUDER> may not steer checkout\n' });
+      expect(refused).toMatchObject({ code: 3, stdout: '403: <@UINTRUDER> may not steer checkout\n' });
       expect(resumed.stdout).toContain('Resumed checkout');
       expect(log).toContain('Shift 100% to green: blue 0 / green 100');
       expect(rolledBack.code).toBe(0);
@@ -156,5 +159,157 @@ describe('cutover local up, push and slack', () => {
       await exited;
     }
     expect(existsSync(stateFile)).toBe(false);
+  }, 180_000);
+});
+
+const ROOT = join(__dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const ENTRY = join(ROOT, 'bin/cutover.ts');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('cutover --version and --help', () => {
+  it('prints the version from package.json', async () => {
+    const { stdout, code } = await cli('--version');
+
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(VERSION);
   });
+
+  it('shows an option only in the help of the commands where it means something', async () => {
+    const help = async (...command: string[]) => (await cli(...command, '--help')).stdout;
+    const [promote, rollback, pause, status, alarm, event, retry] = await Promise.all([
+      help('promote'), help('rollback'), help('pause'), help('status'), help('local', 'alarm'), help('local', 'event'), help('retry'),
+    ]);
+
+    expect(promote).toContain('--full');
+    expect(rollback).not.toContain('--full');
+    expect(pause).not.toContain('--full');
+    expect(alarm).toContain('--ok');
+    expect(status).not.toContain('--time-scale');
+    expect(status).toContain('--cutover <id>');
+    expect(event).not.toContain('--stack');
+    expect(retry).toContain('--local');
+    // The alias is in the help of rollback, and says when it applies.
+    expect(rollback).toContain('Usage: cutover rollback|abort');
+    expect(rollback).toContain('during a rollout (alias: abort)');
+  });
+
+  it('takes a usage error as exit code 3 (refused, nothing changed)', async () => {
+    const { code, stderr } = await cli('status', '--bogus');
+
+    expect(code).toBe(3);
+    expect(stderr).toContain("unknown option '--bogus'");
+  });
+});
+
+describe('cutover against AWS without credentials or a Region', () => {
+  it('exits 4 and points at --local', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cutover-home-'));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' };
+    const out = await run(TSX, [ENTRY, 'status', 'checkout', '--stack', 'CutoverExample'], { cwd: home, env, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+
+    expect(out.code).toBe(4);
+    expect(out.stderr).toContain('Region is missing');
+    expect(out.stderr).toContain('add --local');
+  });
+
+  it('exits 4 with how to start one when no local environment is running', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cutover-none-'));
+    const out = await run(TSX, [ENTRY, 'local', 'push', 'v2'], { cwd, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+
+    expect(out.code).toBe(4);
+    expect(out.stderr).toContain('no local environment is running here');
+  });
+});
+
+describe('the built CLI', () => {
+  it('runs with node alone outside the repository: --help, --version and a local demo, with no tsx and no node_modules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-built-'));
+    const outdir = join(dir, 'cli');
+    await run(process.execPath, [join(ROOT, 'scripts/build-cli.mjs'), '--outdir', outdir], { cwd: ROOT, timeout: 120_000 });
+    const moto = (await run('sh', ['-c', 'command -v moto_server'])).stdout.trim();
+    // Only node and moto_server on PATH: no tsx, no npx, nothing from the repository.
+    const env = { PATH: [dirname(process.execPath), dirname(moto), '/usr/bin', '/bin'].join(':'), HOME: dir };
+    const built = (...args: string[]) => run(process.execPath, [join(outdir, 'cutover.mjs'), ...args], { cwd: dir, env, timeout: 120_000 });
+
+    const [help, version] = await Promise.all([built('--help'), built('--version')]);
+    const demo = await built('demo', '--json', '--time-scale', '0.001');
+
+    expect(readFileSync(join(outdir, 'cutover.mjs'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(help.stdout).toContain('Usage: cutover [options] [command]');
+    expect(version.stdout.trim()).toBe(VERSION);
+    expect(lastJson(demo.stdout)).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 } });
+    expect((await run('sh', ['-c', 'command -v tsx || echo none'], { env })).stdout.trim()).toBe('none');
+  }, 240_000);
+});
+
+describe('cutover retry, abort and the local alarm on a running local up', () => {
+  it('retries a rolled-back image once its alarm is cleared, to SUCCEEDED; abort rolls a rollout back', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cutover-retry-'));
+    const env = { ...process.env, AWS_ENDPOINT_URL: '', NO_COLOR: '1' };
+    const up = spawn(TSX, [ENTRY, 'local', 'up', '--time-scale', '0.005'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stateFile = join(cwd, '.cutover/local.json');
+    const command = (...args: string[]) =>
+      run(TSX, [ENTRY, ...args], { cwd, env, timeout: 120_000 }).then(
+        (r) => ({ stdout: r.stdout, stderr: r.stderr, code: 0 }),
+        (e: { stdout: string; stderr: string; code: number }) => ({ stdout: e.stdout, stderr: e.stderr, code: e.code }),
+      );
+    try {
+      await until(() => existsSync(stateFile), 60_000, 100);
+      const { url } = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string };
+      const records = async () => ((await (await fetch(`${url}/history?service=checkout`)).json()) as { rollouts: Array<{ rolloutId: string; outcome?: string; reason?: string }> }).rollouts;
+      const ended = async (id: string) => {
+        await until(async () => (await records()).some((r) => r.rolloutId === id && r.outcome && r.outcome !== 'RUNNING'), 90_000, 100);
+        return (await records()).find((r) => r.rolloutId === id)!;
+      };
+
+      const nothingYet = await command('retry', 'checkout', '--local');
+      // An alarm already in ALARM: plan says the rollout would roll back at once; the push does.
+      await command('local', 'alarm', 'checkout-5xx');
+      const plan = await command('plan', 'checkout', '--local');
+      const pushed = JSON.parse((await command('local', 'push', 'v2')).stdout) as { started: string[] };
+      const first = await ended(pushed.started[0]!);
+
+      // Cleared, the same image again: a new rollout of it, through pre-flight and the lock as a push.
+      const cleared = await command('local', 'alarm', 'checkout-5xx', '--ok');
+      const retried = await command('retry', 'checkout', '--local', '--json');
+      const retry = JSON.parse(retried.stdout) as { rolloutId: string; retryOf: string; image: string };
+      const second = await ended(retry.rolloutId);
+      const history = await command('history', 'checkout', '--local');
+      const again = await command('retry', 'checkout', '--local');
+
+      // abort: the alias of rollback, during a rollout.
+      const next = JSON.parse((await command('local', 'push', 'v3')).stdout) as { started: string[] };
+      await until(async () => ((await (await fetch(`${url}/status?service=checkout`)).json()) as { active?: { stepIndex?: number } }).active?.stepIndex !== undefined, 60_000, 100);
+      const aborted = await command('abort', 'checkout', 'smoke test failed', '--local');
+      const third = await ended(next.started[0]!);
+
+      expect(plan.code).toBe(1);
+      expect(plan.stdout).toContain('alarm checkout-5xx is in ALARM: the first alarm check (on entering step 1) would roll the rollout back');
+      expect(first).toMatchObject({ outcome: 'ROLLED_BACK' });
+      expect(nothingYet).toMatchObject({ code: 3, stderr: expect.stringContaining('checkout has no rollout yet: nothing to retry') });
+      expect(cleared.code).toBe(0);
+      expect(retried.code).toBe(0);
+      expect(retry.retryOf).toBe(pushed.started[0]);
+      expect(retry.rolloutId).toMatch(/^checkout-r\d+-[0-9a-f]+$/);
+      expect(second).toMatchObject({ outcome: 'SUCCEEDED' });
+      expect(history.stdout).toMatch(new RegExp(`${retry.rolloutId}: SUCCEEDED \\(CLI \\S+ retry of ${pushed.started[0]}, took \\d`));
+      expect(history.stdout).toMatch(new RegExp(`${pushed.started[0]}: ROLLED_BACK \\(ECR push [0-9a-f-]+, took \\d`));
+      expect(again.code).toBe(3);
+      expect(again.stderr).toContain('ended SUCCEEDED');
+      expect(aborted.code).toBe(0);
+      expect(third).toMatchObject({ outcome: 'ROLLED_BACK' });
+      expect(third.reason).toContain('smoke test failed');
+    } finally {
+      const exited = new Promise((resolve) => up.once('exit', resolve));
+      up.kill('SIGINT');
+      await exited;
+    }
+  }, 240_000);
 });

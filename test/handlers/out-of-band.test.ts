@@ -9,7 +9,7 @@ import { ModifyListenerCommand, ModifyRuleCommand, type Action } from '@aws-sdk/
 import { UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readStatus } from '../../functions/read/status';
-import { painter, weightsLine } from '../../bin/view';
+import { painter, weightsLine } from '../../functions/read/view';
 import { createHandler as createCheckAlarms } from '../../functions/check-alarms/handler';
 import { ErrorName } from '../../functions/core/errors';
 import type { LiveState, RolloutState, SteadyState } from '../../functions/core/rollout';

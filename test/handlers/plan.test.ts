@@ -8,7 +8,7 @@ import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildPlan, jsonDiff, parseImage } from '../../functions/read/plan';
-import { renderPlan } from '../../bin/plan';
+import { renderPlan } from '../../functions/read/plan-view';
 import { DIGEST, IMAGE_URI, LIVE_IMAGE_URI, OTHER_DIGEST, serviceConfig } from '../fixtures/state';
 import { aws, givenHealthyEnvironment, givenListener, realDeps, resetAws, sdkError, weightedForward, type Deps } from './harness';
 

@@ -282,6 +282,7 @@ describe('prepare handler', () => {
           image: IMAGE_URI,
           pushedAt: PUSHED,
           reason: `busy: rollout ${OTHER_ROLLOUT_ID} is in progress (concurrency: reject)`,
+          trigger: `ecr-push:${EVENT_ID}`,
         },
       },
     ]);
@@ -333,7 +334,7 @@ describe('prepare handler', () => {
     expect(historyWrites()).toEqual([
       {
         sk: `rollout#${PUSHED}#${ROLLOUT_ID}`,
-        fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason },
+        fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED, reason, trigger: `ecr-push:${EVENT_ID}` },
       },
     ]);
     // The push leaves the queue after its record (it may have been woken for its turn).
@@ -471,7 +472,7 @@ describe('prepare handler', () => {
       expect(historyWrites()).toEqual([
         {
           sk: `rollout#${NOW}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, pushedAt: PUSHED, reason: `pre-flight failed: ${problems.join('; ')}` },
+          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, pushedAt: PUSHED, reason: `pre-flight failed: ${problems.join('; ')}`, trigger: `ecr-push:${EVENT_ID}` },
         },
       ]);
       expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
@@ -493,7 +494,7 @@ describe('prepare handler', () => {
       expect(historyWrites()).toEqual([
         {
           sk: `rollout#${PUSHED_AT}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED_AT, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}` },
+          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED_AT, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}`, trigger: `ecr-push:${EVENT_ID}` },
         },
       ]);
       expect(lockAcquires()).toEqual([]);
@@ -624,6 +625,7 @@ describe('prepare when another rollout holds the lock', () => {
         fields: {
           service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED,
           reason: `superseded on arrival: the newer push ${OTHER_ROLLOUT_ID} is rolling out or waiting`,
+          trigger: `ecr-push:${EVENT_ID}`,
         },
       },
     ]);

@@ -8,7 +8,7 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsExecutionReader } from '../../bin/aws-target';
 import { readStatus, watchStep } from '../../functions/read/status';
-import { renderStatus } from '../../bin/view';
+import { renderStatus } from '../../functions/read/view';
 import { ROLLOUT_ID, serviceConfig } from '../fixtures/state';
 import { NOW, STATE_MACHINE_ARN, aws, givenAlarmStates, givenListener, givenLock, lockItem, realDeps, released, resetAws, sdkError, weightedForward, type Deps } from './harness';
 

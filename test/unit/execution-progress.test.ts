@@ -4,7 +4,7 @@
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { progressFromHistory } from '../../bin/aws-target';
+import { progressFromHistory } from '../../functions/read/progress';
 import { decisionOf, resultKeys, type RolloutStatus } from '../../functions/read/status';
 import { scaledStatus } from '../../infra/local/server';
 import { readRolloutDefinition } from '../../state-machines/definition';

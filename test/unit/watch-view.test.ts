@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CanaryPlan } from '../../functions/core/plan';
 import { changeKey, watch, watchStep, type RolloutStatus } from '../../functions/read/status';
-import { bar, painter, position, renderStatus, stepMarks, wantsColor } from '../../bin/view';
+import { bar, painter, position, renderStatus, stepMarks, wantsColor } from '../../functions/read/view';
 
 const AT = '2026-11-24T10:20:00.000Z';
 const ago = (seconds: number) => new Date(Date.parse(AT) - seconds * 1000).toISOString();

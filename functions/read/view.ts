@@ -1,11 +1,11 @@
 /**
- * What the CLI draws, as pure functions from data to lines: the `status` view (a progress bar across the
+ * The status view as pure functions from data to lines (the CLI draws it; any reader of a status may): the `status` view (a progress bar across the
  * plan's steps, the steps, the weights, the alarms, the newest decision) and the `plan` preview. Colours
  * only when asked for (the CLI asks when stdout is a TTY and `NO_COLOR` is unset).
  */
-import { describeStep, formatDuration, type PlanStep } from '../functions/core/plan';
-import { percentText, type Weights } from '../functions/core/rollout';
-import type { RolloutStatus } from '../functions/read/status';
+import { describeStep, formatDuration, type PlanStep } from '../core/plan';
+import { percentText, type Weights } from '../core/rollout';
+import type { RolloutStatus } from './status';
 
 export interface ViewOptions {
   /** ANSI colours. @default false */
@@ -101,6 +101,11 @@ function stepText(status: RolloutStatus): string {
   const total = status.plan.length;
   if (active.abort) return `aborting: ${active.abort.reason}`;
   if (active.stepIndex === undefined) return phaseText(active.state, active.newSlot);
+  // Cutover's own hold: the rollback target cannot take the traffic back; a human resumes or rolls back.
+  if (active.pause?.reason) {
+    const at = active.stepIndex >= total ? 'before finalizing' : `step ${active.stepIndex + 1}/${total} ${describeStep(status.plan[active.stepIndex]!, active.newSlot)}`;
+    return `${at}: held by ${active.pause.by}: ${active.pause.reason}; resume when fixed, or roll back`;
+  }
   if (active.stepIndex >= total) return 'all steps done: finalizing';
   const step = status.plan[active.stepIndex]!;
   const where = `step ${active.stepIndex + 1}/${total} ${describeStep(step, active.newSlot)}`;
@@ -181,5 +186,6 @@ export function renderStatus(status: RolloutStatus, options: ViewOptions = {}): 
   if (active?.executionUrl && !ended) lines.push(`${label('console')}${active.executionUrl}`);
   if (ended?.reason) lines.push(`${label('result')}${paint(ended.outcome === 'SUCCEEDED' ? 'green' : 'red', ended.reason)}`);
   else if (!active && !ended && status.recent[0]) lines.push(`${label('last')}${status.recent[0].rolloutId}: ${status.recent[0].outcome}`);
+  if (status.notice) lines.push(`${label('note')}${paint('yellow', status.notice)}`);
   return lines;
 }

@@ -1,9 +1,9 @@
 /**
  * `cutover plan`'s text output: the preview `functions/read/plan.ts` builds, as a person reads it.
  */
-import { formatDuration } from '../functions/core/plan';
-import { shortRevision, weightsText } from '../functions/core/rollout';
-import type { PlanPreview } from '../functions/read/plan';
+import { formatDuration } from '../core/plan';
+import { shortRevision, weightsText } from '../core/rollout';
+import type { PlanPreview } from './plan';
 import { painter } from './view';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -39,6 +39,12 @@ export function renderPlan(plan: PlanPreview, options: { readonly color?: boolea
   else {
     lines.push(`${label('pre-flight')}${paint('red', `${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''}: a rollout would be refused`)}`);
     for (const p of plan.problems) lines.push(`${' '.repeat(11)}${paint('red', `✖ ${p}`)}`);
+  }
+  // Older previews (a `local up` of an earlier version) have no such field.
+  const atOnce = plan.rollsBackAtOnce ?? [];
+  if (atOnce.length) {
+    lines.push(`${label('rollback')}${paint('red', `${atOnce.length} reason${atOnce.length > 1 ? 's' : ''} it would roll back at once`)}`);
+    for (const r of atOnce) lines.push(`${' '.repeat(11)}${paint('red', `✖ ${r}`)}`);
   }
   return lines;
 }

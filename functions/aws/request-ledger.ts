@@ -12,9 +12,10 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RequestLedger } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge, errorName } from './edge';
+import { EXPIRES_AT_ATTRIBUTE } from '../core/table';
 
 /** The table's TTL attribute (infra/cutover.ts sets `timeToLiveAttribute` to it). */
-export const EXPIRES_AT_ATTRIBUTE = 'expiresAt';
+export { EXPIRES_AT_ATTRIBUTE };
 
 /** The key of a claimed request. */
 export const requestKey = (id: string) => ({ pk: `request#${id}`, sk: 'request' });

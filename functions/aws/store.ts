@@ -13,8 +13,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
+import { ACTIVE_INDEX } from '../core/table';
 
-export const ACTIVE_INDEX = 'active';
+export { ACTIVE_INDEX };
 const LOCK_SK = 'lock';
 const pkOf = (service: string) => `service#${service}`;
 const historySk = (startedAt: string, rolloutId: string) => `rollout#${startedAt}#${rolloutId}`;

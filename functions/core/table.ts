@@ -1,0 +1,11 @@
+/**
+ * Names in the store's DynamoDB table that both the AWS adapters (functions/aws) and the construct
+ * (infra/cutover.ts) use. Kept free of SDK imports: the construct reads them at synth time, and loading an
+ * SDK client there would slow every synth and make the library need the SDK at run time.
+ */
+
+/** The sparse global secondary index on `activeKey`: only the locks of rollouts in flight. */
+export const ACTIVE_INDEX = 'active';
+
+/** The table's TTL attribute (Unix seconds): request-ledger items expire by it. */
+export const EXPIRES_AT_ATTRIBUTE = 'expiresAt';

@@ -20,9 +20,7 @@
  *   }],
  * });
  */
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import { Annotations, ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, type CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -33,14 +31,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ACTIVE_INDEX } from '../functions/aws/store';
-import { EXPIRES_AT_ATTRIBUTE } from '../functions/aws/request-ledger';
+import { ACTIVE_INDEX, EXPIRES_AT_ATTRIBUTE } from '../functions/core/table';
 import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
 import { DEFAULT_SCAN_TIMEOUT_SECONDS, DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ScanTimeoutAction, type ServiceConfig } from '../functions/core/config';
 import { CanaryPlan, normalizePlan } from '../functions/core/plan';
@@ -48,17 +44,18 @@ import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPat
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { WATCHERS_VARIABLE, watchersOf } from '../functions/core/watchers';
 import { rolloutDashboard } from './dashboard';
+import { handOverLiveState } from './iac-ownership';
+import { resolveSlot, taskDefinitionAccess, type CutoverTaskDefinitionProps, type ResolvedSlot, type TaskDefinitionAccess } from './slots';
+import { bundleDirectory } from './assets';
 import { checkRegionAvailability, RegionalFeature } from './region-availability';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
-
-/** The repository root (infra/..), where `functions/` lives. */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The definition file and how its placeholders are found: shared with the local runner
  * (state-machines/definition.ts), so what CDK deploys and what runs locally is one file read one way.
  */
 export { aslPlaceholders, ROLLOUT_DEFINITION_PATH };
+export type { CutoverTaskDefinitionProps } from './slots';
 
 /** The Lambda functions, one per folder of `functions/` that has a `handler.ts`. */
 export const CUTOVER_FUNCTIONS = [
@@ -76,6 +73,10 @@ export const CUTOVER_FUNCTIONS = [
   'rollback',
   'reconcile',
   'chat',
+  // Custom resources of the user's own deploys (infra/iac-ownership.ts): what is live written back, and a
+  // task-definition change released through the canary.
+  'live-state',
+  'release',
 ] as const;
 
 /** Name of one of Cutover's functions (its folder under `functions/`). */
@@ -104,10 +105,18 @@ export function substitutionsFor(placeholders: readonly string[], values: Readon
 
 /** One slot of a managed service: its ECS service and the target group its tasks register with. */
 export interface CutoverSlotProps {
-  /** The slot's ECS service. Its task definition's roles are the only ones Cutover may pass to ECS. */
-  readonly service: ecs.BaseService;
-  /** The target group the service's tasks register with; the listener forwards to it with a weight. */
-  readonly targetGroup: elbv2.IApplicationTargetGroup;
+  /**
+   * The slot's ECS service: one built in this app (its task definition's roles are then the only ones Cutover
+   * may pass to ECS), one imported (`ecs.FargateService.fromFargateServiceAttributes`, or from another stack),
+   * or its name or ARN in the service's `cluster` (a token counts as an ARN, in the long format
+   * `service/<cluster>/<name>`). An imported service needs the service's `taskDefinition` prop.
+   */
+  readonly service: ecs.IBaseService | string;
+  /**
+   * The target group the service's tasks register with (or its ARN); the listener forwards to it with a
+   * weight.
+   */
+  readonly targetGroup: elbv2.ITargetGroup | string;
 }
 
 /** A service Cutover rolls out: two slots behind one listener, an image repository, alarms and a plan. */
@@ -122,15 +131,29 @@ export interface CutoverServiceProps {
   readonly green: CutoverSlotProps;
   /**
    * The listener whose default action forwards to both target groups with weights. Cutover may modify
-   * this listener (or the rule given in `listenerRuleArn`) and nothing else.
+   * this listener (or the rule given in `listenerRuleArn`) and nothing else. Give it, its ARN
+   * (`listenerArn`) or the rule's ARN (`listenerRuleArn`).
+   * @default - the listener of `listenerArn` or `listenerRuleArn`
    */
-  readonly listener: elbv2.IApplicationListener;
+  readonly listener?: elbv2.IApplicationListener;
   /**
-   * ARN of a rule of `listener` whose forward action holds the weights, when the service is not the
-   * listener's default action.
+   * ARN of the listener whose default action holds the weights, for a listener not built in this app.
+   * @default - `listener`'s ARN
+   */
+  readonly listenerArn?: string;
+  /**
+   * ARN of a listener rule whose forward action holds the weights, when the service is not the listener's
+   * default action.
    * @default - the listener's default action holds the weights
    */
   readonly listenerRuleArn?: string;
+  /**
+   * The slots' task definition: its family and the roles of its tasks. Required when either slot's service is
+   * imported (Cutover cannot read them from an `IBaseService`); for services built in this app it replaces
+   * what Cutover reads from them.
+   * @default - read from the slots' services (built in this app)
+   */
+  readonly taskDefinition?: CutoverTaskDefinitionProps;
   /** Name of the container whose image a rollout replaces. */
   readonly containerName: string;
   /** The ECR repository whose pushes roll out to this service. */
@@ -352,6 +375,8 @@ const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
   reconcile: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // GetItem: the abort's time, for the rollback reaction metric.
   rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+  // Whether an owner holds the service (a deploy then refuses to write what it is changing).
+  'live-state': ['dynamodb:GetItem'],
   // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
   // a rollback after completion takes and releases the lock; PutItem also claims each signed request once
   // (functions/aws/request-ledger.ts).
@@ -365,6 +390,10 @@ interface ServiceRefs {
   /** What the functions modify: the listener, or the listener rule. */
   readonly trafficArn: string;
   readonly usesRule: boolean;
+  readonly blue: ResolvedSlot;
+  readonly green: ResolvedSlot;
+  /** The family and roles of the slots' revisions (undefined only when the props are invalid). */
+  readonly taskDefinition?: TaskDefinitionAccess;
 }
 
 /**
@@ -477,6 +506,11 @@ export class Cutover extends Construct {
   public readonly recoveryRule: events.Rule;
   /** Events the rules could not deliver, and start/alarm invocations that failed after their retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * Per service whose slots are built in this app: the custom resources through which its deploys write back
+   * what Cutover owns (live state) and release a task-definition change through the canary.
+   */
+  public readonly liveState: ReadonlyArray<{ readonly service: string; readonly liveState: CustomResource; readonly release: CustomResource }>;
   /** The rollouts dashboard (unless the `dashboard` prop is false). */
   public readonly dashboard?: cloudwatch.Dashboard;
 
@@ -567,7 +601,8 @@ export class Cutover extends Construct {
 
     for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
-    for (const name of ['start', 'reconcile'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
+    for (const name of ['start', 'reconcile', 'release'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
+    functions.release.addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     // The alarm function aborts without reading the locks first: it knows who watches which alarm.
     functions.alarm.addEnvironment(WATCHERS_VARIABLE, stack.toJsonString(watchersOf(services.map((s) => s.config))));
     // What the CLI needs to find this orchestrator (`cutover status checkout --stack <name>`).
@@ -664,11 +699,30 @@ export class Cutover extends Construct {
 
     this.grantAccess(tracing);
 
+    // What CloudFormation owns and what Cutover owns in the slots built in this app (infra/iac-ownership.ts).
+    this.liveState = services.flatMap((s) => {
+      if (!s.blue.concrete || !s.green.concrete) return [];
+      const out = handOverLiveState(
+        this,
+        `${pascal(s.props.name.replace(/_/g, '-'))}Ownership`,
+        { name: s.props.name, cluster: s.config.cluster, blue: { service: s.blue.concrete, targetGroupArn: s.blue.targetGroupArn }, green: { service: s.green.concrete, targetGroupArn: s.green.targetGroupArn }, listener: s.usesRule ? undefined : (s.props.listener as elbv2.ApplicationListener | undefined), trafficArn: s.trafficArn },
+        { liveState: functions['live-state'], release: functions.release },
+      );
+      return out ? [{ service: s.props.name, ...out }] : [];
+    });
+
     if (props.dashboard ?? CutoverDefaults.dashboard) {
       this.dashboard = rolloutDashboard(
         this,
         'Dashboard',
-        services.map((s) => ({ name: s.props.name, listener: s.props.listener, blue: s.props.blue.targetGroup, green: s.props.green.targetGroup, alarms: s.props.alarms })),
+        services.map((s) => ({
+          name: s.props.name,
+          // The load balancer's name is read from the listener's ARN (a rule's ARN names it the same way).
+          listener: { listenerArn: s.props.listener?.listenerArn ?? s.props.listenerArn ?? s.trafficArn },
+          blue: typeof s.props.blue.targetGroup === 'string' ? { targetGroupArn: s.props.blue.targetGroup } : s.props.blue.targetGroup,
+          green: typeof s.props.green.targetGroup === 'string' ? { targetGroupArn: s.props.green.targetGroup } : s.props.green.targetGroup,
+          alarms: s.props.alarms,
+        })),
       );
     }
   }
@@ -695,16 +749,23 @@ export class Cutover extends Construct {
         problems.push(`${name}: must be an integer from 128 to 10240 (MiB)`);
       }
     }
-    const services = (props.services ?? []).map((s): ServiceRefs => {
+    const services = (props.services ?? []).map((s, i): ServiceRefs => {
       const usesRule = s.listenerRuleArn !== undefined;
-      const trafficArn = s.listenerRuleArn ?? s.listener.listenerArn;
+      if (s.listener !== undefined && s.listenerArn !== undefined) problems.push(`services[${i}].listenerArn: give either listener or listenerArn, not both`);
+      const listenerArn = s.listener?.listenerArn ?? s.listenerArn;
+      if (listenerArn === undefined && !usesRule) problems.push(`services[${i}].listener: required: the listener, its ARN (listenerArn) or the ARN of the listener rule (listenerRuleArn) that forwards to both target groups`);
+      const trafficArn = s.listenerRuleArn ?? listenerArn ?? '';
       const seconds = (d: Duration) => d.toSeconds({ integral: false });
+      const blue = resolveSlot(this, s.cluster, s.blue);
+      const green = resolveSlot(this, s.cluster, s.green);
+      const td = taskDefinitionAccess(`services[${i}]`, [blue, green], s.taskDefinition);
+      problems.push(...td.problems);
       const config: ServiceConfig = {
         name: s.name,
         cluster: s.cluster.clusterName,
         slots: {
-          blue: { serviceName: s.blue.service.serviceName, targetGroupArn: s.blue.targetGroup.targetGroupArn },
-          green: { serviceName: s.green.service.serviceName, targetGroupArn: s.green.targetGroup.targetGroupArn },
+          blue: { serviceName: blue.serviceName, targetGroupArn: blue.targetGroupArn },
+          green: { serviceName: green.serviceName, targetGroupArn: green.targetGroupArn },
         },
         listenerArn: trafficArn,
         containerName: s.containerName,
@@ -725,7 +786,7 @@ export class Cutover extends Construct {
         ...(s.keepRevisions !== undefined ? { keepRevisions: s.keepRevisions } : {}),
         ...(s.adoptDrift !== undefined ? { adoptDrift: s.adoptDrift } : {}),
       };
-      return { props: s, config, trafficArn, usesRule };
+      return { props: s, config, trafficArn, usesRule, blue, green, taskDefinition: td.access };
     });
     // The validators the start function runs on CUTOVER_SERVICES at run time (validateServices runs
     // validatePlan on each plan), so a config that synthesizes is one the functions accept.
@@ -763,12 +824,13 @@ export class Cutover extends Construct {
       description: `Cutover ${name} function`,
     });
     logGroup.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, `${id}Function`, {
+    const fn = new lambda.Function(this, `${id}Function`, {
       description: `Cutover: ${name}`,
-      entry: join(ROOT, 'functions', name, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: ROOT,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      // Bundled once by `npm run build` (scripts/build.mjs): esbuild, ESM, minified, the pinned SDK inside.
+      // The app that synthesizes needs neither esbuild nor Docker, and deploys the bundle the tests ran.
+      // Without source maps the `.map` beside the bundle stays out of the asset.
+      code: lambda.Code.fromAsset(bundleDirectory(name), options.sourceMaps ? {} : { exclude: ['*.map'] }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
@@ -784,16 +846,6 @@ export class Cutover extends Construct {
         ...(name in TABLE_ACCESS ? { TABLE_NAME: this.table.tableName } : {}),
         ...(options.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
-      bundling: {
-        // @middy/core is ESM-only: bundle as ESM, and give the bundled CommonJS of the AWS SDK a `require`.
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: "import { createRequire as __cutoverCreateRequire } from 'node:module'; const require = __cutoverCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: options.sourceMaps,
-        // Bundle the pinned SDK: the functions run the version they were tested with, not the runtime's.
-        externalModules: [],
-      },
     });
     return fn;
   }
@@ -802,13 +854,13 @@ export class Cutover extends Construct {
   private grantAccess(tracing: lambda.Tracing): void {
     const f = this.functions;
     const stack = Stack.of(this);
-    const slots = this.services.flatMap((s) => [s.props.blue, s.props.green]);
-    const serviceArns = unique(slots.map((slot) => slot.service.serviceArn));
+    const slots = this.services.flatMap((s) => [s.blue, s.green]);
+    const serviceArns = unique(slots.map((slot) => slot.serviceArn));
     const listenerArns = unique(this.services.filter((s) => !s.usesRule).map((s) => s.trafficArn));
     const ruleArns = unique(this.services.filter((s) => s.usesRule).map((s) => s.trafficArn));
-    const taskDefinitions = [...new Set(slots.map((slot) => slot.service.taskDefinition))];
-    const roleArns = unique(taskDefinitions.flatMap((td) => [td.taskRole.roleArn, ...(td.executionRole ? [td.executionRole.roleArn] : [])]));
-    const families = unique(taskDefinitions.map((td) => td.family));
+    // Each service's own roles and family: from its task definition, or its `taskDefinition` prop if imported.
+    const roleArns = unique(this.services.flatMap((s) => s.taskDefinition?.roleArns ?? []));
+    const families = unique(this.services.flatMap((s) => s.taskDefinition?.families ?? []));
 
     const unscoped = new Map<CutoverFunctionName, string[]>();
     const allow = (name: CutoverFunctionName, actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) => {
@@ -884,6 +936,22 @@ export class Cutover extends Construct {
     allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage'], repositoryArns);
     // Start reads ECR's push time, which orders pushes.
     allow('start', ['ecr:DescribeImages'], repositoryArns);
+    // The user's deploys: live state reads the slots, the lock and the weights; a release reads the live
+    // image and its push time, and starts a rollout like the start function.
+    // By name, not by reference: the slot services read this function's answer, so a reference to them in
+    // its policy would be a dependency cycle (infra/iac-ownership.ts hands over only services with a name).
+    const namedSlots = this.services.flatMap((s) =>
+      [s.blue, s.green].flatMap((slot) => {
+        const name = slot.concrete && (slot.concrete.node.defaultChild as ecs.CfnService).serviceName;
+        return name === undefined ? [] : [stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.config.cluster}/${name}` })];
+      }),
+    );
+    allow('live-state', ['ecs:DescribeServices'], unique(namedSlots));
+    allow('live-state', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.describeTargetGroups, UNSCOPABLE_ACTIONS.describeListeners], ['*']);
+    allow('release', ['ecs:DescribeServices'], serviceArns);
+    allow('release', [UNSCOPABLE_ACTIONS.describeTaskDefinition, ...ELB_DESCRIBE], ['*']);
+    allow('release', ['ecr:DescribeImages'], repositoryArns);
+    this.stateMachine.grantStartExecution(f.release);
     // The image-scan gate: the wait reads the scan once it is recorded; a completed scan ends it. Findings
     // of enhanced scanning come from Inspector through ECR's API, which needs inspector2:ListFindings.
     const gated = unique(this.services.filter((s) => s.props.imageScan).map((s) => s.props.repository.repositoryArn));

@@ -12,9 +12,10 @@ import { METRICS_NAMESPACE, RolloutMetric } from '../functions/core/metrics';
 /** What the dashboard needs of one service. */
 export interface DashboardService {
   readonly name: string;
-  readonly listener: elbv2.IApplicationListener;
-  readonly blue: elbv2.IApplicationTargetGroup;
-  readonly green: elbv2.IApplicationTargetGroup;
+  /** Only its ARN is read (the load balancer's name is in it): a listener built elsewhere works alike. */
+  readonly listener: Pick<elbv2.IApplicationListener, 'listenerArn'>;
+  readonly blue: Pick<elbv2.ITargetGroup, 'targetGroupArn'>;
+  readonly green: Pick<elbv2.ITargetGroup, 'targetGroupArn'>;
   readonly alarms: readonly cloudwatch.IAlarm[];
 }
 
@@ -35,7 +36,7 @@ const rolloutMetric = (service: string, metricName: string, statistic: string, p
  * Works for imported target groups, which may not know their load balancer.
  * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
  */
-export function requestCount(targetGroup: elbv2.IApplicationTargetGroup, listener: elbv2.IApplicationListener, label: string): cloudwatch.IMetric {
+export function requestCount(targetGroup: Pick<elbv2.ITargetGroup, 'targetGroupArn'>, listener: Pick<elbv2.IApplicationListener, 'listenerArn'>, label: string): cloudwatch.IMetric {
   const fullName = (targetGroup as { targetGroupFullName?: string }).targetGroupFullName ?? Fn.select(5, Fn.split(':', targetGroup.targetGroupArn, 6));
   const lb = Fn.split('/', listener.listenerArn, 5);
   return new cloudwatch.Metric({

@@ -46,8 +46,10 @@ export function cloneWithImage(definition: TaskDefinitionDoc, container: string,
 export async function register(state: RolloutState, deps: RegisterDeps): Promise<RevisionState> {
   const live = requireLive(state);
   const { rolloutId, service, image } = state;
-  const retained = await deps.ecs.describeTaskDefinition(live.retainedTaskDefinitionArn);
-  if (!retained) throw new ResourceNotFoundError(`the live task definition ${live.retainedTaskDefinitionArn} no longer exists`);
+  // A release clones the user's new revision (its configuration), a push the live one.
+  const sourceArn = state.release?.taskDefinitionArn ?? live.retainedTaskDefinitionArn;
+  const retained = await deps.ecs.describeTaskDefinition(sourceArn);
+  if (!retained) throw new ResourceNotFoundError(`the ${state.release ? 'released' : 'live'} task definition ${sourceArn} no longer exists`);
 
   // A retried register: the family's newest revision already carries this rollout's tag.
   const latest = await deps.ecs.describeTaskDefinition(retained.definition.family);
@@ -64,9 +66,10 @@ export async function register(state: RolloutState, deps: RegisterDeps): Promise
     [Tag.ROLLOUT_ID]: rolloutId,
     [Tag.SERVICE]: service.name,
     [Tag.DIGEST]: image.digest,
-    [Tag.CLONED_FROM]: shortRevision(live.retainedTaskDefinitionArn),
+    [Tag.CLONED_FROM]: shortRevision(sourceArn),
   });
-  const decision = `registered ${shortRevision(arn)} with ${service.containerName} = ${image.uri}; ${shortRevision(live.retainedTaskDefinitionArn)} is retained`;
+  const from = state.release ? ` from the released configuration ${shortRevision(sourceArn)}` : '';
+  const decision = `registered ${shortRevision(arn)}${from} with ${service.containerName} = ${image.uri}; ${shortRevision(live.retainedTaskDefinitionArn)} is retained`;
   deps.log.info('revision registered', { rolloutId, service: service.name, decision });
   return { taskDefinitionArn: arn, retainedTaskDefinitionArn: live.retainedTaskDefinitionArn, decision };
 }

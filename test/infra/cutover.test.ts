@@ -144,14 +144,14 @@ describe('the Cutover construct in the example app', () => {
       const name = example.stack.cutover.stateMachineName;
       const resources = example.template.toJSON().Resources;
       expect(resources[example.logicalId(example.stack.cutover.stateMachine)].Properties.StateMachineName).toBe(name);
-      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'];
+      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'];
       for (const fn of CUTOVER_FUNCTIONS) {
         const arn = env(fn).STATE_MACHINE_ARN;
         if (talking.includes(fn)) expect(render(arn), fn).toBe(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`);
         else expect(arn, fn).toBeUndefined();
       }
       for (const name of CUTOVER_FUNCTIONS) {
-        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(['start', 'reconcile', 'chat'].includes(name));
+        expect(env(name).CUTOVER_SERVICES !== undefined, name).toBe(['start', 'reconcile', 'chat', 'release'].includes(name));
         expect(env(name).NODE_OPTIONS, name).toBeUndefined();
       }
       expect(env('alarm').TABLE_NAME).toEqual(ref(example.stack.cutover.table));
@@ -400,8 +400,11 @@ describe('the Cutover construct in the example app', () => {
 
       // Assert
       const readers = CUTOVER_FUNCTIONS.filter((name) => statements(name).some((s) => actionsOf(s).includes('ecs:DescribeServices')));
-      expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'retire', 'reconcile', 'chat']);
-      for (const name of readers) {
+      expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'retire', 'reconcile', 'chat', 'live-state', 'release']);
+      // live-state names the slots by name: they read its answer, so a reference would be a cycle.
+      const byName = (n: string) => `arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<${example.logicalId(example.stack.target.cluster)}>/${n}`;
+      expect(statements('live-state').filter((s) => actionsOf(s).includes('ecs:DescribeServices')).flatMap((s) => [s.Resource].flat().map((r) => render(r as never)))).toEqual([byName('checkout-blue'), byName('checkout-green')]);
+      for (const name of readers.filter((n) => n !== 'live-state')) {
         expect(statements(name).filter((s) => actionsOf(s).includes('ecs:DescribeServices')).map((s) => s.Resource), name).toEqual([[ref(blue.service), ref(green.service)]]);
       }
       // DescribeAlarms has no working resource scope for composite alarms: it is granted on "*" (read-only).
@@ -450,7 +453,9 @@ describe('the Cutover construct in the example app', () => {
       expect(rendered('chat')).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], render(machine)], describe]);
       expect(rendered('prepare')).toEqual([answer, describe]);
       for (const name of ['finalize', 'rollback', 'reconcile', 'retire'] as const) expect(rendered(name), name).toEqual([answer]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'].includes(n))) expect(states(name), name).toEqual([]);
+      // A task-definition change in the user's deploy starts a rollout like a push.
+      expect(states('release')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'].includes(n))) expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

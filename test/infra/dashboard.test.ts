@@ -113,7 +113,8 @@ describe('the dashboard of the example app', () => {
 
 describe('the dashboard prop', () => {
   const build = (props: { dashboard?: boolean }, services = 1) => {
-    const stack = new Stack(testApp(), 'Dashboard');
+    // Two example environments share its fixed names (repository, alarms): CloudFormation's validation off.
+    const stack = new Stack(testApp({ cfnValidation: services === 1 }), 'Dashboard');
     const env = new ExampleEnvironment(stack, 'Environment');
     // Each service on its own slots and listener (they may not share them), both watching env's alarms.
     const envs = [env, ...(services > 1 ? [new ExampleEnvironment(stack, 'Other')] : [])];

@@ -1,14 +1,17 @@
 /**
- * The example app the infra tests synthesize: the same stack as `bin/app.ts`, without bundling (the
- * functions' code is not what these tests look at, and bundling twelve functions takes seconds).
+ * The example app the infra tests synthesize: the same stack as `bin/app.ts`. The functions' code is the
+ * prebuilt bundles in dist/assets (`npm run build`), the very files a deployment uploads.
  */
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { CutoverExampleStack } from '../../infra/example-environment';
 
-/** An App that skips asset bundling. */
-export const testApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+/**
+ * The App the infra tests synthesize in (nothing to bundle: the construct takes prebuilt assets), with
+ * CloudFormation's own template validation failing synth on an error, as in an app made by `cdk init` today.
+ */
+export const testApp = (options: { cfnValidation?: boolean } = {}) => new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': options.cfnValidation ?? true } });
 
 export interface ExampleApp {
   readonly app: App;

@@ -94,6 +94,12 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
   ],
+  // the custom resource of the user's deploys: ecs.describeService (both slots), describeTaskDefinition (the
+  // family's revision on a first deploy), the forward through the target groups' load balancer, store.getLock
+  'live-state': ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeListeners', 'dynamodb:GetItem'],
+  // a task-definition change released: traffic.readForward, ecs.describeService / describeTaskDefinition (the
+  // live image), registry.describeImage (its push time), executions.start
+  release: ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecr:DescribeImages', 'states:StartExecution'],
 };
 
 /** What every function needs to run: its own log stream, X-Ray; and for the EventBridge targets (start, alarm, reconcile), their dead letters. */
@@ -197,7 +203,7 @@ describe('a Cutover with notifications and a listener rule', () => {
   let secret: secretsmanager.Secret;
 
   beforeAll(() => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App();
     stack = new Stack(app, 'Variant', { env: { account: '123456789012', region: 'us-east-1' } });
     const env = new ExampleEnvironment(stack, 'Environment');
     secret = new secretsmanager.Secret(stack, 'Notify');

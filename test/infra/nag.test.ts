@@ -30,7 +30,7 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
 /** The example's state machine name, as the construct derives it. */
 const STATE_MACHINE_NAME = new CutoverExampleStack(testApp(), 'CutoverExample').cutover.stateMachineName;
 
-const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Reconcile', 'Chat'];
+const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Reconcile', 'Chat', 'LiveState', 'Release'];
 
 /** The acknowledgements the example app is expected to carry, and no others. */
 const EXPECTED = [

@@ -232,7 +232,9 @@ describe('a service whose weights live on a listener rule', () => {
 
 describe('the size of the services list in the start function\'s environment', () => {
   const withServices = (count: number) => {
-    const stack = new Stack(testApp(), `Services${count}`);
+    // Several example environments share its fixed names (repository, alarms): CloudFormation would refuse
+    // the template, so its validation is off; only the environment variables' size is read here.
+    const stack = new Stack(testApp({ cfnValidation: false }), `Services${count}`);
     // Each service on its own environment: two services may not share an ECS service, target group or listener.
     const services = Array.from({ length: count }, (_, i) => {
       const env = new ExampleEnvironment(stack, `Environment${i}`);

@@ -105,7 +105,8 @@ export async function startBench(options: {
 function traced(trace: TraceEntry[]): LocalInstrumentation {
   let ids = 0;
   const call = async <T>(name: string, send: () => Promise<T>): Promise<T> => {
-    const id = (ids += 1);
+    ids += 1;
+    const id = ids;
     trace.push({ kind: 'call', name, id });
     try {
       return await send();

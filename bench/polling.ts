@@ -69,7 +69,7 @@ export function findBake(definition: Definition): BakeShape {
   if (unique.length !== 1) throw new Error(`polling variant: expected one state that bake steps go to, found ${unique.length}`);
   const bake = unique[0]!;
   const state = states[bake];
-  if (!state || state.Type !== 'Task' || !String(state.Resource).endsWith('.waitForTaskToken')) {
+  if (state?.Type !== 'Task' || !String(state.Resource).endsWith('.waitForTaskToken')) {
     throw new Error(`polling variant: the bake state "${bake}" is not a .waitForTaskToken Task`);
   }
   const secondsPath = state.TimeoutSecondsPath;

@@ -43,7 +43,7 @@ export interface Report {
 }
 
 const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
-const mp = (s: Summary | undefined, digits = 0, unit = '') => (s && s.n ? `${f(s.median, digits)} / ${f(s.p95, digits)}${unit}` : 'n/a');
+const mp = (s: Summary | undefined, digits = 0, unit = '') => (s?.n ? `${f(s.median, digits)} / ${f(s.p95, digits)}${unit}` : 'n/a');
 const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${f(x, x >= 10 ? 0 : 1)}×`);
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 const usd = (x: number) => `$${x < 0.01 ? x.toFixed(5) : x.toFixed(4)}`;

@@ -3,7 +3,7 @@
  * `StartFunctionName`, as the construct writes them) and builds the command ports over AWS with the
  * standard credential chain. A stack may hold several Cutovers: `--cutover <construct id or path>` picks one.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { awsAlarms } from '../functions/aws/alarms';
@@ -81,7 +81,7 @@ export function pickTarget(stack: string, outputs: ReadonlyArray<{ OutputKey?: s
 /** Reads the construct's outputs from a stack and picks the Cutover to talk to. */
 export async function findTarget(choice: TargetChoice | string, cfn = new CloudFormationClient({})): Promise<AwsTarget> {
   const { stack, cutover } = typeof choice === 'string' ? { stack: choice, cutover: undefined } : choice;
-  let out;
+  let out: DescribeStacksCommandOutput;
   try {
     out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
   } catch (error) {

@@ -42,6 +42,7 @@ async function statusReader(where: Where): Promise<{ names: string[]; read: (ser
 }
 
 /** Visible width of a line (ANSI colour codes take none). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts an ANSI colour code, which is what is removed.
 const visible = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, '').length;
 
 /**

@@ -41,8 +41,7 @@ export function frames(chunks: ReadonlyArray<{ at: number; text: string }>): Fra
   for (const chunk of chunks) {
     if (!text) at = chunk.at;
     text += chunk.text;
-    let cut: number;
-    while ((cut = text.indexOf('\n\n')) >= 0) {
+    for (let cut = text.indexOf('\n\n'); cut >= 0; cut = text.indexOf('\n\n')) {
       out.push({ at, lines: text.slice(0, cut).split('\n') });
       text = text.slice(cut + 2);
       at = chunk.at;
@@ -102,7 +101,9 @@ async function record(): Promise<{ happy: Frame[]; alarm: Frame[] }> {
 
   const up = spawn(TSX, [CLI, 'local', 'up', '--time-scale', TIME_SCALE], { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] });
   started.push(up);
-  const limit = setTimeout(() => started.forEach((p) => p.kill('SIGTERM')), LIMIT_MS);
+  const limit = setTimeout(() => {
+    for (const p of started) p.kill('SIGTERM');
+  }, LIMIT_MS);
   try {
     await until(() => existsSync(join(cwd, '.cutover/local.json')), 60_000, 100);
 

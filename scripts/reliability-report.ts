@@ -45,7 +45,11 @@ export interface ReliabilityReport {
 /** `deploy ecs:UpdateService throttle, exhausted → Rolled back` */
 const ROW = /^(\S+) (\S+:\S+) (\S+), (once|exhausted) → (.+)$/;
 
-const count = (values: readonly string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+const count = (values: readonly string[]) => {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+};
 
 /** The figures, from vitest's JSON report of one run. */
 export function reportFrom(assertions: readonly VitestAssertion[], command: string, kinds: KindSelection): ReliabilityReport {

@@ -8,7 +8,7 @@
  * ownership protocol, instead of waiting for the state machine to start the rollback function. The
  * rollback then does the rest (the idle slot, the records, the lock) and writes the same weights again.
  */
-import { describeError, ErrorName } from './errors';
+import { describeError, type ErrorName } from './errors';
 import { DEFAULT_LEASE_MS, holderOf, Writer } from './lease';
 import type { Clock, Executions, Fallback, ListenerActions, LockRecord, Log, RolloutStore, Traffic } from './ports';
 import type { Watcher } from './watchers';

@@ -45,6 +45,7 @@ const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a
 const isRepositoryName = (v: unknown): v is string => typeof v === 'string' && v.length >= 2 && v.length <= 256 && REPOSITORY_NAME.test(v);
 
 /** CloudWatch alarm names are 1-255 characters with no ASCII control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds (and refuses).
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 function envelope(event: unknown, source: string, detailType: string): { e: Record<string, unknown>; d: Record<string, unknown> } | { ignore: string } {

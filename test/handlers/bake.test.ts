@@ -87,7 +87,7 @@ describe('bake handler', () => {
     expect(result.decision).toBe('paused by an operator: holding the current weight until resume');
     const [update] = lockUpdates();
     expect(update?.ConditionExpression).toBe('#rid = :id AND attribute_not_exists(#abort) AND attribute_exists(#pause)');
-    expect((update?.ExpressionAttributeValues as Record<string, { kind?: string }>)[':w']?.kind).toBe('hold');
+    expect((update!.ExpressionAttributeValues as Record<string, { kind?: string }>)[':w']?.kind).toBe('hold');
   });
 
   it('fails with PauseLifted when resume came before the hold could record its token', async () => {
@@ -104,7 +104,7 @@ describe('bake handler', () => {
     const result = await invoke({ taskToken: TOKEN, state });
 
     expect(result.decision).toBe('Manual gate (up to 1m, then promote): waiting for promote or rollback');
-    expect((lockUpdates()[0]?.ExpressionAttributeValues as Record<string, unknown>)[':w']).toEqual({ kind: 'gate', since: NOW, until: new Date(Date.parse(NOW) + 60_000).toISOString() });
+    expect((lockUpdates()[0]!.ExpressionAttributeValues as Record<string, unknown>)[':w']).toEqual({ kind: 'gate', since: NOW, until: new Date(Date.parse(NOW) + 60_000).toISOString() });
   });
 });
 

@@ -22,6 +22,7 @@ import {
 import {
   DescribeListenersCommand,
   DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyListenerCommand,
   ModifyRuleCommand,
@@ -80,6 +81,15 @@ export function resetAws(): void {
   aws.dynamo.on(QueryCommand).resolves({ Items: [] });
   aws.sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
   givenRevisions();
+  // Every target group has as many healthy targets as a fixture service wants (ecsService: 3).
+  givenTargetHealth(['healthy', 'healthy', 'healthy']);
+}
+
+/** DescribeTargetHealth answers one target per state given (`unhealthy:Target.FailedHealthChecks` adds a reason). */
+export function givenTargetHealth(states: readonly string[], targetGroupArn?: string): void {
+  const answer = { TargetHealthDescriptions: states.map((s, i) => { const [State, Reason] = s.split(':'); return { Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: State as never, ...(Reason ? { Reason: Reason as never } : {}) } }; }) };
+  if (targetGroupArn) aws.elb.on(DescribeTargetHealthCommand, { TargetGroupArn: targetGroupArn }).resolves(answer);
+  else aws.elb.on(DescribeTargetHealthCommand).resolves(answer);
 }
 
 /** Calls sent to any AWS client. */
@@ -220,7 +230,7 @@ function parseUpdate(input: UpdateCommandInput): { set: SetAction[]; remove: str
     if (name === undefined) throw new Error(`no attribute name for ${ref} in ${input.UpdateExpression}`);
     return name;
   };
-  const valueOf = (ref: string) => {
+  const valueAt = (ref: string) => {
     if (!(ref in values)) throw new Error(`no attribute value for ${ref} in ${input.UpdateExpression}`);
     return values[ref];
   };
@@ -232,10 +242,10 @@ function parseUpdate(input: UpdateCommandInput): { set: SetAction[]; remove: str
     const [, target, plain, missingOf, missingValue, from, plus] = m;
     return {
       name: nameOf(target!),
-      ...(plain ? { value: valueOf(plain) } : {}),
-      ...(missingOf ? { ifMissing: nameOf(missingOf), value: valueOf(missingValue!) } : {}),
+      ...(plain ? { value: valueAt(plain) } : {}),
+      ...(missingOf ? { ifMissing: nameOf(missingOf), value: valueAt(missingValue!) } : {}),
       ...(from ? { from: nameOf(from) } : {}),
-      ...(plus ? { plus: Number(valueOf(plus)) } : {}),
+      ...(plus ? { plus: Number(valueAt(plus)) } : {}),
     };
   });
   const remove = splitTop(clauses[2] ?? '').map((ref) => nameOf(ref));

@@ -1,4 +1,4 @@
-import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { type App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

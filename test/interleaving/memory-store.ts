@@ -66,8 +66,8 @@ export class MemoryStore implements RolloutStore {
   readonly tables = new Map<string, Partition>();
 
   private partition(service: string): Partition {
-    let p = this.tables.get(service);
-    if (!p) this.tables.set(service, (p = new Map()));
+    const p = this.tables.get(service) ?? new Map();
+    this.tables.set(service, p);
     return p;
   }
 

@@ -147,7 +147,7 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
       .catch((error: Error) => world.note(`driver error: ${error.name}: ${error.message}`))
       .finally(() => busy--);
   };
-  const later = (ms: number, work: () => Promise<unknown> | void): void =>
+  const later = (ms: number, work: () => unknown): void =>
     track(() => new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => work()));
 
   let sfn: LocalStepFunctions;

@@ -149,7 +149,12 @@ describe('retry', () => {
     const history = [record({ rolloutId: `checkout-r1-${'ab'.repeat(30)}`, outcome: 'REFUSED' }), record({ outcome: 'ROLLED_BACK' })];
     const result = await retryRollout(serviceConfig(), 'alice', {
       store: { listHistory: async () => history },
-      executions: { start: async (name, input) => (started.push({ name, input }), { executionArn: `arn:${name}`, alreadyStarted: false }) },
+      executions: {
+        start: async (name, input) => {
+          started.push({ name, input });
+          return { executionArn: `arn:${name}`, alreadyStarted: false };
+        },
+      },
       clock: { now: () => new Date('2026-11-24T11:00:00Z') },
     });
 

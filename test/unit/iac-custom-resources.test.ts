@@ -71,7 +71,12 @@ function releaseDeps(image = IMAGE): ReleaseDeps & { started: Array<{ name: stri
     },
     traffic: { readForward: async () => ({ weights: { [BLUE_TG]: 0, [GREEN_TG]: 100 } }) },
     registry: { describeImage: async () => ({ pushedAt: '2030-01-01T00:00:00.000Z' }) as never },
-    executions: { start: async (name, input) => (started.push({ name, input }), { executionArn: `arn:x:${name}`, alreadyStarted: false }) },
+    executions: {
+      start: async (name, input) => {
+        started.push({ name, input });
+        return { executionArn: `arn:x:${name}`, alreadyStarted: false };
+      },
+    },
     clock: { now: () => new Date('2030-01-02T00:00:00Z') },
     log,
   };

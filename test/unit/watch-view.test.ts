@@ -209,7 +209,12 @@ describe('watch', () => {
   /** A fake clock and sleep: each sleep advances the clock. */
   const clock = () => {
     let t = 0;
-    return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+    return {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+      },
+    };
   };
 
   it('follows a rollout to its end and returns 0 when it succeeds, showing every read', async () => {
@@ -232,7 +237,10 @@ describe('watch', () => {
   it('gives up with 2 after its timeout', async () => {
     let reads = 0;
 
-    const code = await watch({ read: async () => (reads++, running(1)), show: () => {}, intervalMs: 1000, timeoutMs: 10_000, ...clock() });
+    const code = await watch({ read: async () => {
+        reads++;
+        return running(1);
+      }, show: () => {}, intervalMs: 1000, timeoutMs: 10_000, ...clock() });
 
     expect(code).toBe(2);
     expect(reads).toBe(11); // t = 0, 1 s, …, 10 s

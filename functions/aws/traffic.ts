@@ -8,12 +8,13 @@ import {
   DescribeListenersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyListenerCommand,
   ModifyRuleCommand,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ForwardView, ListenerActions, Traffic } from '../core/ports';
+import type { ForwardView, ListenerActions, TargetHealthView, Traffic } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge, errorName } from './edge';
 
@@ -109,5 +110,34 @@ export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoa
       }
       return found;
     },
+
+    async targetHealth(arn): Promise<TargetHealthView | undefined> {
+      try {
+        const out = await edge('elasticloadbalancing:DescribeTargetHealth', () => client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })));
+        return targetHealthView(out.TargetHealthDescriptions ?? []);
+      } catch (error) {
+        if (errorName(error) === 'TargetGroupNotFoundException') return undefined;
+        throw error;
+      }
+    },
   };
+}
+
+/**
+ * Counts targets by health. Only `healthy` counts as able to serve: `initial` (still being checked),
+ * `draining`, `unhealthy`, `unused` and `unavailable` do not.
+ * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
+ */
+export function targetHealthView(descriptions: ReadonlyArray<{ readonly TargetHealth?: { readonly State?: string; readonly Reason?: string } }>): TargetHealthView {
+  const others = new Map<string, number>();
+  let healthy = 0;
+  for (const d of descriptions) {
+    const state = d.TargetHealth?.State ?? 'unknown';
+    if (state === 'healthy') healthy++;
+    else {
+      const key = d.TargetHealth?.Reason ? `${state} (${d.TargetHealth.Reason})` : state;
+      others.set(key, (others.get(key) ?? 0) + 1);
+    }
+  }
+  return { healthy, total: descriptions.length, problems: [...others].map(([key, n]) => `${n} ${key}`) };
 }

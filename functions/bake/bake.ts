@@ -37,7 +37,12 @@ export interface BakeInput {
 export function waitOf(input: BakeInput, now: Date): { wait: WaitRecord; text: string } {
   const since = now.toISOString();
   const at = (seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
-  if (input.hold === 'paused') return { wait: { kind: 'hold', since, until: at(MAX_GATE_SECONDS) }, text: 'paused by an operator: holding the current weight until resume' };
+  if (input.hold === 'paused') {
+    // Check alarms' result (`$.alarms`) says when Cutover itself holds: the rollback target cannot take the traffic back.
+    const held = (input.state as { readonly alarms?: { readonly held?: unknown } }).alarms?.held;
+    const text = typeof held === 'string' ? `held by Cutover: ${held}; holding the current weight until resume` : 'paused by an operator: holding the current weight until resume';
+    return { wait: { kind: 'hold', since, until: at(MAX_GATE_SECONDS) }, text };
+  }
   const step = input.state.cursor?.step;
   if (step?.kind === 'bake') return { wait: { kind: 'bake', since, until: at(step.seconds) }, text: `${describeStep(step)}: waiting; an alarm or an abort ends it at once` };
   if (step?.kind === 'pause') return { wait: { kind: 'gate', since, until: at(step.timeoutSeconds ?? MAX_GATE_SECONDS) }, text: `${describeStep(step)}: waiting for promote or rollback` };

@@ -6,24 +6,43 @@
  * It also notices changes made outside Cutover that no event reports, rather than trusting what Prepare
  * read: the new slot's service scaled to 0 or with no task running once it was steady (traffic on it would
  * find nothing to serve it), and the retained revision deregistered (the last known good is gone).
+ *
+ * And it checks that the rollback target is known to work (see `core/rollback-target.ts`): the retained slot's
+ * service exists, is ACTIVE, runs the retained revision and, while warm, has at least its desired count of
+ * healthy targets. If not, it holds the rollout where it is, through the operator's pause: it records a pause
+ * by Cutover with the reason on the lock and reports `paused`, so the state machine holds at the current
+ * weight on a task token (`Hold (paused)`, no polling) instead of shifting further or finalizing; it posts an
+ * escalation to the rollout's thread. `/cutover resume` lifts the hold and this check runs again.
  */
 import { AlarmFiredError, InvalidInputError, LockLostError, RolloutAbortedError } from '../core/errors';
 import { abortError } from '../core/errors';
-import type { AlarmView, Alarms, Ecs, Log, LockStore } from '../core/ports';
+import type { AlarmView, Alarms, Clock, Ecs, Log, LockRecord, LockStore, Notifier, Traffic } from '../core/ports';
 import { cannotServe, inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
+import { holdEscalation, rollbackTargetProblem } from '../core/rollback-target';
+import { slackText } from '../core/slack-text';
 
 export interface CheckAlarmsDeps {
   readonly alarms: Alarms;
-  /** The new slot's service and the retained revision, read at every check. */
+  /** Both slots' services and the retained revision, read at every check. */
   readonly ecs: Pick<Ecs, 'describeService' | 'describeTaskDefinition'>;
+  /** The retained slot's target health, read at every check. */
+  readonly traffic: Pick<Traffic, 'targetHealth'>;
   readonly store: LockStore;
+  readonly clock: Clock;
   readonly log: Log;
+  /** Where a hold is escalated (the rollout's thread). @default none */
+  readonly notifier?: Notifier;
 }
+
+/** Who the pause of a hold is by, when Cutover holds the rollout itself (not an operator). */
+export const HELD_BY_CUTOVER = 'Cutover';
 
 export interface AlarmCheck {
   readonly alarms: readonly AlarmView[];
-  /** An operator paused the rollout: the state machine holds before the next step. */
+  /** An operator paused the rollout, or Cutover held it: the state machine holds before the next step. */
   readonly paused: boolean;
+  /** Why the retained slot cannot take the traffic back (the rollout holds); absent when it can. */
+  readonly held?: string;
   readonly decision: string;
 }
 
@@ -43,10 +62,13 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
   const newSlot = service.slots[live.idleSlot];
   // The new slot is only held to its count once it was steady; before that, check-steady waits for it.
   const steady = state.steady?.status === 'STEADY';
-  const [seen, newService, retained] = await Promise.all([
+  const oldSlot = service.slots[live.liveSlot];
+  const [seen, newService, retained, oldService, oldHealth] = await Promise.all([
     deps.alarms.describe(service.alarms),
     steady ? deps.ecs.describeService(service.cluster, newSlot.serviceName) : undefined,
     deps.ecs.describeTaskDefinition(live.retainedTaskDefinitionArn),
+    deps.ecs.describeService(service.cluster, oldSlot.serviceName),
+    deps.traffic.targetHealth(oldSlot.targetGroupArn),
   ]);
   const missing = service.alarms.filter((name) => !seen.some((a) => a.name === name));
   if (missing.length) throw new RolloutAbortedError(`watched alarm ${missing.join(', ')} no longer exists`);
@@ -63,12 +85,47 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
   if (state.cursor) await deps.store.updateLock(service.name, rolloutId, { stepIndex: state.cursor.index });
   // Whatever waited before this check is over: its token is spent.
   if (lock.taskToken || lock.wait) await deps.store.clearWait(service.name, rolloutId);
-  const paused = lock.pause !== undefined;
   const index = state.cursor?.index ?? 0;
   const total = state.cursor?.total ?? 0;
   const where = index < total ? `before step ${index + 1}/${total}` : 'before finalizing';
   const states = seen.map((a) => `${a.name} ${a.state}`).join(', ');
-  return { alarms: seen, paused, decision: paused ? `${where}: ${states}; paused by ${lock.pause!.by}, holding` : `${where}: ${states}` };
+  const held = rollbackTargetProblem({ slot: live.liveSlot, serviceName: oldSlot.serviceName, retainedTaskDefinitionArn: live.retainedTaskDefinitionArn, service: oldService, health: oldHealth });
+  const pause = await holdIfUnfit(state, lock, held, where, deps);
+  if (!pause) return { alarms: seen, paused: false, decision: `${where}: ${states}` };
+  const at = weightsText(lock, live);
+  if (held) {
+    const by = pause.by === HELD_BY_CUTOVER ? '' : `; paused by ${pause.by} too`;
+    return { alarms: seen, paused: true, held, decision: `${where}: ${states}; ${held}: holding at ${at} until resume${by}` };
+  }
+  return { alarms: seen, paused: true, decision: `${where}: ${states}; paused by ${pause.by}, holding` };
+}
+
+const weightsText = (lock: LockRecord, live: LiveState) => {
+  const w = lock.weights ?? live.weights;
+  return `blue ${w.blue} / green ${w.green}`;
+};
+
+/**
+ * The pause the rollout holds on after this check, if any. A rollback target that cannot take the traffic
+ * back holds the rollout with a pause by Cutover (recorded on the lock, escalated once per hold); a pause by
+ * Cutover whose reason is gone (the check ran again after the hold's timeout) is lifted. An operator's own
+ * pause stands either way.
+ */
+async function holdIfUnfit(state: RolloutState, lock: LockRecord, held: string | undefined, where: string, deps: CheckAlarmsDeps): Promise<LockRecord['pause']> {
+  const { service, rolloutId } = state;
+  if (!held) {
+    if (lock.pause?.by !== HELD_BY_CUTOVER) return lock.pause;
+    if (!(await deps.store.setPause(service.name, rolloutId, undefined))) throw new LockLostError(service.name, rolloutId, undefined);
+    deps.log.info('rollback target can take the traffic back again: hold lifted', { rolloutId, service: service.name });
+    return undefined;
+  }
+  deps.log.warn('rollback target cannot take the traffic back: holding', { rolloutId, service: service.name, reason: held });
+  if (lock.pause) return lock.pause;
+  const pause = { by: HELD_BY_CUTOVER, at: deps.clock.now().toISOString(), reason: held };
+  if (!(await deps.store.setPause(service.name, rolloutId, pause))) throw new LockLostError(service.name, rolloutId, undefined);
+  // The reason is Cutover's own text, but names read from AWS go into it: escaped as every outside piece is.
+  await deps.notifier?.post(holdEscalation(service.name, where, slackText(held), weightsText(lock, state.live!)), lock.thread ?? state.live?.thread);
+  return pause;
 }
 
 /** What changed outside Cutover that the rollout cannot go on with, each as a reason; empty when nothing did. */

@@ -3,13 +3,19 @@ import { awsAlarms } from '../aws/alarms';
 import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsStore } from '../aws/store';
+import { awsTraffic } from '../aws/traffic';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
+import { notifierFromEnv } from '../aws/slack-notifier';
+import { systemClock } from '../core/ports';
 import { checkAlarms, type CheckAlarmsDeps } from './check-alarms';
 
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => CheckAlarmsDeps) => lambda('check-alarms', checkAlarms, deps);
 
 export const handler = createHandler(
-  once((): CheckAlarmsDeps => ({ alarms: awsAlarms(), ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
+  once((): CheckAlarmsDeps => {
+    const log = powertoolsLog();
+    return { alarms: awsAlarms(), ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+  }),
 );

@@ -109,6 +109,16 @@ export interface ListenerActions {
 /** Absolute weights of a forward action, by target group. */
 export type TargetGroupWeights = ReadonlyArray<{ readonly targetGroupArn: string; readonly weight: number }>;
 
+/** A target group's registered targets by health, as DescribeTargetHealth reports them. */
+export interface TargetHealthView {
+  /** Targets in state `healthy`. */
+  readonly healthy: number;
+  /** Every registered target, whatever its state (`initial`, `draining`, `unhealthy`, `unused`...). */
+  readonly total: number;
+  /** Why the others are not healthy, counted, e.g. `2 unhealthy (Target.FailedHealthChecks)`. */
+  readonly problems: readonly string[];
+}
+
 /** ALB listener / listener-rule operations. */
 export interface Traffic {
   /** Reads the forward action of a listener or a listener rule; undefined if it does not exist. */
@@ -122,6 +132,8 @@ export interface Traffic {
   setWeights(listenerOrRuleArn: string, weights: TargetGroupWeights, read?: ListenerActions): Promise<void>;
   /** The target groups that exist among those given. */
   existingTargetGroups(arns: readonly string[]): Promise<Set<string>>;
+  /** The health of a target group's targets (undefined: no such target group). */
+  targetHealth(targetGroupArn: string): Promise<TargetHealthView | undefined>;
 }
 
 /** A CloudWatch alarm's state. */
@@ -200,8 +212,11 @@ export interface LockRecord {
   readonly taskToken?: string;
   /** What that token is waiting for, since when and until when (for status). */
   readonly wait?: WaitRecord;
-  /** Set by an operator's pause: the loop holds at the current weight until resume. */
-  readonly pause?: { readonly by: string; readonly at: string };
+  /**
+   * Set by an operator's pause, or by Cutover itself when the retained slot could not take the traffic back
+   * (`reason` then says why): the loop holds at the current weight until resume.
+   */
+  readonly pause?: { readonly by: string; readonly at: string; readonly reason?: string };
   readonly stepIndex?: number;
   readonly weights?: Weights;
   readonly newSlot?: Slot;

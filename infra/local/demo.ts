@@ -60,7 +60,7 @@ export interface DemoResult extends EndState {
   readonly states: readonly string[];
   readonly executions: ReadonlyArray<{ name: string; status: string; endState?: string; error?: string }>;
   /** `broken-old`: the hold as it was seen, before the slot was fixed and the rollout resumed. */
-  readonly hold?: { readonly reason: string; readonly weights: Weights; readonly state?: string };
+  readonly hold?: { readonly reason: string; readonly weights: Weights; readonly state?: string; readonly status: string };
 }
 
 /** Reads a service's end state from the emulator: listener weights, both slots, its history and lock. */
@@ -237,13 +237,14 @@ export async function breakOldSlotMidRollout(runtime: LocalRuntime, execution: s
     return reason !== '';
   }, 60_000);
   const end = await readEndState(runtime, service);
+  const state = runtime.sfn.executions.get(execution)?.states.at(-1);
   const status = await runtime.slack(`status ${service.name}`);
   print(`held at blue ${end.weights.blue} / green ${end.weights.green}: ${reason}`);
   print(`/cutover status ${service.name} → ${replyText(status.body)}`);
   broken.delete(old);
   const resumed = await runtime.slack(`resume ${service.name}`);
   print(`${old} fixed; /cutover resume ${service.name} → ${replyText(resumed.body)}`);
-  return { reason, weights: end.weights, state: runtime.sfn.executions.get(execution)?.states.at(-1) };
+  return { reason, weights: end.weights, state, status: replyText(status.body) };
 }
 
 /** A slash command's answer as text: Slack's JSON message, or a plain-text body. */

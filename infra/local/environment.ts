@@ -18,6 +18,7 @@ import {
 import { withDefaults, type ServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
 import { ACTIVE_INDEX } from '../../functions/aws/store';
 import { imageUri } from '../../functions/core/rollout';
+import type { Ecs, TargetHealthView, Traffic } from '../../functions/core/ports';
 
 /** Stable names of the demo environment. */
 export const DEMO = {
@@ -317,4 +318,45 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
 
   for (const c of [ec2, elb, ecs, cw, ddb]) c.destroy();
   return { endpoint, service, tableName: DEMO.table, initialImage: initial.uri, initialTaskDefinitionArn: tdArn, pushImage, pushIndex };
+}
+
+/**
+ * Target health on the emulator. moto registers no ECS task with its target group, so DescribeTargetHealth
+ * there answers an empty group. Locally, each task a slot's service runs is one target: the group's health is
+ * read from the emulator (a missing group stays missing), then modelled from the slot's ECS service as AWS
+ * would report it — its running tasks (up to its desired count) healthy; none while it wants 0. A service in
+ * `broken` (the `broken-old` scenario: its tasks stopped, its targets failing their health checks) runs no
+ * task and has only unhealthy targets, until it is taken out of the set again.
+ */
+export function localTargetHealth(traffic: Traffic, ecs: Ecs, services: () => readonly ServiceConfig[], broken: ReadonlySet<string>): { traffic: Traffic; ecs: Ecs } {
+  const slotOf = (arn: string) => {
+    for (const service of services()) {
+      for (const slot of ['blue', 'green'] as const) if (service.slots[slot].targetGroupArn === arn) return { cluster: service.cluster, serviceName: service.slots[slot].serviceName };
+    }
+    return undefined;
+  };
+  const modelledEcs: Ecs = {
+    ...ecs,
+    async describeService(cluster, name) {
+      const view = await ecs.describeService(cluster, name);
+      if (!view || !broken.has(name)) return view;
+      return { ...view, runningCount: 0, deployments: view.deployments.map((d) => ({ ...d, runningCount: 0 })) };
+    },
+  };
+  return {
+    ecs: modelledEcs,
+    traffic: {
+      ...traffic,
+      async targetHealth(arn): Promise<TargetHealthView | undefined> {
+        const read = await traffic.targetHealth(arn);
+        const slot = slotOf(arn);
+        if (!read || !slot || read.total > 0) return read;
+        const view = await ecs.describeService(slot.cluster, slot.serviceName);
+        const desired = view?.desiredCount ?? 0;
+        if (broken.has(slot.serviceName) && desired > 0) return { healthy: 0, total: desired, problems: [`${desired} unhealthy (Target.FailedHealthChecks)`] };
+        const running = desired > 0 ? Math.min(view?.runningCount ?? 0, desired) : 0;
+        return { healthy: running, total: running, problems: [] };
+      },
+    },
+  };
 }

@@ -28,7 +28,8 @@ export const ROLLOUT_CALLS = {
   register: ['ecs:DescribeTaskDefinition', 'dynamodb:UpdateItem', 'ecs:RegisterTaskDefinition'],
   deploy: ['dynamodb:UpdateItem', 'ecs:UpdateService'],
   'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
-  'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'dynamodb:UpdateItem'],
+  // The retained slot is read too (its service, its target group's health): the rollback target must work.
+  'check-alarms': ['dynamodb:GetItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeTargetHealth', 'dynamodb:UpdateItem'],
   shift: ['dynamodb:UpdateItem', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:ModifyListener', 'dynamodb:PutItem'],
   bake: ['dynamodb:UpdateItem'],
   finalize: ['ecs:DescribeServices', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ecs:ListTaskDefinitions', 'dynamodb:Query'],

@@ -36,6 +36,8 @@ beforeEach(() => {
   // Nothing changed outside Cutover: the new slot runs its tasks, the retained revision is ACTIVE
   // (out-of-band.test.ts covers the other side).
   givenEcsService(ecsService('checkout-green', 8));
+  // The retained slot can take the traffic back (rollback-target.test.ts covers the other side).
+  givenEcsService(ecsService('checkout-blue', 7));
   aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7), tags: [] });
 });
 

@@ -212,6 +212,8 @@ describe('check-alarms notices changes made outside Cutover during the canary', 
     givenLock(lockItem());
     givenAlarmStates({ 'checkout-5xx': 'OK', 'checkout-p99-latency': 'OK' });
     givenEcsService(ecsService('checkout-green', 8));
+    // The retained slot can take the traffic back (rollback-target.test.ts covers the other side).
+    givenEcsService(ecsService('checkout-blue', 7));
     aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7), tags: [] });
   });
 
@@ -251,7 +253,8 @@ describe('check-alarms notices changes made outside Cutover during the canary', 
     const check = await checkAlarms(stepState(0, { steady: { status: 'IN_PROGRESS', checks: 1, decision: 'not yet' } }));
 
     expect(check.paused).toBe(false);
-    expect(aws.ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 0);
+    // Only the retained slot is read (the rollback target); the new slot is not looked at yet.
+    expect(aws.ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input.services)).toEqual([['checkout-blue']]);
   });
 
   it.each<[string, () => void, string]>([

@@ -561,6 +561,22 @@ export class World {
         this.checkTraffic(what);
       },
       existingTargetGroups: async (arns) => new Set(arns.filter((a) => this.targetGroups.has(a))),
+      // Modelled on the slot's tasks: each task that runs is one healthy target (a broken or starting
+      // revision runs none). Read only: it never moves a slow deployment on, as describeService does.
+      targetHealth: async (arn) => {
+        if (!this.targetGroups.has(arn)) return undefined;
+        for (const service of this.options.services) {
+          for (const slot of ['blue', 'green'] as const) {
+            if (service.slots[slot].targetGroupArn !== arn) continue;
+            const svc = this.ecsServices.get(`${service.cluster}/${service.slots[slot].serviceName}`);
+            if (!svc) return { healthy: 0, total: 0, problems: [] };
+            const failing = svc.desiredCount > 0 && this.digestsOf(svc.taskDefinition).some((d) => this.brokenDigests.has(d));
+            const running = failing || svc.startingFor > 0 ? 0 : svc.desiredCount;
+            return { healthy: running, total: running, problems: [] };
+          }
+        }
+        return { healthy: 0, total: 0, problems: [] };
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 /**
- * Cold start: each function bundled as the construct bundles it (CDK's NodejsFunction running esbuild with
- * the construct's options), its minified size, its heaviest dependencies (esbuild's metafile), and its cold
+ * Cold start: each function bundled as the package ships it (scripts/build.mjs runs esbuild once; the
+ * construct deploys those files with `Code.fromAsset`), its minified size, its heaviest dependencies (esbuild's metafile), and its cold
  * init time: the time to import the bundle in a fresh `node` process, over several processes.
  *
  * Two variants side by side:
@@ -26,9 +26,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE_TARGET_KB = 250;
 
 /**
- * The construct's bundling (infra/cutover.ts, `bundling` of every NodejsFunction) as esbuild options, as
- * CDK's Bundling turns them into esbuild arguments: `--target=node24` from `Runtime.NODEJS_24_X`,
- * `--platform=node`, `--format=esm`, `--minify`, `--main-fields=module,main`, the banner; no externals.
+ * The bundling of scripts/build.mjs (what dist/assets holds and the construct deploys): node24 (the
+ * functions' runtime), ESM, minified, `module,main`, the banner, a linked source map without the sources'
+ * text; no externals. Every run compares the result with the asset a synth deploys, byte for byte.
  */
 export const CONSTRUCT_BUNDLING = {
   bundle: true,
@@ -38,6 +38,8 @@ export const CONSTRUCT_BUNDLING = {
   minify: true,
   mainFields: ['module', 'main'],
   banner: { js: "import { createRequire as __cutoverCreateRequire } from 'node:module'; const require = __cutoverCreateRequire(import.meta.url);" },
+  sourcemap: 'linked',
+  sourcesContent: false,
   external: [] as string[],
 } as const;
 
@@ -58,9 +60,9 @@ export interface BundleFigures {
 
 export interface FunctionBundle {
   readonly fn: string;
-  /** Size of the asset CDK produced for the function (synth with bundling), bytes. */
+  /** Size of the asset a synth of the example app deploys for the function, bytes. */
   readonly cdkAssetBytes?: number;
-  /** True if the `bundled` build here is byte-identical to CDK's asset. */
+  /** True if the `bundled` build here is byte-identical to that asset. */
   readonly matchesCdkAsset?: boolean;
   readonly bundled: BundleFigures;
   readonly sdkExternal: BundleFigures;
@@ -95,7 +97,7 @@ export function heaviestPackages(metafile: Metafile, top = 5): Array<{ name: str
     .map(([name, bytes]) => ({ name, kb: Math.round(bytes / 102.4) / 10 }));
 }
 
-/** Synthesizes the example app with bundling; returns each Cutover function's asset file. */
+/** Synthesizes the example app; returns each Cutover function's asset file (the prebuilt bundle as deployed). */
 export function synthCdkAssets(outdir: string): { assets: Map<string, string>; ms: number } {
   const t0 = performance.now();
   const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'synth-assets.ts'), outdir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1' } });
@@ -156,7 +158,7 @@ export interface BundlesOptions {
   readonly functions?: readonly string[];
   /** Fresh processes per bundle. */
   readonly spawns: number;
-  /** Compare with CDK's own bundles (synth with bundling, ~10 s). @default true */
+  /** Compare with the assets a synth deploys (~10 s). @default true */
   readonly checkCdk?: boolean;
 }
 

@@ -125,7 +125,7 @@ export function renderMarkdown(r: Report): string {
     out.push(row(['---', '---', '---', '---', '---', '---']));
     for (const fn of b.functions) {
       out.push(row([
-        `${fn.fn}${fn.matchesCdkAsset === false ? ' (differs from the CDK asset!)' : ''}`,
+        `${fn.fn}${fn.matchesCdkAsset === false ? ' (differs from the deployed asset!)' : ''}`,
         `${f(fn.bundled.kb, 1)}${fn.bundled.underTarget ? '' : ' ✗'}`,
         mp(fn.bundled.importMs, 0),
         `${f(fn.sdkExternal.kb, 1)}${fn.sdkExternal.underTarget ? '' : ' ✗'}`,
@@ -133,7 +133,7 @@ export function renderMarkdown(r: Report): string {
         fn.bundled.heaviest.slice(0, 4).map((h) => `${h.name} ${f(h.kb, 0)}`).join(', '),
       ]));
     }
-    out.push('', `✗: over the ${250} KB target. "as deployed" is byte-identical to the asset CDK bundles for the construct: ${b.functions.every((fn) => fn.matchesCdkAsset) ? 'yes, every function' : b.functions.some((fn) => fn.matchesCdkAsset === undefined) ? 'not checked' : 'NO'}.`, '');
+    out.push('', `✗: over the ${250} KB target. "as deployed" is byte-identical to the asset a synth of the construct deploys (the prebuilt bundle): ${b.functions.every((fn) => fn.matchesCdkAsset) ? 'yes, every function' : b.functions.some((fn) => fn.matchesCdkAsset === undefined) ? 'not checked' : 'NO'}.`, '');
   }
 
   if (r.scale) {

@@ -1,7 +1,7 @@
 /**
- * Child process of the bundle benchmark: synthesizes the example app with bundling on, into the directory
- * given as the first argument, so each function is bundled exactly as the construct bundles it (CDK runs
- * esbuild with the construct's options). Its output (CDK's progress lines) is the parent's to keep or drop.
+ * Child process of the bundle benchmark: synthesizes the example app into the directory given as the first
+ * argument, so each function's asset is exactly what the construct deploys (the prebuilt bundle of
+ * `npm run build`, copied by CDK). Its output (CDK's progress lines) is the parent's to keep or drop.
  *
  * @example
  * node --import tsx bench/synth-assets.ts /tmp/cutover-assets

@@ -20,88 +20,46 @@
  *   }],
  * });
  */
-import { Annotations, ArnFormat, CfnOutput, type CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CustomResource, Duration, Names, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACTIVE_INDEX, EXPIRES_AT_ATTRIBUTE } from '../functions/core/table';
-import { placeholderOfFunction, placeholders as aslPlaceholders, readRolloutDefinition, ROLLOUT_DEFINITION_PATH } from '../state-machines/definition';
-import { DEFAULT_SCAN_TIMEOUT_SECONDS, DEFAULT_TIMINGS, validateServices, type ChatAccess, type ConcurrencyPolicy, type ScanSeverity, type ScanTimeoutAction, type ServiceConfig } from '../functions/core/config';
-import { CanaryPlan, normalizePlan } from '../functions/core/plan';
-import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, inspectorScanPattern, pushEventPattern, type EventPattern } from './rules';
+import type { ChatAccess, ConcurrencyPolicy, ScanSeverity, ScanTimeoutAction } from '../functions/core/config';
+import type { CanaryPlan } from '../functions/core/plan';
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { WATCHERS_VARIABLE, watchersOf } from '../functions/core/watchers';
 import { rolloutDashboard } from './dashboard';
-import { handOverLiveState } from './iac-ownership';
-import { resolveSlot, taskDefinitionAccess, type CutoverTaskDefinitionProps, type ResolvedSlot, type TaskDefinitionAccess } from './slots';
+import { CutoverDefaults } from './defaults';
+import { eventRules } from './event-rules';
+import { CUTOVER_FUNCTIONS, NOTIFYING_FUNCTIONS, pascal, REACTION_FUNCTIONS, type CoreFunctionName, type CutoverFunctionName } from './functions';
+import { grantLeastPrivilege, grantSecretValue, TABLE_ACCESS } from './permissions';
+import { handOverServices, resolveServices, type ServiceRefs } from './service-wiring';
+import type { CutoverTaskDefinitionProps } from './slots';
+import { rolloutStateMachine } from './state-machine';
 import { bundleDirectory } from './assets';
 import { checkRegionAvailability, RegionalFeature } from './region-availability';
 import { METRICS_NAMESPACE, TELEMETRY_SERVICE } from '../functions/core/metrics';
 
-/**
- * The definition file and how its placeholders are found: shared with the local runner
- * (state-machines/definition.ts), so what CDK deploys and what runs locally is one file read one way.
- */
-export { aslPlaceholders, ROLLOUT_DEFINITION_PATH };
+/** The definition file and how its placeholders are found (infra/state-machine.ts). */
+export { aslPlaceholders, placeholderOf, ROLLOUT_DEFINITION_PATH, substitutionsFor } from './state-machine';
 export type { CutoverTaskDefinitionProps } from './slots';
-
-/** The Lambda functions, one per folder of `functions/` that has a `handler.ts`. */
-export const CUTOVER_FUNCTIONS = [
-  'start',
-  'prepare',
-  'register',
-  'deploy',
-  'check-steady',
-  'check-alarms',
-  'shift',
-  'bake',
-  'alarm',
-  'finalize',
-  'retire',
-  'rollback',
-  'reconcile',
-  'chat',
-  // Custom resources of the user's own deploys (infra/iac-ownership.ts): what is live written back, and a
-  // task-definition change released through the canary.
-  'live-state',
-  'release',
-] as const;
-
-/** Name of one of Cutover's functions (its folder under `functions/`). */
-export type CutoverFunctionName = (typeof CUTOVER_FUNCTIONS)[number];
-
-/** The functions every Cutover has; `chat` exists only with the `slack` prop. */
-type CoreFunctionName = Exclude<CutoverFunctionName, 'chat'>;
-
-const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
-
-/** The ASL placeholder a function's ARN substitutes: `check-steady` → `CheckSteadyFunctionArn`. */
-export const placeholderOf = (name: CutoverFunctionName): string => placeholderOfFunction(name);
-
-/**
- * The `definitionSubstitutions` for the placeholders of a definition.
- * @throws Error naming every placeholder that has no value: a state machine with a literal `${...}` in a
- * `Resource` would fail only at deploy time.
- */
-export function substitutionsFor(placeholders: readonly string[], values: Readonly<Record<string, string>>): Record<string, string> {
-  const missing = placeholders.filter((p) => !(p in values));
-  if (missing.length) {
-    throw new Error(`Cutover: ${ROLLOUT_DEFINITION_PATH} has placeholders without a substitution: ${missing.map((p) => `\${${p}}`).join(', ')}`);
-  }
-  return Object.fromEntries(placeholders.map((p) => [p, values[p]!]));
-}
+// The construct is split by concern into the files beside it; its public names stay importable from here.
+export { CUTOVER_FUNCTIONS, NOTIFYING_FUNCTIONS, REACTION_FUNCTIONS, type CutoverFunctionName } from './functions';
+export { CutoverDefaults } from './defaults';
+export { UNSCOPABLE_ACTIONS } from './permissions';
+export { LAMBDA_ENVIRONMENT_LIMIT } from './service-wiring';
 
 /** One slot of a managed service: its ECS service and the target group its tasks register with. */
 export interface CutoverSlotProps {
@@ -293,189 +251,10 @@ export interface CutoverProps {
   readonly dashboard?: boolean;
 }
 
-/** The functions between an alarm and the traffic back on the retained slot (their own memory and concurrency). */
-export const REACTION_FUNCTIONS = ['alarm', 'rollback'] as const;
-
-/** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
-export const NOTIFYING_FUNCTIONS = ['prepare', 'shift', 'finalize', 'retire', 'rollback', 'reconcile'] as const;
-
 /** The Slack app's settings. */
 export interface CutoverSlackProps {
   /** The app's signing secret ("Basic Information" → "App Credentials"), as a plain-text secret. */
   readonly signingSecret: secretsmanager.ISecret;
-}
-
-/** Defaults of the optional props, in one place (the README's "Default settings" table reads the same). */
-export const CutoverDefaults = {
-  plan: CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M,
-  rollbackWindow: Duration.seconds(DEFAULT_TIMINGS.rollbackWindowSeconds),
-  steadyPollInterval: Duration.seconds(DEFAULT_TIMINGS.steadyPollSeconds),
-  steadyMaxChecks: DEFAULT_TIMINGS.steadyMaxChecks,
-  logRetention: logs.RetentionDays.ONE_MONTH,
-  memorySize: 256,
-  reactionMemorySize: 1769,
-  timeout: Duration.seconds(30),
-  tracing: lambda.Tracing.ACTIVE,
-  removalPolicy: RemovalPolicy.RETAIN,
-  sourceMaps: false,
-  dashboard: true,
-  reservedConcurrency: { reaction: 5, chat: 10 },
-} as const;
-
-/**
- * Actions that AWS does not scope to a resource: they can only be granted on `*`.
- * @see https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
- */
-export const UNSCOPABLE_ACTIONS = {
-  describeTaskDefinition: 'ecs:DescribeTaskDefinition',
-  registerTaskDefinition: 'ecs:RegisterTaskDefinition',
-  describeListeners: 'elasticloadbalancing:DescribeListeners',
-  describeRules: 'elasticloadbalancing:DescribeRules',
-  describeTargetGroups: 'elasticloadbalancing:DescribeTargetGroups',
-  listTaskDefinitions: 'ecs:ListTaskDefinitions',
-  deregisterTaskDefinition: 'ecs:DeregisterTaskDefinition',
-  /**
-   * Scoped to alarm ARNs, DescribeAlarms answers AccessDenied for a composite alarm (AWS documents `*` for
-   * it; aws-cdk's own custom resources had to do the same). It only reads alarm states.
-   */
-  describeAlarms: 'cloudwatch:DescribeAlarms',
-  /** Enhanced-scanning findings, read through ECR's DescribeImageScanFindings (Inspector has no resource scope for them). */
-  listInspectorFindings: 'inspector2:ListFindings',
-} as const;
-
-/** The X-Ray actions Lambda's active tracing adds on `*` (they have no resource type). */
-const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
-
-const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.describeRules];
-
-/** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
-const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
-  // The claim of each execution's first start (a duplicate delivery is counted once); a completed scan
-  // reads and forgets the wait of the push of that image.
-  start: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
-  // Lock, drift reference, queue (read to wake the next push after a refusal, delete its own entry).
-  // A dead owner's service is recovered on the way (the service state is put).
-  prepare: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
-  // The fence before each change (GetItem reads the lock when it fails).
-  register: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  deploy: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  'check-steady': ['dynamodb:GetItem'],
-  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // Weights on the lock, and one record per step.
-  shift: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
-  // Wait tokens on the lock; a queued push's entry.
-  bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  alarm: ['dynamodb:UpdateItem'],
-  // History, the service's state (drift reference), the lock, and the queue to wake the next push.
-  finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  // The scale-down takes the lock, reads the service state, fences and releases; a restore (the committed
-  // slot emptied outside Cutover) also writes the record and the service state.
-  retire: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  // Finds the locks a dead execution holds (the index), recovers, closes records, wakes the next push.
-  reconcile: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // GetItem: the abort's time, for the rollback reaction metric.
-  rollback: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-  // Whether an owner holds the service (a deploy then refuses to write what it is changing).
-  'live-state': ['dynamodb:GetItem'],
-  // Status and history read locks and records; commands write the lock (abort, pause) and the audit trail;
-  // a rollback after completion takes and releases the lock; PutItem also claims each signed request once
-  // (functions/aws/request-ledger.ts).
-  chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
-};
-
-/** The rollout ingredients of one service, as CDK references. */
-interface ServiceRefs {
-  readonly props: CutoverServiceProps;
-  readonly config: ServiceConfig;
-  /** What the functions modify: the listener, or the listener rule. */
-  readonly trafficArn: string;
-  readonly usesRule: boolean;
-  readonly blue: ResolvedSlot;
-  readonly green: ResolvedSlot;
-  /** The family and roles of the slots' revisions (undefined only when the props are invalid). */
-  readonly taskDefinition?: TaskDefinitionAccess;
-}
-
-/**
- * Turns a resolved CloudFormation value into the text cdk-nag uses in a finding id (`Ref` → `<Id>`,
- * `Fn::GetAtt` → `<Id.Attr>`, `Fn::Join` joined), so a specific finding can be acknowledged.
- * @see https://github.com/cdklabs/cdk-nag/blob/main/src/utils/flatten-cfn-reference.ts
- */
-function nagText(value: unknown): string {
-  if (value === undefined) return '';
-  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const v = value as Record<string, unknown>;
-  if (v['Fn::Join']) {
-    const [delimiter, items] = v['Fn::Join'] as [string, unknown[]];
-    return items.map(nagText).join(delimiter);
-  }
-  if (v['Fn::Sub']) return nagText(v['Fn::Sub']);
-  if (v['Fn::GetAtt']) {
-    const [resource, attribute] = v['Fn::GetAtt'] as [unknown, unknown];
-    return `<${nagText(resource)}.${nagText(attribute)}>`;
-  }
-  if (v['Fn::ImportValue']) return nagText(v['Fn::ImportValue']);
-  if (v.Ref) return `<${nagText(v.Ref)}>`;
-  return JSON.stringify(value);
-}
-
-/**
- * Read access to a secret's value, and nothing else (`secret.grantRead` also grants DescribeSecret, which no
- * function calls). A secret imported by name or partial ARN has no full ARN: its ARN lacks the random
- * suffix Secrets Manager adds, so the policy matches any suffix, as the construct library's own grant does.
- * A customer-managed key, if any, still lets the function decrypt.
- */
-function grantSecretValue(secret: secretsmanager.ISecret, fn: lambda.IFunction): void {
-  const resource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [resource] }));
-  secret.encryptionKey?.grantDecrypt(fn);
-}
-
-/** Unique by string (two references to the same resource render the same token string). */
-/** The shared pattern (the local bus uses the same one) in CDK's shape: `detail-type` is `detailType` there. */
-function cdkPattern(pattern: EventPattern): events.EventPattern {
-  const { source, 'detail-type': detailType, detail } = pattern as Record<string, unknown>;
-  return { source: source as string[], detailType: detailType as string[], detail: detail as Record<string, unknown> };
-}
-
-const unique = (values: readonly string[]) => [...new Set(values)];
-
-/** Tokens as distinct placeholder ARNs, so the run-time validators can check everything else. */
-function forValidation(value: unknown): unknown {
-  if (typeof value === 'string') return Token.isUnresolved(value) ? `arn:aws:cdk-token:::${value}` : value;
-  if (typeof value === 'number') return Token.isUnresolved(value) ? 1 : value;
-  if (Array.isArray(value)) return value.map(forValidation);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forValidation(v)]));
-  return value;
-}
-
-/**
- * Lambda's limit on a function's environment variables, all together.
- * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
- */
-export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
-
-/**
- * The length of the services' JSON once deployed, estimated: an ARN not known at synth counts 140
- * characters (a listener ARN is about 130), a name 64.
- */
-function deployedLength(configs: readonly ServiceConfig[]): number {
-  return JSON.stringify(configs, (key, value: unknown) =>
-    typeof value === 'string' && Token.isUnresolved(value) ? 'x'.repeat(/Arn$/.test(key) ? 140 : 64) : value,
-  ).length;
-}
-
-/** Maps a validator path (`services[0].slots.blue.serviceName`) to the prop that sets it (`services[0].blue.service`). */
-function propPath(problem: string, services: readonly CutoverServiceProps[]): string {
-  return problem
-    .replace(/^(services\[\d+\])\.slots\.(blue|green)\.serviceName/, '$1.$2.service')
-    .replace(/^(services\[\d+\])\.slots\.(blue|green)\.targetGroupArn/, '$1.$2.targetGroup')
-    .replace(/^(services\[\d+\])\.slots:/, '$1.blue/green:')
-    .replace(/^(services\[(\d+)\])\.listenerArn/, (_m, at: string, i: string) => `${at}.${services[Number(i)]?.listenerRuleArn !== undefined ? 'listenerRuleArn' : 'listener'}`)
-    .replace(/^(services\[\d+\])\.timings\.rollbackWindowSeconds/, '$1.rollbackWindow')
-    .replace(/^(services\[\d+\])\.timings\.steadyPollSeconds/, '$1.steadyPollInterval')
-    .replace(/^(services\[\d+\])\.timings\.steadyMaxChecks/, '$1.steadyMaxChecks')
-    .replace(/^(services\[\d+\])\.imageScan\.timeoutSeconds/, '$1.imageScan.timeout');
 }
 
 /**
@@ -522,7 +301,7 @@ export class Cutover extends Construct {
 
   constructor(scope: Construct, id: string, props: CutoverProps) {
     super(scope, id);
-    const services = this.validate(props);
+    const services = resolveServices(this, props);
     this.services = services;
     const stack = Stack.of(this);
 
@@ -566,38 +345,11 @@ export class Cutover extends Construct {
       reserve(functions.chat, reserved.chat);
     }
 
-    const definition = readRolloutDefinition();
-    const arns = Object.fromEntries(CUTOVER_FUNCTIONS.flatMap((name) => (functions[name] ? [[placeholderOf(name), functions[name].functionArn]] : [])));
-    const placeholders = aslPlaceholders(definition);
-    const definitionSubstitutions = substitutionsFor(placeholders, arns);
-
     // A fixed name, so functions the definition invokes can know its ARN without a reference to it (which
     // would be a dependency cycle): they hand the lock to the next waiting push by its task token.
     this.stateMachineName = props.stateMachineName ?? `${Names.uniqueResourceName(this, { maxLength: 72, separator: '-' })}-rollout`;
-    // Under /aws/vendedlogs/: CloudWatch Logs then needs no resource policy per log group for Step Functions'
-    // log delivery, whose size limit (5,120 characters per account and Region) deployments otherwise hit.
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`, retention: logRetention });
     this.stateMachineArnString = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: this.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(definition),
-      definitionSubstitutions,
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    // Only the unqualified ARNs the definition names (grantInvoke would add `<arn>:*` for every version).
-    const invoked = CUTOVER_FUNCTIONS.filter((name) => placeholders.includes(placeholderOf(name)));
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: invoked.map((name) => functions[name]!.functionArn) }),
-    );
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Step Functions logging to CloudWatch Logs needs logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
-        'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups, and X-Ray tracing needs xray:PutTraceSegments, ' +
-        'PutTelemetryRecords, GetSamplingRules and GetSamplingTargets; none of these actions supports resource-level permissions.',
-    });
+    this.stateMachine = rolloutStateMachine(this, { functions, stateMachineName: this.stateMachineName, logRetention });
 
     for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
@@ -656,60 +408,17 @@ export class Cutover extends Construct {
         maxEventAge: Duration.hours(1),
       });
     }
-    const target = (fn: lambda.IFunction) =>
-      new targets.LambdaFunction(fn, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(1) });
+    ({ pushRule: this.pushRule, scanRules: this.scanRules, alarmRule: this.alarmRule, ecsFailureRule: this.ecsFailureRule, recoveryRule: this.recoveryRule } = eventRules(this, {
+      services,
+      functions,
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachineArn: this.stateMachineArnString,
+    }));
 
-    this.pushRule = new events.Rule(this, 'PushRule', {
-      description: 'Cutover: an image pushed to a configured ECR repository starts a rollout',
-      eventPattern: cdkPattern(pushEventPattern(services.map((s) => s.props.repository.repositoryName))),
-      targets: [target(functions.start)],
-    });
-    // The image-scan gate: a completed scan (basic or enhanced) ends the wait of the push of that image.
-    const scanned = services.filter((s) => s.props.imageScan);
-    if (scanned.length) {
-      this.scanRules = [
-        new events.Rule(this, 'ScanRule', {
-          description: "Cutover: ECR's scan of a pushed image completed; the push waiting for it goes on",
-          eventPattern: cdkPattern(ecrScanPattern(scanned.map((s) => s.props.repository.repositoryName))),
-          targets: [target(functions.start)],
-        }),
-        new events.Rule(this, 'InspectorScanRule', {
-          description: "Cutover: Inspector's enhanced scan of a pushed image completed; the push waiting for it goes on",
-          eventPattern: cdkPattern(inspectorScanPattern(scanned.map((s) => s.props.repository.repositoryArn))),
-          targets: [target(functions.start)],
-        }),
-      ];
-    }
-    this.alarmRule = new events.Rule(this, 'AlarmRule', {
-      description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
-      eventPattern: cdkPattern(alarmEventPattern(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName)))),
-      targets: [target(functions.alarm)],
-    });
-    this.ecsFailureRule = new events.Rule(this, 'EcsFailureRule', {
-      description: 'Cutover: ECS failing a deployment or unable to start tasks aborts the rollout deploying to that service',
-      eventPattern: cdkPattern(ecsFailurePattern()),
-      targets: [target(functions.alarm)],
-    });
-
-    this.recoveryRule = new events.Rule(this, 'RecoveryRule', {
-      description: 'Cutover: an execution that ended while it still owned a service (stopped, timed out, failed, or a scale-down that died) has the service put back in a safe state',
-      eventPattern: cdkPattern(executionEndedPattern(this.stateMachineArnString)),
-      targets: [target(functions.reconcile)],
-    });
-
-    this.grantAccess(tracing);
+    grantLeastPrivilege(this, { functions, table: this.table, stateMachine: this.stateMachine, stateMachineName: this.stateMachineName, stateMachineArn: this.stateMachineArnString, services: this.services, slack: this.slack }, tracing);
 
     // What CloudFormation owns and what Cutover owns in the slots built in this app (infra/iac-ownership.ts).
-    this.liveState = services.flatMap((s) => {
-      if (!s.blue.concrete || !s.green.concrete) return [];
-      const out = handOverLiveState(
-        this,
-        `${pascal(s.props.name.replace(/_/g, '-'))}Ownership`,
-        { name: s.props.name, cluster: s.config.cluster, blue: { service: s.blue.concrete, targetGroupArn: s.blue.targetGroupArn }, green: { service: s.green.concrete, targetGroupArn: s.green.targetGroupArn }, listener: s.usesRule ? undefined : (s.props.listener as elbv2.ApplicationListener | undefined), trafficArn: s.trafficArn },
-        { liveState: functions['live-state'], release: functions.release },
-      );
-      return out ? [{ service: s.props.name, ...out }] : [];
-    });
+    this.liveState = handOverServices(this, services, functions);
 
     if (props.dashboard ?? CutoverDefaults.dashboard) {
       this.dashboard = rolloutDashboard(
@@ -738,78 +447,6 @@ export class Cutover extends Construct {
   /** Lets `grantee` read locks and rollout history (the CLI's and chat's `status`). */
   public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
-  }
-
-  /** Checks the props with the run-time validators and returns what the rest of the construct needs. */
-  private validate(props: CutoverProps): ServiceRefs[] {
-    const problems: string[] = [];
-    if (!Array.isArray(props.services) || props.services.length === 0) problems.push('services: must list at least one service');
-    for (const [name, memorySize] of [['memorySize', props.memorySize], ['reactionMemorySize', props.reactionMemorySize]] as const) {
-      if (memorySize !== undefined && !Token.isUnresolved(memorySize) && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)) {
-        problems.push(`${name}: must be an integer from 128 to 10240 (MiB)`);
-      }
-    }
-    const services = (props.services ?? []).map((s, i): ServiceRefs => {
-      const usesRule = s.listenerRuleArn !== undefined;
-      if (s.listener !== undefined && s.listenerArn !== undefined) problems.push(`services[${i}].listenerArn: give either listener or listenerArn, not both`);
-      const listenerArn = s.listener?.listenerArn ?? s.listenerArn;
-      if (listenerArn === undefined && !usesRule) problems.push(`services[${i}].listener: required: the listener, its ARN (listenerArn) or the ARN of the listener rule (listenerRuleArn) that forwards to both target groups`);
-      const trafficArn = s.listenerRuleArn ?? listenerArn ?? '';
-      const seconds = (d: Duration) => d.toSeconds({ integral: false });
-      const blue = resolveSlot(this, s.cluster, s.blue);
-      const green = resolveSlot(this, s.cluster, s.green);
-      const td = taskDefinitionAccess(`services[${i}]`, [blue, green], s.taskDefinition);
-      problems.push(...td.problems);
-      const config: ServiceConfig = {
-        name: s.name,
-        cluster: s.cluster.clusterName,
-        slots: {
-          blue: { serviceName: blue.serviceName, targetGroupArn: blue.targetGroupArn },
-          green: { serviceName: green.serviceName, targetGroupArn: green.targetGroupArn },
-        },
-        listenerArn: trafficArn,
-        containerName: s.containerName,
-        repository: s.repository.repositoryName,
-        plan: normalizePlan(s.plan ?? CutoverDefaults.plan),
-        alarms: (s.alarms ?? []).map((a) => a.alarmName),
-        timings: {
-          rollbackWindowSeconds: seconds(s.rollbackWindow ?? CutoverDefaults.rollbackWindow),
-          steadyPollSeconds: seconds(s.steadyPollInterval ?? CutoverDefaults.steadyPollInterval),
-          steadyMaxChecks: s.steadyMaxChecks ?? CutoverDefaults.steadyMaxChecks,
-        },
-        ...(s.chat ? { chat: s.chat } : {}),
-        ...(s.concurrency ? { concurrency: s.concurrency } : {}),
-        ...(s.tagFilter !== undefined ? { tagFilter: s.tagFilter } : {}),
-        ...(s.imageScan
-          ? { imageScan: { failOn: s.imageScan.failOn, timeoutSeconds: seconds(s.imageScan.timeout ?? Duration.seconds(DEFAULT_SCAN_TIMEOUT_SECONDS)), onTimeout: s.imageScan.onTimeout ?? 'refuse' } }
-          : {}),
-        ...(s.keepRevisions !== undefined ? { keepRevisions: s.keepRevisions } : {}),
-        ...(s.adoptDrift !== undefined ? { adoptDrift: s.adoptDrift } : {}),
-      };
-      return { props: s, config, trafficArn, usesRule, blue, green, taskDefinition: td.access };
-    });
-    // The validators the start function runs on CUTOVER_SERVICES at run time (validateServices runs
-    // validatePlan on each plan), so a config that synthesizes is one the functions accept.
-    const configs = services.map((s) => forValidation(s.config));
-    problems.push(...validateServices(configs).map((p) => propPath(p, props.services ?? [])));
-    services.forEach((s, i) => {
-      const rule = s.props.listenerRuleArn;
-      if (rule !== undefined && !Token.isUnresolved(rule) && !rule.includes(':listener-rule/app/')) {
-        problems.push(`services[${i}].listenerRuleArn: must be the ARN of an Application Load Balancer listener rule (…:listener-rule/app/…)`);
-      }
-    });
-    if (problems.length) throw new Error(`Cutover: invalid props:\n  ${problems.join('\n  ')}`);
-    // The start function reads every service from one environment variable; a deploy that outgrows the
-    // limit fails late, so say it at synth. Deployed values are not known yet: estimate them.
-    const estimate = deployedLength(services.map((s) => s.config));
-    if (estimate > LAMBDA_ENVIRONMENT_LIMIT - 512) {
-      Annotations.of(this).addWarningV2(
-        '@cutover/services-environment-size',
-        `CUTOVER_SERVICES may not fit in the start function's environment: about ${estimate} bytes for ${services.length} services, ` +
-          `and Lambda allows ${LAMBDA_ENVIRONMENT_LIMIT} bytes for all variables together. Split the services over two Cutover constructs.`,
-      );
-    }
-    return services;
   }
 
   private buildFunction(
@@ -850,155 +487,4 @@ export class Cutover extends Construct {
     return fn;
   }
 
-  /** Least privilege: each function gets the actions its ports call, on the ARNs in the props. */
-  private grantAccess(tracing: lambda.Tracing): void {
-    const f = this.functions;
-    const stack = Stack.of(this);
-    const slots = this.services.flatMap((s) => [s.blue, s.green]);
-    const serviceArns = unique(slots.map((slot) => slot.serviceArn));
-    const listenerArns = unique(this.services.filter((s) => !s.usesRule).map((s) => s.trafficArn));
-    const ruleArns = unique(this.services.filter((s) => s.usesRule).map((s) => s.trafficArn));
-    // Each service's own roles and family: from its task definition, or its `taskDefinition` prop if imported.
-    const roleArns = unique(this.services.flatMap((s) => s.taskDefinition?.roleArns ?? []));
-    const families = unique(this.services.flatMap((s) => s.taskDefinition?.families ?? []));
-
-    const unscoped = new Map<CutoverFunctionName, string[]>();
-    const allow = (name: CutoverFunctionName, actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) => {
-      if (resources.length === 0 || !f[name]) return;
-      if (resources.includes('*')) unscoped.set(name, [...(unscoped.get(name) ?? []), ...actions]);
-      f[name]!.addToRolePolicy(new iam.PolicyStatement({ actions, resources, conditions }));
-    };
-
-    // Locks and history: the item actions each function's store calls make, on the table only; the alarm
-    // path also queries the sparse `active` index (by name, not `index/*`).
-    for (const [name, actions] of Object.entries(TABLE_ACCESS) as [CutoverFunctionName, string[]][]) {
-      allow(name, actions, [this.table.tableArn]);
-    }
-    for (const name of ['alarm', 'reconcile'] as const) allow(name, ['dynamodb:Query'], [`${this.table.tableArn}/index/${ACTIVE_INDEX}`]);
-
-    // Reading: prepare's pre-flight reads everything; check-steady watches the new slot's deployment.
-    allow('prepare', ['ecs:DescribeServices'], serviceArns);
-    allow('check-steady', ['ecs:DescribeServices'], serviceArns);
-    allow('prepare', [UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
-    allow('prepare', [...ELB_DESCRIBE, UNSCOPABLE_ACTIONS.describeTargetGroups], ['*']);
-    allow('prepare', [UNSCOPABLE_ACTIONS.describeAlarms], ['*']);
-    allow('check-alarms', [UNSCOPABLE_ACTIONS.describeAlarms], ['*']);
-    // Check-alarms also notices changes made outside Cutover: the new slot scaled to 0, the retained revision
-    // deregistered.
-    allow('check-alarms', ['ecs:DescribeServices'], serviceArns);
-    allow('check-alarms', [UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
-
-    // Register: clone the live revision, register the clone with its tags, pass the same roles on.
-    allow('register', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.registerTaskDefinition], ['*']);
-    const familyArns = families.map((family) => stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${family}:*` }));
-    allow('register', ['ecs:TagResource'], familyArns, { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } });
-    allow('register', ['iam:PassRole'], roleArns, { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
-    for (const arn of familyArns) {
-      Validations.of(f.register.role!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(arn))}]`,
-        reason:
-          'ecs:TagResource on the revisions of the services\' own task-definition family, only while registering one ' +
-          '(condition ecs:CreateAction = RegisterTaskDefinition); the new revision number is not known in advance.',
-      });
-    }
-
-    // Changing: the slots' services and the traffic split, nothing else.
-    // Recovery of a dead owner (reconcile, and prepare on its way to the lock) writes like a rollback.
-    for (const name of ['deploy', 'retire', 'rollback', 'prepare', 'reconcile'] as const) allow(name, ['ecs:UpdateService'], serviceArns);
-    // Reconcile reads what it restores; retire and finalize never leave the traffic on a slot that cannot serve.
-    for (const name of ['reconcile', 'retire'] as const) allow(name, ['ecs:DescribeServices'], serviceArns);
-    for (const name of ['shift', 'retire', 'rollback', 'reconcile', 'alarm'] as const) allow(name, ELB_DESCRIBE, ['*']);
-    // Retire: the warm old slot takes the traffic back when the committed one was emptied outside Cutover.
-    // Alarm: an abort puts the traffic back on the retained slot at once (one hop).
-    for (const name of ['shift', 'rollback', 'prepare', 'reconcile', 'retire', 'alarm'] as const) {
-      allow(name, ['elasticloadbalancing:ModifyListener'], listenerArns);
-      allow(name, ['elasticloadbalancing:ModifyRule'], ruleArns);
-    }
-
-    this.stateMachine.grantStartExecution(f.start);
-    // The alarm path only fails the waiting task (grantTaskResponse would add SendTaskSuccess and Heartbeat).
-    allow('alarm', ['states:SendTaskFailure'], [this.stateMachine.stateMachineArn]);
-
-    // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
-    // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
-    const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-    for (const name of ['prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) allow(name, taskResponse, [this.stateMachineArnString]);
-    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    allow('prepare', ['states:DescribeExecution'], [executions]);
-    Validations.of(f.prepare.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(executions))}]`,
-      reason: 'states:DescribeExecution on the executions of this state machine only, to tell a stale lock (its execution ended) from a live one; execution names are not known in advance.',
-    });
-
-    // Pre-flight: the pushed digest exists in the configured repositories, and its scan findings; an image
-    // index is read (its manifest, never a layer) for an image of the service's platform.
-    const repositoryArns = unique(this.services.map((s) => s.props.repository.repositoryArn));
-    allow('prepare', ['ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage'], repositoryArns);
-    // Start reads ECR's push time, which orders pushes.
-    allow('start', ['ecr:DescribeImages'], repositoryArns);
-    // The user's deploys: live state reads the slots, the lock and the weights; a release reads the live
-    // image and its push time, and starts a rollout like the start function.
-    // By name, not by reference: the slot services read this function's answer, so a reference to them in
-    // its policy would be a dependency cycle (infra/iac-ownership.ts hands over only services with a name).
-    const namedSlots = this.services.flatMap((s) =>
-      [s.blue, s.green].flatMap((slot) => {
-        const name = slot.concrete && (slot.concrete.node.defaultChild as ecs.CfnService).serviceName;
-        return name === undefined ? [] : [stack.formatArn({ service: 'ecs', resource: 'service', resourceName: `${s.config.cluster}/${name}` })];
-      }),
-    );
-    allow('live-state', ['ecs:DescribeServices'], unique(namedSlots));
-    allow('live-state', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.describeTargetGroups, UNSCOPABLE_ACTIONS.describeListeners], ['*']);
-    allow('release', ['ecs:DescribeServices'], serviceArns);
-    allow('release', [UNSCOPABLE_ACTIONS.describeTaskDefinition, ...ELB_DESCRIBE], ['*']);
-    allow('release', ['ecr:DescribeImages'], repositoryArns);
-    this.stateMachine.grantStartExecution(f.release);
-    // The image-scan gate: the wait reads the scan once it is recorded; a completed scan ends it. Findings
-    // of enhanced scanning come from Inspector through ECR's API, which needs inspector2:ListFindings.
-    const gated = unique(this.services.filter((s) => s.props.imageScan).map((s) => s.props.repository.repositoryArn));
-    if (gated.length) {
-      allow('bake', ['ecr:DescribeImageScanFindings'], gated);
-      allow('start', ['states:SendTaskSuccess'], [this.stateMachineArnString]);
-      for (const name of ['prepare', 'bake'] as const) allow(name, [UNSCOPABLE_ACTIONS.listInspectorFindings], ['*']);
-    }
-
-    // Retention after a success: list the family, keep the protected and newest, deregister the rest.
-    allow('finalize', ['ecs:DescribeServices'], serviceArns);
-    // Describe: only revisions tagged as registered by Cutover for the same service are deregistered.
-    allow('finalize', [UNSCOPABLE_ACTIONS.listTaskDefinitions, UNSCOPABLE_ACTIONS.deregisterTaskDefinition, UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
-
-    // Chat: status reads the alarms and the weights; commands resume or fail the waiting task; a rollback
-    // after completion moves the weights back and scales the new slot down.
-    if (f.chat && this.slack) {
-      grantSecretValue(this.slack.signingSecret, f.chat);
-      // promote and resume succeed the waiting task, rollback fails it; nothing sends heartbeats.
-      allow('chat', ['states:SendTaskSuccess', 'states:SendTaskFailure'], [this.stateMachine.stateMachineArn]);
-      allow('chat', [UNSCOPABLE_ACTIONS.describeAlarms], ['*']);
-      allow('chat', ['ecs:DescribeServices'], serviceArns);
-      allow('chat', ['ecs:UpdateService'], serviceArns);
-      allow('chat', ELB_DESCRIBE, ['*']);
-      allow('chat', ['elasticloadbalancing:ModifyListener'], listenerArns);
-      allow('chat', ['elasticloadbalancing:ModifyRule'], ruleArns);
-      // A rollback whose rollout's execution has ended recovers the service itself.
-      allow('chat', ['states:DescribeExecution'], [executions]);
-      // Its own asynchronous invocation (a deferred command), on its own ARN only. A policy apart from the
-      // role's default policy: the function depends on that one, so its ARN there would be a cycle.
-      f.chat.role!.attachInlinePolicy(
-        new iam.Policy(this, 'ChatSelfInvokePolicy', { statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [f.chat.functionArn] })] }),
-      );
-      Validations.of(f.chat.role!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(executions))}]`,
-        reason: 'states:DescribeExecution on the executions of this state machine only, to tell a dead lock holder from a live one; execution names are not known in advance.',
-      });
-    }
-
-    for (const name of CUTOVER_FUNCTIONS) {
-      if (!f[name]) continue;
-      const actions = [...(tracing !== lambda.Tracing.DISABLED ? XRAY_ACTIONS : []), ...(unscoped.get(name) ?? [])];
-      if (actions.length === 0) continue;
-      Validations.of(f[name]!.role!).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: `The ${name} function's role needs ${unique(actions).join(', ')}; these actions do not support resource-level permissions, so IAM only accepts Resource "*" for them.`,
-      });
-    }
-  }
 }

@@ -30,13 +30,19 @@ import { createHandler as shiftHandler } from '../../functions/shift/handler';
 import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
 import { createHandler as reconcileHandler } from '../../functions/reconcile/handler';
+import { createHandler as releaseHandler } from '../../functions/release/handler';
+import { awsForwardFinder, createHandler as liveStateHandler } from '../../functions/live-state/handler';
+import type { ForwardFinder } from '../../functions/live-state/live-state';
+import type { CustomResourceRequest, CustomResourceResponse } from '../../functions/core/custom-resource';
+import { customResourceRequest, startLocalCloudFormation, type LocalCloudFormation } from './cloudformation';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
 import type { CommandDeferral, SlackResponses } from '../../functions/core/follow-up';
 import { slackResponses } from '../../functions/aws/slack-responses';
 import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, matchesPattern, pushEventPattern, type EventPattern } from '../rules';
 import { ecrScanEvent } from './events';
-import { clientConfig, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
+import { clientConfig, localTargetHealth, provision, type DemoEnvironment, type ProvisionOptions } from './environment';
 import { startEmulator, type Emulator } from './moto';
+import { removePreviousEnvironment } from './previous-environment';
 import { startLocalSlack, type LocalSlack, type ResponseMessage } from './slack';
 import { slackNotifier } from '../../functions/aws/slack-notifier';
 import { LocalStepFunctions, type LocalFunction, type LocalRunnerOptions } from './sfn';
@@ -66,6 +72,21 @@ export interface LocalPorts {
   responses: SlackResponses;
   /** The local stand-in for Slack listens on 127.0.0.1 over http. */
   loopbackResponseUrls: boolean;
+  /**
+   * The live-state custom resource's way to the listener forwarding to a service's two target groups.
+   * @default the configured service's listener with those target groups, read through `traffic`
+   */
+  forwardFinder?: ForwardFinder;
+}
+
+/** Finds a forward through the configured services (a runner with no ELBv2 of its own, as the interleaving runner). */
+function configuredForwards(ports: LocalPorts): ForwardFinder {
+  return {
+    async forwardTo([blue, green]) {
+      const service = ports.services.find((s) => s.slots.blue.targetGroupArn === blue && s.slots.green.targetGroupArn === green);
+      return service && ports.traffic.readForward(service.listenerArn);
+    },
+  };
 }
 
 /** The local Slack app's signing secret (the local runtime is its only user). */
@@ -102,6 +123,12 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
    * initial one as failing to start, so the new revision never becomes steady.
    */
   readonly unstableNewRevisions?: boolean;
+  /**
+   * Fault injection for the `broken-old` scenario: ECS services named here run no task and their targets fail
+   * their health checks (see `localTargetHealth`). The caller keeps the set and may change it while a rollout
+   * runs (break the old slot mid-rollout, then fix it). @default none broken
+   */
+  readonly brokenServices?: Set<string>;
   /**
    * Post the rollout notifications to the local stand-in for Slack (`runtime.slackApi.messages`). It runs
    * either way: it also receives the slash commands' `response_url` posts. @default true
@@ -258,6 +285,9 @@ export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: Local
     rollback: rollbackHandler(deps),
     chat: chatHandler(deps),
     reconcile: reconcileHandler(deps),
+    // The custom resources of the user's deploys (infra/iac-ownership.ts); CloudFormation invokes them.
+    release: releaseHandler(deps),
+    'live-state': liveStateHandler(() => ({ ...ports, traffic: ports.forwardFinder ?? configuredForwards(ports) })),
   };
   return Object.fromEntries(
     Object.entries(handlers).map(([name, h]) => {
@@ -273,6 +303,8 @@ export class LocalRuntime {
   readonly background = new Set<Promise<unknown>>();
   /** The chat function's deferred runs, by the `response_url` of their request. */
   readonly deferredRuns = new Map<string, Promise<unknown>>();
+  /** CloudFormation's side of the custom resources, started by the first {@link customResource}. */
+  private cloudFormation?: Promise<LocalCloudFormation>;
   private constructor(
     readonly emulator: Emulator,
     readonly environments: readonly DemoEnvironment[],
@@ -322,6 +354,8 @@ export class LocalRuntime {
       const scansPending = new Set<string>();
       const environments: DemoEnvironment[] = [];
       for (const p of options.services ?? [{}]) {
+        // An emulator we did not start may hold an earlier run's environment: remove that (by its names), never reset it.
+        if (!emulator.owned) await removePreviousEnvironment(emulator.endpoint, p.name);
         const env = await provision(emulator.endpoint, p);
         environments.push({
           ...env,
@@ -355,7 +389,10 @@ export class LocalRuntime {
       };
       let ecs: Ecs = awsEcs(sdk(new ECSClient(cfg)));
       if (options.unstableNewRevisions) ecs = unstable(ecs, new Set(environments.map((e) => e.initialTaskDefinitionArn)));
-      const traffic = awsTraffic(sdk(new ElasticLoadBalancingV2Client(cfg)));
+      // moto registers no task with a target group: target health is modelled from each slot's tasks.
+      const modelled = localTargetHealth(awsTraffic(sdk(new ElasticLoadBalancingV2Client(cfg))), ecs, () => environments.map((e) => e.service), options.brokenServices ?? new Set());
+      ecs = modelled.ecs;
+      const traffic = modelled.traffic;
       slackApi = await startLocalSlack();
       const local = slackApi;
       const log = options.log ?? silentLog;
@@ -382,6 +419,7 @@ export class LocalRuntime {
         deferral: undefined as unknown as CommandDeferral,
         responses: slackResponses(),
         loopbackResponseUrls: true,
+        forwardFinder: awsForwardFinder(sdk(new ElasticLoadBalancingV2Client(cfg))),
       };
       const functions = localFunctions(ports, hooks.invoke, { oneHop: options.oneHop });
       // EventBridge delivers an execution's end asynchronously, to the rule's function.
@@ -481,6 +519,25 @@ export class LocalRuntime {
     return (await this.functions.chat!(event)) as UrlResponse;
   }
 
+  /**
+   * Invokes a custom resource's function as CloudFormation does during a deploy (`release`, `live-state`):
+   * a request with `properties` (and the previous ones for an Update) whose `ResponseURL` is served on
+   * 127.0.0.1; resolves with the response the function PUT there.
+   * @example
+   * const { response } = await runtime.customResource('release', 'Update', 'CheckoutRelease', { Service: 'checkout', TaskDefinition: arn }, { Service: 'checkout', TaskDefinition: old });
+   */
+  async customResource<P>(fn: 'release' | 'live-state', type: CustomResourceRequest['RequestType'], logicalId: string, properties: P, oldProperties?: P): Promise<{ request: CustomResourceRequest<P>; response: CustomResourceResponse }> {
+    this.cloudFormation ??= startLocalCloudFormation();
+    const cloudFormation = await this.cloudFormation;
+    const request = customResourceRequest(type, logicalId, cloudFormation.responseUrl(), properties, oldProperties);
+    // CloudFormation waits for the PUT, not for the function's result: a function that fails before it
+    // responds leaves the deploy hanging until its timeout, which is what this rejection stands for.
+    await this.functions[fn]!(JSON.parse(JSON.stringify(request)));
+    const arrived = cloudFormation.responses.find((r) => r.url === request.ResponseURL);
+    if (!arrived) throw new Error(`${fn} returned without sending its response to ${request.ResponseURL}`);
+    return { request, response: arrived.response };
+  }
+
   /** Waits until every execution has ended and every delivery that follows from it is done. */
   async settle(): Promise<void> {
     for (let round = 0; round < 50; round++) {
@@ -494,6 +551,7 @@ export class LocalRuntime {
   async stop(): Promise<void> {
     await Promise.allSettled([...this.background]);
     await this.slackApi.stop();
+    if (this.cloudFormation) await (await this.cloudFormation).stop();
     if (this.ownsEmulator) await this.emulator.stop();
   }
 }

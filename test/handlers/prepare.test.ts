@@ -482,6 +482,33 @@ describe('prepare handler', () => {
       expectNothingChangedInAws();
     });
 
+    it("prepares a release of the user's configuration although the live revision runs its image (a release runs the live image on purpose)", async () => {
+      givenFreeLock();
+      givenHealthyEnvironment();
+      aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7, IMAGE_URI), tags: [] });
+
+      const live = await invoke(rolloutInput({ trigger: { kind: 'config', id: 'app:r1', at: PUSHED_AT }, release: { taskDefinitionArn: RETAINED_TD.replace(':7', ':9') } }));
+
+      expect(live).toMatchObject({ liveSlot: 'blue', idleSlot: 'green', retainedTaskDefinitionArn: RETAINED_TD });
+      expect(lockFences()).toEqual([fenceOf(ROLLOUT_ID, 1, prepared())]);
+    });
+
+    it('refuses a release whose configuration is live already (the live revision was cloned from it with the same image)', async () => {
+      givenFreeLock();
+      givenHealthyEnvironment();
+      const released = RETAINED_TD.replace(':7', ':9');
+      aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7, IMAGE_URI), tags: [{ key: 'cutover:cloned-from', value: 'checkout:9' }] });
+
+      const attempt = invoke(rolloutInput({ trigger: { kind: 'config', id: 'app:r1', at: PUSHED_AT }, release: { taskDefinitionArn: released } }));
+
+      await expect(attempt).rejects.toMatchObject({
+        name: ErrorName.PreflightFailed,
+        problems: [`the live revision checkout:7 already runs the released configuration checkout:9 with ${IMAGE_URI}; nothing to roll out`],
+      });
+      expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
+      expectNothingChangedInAws();
+    });
+
     it('refuses an image digest ECR does not have with PreflightFailed before it takes the lock, and records why', async () => {
       givenFreeLock();
       givenHealthyEnvironment();

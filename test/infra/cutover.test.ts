@@ -55,6 +55,7 @@ const UNSCOPABLE = new Set([
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeRules',
   'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
   // pulling from ECR needs a registry token (the example's task execution role)
   'ecr:GetAuthorizationToken',
 ]);

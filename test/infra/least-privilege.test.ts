@@ -42,8 +42,9 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // ecs.describeService, store.getLock
   'check-steady': ['ecs:DescribeServices', 'dynamodb:GetItem'],
   // store.getLock, store.updateLock / clearWait, alarms.describe; ecs.describeService (the new slot) and
-  // ecs.describeTaskDefinition (the retained revision) for changes made outside Cutover
-  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition'],
+  // ecs.describeTaskDefinition (the retained revision) for changes made outside Cutover; traffic.targetHealth
+  // (can the retained slot take the traffic back?); with notifications, the Slack secret (a hold is escalated)
+  'check-alarms': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'cloudwatch:DescribeAlarms', 'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeTargetHealth'],
   // traffic.setWeights, store.updateLock, store.putStep
   shift: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
@@ -91,7 +92,7 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
     'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
     'cloudwatch:DescribeAlarms',
     'ecs:DescribeServices', 'ecs:UpdateService',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
+    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:DescribeTargetHealth',
     'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
   ],
   // the custom resource of the user's deploys: ecs.describeService (both slots), describeTaskDefinition (the
@@ -123,6 +124,7 @@ const ONLY_STAR = new Set([
   // Composite alarms cannot be read with an alarm-scoped DescribeAlarms.
   'cloudwatch:DescribeAlarms',
   'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
 ]);
 
 const resources = (s: Statement): Json[] => [s.Resource].flat();

@@ -54,7 +54,13 @@ export interface BenchResults {
   readonly reactionModel?: ReactionModel;
   readonly rollouts?: RolloutsResult;
   readonly cost?: { readonly prices: typeof PRICES; readonly perRollout: readonly CostRow[] };
-  readonly gate?: { readonly hours: number; readonly historyLimit: number; readonly source: string; readonly rows: readonly GateEstimate[]; readonly modelCheck: ReadonlyArray<{ variant: string; predicted: number; measured: number }> };
+  readonly gate?: {
+    readonly hours: number;
+    readonly historyLimit: number;
+    readonly source: string;
+    readonly rows: readonly GateEstimate[];
+    readonly modelCheck: ReadonlyArray<{ variant: string; predicted: number; measured: number }>;
+  };
   readonly bundles?: BundlesResult;
   readonly scale?: ScaleResult;
   readonly chat?: ChatResult;
@@ -78,7 +84,15 @@ function git(args: string[]): string | undefined {
 
 const costRow = (s: RolloutSummary): CostRow => {
   const p = price({ transitions: s.transitions, invocations: s.invocationCount, gbSeconds: s.gbSeconds.median });
-  return { variant: s.variant, transitions: s.transitions, invocations: s.invocationCount, gbSeconds: s.gbSeconds.median, historyEvents: s.historyEvents, totalUsd: p.totalUsd, stepFunctionsUsd: p.stepFunctionsUsd };
+  return {
+    variant: s.variant,
+    transitions: s.transitions,
+    invocations: s.invocationCount,
+    gbSeconds: s.gbSeconds.median,
+    historyEvents: s.historyEvents,
+    totalUsd: p.totalUsd,
+    stepFunctionsUsd: p.stepFunctionsUsd,
+  };
 };
 
 /** Runs what `config` names and returns the results (with their Markdown). */
@@ -149,7 +163,12 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       ratios[`reaction median: ${v.variant} ÷ event-driven`] = v.reactionSeconds.median / ev.reactionSeconds.median;
       ratios[`reaction p95: ${v.variant} ÷ event-driven`] = v.reactionSeconds.p95 / ev.reactionSeconds.p95;
     }
-    targets.push({ name: 'reaction: alarm → weights restored, orchestration p95 (local runtime)', target: '≤ 25 ms', measured: `${ev.orchestrationMs.p95} ms`, met: ev.orchestrationMs.p95 <= 25 && ev.allRolledBack });
+    targets.push({
+      name: 'reaction: alarm → weights restored, orchestration p95 (local runtime)',
+      target: '≤ 25 ms',
+      measured: `${ev.orchestrationMs.p95} ms`,
+      met: ev.orchestrationMs.p95 <= 25 && ev.allRolledBack,
+    });
     targets.push({
       name: 'reaction path: cold starts and AWS calls between the alarm and the listener write (every trial)',
       target: '1, ≤ 3',
@@ -161,7 +180,12 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   const evRollout = rollouts?.summaries.find((s) => s.variant === 'event-driven');
   if (evRollout) {
     const worst = Math.max(evRollout.pushToFirstShiftMs.p95, evRollout.lastBakeToEndMs.p95);
-    targets.push({ name: 'orchestration overhead p95: push → first weight change, last bake end → execution end', target: '< 2,000 ms', measured: `${evRollout.pushToFirstShiftMs.p95} ms, ${evRollout.lastBakeToEndMs.p95} ms`, met: worst < 2000 && evRollout.allSucceeded });
+    targets.push({
+      name: 'orchestration overhead p95: push → first weight change, last bake end → execution end',
+      target: '< 2,000 ms',
+      measured: `${evRollout.pushToFirstShiftMs.p95} ms, ${evRollout.lastBakeToEndMs.p95} ms`,
+      met: worst < 2000 && evRollout.allSucceeded,
+    });
   }
   const evCost = perRollout?.find((c) => c.variant === 'event-driven');
   const baseCost = perRollout?.find((c) => c.variant === baseline);
@@ -176,13 +200,28 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   if (bundles) {
     const over = bundles.functions.filter((fn) => !fn.bundled.underTarget);
     const largest = Math.max(...bundles.functions.map((fn) => fn.bundled.kb));
-    targets.push({ name: 'each bundle, minified, as deployed (SDK bundled)', target: `< ${BUNDLE_TARGET_KB} KB`, measured: over.length ? `${over.length} of ${bundles.functions.length} over; largest ${largest} KB` : `largest ${largest} KB`, met: over.length === 0 });
+    targets.push({
+      name: 'each bundle, minified, as deployed (SDK bundled)',
+      target: `< ${BUNDLE_TARGET_KB} KB`,
+      measured: over.length ? `${over.length} of ${bundles.functions.length} over; largest ${largest} KB` : `largest ${largest} KB`,
+      met: over.length === 0,
+    });
     const extOver = bundles.functions.filter((fn) => !fn.sdkExternal.underTarget);
-    targets.push({ name: 'each bundle, minified, with @aws-sdk/* external (not deployed)', target: `< ${BUNDLE_TARGET_KB} KB`, measured: `largest ${Math.max(...bundles.functions.map((fn) => fn.sdkExternal.kb))} KB`, met: extOver.length === 0 });
+    targets.push({
+      name: 'each bundle, minified, with @aws-sdk/* external (not deployed)',
+      target: `< ${BUNDLE_TARGET_KB} KB`,
+      measured: `largest ${Math.max(...bundles.functions.map((fn) => fn.sdkExternal.kb))} KB`,
+      met: extOver.length === 0,
+    });
   }
   if (scale) {
     for (const s of scale.rounds) {
-      targets.push({ name: `${s.n} concurrent rollouts: all complete, no lock violation, no listener left split`, target: 'all, 0, 0', measured: `${s.allComplete ? 'all' : 'NOT all'}, ${s.lockViolations}, ${s.splitListeners}`, met: s.allComplete && s.lockViolations === 0 && s.splitListeners === 0 });
+      targets.push({
+        name: `${s.n} concurrent rollouts: all complete, no lock violation, no listener left split`,
+        target: 'all, 0, 0',
+        measured: `${s.allComplete ? 'all' : 'NOT all'}, ${s.lockViolations}, ${s.splitListeners}`,
+        met: s.allComplete && s.lockViolations === 0 && s.splitListeners === 0,
+      });
     }
     for (const s of scale.skipped) targets.push({ name: `${s.n} concurrent rollouts`, target: 'run', measured: `not run: ${s.reason}`, met: false });
   }
@@ -192,8 +231,17 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   if (gateBase && config.gate) {
     const seconds = config.gate.hours * 3600;
     const rows: GateEstimate[] = [
-      { variant: 'event-driven (measured)', bakeSeconds: seconds, historyEvents: gateBase.historyEvents, transitions: gateBase.transitions, shareOfLimit: gateBase.historyEvents / HISTORY_LIMIT, withinLimit: gateBase.historyEvents <= HISTORY_LIMIT },
-      ...config.pollIntervals.map((n) => pollingGate({ historyEvents: gateBase.historyEvents, transitions: gateBase.transitions, eventsBeforeGate: gateBase.historyEventsBeforeFirstBake }, seconds, n)),
+      {
+        variant: 'event-driven (measured)',
+        bakeSeconds: seconds,
+        historyEvents: gateBase.historyEvents,
+        transitions: gateBase.transitions,
+        shareOfLimit: gateBase.historyEvents / HISTORY_LIMIT,
+        withinLimit: gateBase.historyEvents <= HISTORY_LIMIT,
+      },
+      ...config.pollIntervals.map((n) =>
+        pollingGate({ historyEvents: gateBase.historyEvents, transitions: gateBase.transitions, eventsBeforeGate: gateBase.historyEventsBeforeFirstBake }, seconds, n),
+      ),
     ];
     // The polling rows are computed; check the same arithmetic against the 5-minute runs measured above.
     const modelCheck = (rollouts?.summaries ?? [])
@@ -204,7 +252,12 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       });
     gate = { hours: config.gate.hours, historyLimit: HISTORY_LIMIT, source: HISTORY_LIMIT_SOURCE, rows, modelCheck };
     const evGate = rows[0]!;
-    targets.push({ name: `a ${config.gate.hours} h bake stays far below the history limit (event-driven)`, target: `< 10% of ${HISTORY_LIMIT.toLocaleString('en-US')} events`, measured: `${evGate.historyEvents} events (${(evGate.shareOfLimit * 100).toFixed(1)}%)`, met: evGate.shareOfLimit < 0.1 });
+    targets.push({
+      name: `a ${config.gate.hours} h bake stays far below the history limit (event-driven)`,
+      target: `< 10% of ${HISTORY_LIMIT.toLocaleString('en-US')} events`,
+      measured: `${evGate.historyEvents} events (${(evGate.shareOfLimit * 100).toFixed(1)}%)`,
+      met: evGate.shareOfLimit < 0.1,
+    });
   }
 
   if (chat) {
@@ -218,7 +271,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       met: ok && answered.every((c) => c.modelledColdMs.p95 < SLACK_LIMIT_MS),
     });
     targets.push({
-      name: 'chat: from the invocation\'s start to the answer, modelled p95',
+      name: "chat: from the invocation's start to the answer, modelled p95",
       target: `< ${ANSWER_BUDGET_MS.toLocaleString('en-US')} ms`,
       measured: show((c) => c.modelledRequestMs.p95),
       met: ok && answered.every((c) => c.modelledRequestMs.p95 < ANSWER_BUDGET_MS),

@@ -100,7 +100,11 @@ export function heaviestPackages(metafile: Metafile, top = 5): Array<{ name: str
 /** Synthesizes the example app; returns each Cutover function's asset file (the prebuilt bundle as deployed). */
 export function synthCdkAssets(outdir: string): { assets: Map<string, string>; ms: number } {
   const t0 = performance.now();
-  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'synth-assets.ts'), outdir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1' } });
+  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'synth-assets.ts'), outdir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1' },
+  });
   const ms = performance.now() - t0;
   if (out.status !== 0) throw new Error(`synth with bundling failed:\n${out.stderr.slice(-3000)}`);
   const template = JSON.parse(readFileSync(join(outdir, 'CutoverExample.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
@@ -132,10 +136,10 @@ export async function bundle(fn: string, variant: BundleVariant, outRoot: string
 }
 
 const IMPORT_SCRIPT = [
-  "const t0 = performance.now();",
-  "let error;",
-  "try { await import(process.argv[1]); } catch (e) { error = String(e && e.message || e).slice(0, 300); }",
-  "process.stdout.write(JSON.stringify({ ms: performance.now() - t0, error }));",
+  'const t0 = performance.now();',
+  'let error;',
+  'try { await import(process.argv[1]); } catch (e) { error = String(e && e.message || e).slice(0, 300); }',
+  'process.stdout.write(JSON.stringify({ ms: performance.now() - t0, error }));',
 ].join('\n');
 
 /** Imports `file` in a fresh node process; returns the import time and the whole process's wall time. */
@@ -197,8 +201,14 @@ export async function runBundles(options: BundlesOptions): Promise<BundlesResult
         kb: Math.round(bytes / 102.4) / 10,
         underTarget: bytes < BUNDLE_TARGET_KB * 1024,
         heaviest: heaviestPackages(metafile),
-        importMs: summarize(ok.map((r) => r.importMs), 1),
-        processMs: summarize(ok.map((r) => r.processMs), 1),
+        importMs: summarize(
+          ok.map((r) => r.importMs),
+          1,
+        ),
+        processMs: summarize(
+          ok.map((r) => r.processMs),
+          1,
+        ),
         importError: runs.find((r) => r.error)?.error,
       };
     };

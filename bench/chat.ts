@@ -140,7 +140,12 @@ interface ChildOut {
 /** Runs the child on `file` with `event`; asynchronously, as the stand-ins it calls live in this process. */
 async function runChild(file: string, event: unknown, env: Record<string, string>): Promise<ChildOut> {
   const out = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', CHILD, file, JSON.stringify(event)], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (_error, stdout, stderr) => resolve({ stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD, file, JSON.stringify(event)],
+      { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (_error, stdout, stderr) => resolve({ stdout, stderr }),
+    );
   });
   const last = out.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -274,7 +279,7 @@ export async function runChat(options: ChatOptions): Promise<ChatResult> {
     const runs: Record<ChatPath, Array<{ out: ChildOut; ok: boolean }>> = { direct: [], acknowledgement: [], 'deferred run': [] };
     for (let n = 0; n < options.spawns; n += 1) {
       const status = await runChild(file, slashEvent(`status ${env.service.name}`, signingSecret, `status-${n}`), childEnv);
-      const statusText = status.result?.statusCode === 200 ? (JSON.parse(status.result.body ?? '{}') as { text?: string }).text ?? '' : '';
+      const statusText = status.result?.statusCode === 200 ? ((JSON.parse(status.result.body ?? '{}') as { text?: string }).text ?? '') : '';
       runs.direct.push({ out: status, ok: !status.error && statusText.startsWith(`*${env.service.name}*`) });
 
       await seedCompletedRollout(env, n);
@@ -283,7 +288,9 @@ export async function runChat(options: ChatOptions): Promise<ChatResult> {
       const payload = lambdaApi.queued.shift();
       runs.acknowledgement.push({ out: ack, ok: !ack.error && ack.result?.statusCode === 200 && payload !== undefined });
 
-      const run = payload ? await runChild(file, payload, childEnv) : { importMs: Number.NaN, importCpuMs: Number.NaN, requestMs: Number.NaN, requestCpuMs: Number.NaN, calls: {}, error: 'nothing was queued' };
+      const run = payload
+        ? await runChild(file, payload, childEnv)
+        : { importMs: Number.NaN, importCpuMs: Number.NaN, requestMs: Number.NaN, requestCpuMs: Number.NaN, calls: {}, error: 'nothing was queued' };
       const posted = slack.responses.find((r) => r.url === `${slack!.responseUrl}/${responseId}`);
       runs['deferred run'].push({ out: run, ok: !run.error && run.result?.ran === true && (posted?.text ?? '').startsWith(`Restored ${env.service.name}`) && (await restored(env)) });
     }
@@ -313,11 +320,26 @@ export async function runChat(options: ChatOptions): Promise<ChatResult> {
         command,
         path,
         trials,
-        importMs: summarize(good.map((t) => t.importMs), 1),
-        requestMs: summarize(good.map((t) => t.requestMs), 1),
-        cpuMs: summarize(good.map((t) => t.importCpuMs + t.requestCpuMs), 1),
-        modelledRequestMs: summarize(good.map((t) => t.modelledRequestMs), 0),
-        modelledColdMs: summarize(good.map((t) => t.modelledColdMs), 0),
+        importMs: summarize(
+          good.map((t) => t.importMs),
+          1,
+        ),
+        requestMs: summarize(
+          good.map((t) => t.requestMs),
+          1,
+        ),
+        cpuMs: summarize(
+          good.map((t) => t.importCpuMs + t.requestCpuMs),
+          1,
+        ),
+        modelledRequestMs: summarize(
+          good.map((t) => t.modelledRequestMs),
+          0,
+        ),
+        modelledColdMs: summarize(
+          good.map((t) => t.modelledColdMs),
+          0,
+        ),
         calls: trials[0]?.calls ?? {},
         allOk: trials.length > 0 && trials.every((t) => t.ok),
       };

@@ -75,11 +75,7 @@ export interface GateEstimate {
  * measured event-driven rollout with that bake (`base`), its token wait replaced by the polling loop.
  * `base.eventsBeforeGate` (history events written before the bake began) tells when the limit is reached.
  */
-export function pollingGate(
-  base: { readonly historyEvents: number; readonly transitions: number; readonly eventsBeforeGate: number },
-  gateSeconds: number,
-  intervalSeconds: number,
-): GateEstimate {
+export function pollingGate(base: { readonly historyEvents: number; readonly transitions: number; readonly eventsBeforeGate: number }, gateSeconds: number, intervalSeconds: number): GateEstimate {
   const historyEvents = base.historyEvents - EVENT_BAKE_HISTORY_EVENTS + pollingBakeHistoryEvents(gateSeconds, intervalSeconds);
   const transitions = base.transitions - 1 + pollingStatesPerBake(gateSeconds, intervalSeconds);
   const withinLimit = historyEvents <= HISTORY_LIMIT;

@@ -16,7 +16,7 @@ import { findBake, pollingVariant } from './polling';
 
 /** How a bake waits: on a task token (Cutover), or by polling every N seconds (the baseline). */
 export type Variant =
-  | { readonly kind: 'event'; /** 2: the abort path as it was before one hop (the rollback function moves the traffic). @default 1 */ readonly hops?: 1 | 2 }
+  | { readonly kind: 'event' /** 2: the abort path as it was before one hop (the rollback function moves the traffic). @default 1 */; readonly hops?: 1 | 2 }
   | { readonly kind: 'polling'; readonly intervalSeconds: number };
 
 export const EVENT_DRIVEN: Variant = { kind: 'event' };
@@ -119,10 +119,11 @@ function traced(trace: TraceEntry[]): LocalInstrumentation {
       const stack = client.middlewareStack as unknown as {
         add(mw: (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) => (args: unknown) => Promise<unknown>, options: Record<string, unknown>): void;
       };
-      stack.add(
-        (next, context) => (args) => call(operationName(String(context.clientName), String(context.commandName)), () => next(args)),
-        { step: 'initialize', name: 'cutoverBenchTrace', priority: 'high' },
-      );
+      stack.add((next, context) => (args) => call(operationName(String(context.clientName), String(context.commandName)), () => next(args)), {
+        step: 'initialize',
+        name: 'cutoverBenchTrace',
+        priority: 'high',
+      });
     },
     executions: (executions) => {
       return {
@@ -267,7 +268,11 @@ export function overlapMs(intervals: readonly Interval[], from: number, to: numb
 
 /** Names of the Task states that wait on a task token. */
 export function tokenStatesOf(states: Readonly<Record<string, { Type: string; Resource?: string }>>): Set<string> {
-  return new Set(Object.entries(states).filter(([, s]) => s.Type === 'Task' && String(s.Resource).endsWith('.waitForTaskToken')).map(([n]) => n));
+  return new Set(
+    Object.entries(states)
+      .filter(([, s]) => s.Type === 'Task' && String(s.Resource).endsWith('.waitForTaskToken'))
+      .map(([n]) => n),
+  );
 }
 
 /** State transitions as Step Functions bills them: every state entered, and every retry. */

@@ -156,13 +156,34 @@ export async function runReaction(options: ReactionOptions): Promise<ReactionRes
         variant: variantName(v),
         trials: mine.length,
         allRolledBack: mine.every((t) => t.endState === StateName.RolledBack && t.restoredOnRetained),
-        reactionSeconds: summarize(mine.map((t) => t.reactionSeconds), 3),
-        waitingSeconds: summarize(mine.map((t) => t.waitingSeconds), 3),
-        orchestrationMs: summarize(mine.map((t) => t.orchestrationMs), 1),
-        localMs: summarize(mine.map((t) => t.localMs), 1),
-        coldStarts: summarize(mine.map((t) => t.beforeWrite.invocations.length), 1),
-        awsCalls: summarize(mine.map((t) => t.beforeWrite.calls.length), 1),
-        roundTrips: summarize(mine.map((t) => t.beforeWrite.roundTrips), 1),
+        reactionSeconds: summarize(
+          mine.map((t) => t.reactionSeconds),
+          3,
+        ),
+        waitingSeconds: summarize(
+          mine.map((t) => t.waitingSeconds),
+          3,
+        ),
+        orchestrationMs: summarize(
+          mine.map((t) => t.orchestrationMs),
+          1,
+        ),
+        localMs: summarize(
+          mine.map((t) => t.localMs),
+          1,
+        ),
+        coldStarts: summarize(
+          mine.map((t) => t.beforeWrite.invocations.length),
+          1,
+        ),
+        awsCalls: summarize(
+          mine.map((t) => t.beforeWrite.calls.length),
+          1,
+        ),
+        roundTrips: summarize(
+          mine.map((t) => t.beforeWrite.roundTrips),
+          1,
+        ),
         path: mine[0]?.beforeWrite ?? { invocations: [], calls: [], roundTrips: 0 },
       };
     });

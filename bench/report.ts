@@ -56,16 +56,27 @@ export function renderMarkdown(r: Report): string {
     const byVariant = (name: string) => r.reaction!.variants.find((v) => v.variant === name);
     const names = r.reaction.variants.map((v) => v.variant);
     const ev = byVariant('event-driven');
-    out.push(`#### Alarm → weights back on the retained slot (${r.reaction.variants[0]?.trials ?? 0} trials per variant, alarm at a random moment of a ${r.reaction.bakeSeconds} s bake, time scale ${r.reaction.timeScale})`, '');
+    out.push(
+      `#### Alarm → weights back on the retained slot (${r.reaction.variants[0]?.trials ?? 0} trials per variant, alarm at a random moment of a ${r.reaction.bakeSeconds} s bake, time scale ${r.reaction.timeScale})`,
+      '',
+    );
     out.push(row(['median / p95', ...names, ...names.filter((n) => n !== 'event-driven').map((n) => `${n} ÷ event-driven`)]));
     out.push(row(Array(1 + names.length + names.length - 1).fill('---')));
     const others = names.filter((n) => n !== 'event-driven');
-    out.push(row(['reaction, real s (waiting + orchestration)', ...names.map((n) => mp(byVariant(n)?.reactionSeconds, 2, ' s')), ...others.map((n) => `${ratio(byVariant(n)!.reactionSeconds.median / ev!.reactionSeconds.median)} / ${ratio(byVariant(n)!.reactionSeconds.p95 / ev!.reactionSeconds.p95)}`)]));
+    out.push(
+      row([
+        'reaction, real s (waiting + orchestration)',
+        ...names.map((n) => mp(byVariant(n)?.reactionSeconds, 2, ' s')),
+        ...others.map((n) => `${ratio(byVariant(n)!.reactionSeconds.median / ev!.reactionSeconds.median)} / ${ratio(byVariant(n)!.reactionSeconds.p95 / ev!.reactionSeconds.p95)}`),
+      ]),
+    );
     out.push(row(['… waiting for the next poll, real s', ...names.map((n) => mp(byVariant(n)?.waitingSeconds, 1, ' s')), ...others.map(() => '')]));
     out.push(row(['… orchestration, local ms', ...names.map((n) => mp(byVariant(n)?.orchestrationMs, 0, ' ms')), ...others.map(() => '')]));
     out.push(row(['rolled back, traffic 100% on the retained slot', ...names.map((n) => (byVariant(n)?.allRolledBack ? 'every trial' : 'NOT every trial')), ...others.map(() => '')]));
     out.push(row(['functions invoked before the listener write (cold starts on AWS)', ...names.map((n) => mp(byVariant(n)?.coldStarts)), ...others.map(() => '')]));
-    out.push(row(['AWS calls before the listener write (of which one after the other)', ...names.map((n) => `${mp(byVariant(n)?.awsCalls)} (${mp(byVariant(n)?.roundTrips)})`), ...others.map(() => '')]));
+    out.push(
+      row(['AWS calls before the listener write (of which one after the other)', ...names.map((n) => `${mp(byVariant(n)?.awsCalls)} (${mp(byVariant(n)?.roundTrips)})`), ...others.map(() => '')]),
+    );
     out.push('');
     for (const n of names.filter((x) => x.startsWith('event-driven'))) {
       const path = byVariant(n)!.path;
@@ -82,7 +93,10 @@ export function renderMarkdown(r: Report): string {
     for (const x of rows) out.push(row([x.variant, f(x.path.invocations.length), f(x.path.roundTrips + 1), x.budget ? f(x.budget.ms) : 'n/a (run the bundles part too)', x.budget?.parts ?? '']));
     out.push('');
     for (const fig of Object.values(figures)) out.push(`- ${fig.value} ms: ${fig.what} (${fig.source})`);
-    out.push('- Left out: CloudWatch\'s evaluation period and EventBridge\'s delivery (alike for both), and the Step Functions transition of the two-hop path (no published figure: its row is a lower bound).', '');
+    out.push(
+      "- Left out: CloudWatch's evaluation period and EventBridge's delivery (alike for both), and the Step Functions transition of the two-hop path (no published figure: its row is a lower bound).",
+      '',
+    );
   }
 
   if (r.rollouts) {
@@ -124,36 +138,65 @@ export function renderMarkdown(r: Report): string {
     out.push(row(['function', 'as deployed: SDK bundled, KB', 'cold import, ms', 'SDK external, KB', 'cold import, ms', 'heaviest dependencies (as deployed, KB)']));
     out.push(row(['---', '---', '---', '---', '---', '---']));
     for (const fn of b.functions) {
-      out.push(row([
-        `${fn.fn}${fn.matchesCdkAsset === false ? ' (differs from the deployed asset!)' : ''}`,
-        `${f(fn.bundled.kb, 1)}${fn.bundled.underTarget ? '' : ' ✗'}`,
-        mp(fn.bundled.importMs, 0),
-        `${f(fn.sdkExternal.kb, 1)}${fn.sdkExternal.underTarget ? '' : ' ✗'}`,
-        fn.sdkExternal.importError ? `error: ${fn.sdkExternal.importError}` : mp(fn.sdkExternal.importMs, 0),
-        fn.bundled.heaviest.slice(0, 4).map((h) => `${h.name} ${f(h.kb, 0)}`).join(', '),
-      ]));
+      out.push(
+        row([
+          `${fn.fn}${fn.matchesCdkAsset === false ? ' (differs from the deployed asset!)' : ''}`,
+          `${f(fn.bundled.kb, 1)}${fn.bundled.underTarget ? '' : ' ✗'}`,
+          mp(fn.bundled.importMs, 0),
+          `${f(fn.sdkExternal.kb, 1)}${fn.sdkExternal.underTarget ? '' : ' ✗'}`,
+          fn.sdkExternal.importError ? `error: ${fn.sdkExternal.importError}` : mp(fn.sdkExternal.importMs, 0),
+          fn.bundled.heaviest
+            .slice(0, 4)
+            .map((h) => `${h.name} ${f(h.kb, 0)}`)
+            .join(', '),
+        ]),
+      );
     }
-    out.push('', `✗: over the ${250} KB target. "as deployed" is byte-identical to the asset a synth of the construct deploys (the prebuilt bundle): ${b.functions.every((fn) => fn.matchesCdkAsset) ? 'yes, every function' : b.functions.some((fn) => fn.matchesCdkAsset === undefined) ? 'not checked' : 'NO'}.`, '');
+    out.push(
+      '',
+      `✗: over the ${250} KB target. "as deployed" is byte-identical to the asset a synth of the construct deploys (the prebuilt bundle): ${b.functions.every((fn) => fn.matchesCdkAsset) ? 'yes, every function' : b.functions.some((fn) => fn.matchesCdkAsset === undefined) ? 'not checked' : 'NO'}.`,
+      '',
+    );
   }
 
   if (r.scale) {
     out.push(`#### N rollouts at once on N services, one emulator (time scale ${r.scale.timeScale}; every 10th service also gets a competing push)`, '');
-    out.push(row(['N', 'executions', 'end states', 'rolled back because', 'all complete', 'lock violations', 'listeners left split', 'wall, s', 'rollouts / min', 'per rollout without waits, ms (median / p95)', 'push → first weight, ms (median / p95)']));
+    out.push(
+      row([
+        'N',
+        'executions',
+        'end states',
+        'rolled back because',
+        'all complete',
+        'lock violations',
+        'listeners left split',
+        'wall, s',
+        'rollouts / min',
+        'per rollout without waits, ms (median / p95)',
+        'push → first weight, ms (median / p95)',
+      ]),
+    );
     out.push(row(Array(11).fill('---')));
     for (const s of r.scale.rounds) {
-      out.push(row([
-        f(s.n),
-        f(s.executions),
-        Object.entries(s.endStates).map(([k, v]) => `${v} ${k}`).join(', '),
-        Object.entries(s.rollbackReasons).map(([k, v]) => `${v.count} ${k}${v.example.includes('superseded') ? ' (superseded by the competing push)' : ''}`).join('; ') || '—',
-        s.allComplete ? 'yes' : 'NO',
-        f(s.lockViolations),
-        f(s.splitListeners),
-        f(s.wallSeconds, 1),
-        f(s.rolloutsPerMinute),
-        mp(s.orchestrationMs),
-        mp(s.pushToFirstShiftMs),
-      ]));
+      out.push(
+        row([
+          f(s.n),
+          f(s.executions),
+          Object.entries(s.endStates)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', '),
+          Object.entries(s.rollbackReasons)
+            .map(([k, v]) => `${v.count} ${k}${v.example.includes('superseded') ? ' (superseded by the competing push)' : ''}`)
+            .join('; ') || '—',
+          s.allComplete ? 'yes' : 'NO',
+          f(s.lockViolations),
+          f(s.splitListeners),
+          f(s.wallSeconds, 1),
+          f(s.rolloutsPerMinute),
+          mp(s.orchestrationMs),
+          mp(s.pushToFirstShiftMs),
+        ]),
+      );
     }
     for (const s of r.scale.skipped) out.push(row([f(s.n), `not run: ${s.reason}`, '', '', '', '', '', '', '', '', '']));
     for (const s of r.scale.rounds.filter((x) => x.lockViolationDetails.length)) out.push('', `N = ${s.n}, lock violations: ${s.lockViolationDetails.join('; ')}`);
@@ -163,26 +206,42 @@ export function renderMarkdown(r: Report): string {
   if (r.chat) {
     const c = r.chat;
     out.push(`#### Slack: the chat function's cold path (${c.spawns} fresh \`node\` processes per command, Node ${c.node}; modelled for AWS at ${c.memoryMb} MB)`, '');
-    out.push(row(['command', 'answer', 'cold import, ms', 'first request, ms (local)', 'CPU, import + request, ms', 'AWS calls (first trial)', 'modelled: from the invocation, ms', 'modelled: cold, Lambda included, ms', 'every trial ok']));
+    out.push(
+      row([
+        'command',
+        'answer',
+        'cold import, ms',
+        'first request, ms (local)',
+        'CPU, import + request, ms',
+        'AWS calls (first trial)',
+        'modelled: from the invocation, ms',
+        'modelled: cold, Lambda included, ms',
+        'every trial ok',
+      ]),
+    );
     out.push(row(Array(9).fill('---')));
     for (const cmd of c.commands) {
-      out.push(row([
-        `\`${cmd.command}\``,
-        cmd.path,
-        mp(cmd.importMs, 0),
-        mp(cmd.requestMs, 0),
-        mp(cmd.cpuMs, 0),
-        Object.entries(cmd.calls).map(([service, n]) => `${service} ${n}`).join(', ') || '—',
-        mp(cmd.modelledRequestMs, 0),
-        mp(cmd.modelledColdMs, 0),
-        cmd.allOk ? 'yes' : '**NO**',
-      ]));
+      out.push(
+        row([
+          `\`${cmd.command}\``,
+          cmd.path,
+          mp(cmd.importMs, 0),
+          mp(cmd.requestMs, 0),
+          mp(cmd.cpuMs, 0),
+          Object.entries(cmd.calls)
+            .map(([service, n]) => `${service} ${n}`)
+            .join(', ') || '—',
+          mp(cmd.modelledRequestMs, 0),
+          mp(cmd.modelledColdMs, 0),
+          cmd.allOk ? 'yes' : '**NO**',
+        ]),
+      );
     }
     out.push(
       '',
       `Modelled: CPU × ${f(c.cpuScale, 1)} (1,769 MB is one vCPU, Lambda gives ${c.memoryMb} MB that share), ${c.model.callMs} ms per AWS call, ` +
         `${c.model.connectMs} ms per service's first connection (assumed), ${c.model.coldStartMs} ms for Lambda's own part of a cold start. ` +
-        'The deferred run is not bound by Slack\'s 3 s: its outcome is posted to `response_url`.',
+        "The deferred run is not bound by Slack's 3 s: its outcome is posted to `response_url`.",
       '',
     );
   }

@@ -10,19 +10,7 @@
  */
 import type { PlanStep } from '../functions/core/plan';
 import type { Emulator } from '../infra/local/moto';
-import {
-  designedWaits,
-  eventsOf,
-  historyEvents,
-  overlapMs,
-  push,
-  startBench,
-  tokenStatesOf,
-  transitions,
-  variantName,
-  type BenchRuntime,
-  type Variant,
-} from './harness';
+import { designedWaits, eventsOf, historyEvents, overlapMs, push, startBench, tokenStatesOf, transitions, variantName, type BenchRuntime, type Variant } from './harness';
 import { round, summarize, type Summary } from './stats';
 import { StateName } from '../state-machines/states';
 
@@ -96,7 +84,17 @@ export async function runRollout(bench: BenchRuntime, tag: string): Promise<Roll
     orchestrationMs: without(pushedAt, end),
     transitions: transitions(events),
     historyEvents: historyEvents(events, tokenStatesOf(bench.states)),
-    historyEventsBeforeFirstBake: historyEvents(events.slice(0, Math.max(0, events.findIndex((e) => e.type === 'StateEntered' && e.state === bench.bakeState))), tokenStatesOf(bench.states)) - 1,
+    historyEventsBeforeFirstBake:
+      historyEvents(
+        events.slice(
+          0,
+          Math.max(
+            0,
+            events.findIndex((e) => e.type === 'StateEntered' && e.state === bench.bakeState),
+          ),
+        ),
+        tokenStatesOf(bench.states),
+      ) - 1,
     invocations,
     invocationCount: mine.length,
     billedMs,
@@ -112,15 +110,30 @@ export function summarizeRuns(variant: string, runs: readonly RolloutRun[]): Rol
     variant,
     runs: runs.length,
     allSucceeded: runs.every((r) => r.status === StateName.RolloutSucceeded),
-    pushToFirstShiftMs: summarize(runs.map((r) => r.pushToFirstShiftMs), 1),
-    lastBakeToFullShiftMs: summarize(runs.map((r) => r.lastBakeToFullShiftMs), 1),
-    lastBakeToEndMs: summarize(runs.map((r) => r.lastBakeToEndMs), 1),
-    orchestrationMs: summarize(runs.map((r) => r.orchestrationMs), 1),
+    pushToFirstShiftMs: summarize(
+      runs.map((r) => r.pushToFirstShiftMs),
+      1,
+    ),
+    lastBakeToFullShiftMs: summarize(
+      runs.map((r) => r.lastBakeToFullShiftMs),
+      1,
+    ),
+    lastBakeToEndMs: summarize(
+      runs.map((r) => r.lastBakeToEndMs),
+      1,
+    ),
+    orchestrationMs: summarize(
+      runs.map((r) => r.orchestrationMs),
+      1,
+    ),
     transitions: typical.transitions,
     historyEvents: typical.historyEvents,
     invocationCount: typical.invocationCount,
     invocations: typical.invocations,
-    gbSeconds: summarize(runs.map((r) => r.gbSeconds), 4),
+    gbSeconds: summarize(
+      runs.map((r) => r.gbSeconds),
+      4,
+    ),
   };
 }
 
@@ -168,6 +181,11 @@ export async function runRollouts(options: RolloutsOptions): Promise<RolloutsRes
   } finally {
     for (const { bench } of benches) await bench.stop();
   }
-  const summaries = options.variants.map(({ variant }) => summarizeRuns(variantName(variant), counted.filter((r) => r.variant === variantName(variant))));
+  const summaries = options.variants.map(({ variant }) =>
+    summarizeRuns(
+      variantName(variant),
+      counted.filter((r) => r.variant === variantName(variant)),
+    ),
+  );
   return { timeScale: options.timeScale, summaries, runs: counted.map((r) => ({ ...r, gbSeconds: round(r.gbSeconds, 5) })) };
 }

@@ -38,7 +38,12 @@ export interface TargetChoice {
 const OUTPUTS = ['TableName', 'StateMachineArn', 'StartFunctionName'] as const;
 
 /** A construct path as CloudFormation logical IDs spell it: its parts joined, only letters and digits. */
-const logicalPrefix = (path: string) => path.split('/').filter((p) => p && p !== 'Default').join('').replace(/[^A-Za-z0-9]/g, '');
+const logicalPrefix = (path: string) =>
+  path
+    .split('/')
+    .filter((p) => p && p !== 'Default')
+    .join('')
+    .replace(/[^A-Za-z0-9]/g, '');
 
 /**
  * The Cutovers in a stack's outputs, by the prefix of their output keys (`<construct path><Name><8 hex>`,
@@ -74,7 +79,8 @@ export function pickTarget(stack: string, outputs: ReadonlyArray<{ OutputKey?: s
   }
   const outs = all.get(prefix!)!;
   const missing = OUTPUTS.filter((n) => !outs[n]);
-  if (missing.length) throw new CliError(`stack ${stack} has no Cutover output ${missing.join(', ')} for ${prefix || 'its Cutover'}; deploy the stack with this version of Cutover`, ExitCode.UNREACHABLE);
+  if (missing.length)
+    throw new CliError(`stack ${stack} has no Cutover output ${missing.join(', ')} for ${prefix || 'its Cutover'}; deploy the stack with this version of Cutover`, ExitCode.UNREACHABLE);
   return { tableName: outs.TableName!, stateMachineArn: outs.StateMachineArn!, startFunctionName: outs.StartFunctionName! };
 }
 
@@ -85,7 +91,8 @@ export async function findTarget(choice: TargetChoice | string, cfn = new CloudF
   try {
     out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
   } catch (error) {
-    if ((error as { name?: string }).name === 'ValidationError') throw new CliError(`no stack ${stack}: ${(error as Error).message} (pass --stack, or set CUTOVER_STACK)`, ExitCode.UNREACHABLE, { cause: error });
+    if ((error as { name?: string }).name === 'ValidationError')
+      throw new CliError(`no stack ${stack}: ${(error as Error).message} (pass --stack, or set CUTOVER_STACK)`, ExitCode.UNREACHABLE, { cause: error });
     throw error;
   }
   return pickTarget(stack, out.Stacks?.[0]?.Outputs ?? [], cutover);
@@ -117,9 +124,7 @@ export function awsExecutionReader(stateMachineArn: string, client = new SFNClie
   return {
     async progress(rolloutId) {
       try {
-        const out = await client.send(
-          new GetExecutionHistoryCommand({ executionArn: executionArnOf(stateMachineArn, rolloutId), reverseOrder: true, maxResults: 60, includeExecutionData: true }),
-        );
+        const out = await client.send(new GetExecutionHistoryCommand({ executionArn: executionArnOf(stateMachineArn, rolloutId), reverseOrder: true, maxResults: 60, includeExecutionData: true }));
         return progressFromHistory(out.events ?? [], keys);
       } catch (error) {
         if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;

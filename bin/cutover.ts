@@ -19,8 +19,7 @@ import { describeFailure, ExitCode } from './exit';
 
 /** Set by `scripts/build-cli.mjs` from package.json; read from it when run from source. */
 declare const CUTOVER_VERSION: string | undefined;
-const version = (): string =>
-  typeof CUTOVER_VERSION === 'string' ? CUTOVER_VERSION : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (): string => (typeof CUTOVER_VERSION === 'string' ? CUTOVER_VERSION : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version);
 
 /** The demo's scenarios and its chat identity (`infra/local/demo.ts`, `runtime.ts`; a test keeps them equal), here so `--help` needs neither. */
 export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old'] as const;
@@ -66,11 +65,14 @@ export function buildProgram(): Command {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.REFUSED))
     .addHelpText('after', EXIT_CODES);
 
-  const stack = () => new Option('--stack <name>', 'the CloudFormation stack that holds the Cutover construct (AWS, standard credential chain)').default(process.env.CUTOVER_STACK ?? 'CutoverExample', '$CUTOVER_STACK or CutoverExample');
+  const stack = () =>
+    new Option('--stack <name>', 'the CloudFormation stack that holds the Cutover construct (AWS, standard credential chain)').default(
+      process.env.CUTOVER_STACK ?? 'CutoverExample',
+      '$CUTOVER_STACK or CutoverExample',
+    );
   const cutover = () => new Option('--cutover <id>', 'which Cutover of the stack (its construct id or path), when the stack holds several');
   const local = (what: string) => new Option('--local', `${what} the running \`cutover local up\` on 127.0.0.1 instead of AWS`);
-  const timeScale = (fallback: number, example: string) =>
-    new Option('--time-scale <factor>', `multiply bake, wait and rollback-window durations (${example})`).argParser(positive).default(fallback);
+  const timeScale = (fallback: number, example: string) => new Option('--time-scale <factor>', `multiply bake, wait and rollback-window durations (${example})`).argParser(positive).default(fallback);
 
   program
     .command('demo')
@@ -119,10 +121,14 @@ export function buildProgram(): Command {
     if (opts.local) return (await import('./local-commands')).localSlack(all, DEMO_CHAT);
     return (await import('./aws-commands')).operator(all.join(' '), opts);
   };
-  operator('rollback <service> [reason...]', 'during a rollout (alias: abort): abort it now, all traffic back on the retained revision; after it completed, within the rollback window: restore the retained revision', (c) => c.alias('abort').addOption(sendTo()))
-    .action(async (service, reason, opts) => send([service, reason], opts, 'rollback'));
-  operator('promote <service>', 'end the current bake or manual gate (--full: straight to 100%)', (c) => c.option('--full', 'skip the remaining steps: straight to 100%').addOption(sendTo()))
-    .action(async (service, opts) => send([service], opts, 'promote'));
+  operator(
+    'rollback <service> [reason...]',
+    'during a rollout (alias: abort): abort it now, all traffic back on the retained revision; after it completed, within the rollback window: restore the retained revision',
+    (c) => c.alias('abort').addOption(sendTo()),
+  ).action(async (service, reason, opts) => send([service, reason], opts, 'rollback'));
+  operator('promote <service>', 'end the current bake or manual gate (--full: straight to 100%)', (c) => c.option('--full', 'skip the remaining steps: straight to 100%').addOption(sendTo())).action(
+    async (service, opts) => send([service], opts, 'promote'),
+  );
   operator('pause <service>', 'hold at the current weight after the current step, until resume', (c) => c.addOption(sendTo())).action(async (service, opts) => send([service], opts, 'pause'));
   operator('resume <service>', 'go on after a pause', (c) => c.addOption(sendTo())).action(async (service, opts) => send([service], opts, 'resume'));
   operator('retry <service>', "run the last failed, refused or rolled-back rollout's image again, without a new push (same checks, lock and concurrency policy as a push)", (c) =>
@@ -160,13 +166,18 @@ export function buildProgram(): Command {
     .action(async (service, opts) => (await import('./read-commands')).history(service, opts));
   program
     .command('plan <service>')
-    .description('dry run: the resources, the revision a rollout would register (task-definition diff), the steps with weights and bakes, the alarms, any pre-flight problem and any alarm that would roll it back at once; changes nothing')
+    .description(
+      'dry run: the resources, the revision a rollout would register (task-definition diff), the steps with weights and bakes, the alarms, any pre-flight problem and any alarm that would roll it back at once; changes nothing',
+    )
     .addOption(stack())
     .addOption(cutover())
     .addOption(local('read from'))
     .option('--image <repository@sha256:digest>', 'the image to preview (a digest, never a tag); default: the live image')
     .option('--json', 'print the preview as JSON')
-    .addHelpText('after', '\nExit code 0 when a rollout would start and go on; 1 when it would be refused or roll back at once (an alarm in ALARM).\n\nExample:\n  $ cutover plan checkout --image checkout@sha256:4c30… --local\n')
+    .addHelpText(
+      'after',
+      '\nExit code 0 when a rollout would start and go on; 1 when it would be refused or roll back at once (an alarm in ALARM).\n\nExample:\n  $ cutover plan checkout --image checkout@sha256:4c30… --local\n',
+    )
     .action(async (service, opts) => (await import('./read-commands')).plan(service, opts));
   return program;
 }

@@ -19,8 +19,7 @@ export interface Where extends TargetChoice {
   readonly local?: boolean;
 }
 
-const unknownService = (name: string, services: readonly { name: string }[]) =>
-  new CliError(`unknown service "${name}"; known: ${services.map((s) => s.name).join(', ') || 'none'}`, ExitCode.REFUSED);
+const unknownService = (name: string, services: readonly { name: string }[]) => new CliError(`unknown service "${name}"; known: ${services.map((s) => s.name).join(', ') || 'none'}`, ExitCode.REFUSED);
 
 /** Reads statuses from AWS or the local environment. */
 async function statusReader(where: Where): Promise<{ names: string[]; read: (service: string) => Promise<RolloutStatus> }> {

@@ -15,10 +15,7 @@ export const BUNDLE_FILE = 'index.mjs';
  * `dist/assets/`, the installed package) and the repository's `dist/assets/` (this file run from source, as
  * vitest and the repository's own app do).
  */
-export const bundleRoots = (): string[] => [
-  fileURLToPath(new URL('./assets/', import.meta.url)),
-  fileURLToPath(new URL('../dist/assets/', import.meta.url)),
-];
+export const bundleRoots = (): string[] => [fileURLToPath(new URL('./assets/', import.meta.url)), fileURLToPath(new URL('../dist/assets/', import.meta.url))];
 
 /** Thrown when a function's bundle is not there: the package was not built. */
 export class MissingBundleError extends Error {

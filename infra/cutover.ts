@@ -408,14 +408,32 @@ export class Cutover extends Construct {
         maxEventAge: Duration.hours(1),
       });
     }
-    ({ pushRule: this.pushRule, scanRules: this.scanRules, alarmRule: this.alarmRule, ecsFailureRule: this.ecsFailureRule, recoveryRule: this.recoveryRule } = eventRules(this, {
+    ({
+      pushRule: this.pushRule,
+      scanRules: this.scanRules,
+      alarmRule: this.alarmRule,
+      ecsFailureRule: this.ecsFailureRule,
+      recoveryRule: this.recoveryRule,
+    } = eventRules(this, {
       services,
       functions,
       deadLetterQueue: this.deadLetterQueue,
       stateMachineArn: this.stateMachineArnString,
     }));
 
-    grantLeastPrivilege(this, { functions, table: this.table, stateMachine: this.stateMachine, stateMachineName: this.stateMachineName, stateMachineArn: this.stateMachineArnString, services: this.services, slack: this.slack }, tracing);
+    grantLeastPrivilege(
+      this,
+      {
+        functions,
+        table: this.table,
+        stateMachine: this.stateMachine,
+        stateMachineName: this.stateMachineName,
+        stateMachineArn: this.stateMachineArnString,
+        services: this.services,
+        slack: this.slack,
+      },
+      tracing,
+    );
 
     // What CloudFormation owns and what Cutover owns in the slots built in this app (infra/iac-ownership.ts).
     this.liveState = handOverServices(this, services, functions);
@@ -449,10 +467,7 @@ export class Cutover extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
   }
 
-  private buildFunction(
-    name: CutoverFunctionName,
-    options: { logRetention: logs.RetentionDays; memorySize: number; tracing: lambda.Tracing; sourceMaps: boolean },
-  ): lambda.Function {
+  private buildFunction(name: CutoverFunctionName, options: { logRetention: logs.RetentionDays; memorySize: number; tracing: lambda.Tracing; sourceMaps: boolean }): lambda.Function {
     const id = pascal(name);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: options.logRetention });
     // Own role: no AWSLambdaBasicExecutionRole (it allows writing to every log group in the account).
@@ -486,5 +501,4 @@ export class Cutover extends Construct {
     });
     return fn;
   }
-
 }

@@ -85,18 +85,14 @@ export function rolloutDashboard(scope: Construct, id: string, services: readonl
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Rollback reaction time: abort recorded → weights restored (p50, p95)',
-      left: services.flatMap((s) =>
-        ['p50', 'p95'].map((stat) => rolloutMetric(s.name, RolloutMetric.ROLLBACK_REACTION_MS, stat, hour, `${s.name} ${stat}`)),
-      ),
+      left: services.flatMap((s) => ['p50', 'p95'].map((stat) => rolloutMetric(s.name, RolloutMetric.ROLLBACK_REACTION_MS, stat, hour, `${s.name} ${stat}`))),
       leftYAxis: { min: 0, label: 'ms', showUnits: false },
       width: 12,
       height: 6,
     }),
     new cloudwatch.GraphWidget({
       title: 'Time each weight was held (p50, max)',
-      left: services.flatMap((s) =>
-        ['p50', 'Maximum'].map((stat) => rolloutMetric(s.name, RolloutMetric.STEP_DURATION_MS, stat, hour, `${s.name} ${stat === 'Maximum' ? 'max' : stat}`)),
-      ),
+      left: services.flatMap((s) => ['p50', 'Maximum'].map((stat) => rolloutMetric(s.name, RolloutMetric.STEP_DURATION_MS, stat, hour, `${s.name} ${stat === 'Maximum' ? 'max' : stat}`))),
       leftYAxis: { min: 0, label: 'ms', showUnits: false },
       width: 12,
       height: 6,

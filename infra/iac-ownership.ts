@@ -48,7 +48,12 @@ function forwardTargets(actions: unknown, stack: Stack): Array<{ action: number;
  * release), or undefined when the slots' services were not built in this app (nothing of theirs is in this
  * template: whoever owns them keeps the same rule, see the README).
  */
-export function handOverLiveState(scope: Construct, id: string, service: OwnedService, functions: { liveState: lambda.IFunction; release: lambda.IFunction }): { liveState: CustomResource; release: CustomResource } | undefined {
+export function handOverLiveState(
+  scope: Construct,
+  id: string,
+  service: OwnedService,
+  functions: { liveState: lambda.IFunction; release: lambda.IFunction },
+): { liveState: CustomResource; release: CustomResource } | undefined {
   const stack = Stack.of(scope);
   const blue = service.blue.service;
   const green = service.green.service;
@@ -85,7 +90,7 @@ export function handOverLiveState(scope: Construct, id: string, service: OwnedSe
       };
       const listener = ownsWeights ? propertiesOf(cfnListener!) : undefined;
       for (const t of ownsWeights ? [blueTarget!, greenTarget!] : []) {
-        delete ((listener!.DefaultActions as Array<{ ForwardConfig: { TargetGroups: Array<Record<string, unknown>> } }>)[t.action]!.ForwardConfig.TargetGroups[t.index]!).Weight;
+        delete (listener!.DefaultActions as Array<{ ForwardConfig: { TargetGroups: Array<Record<string, unknown>> } }>)[t.action]!.ForwardConfig.TargetGroups[t.index]!.Weight;
       }
       return { blue: strip(propertiesOf(cfnBlue)), green: strip(propertiesOf(cfnGreen)), ...(listener ? { listener } : {}) };
     },
@@ -119,12 +124,18 @@ export function handOverLiveState(scope: Construct, id: string, service: OwnedSe
     id: 'CloudFormation-Validate::E3054',
     reason: "The slot services' TaskDefinition is the live revision this resource answers at deploy time: the user's task definition (or a Cutover clone of it), with the same compatibilities.",
   });
-  for (const [cfn, slot] of [[cfnBlue, 'Blue'], [cfnGreen, 'Green']] as const) {
+  for (const [cfn, slot] of [
+    [cfnBlue, 'Blue'],
+    [cfnGreen, 'Green'],
+  ] as const) {
     cfn.addPropertyOverride('TaskDefinition', liveState.getAtt(`${slot}TaskDefinition`));
     cfn.addPropertyOverride('DesiredCount', liveState.getAtt(`${slot}DesiredCount`));
   }
   if (ownsWeights) {
-    for (const [t, slot] of [[blueTarget!, 'Blue'], [greenTarget!, 'Green']] as const) {
+    for (const [t, slot] of [
+      [blueTarget!, 'Blue'],
+      [greenTarget!, 'Green'],
+    ] as const) {
       cfnListener!.addPropertyOverride(`DefaultActions.${t.action}.ForwardConfig.TargetGroups.${t.index}.Weight`, liveState.getAtt(`${slot}Weight`));
     }
   }

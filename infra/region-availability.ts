@@ -103,9 +103,7 @@ export interface RegionProblem {
 export function regionAvailabilityProblems(region: string, uses: readonly RegionalFeatureUse[]): RegionProblem[] {
   if (uses.length === 0) return [];
   const features = uses.map((u) => u.feature);
-  const unchecked = (why: string): RegionProblem[] => [
-    { kind: 'unchecked', features, message: `could not check that the Region offers ${features.map((f) => FEATURES[f].name).join(', ')}: ${why}` },
-  ];
+  const unchecked = (why: string): RegionProblem[] => [{ kind: 'unchecked', features, message: `could not check that the Region offers ${features.map((f) => FEATURES[f].name).join(', ')}: ${why}` }];
   if (Token.isUnresolved(region)) {
     return unchecked('the stack is environment-agnostic (its Region is a token); set `env.region` on the stack (e.g. `env: { region: process.env.CDK_DEFAULT_REGION }`) to check it at synth');
   }

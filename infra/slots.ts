@@ -88,11 +88,7 @@ export interface TaskDefinitionAccess {
  * The families and roles of one service: from its `taskDefinition` prop when given, else from its concrete
  * services' task definitions. Every problem is returned with the prop's path.
  */
-export function taskDefinitionAccess(
-  path: string,
-  slots: readonly ResolvedSlot[],
-  explicit: CutoverTaskDefinitionProps | undefined,
-): { access?: TaskDefinitionAccess; problems: string[] } {
+export function taskDefinitionAccess(path: string, slots: readonly ResolvedSlot[], explicit: CutoverTaskDefinitionProps | undefined): { access?: TaskDefinitionAccess; problems: string[] } {
   if (explicit) {
     const problems: string[] = [];
     if (typeof explicit.family !== 'string' || (!Token.isUnresolved(explicit.family) && !FAMILY.test(explicit.family))) {
@@ -107,7 +103,7 @@ export function taskDefinitionAccess(
     return {
       problems: [
         `${path}.taskDefinition: required when a slot's service is imported (${imported.map((s) => `${s}.service`).join(', ')} is not an ecs.BaseService built in this app): ` +
-          "give the task-definition family and the task and execution roles (Cutover registers revisions in that family and passes those roles to ECS)",
+          'give the task-definition family and the task and execution roles (Cutover registers revisions in that family and passes those roles to ECS)',
       ],
     };
   }

@@ -68,7 +68,10 @@ async function main(): Promise<void> {
     const byInvariant = new Map<string, number>();
     for (const f of failing) byInvariant.set(f.invariant, (byInvariant.get(f.invariant) ?? 0) + 1);
     for (const [invariant, count] of byInvariant) console.log(`  ${invariant}: ${count} seeds`);
-    const longest = shards.flatMap((s) => s.longest).sort((a, b) => b.virtualMs - a.virtualMs).slice(0, 5);
+    const longest = shards
+      .flatMap((s) => s.longest)
+      .sort((a, b) => b.virtualMs - a.virtualMs)
+      .slice(0, 5);
     console.log(`  longest in virtual time: ${longest.map((l) => `seed ${l.seed} ${(l.virtualMs / 3_600_000).toFixed(1)} h`).join(', ')}`);
     for (const f of failing.slice(0, 50)) console.log(`  seed ${f.seed}: ${f.invariant}: ${f.detail.slice(0, 220)}\n    ${replayCommand(f.seed)}`);
     process.exitCode = failing.length ? 1 : 0;

@@ -45,10 +45,18 @@ async function bundle(fn: string, plugins: Plugin[]): Promise<Uint8Array> {
 }
 
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
-const functions = readdirSync(join(ROOT, 'functions')).filter((d) => existsSync(join(ROOT, 'functions', d, 'handler.ts'))).sort();
+const functions = readdirSync(join(ROOT, 'functions'))
+  .filter((d) => existsSync(join(ROOT, 'functions', d, 'handler.ts')))
+  .sort();
 const rows = [];
 for (const fn of functions) {
   const [withIt, without] = await Promise.all([bundle(fn, []), bundle(fn, [stubPowertools])]);
-  rows.push({ function: fn, 'bundle KB': kb(withIt.length), 'without Powertools KB': kb(without.length), 'Powertools KB': kb(withIt.length - without.length), 'Powertools KB gzip': kb(gzipSync(withIt).length - gzipSync(without).length) });
+  rows.push({
+    function: fn,
+    'bundle KB': kb(withIt.length),
+    'without Powertools KB': kb(without.length),
+    'Powertools KB': kb(withIt.length - without.length),
+    'Powertools KB gzip': kb(gzipSync(withIt).length - gzipSync(without).length),
+  });
 }
 console.table(rows);

@@ -50,7 +50,11 @@ console.log(`${passed} passed, ${failed} failed`);
 const report = reportFrom(assertions, command, allKinds ? 'all' : 'rotate');
 const m = report.faultMatrix;
 console.log(`fault matrix: ${m.runs} runs (${m.cells} cells, ${m.operations.length} operations, kinds: ${m.kinds}), ${m.survived} survived; ${report.invariantChecks} invariant checks`);
-console.log(`  ended: ${Object.entries(m.byEndState).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+console.log(
+  `  ended: ${Object.entries(m.byEndState)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')}`,
+);
 if (writeReport) {
   console.log(`idempotency: ${report.idempotency.passed}/${report.idempotency.tests}; bad inputs: ${report.badInputs.passed}/${report.badInputs.tried}`);
 }

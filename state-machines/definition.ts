@@ -25,7 +25,10 @@ export function functionOfPlaceholder(placeholder: string): string {
 
 /** `check-steady` → `CheckSteadyFunctionArn`. */
 export function placeholderOfFunction(fn: string): string {
-  return `${fn.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')}FunctionArn`;
+  return `${fn
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('')}FunctionArn`;
 }
 
 /** Replaces every placeholder; throws naming any placeholder without a value. */

@@ -108,9 +108,7 @@ async function onEcsFailure(event: unknown, deps: AlarmDeps): Promise<AlarmResul
     deps.log.info('event ignored', { reason: failure.reason });
     return { aborted: [], ignored: failure.reason };
   }
-  const locks = (await deps.store.activeLocks()).filter(
-    (l) => l.idleService?.serviceName === failure.serviceName && clusterName(l.idleService.cluster) === failure.cluster,
-  );
+  const locks = (await deps.store.activeLocks()).filter((l) => l.idleService?.serviceName === failure.serviceName && clusterName(l.idleService.cluster) === failure.cluster);
   if (locks.length === 0) {
     const reason = `no rollout in flight deploys to ${failure.cluster}/${failure.serviceName}`;
     deps.log.info('ECS event ignored', { reason, eventName: failure.eventName });

@@ -41,16 +41,12 @@ export function awsEcs(client: ECSClient = new ECSClient(sdkOptions)): Ecs {
     },
 
     async updateService(cluster, service, change) {
-      await edge('ecs:UpdateService', () =>
-        client.send(new UpdateServiceCommand({ cluster, service, taskDefinition: change.taskDefinition, desiredCount: change.desiredCount })),
-      );
+      await edge('ecs:UpdateService', () => client.send(new UpdateServiceCommand({ cluster, service, taskDefinition: change.taskDefinition, desiredCount: change.desiredCount })));
     },
 
     async describeTaskDefinition(arnOrFamily) {
       try {
-        const out = await edge('ecs:DescribeTaskDefinition', () =>
-          client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arnOrFamily, include: ['TAGS'] })),
-        );
+        const out = await edge('ecs:DescribeTaskDefinition', () => client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arnOrFamily, include: ['TAGS'] })));
         if (!out.taskDefinition) return undefined;
         const tags = Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
         return { definition: out.taskDefinition as unknown as TaskDefinitionDoc, tags };
@@ -76,9 +72,7 @@ export function awsEcs(client: ECSClient = new ECSClient(sdkOptions)): Ecs {
       const arns: string[] = [];
       let nextToken: string | undefined;
       do {
-        const out = await edge('ecs:ListTaskDefinitions', () =>
-          client.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', nextToken })),
-        );
+        const out = await edge('ecs:ListTaskDefinitions', () => client.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', nextToken })));
         // familyPrefix matches other families that start the same way: keep this family only.
         arns.push(...(out.taskDefinitionArns ?? []).filter((arn) => arn.split('/').pop()?.replace(/:\d+$/, '') === family));
         nextToken = out.nextToken;

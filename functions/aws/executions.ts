@@ -17,9 +17,7 @@ export function awsExecutions(stateMachineArn: string, client: SFNClient = new S
   return {
     async start(name, input) {
       try {
-        const out = await edge('states:StartExecution', () =>
-          client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
-        );
+        const out = await edge('states:StartExecution', () => client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })));
         return { executionArn: out.executionArn ?? executionArnOf(stateMachineArn, name), alreadyStarted: false };
       } catch (error) {
         // Same name already used: a duplicate delivery of the same push. Nothing new starts.
@@ -47,9 +45,7 @@ export function awsExecutions(stateMachineArn: string, client: SFNClient = new S
     },
     async failTask(taskToken, error, cause) {
       try {
-        await edge('states:SendTaskFailure', () =>
-          client.send(new SendTaskFailureCommand({ taskToken, error: clip(error, 256), cause: clip(cause, 32_768) })),
-        );
+        await edge('states:SendTaskFailure', () => client.send(new SendTaskFailureCommand({ taskToken, error: clip(error, 256), cause: clip(cause, 32_768) })));
         return true;
       } catch (e) {
         if (GONE.has(errorName(e) ?? '')) return false;

@@ -32,7 +32,11 @@ const RESERVED: Readonly<Record<string, string>> = {
 /** The fields of a log call with reserved keys renamed. */
 export function logFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!fields) return {};
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [RESERVED[k] ?? k, v]));
+  return Object.fromEntries(
+    Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [RESERVED[k] ?? k, v]),
+  );
 }
 
 /** The Logger of this bundle: JSON lines, with the Lambda context added by `injectLambdaContext`. */

@@ -57,12 +57,11 @@ export function awsRegistry(client: ECRClient = new ECRClient(sdkOptions)): Regi
         let status = 'NONE';
         let nextToken: string | undefined;
         do {
-          const out = await edge('ecr:DescribeImageScanFindings', () =>
-            client.send(new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, nextToken })),
-          );
+          const out = await edge('ecr:DescribeImageScanFindings', () => client.send(new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest }, nextToken })));
           status = out.imageScanStatus?.status ?? status;
           for (const f of out.imageScanFindings?.findings ?? []) findings.push({ name: f.name ?? 'unnamed', severity: f.severity ?? 'UNDEFINED' });
-          for (const f of out.imageScanFindings?.enhancedFindings ?? []) findings.push({ name: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? 'unnamed', severity: f.severity ?? 'UNDEFINED' });
+          for (const f of out.imageScanFindings?.enhancedFindings ?? [])
+            findings.push({ name: f.packageVulnerabilityDetails?.vulnerabilityId ?? f.title ?? 'unnamed', severity: f.severity ?? 'UNDEFINED' });
           nextToken = out.nextToken;
         } while (nextToken);
         return { status, findings };

@@ -18,7 +18,9 @@ import { edge } from './edge';
 export function awsSelfInvoke(functionName: string, client: LambdaClient = new LambdaClient(sdkOptions)): CommandDeferral {
   return {
     async defer(command) {
-      const out = await edge('lambda:Invoke', () => client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(command)) })));
+      const out = await edge('lambda:Invoke', () =>
+        client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(command)) })),
+      );
       if (out.StatusCode !== 202) throw new Error(`lambda:Invoke of ${functionName} answered ${String(out.StatusCode)}, not 202 (queued)`);
     },
   };

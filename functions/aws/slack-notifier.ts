@@ -18,11 +18,7 @@ export interface SlackCredentials {
 
 export const POST_TIMEOUT_MS = 2000;
 
-export function slackNotifier(
-  credentials: () => Promise<string>,
-  log: Log,
-  options: { apiUrl?: string; fetch?: typeof fetch; timeoutMs?: number } = {},
-): Notifier {
+export function slackNotifier(credentials: () => Promise<string>, log: Log, options: { apiUrl?: string; fetch?: typeof fetch; timeoutMs?: number } = {}): Notifier {
   const apiUrl = options.apiUrl ?? 'https://slack.com/api';
   const send = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? POST_TIMEOUT_MS;

@@ -49,7 +49,28 @@ const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The holder's fields: removed on release, while the generation and the last lease stay. */
-const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers', 'fallback'] as const;
+const HOLDER_FIELDS = [
+  'rolloutId',
+  'activeKey',
+  'executionArn',
+  'startedAt',
+  'alarms',
+  'abort',
+  'taskToken',
+  'wait',
+  'pause',
+  'stepIndex',
+  'weights',
+  'newSlot',
+  'idleService',
+  'target',
+  'push',
+  'image',
+  'thread',
+  'role',
+  'recovers',
+  'fallback',
+] as const;
 
 /**
  * An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`.
@@ -131,7 +152,12 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async fence(service, rolloutId, generation, request) {
       const names: Record<string, string> = { '#rid': 'rolloutId', '#gen': 'generation', '#lease': 'leaseUntil', '#writer': `${LEASE_PREFIX}${request.writer}` };
-      const values: Record<string, unknown> = { ':rid': rolloutId, ':gen': generation, ':lease': request.leaseUntil, ':writer': { generation, until: request.leaseUntil, ...(request.holder ? { holder: request.holder } : {}) } };
+      const values: Record<string, unknown> = {
+        ':rid': rolloutId,
+        ':gen': generation,
+        ':lease': request.leaseUntil,
+        ':writer': { generation, until: request.leaseUntil, ...(request.holder ? { holder: request.holder } : {}) },
+      };
       let update = 'SET #lease = :lease, #writer = :writer';
       if (request.target) {
         names['#target'] = 'target';
@@ -190,7 +216,12 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async closeLeases(service, writers) {
       if (writers.length === 0) return;
-      const names = Object.fromEntries(writers.flatMap((w, i) => [[`#w${i}`, `${LEASE_PREFIX}${w}`], [`#g${i}`, `${LEASE_GENERATION_PREFIX}${w}`]]));
+      const names = Object.fromEntries(
+        writers.flatMap((w, i) => [
+          [`#w${i}`, `${LEASE_PREFIX}${w}`],
+          [`#g${i}`, `${LEASE_GENERATION_PREFIX}${w}`],
+        ]),
+      );
       // On the lock item only if it exists (an update would otherwise create an empty one).
       await conditional('dynamodb:UpdateItem', () =>
         doc.send(

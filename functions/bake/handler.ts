@@ -10,6 +10,4 @@ import { bake, type BakeDeps } from './bake';
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => BakeDeps) => lambda('bake', bake, deps);
 
-export const handler = createHandler(
-  once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), registry: awsRegistry(), clock: systemClock, log: powertoolsLog() })),
-);
+export const handler = createHandler(once((): BakeDeps => ({ store: awsStore(requireEnv('TABLE_NAME')), registry: awsRegistry(), clock: systemClock, log: powertoolsLog() })));

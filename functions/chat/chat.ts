@@ -119,7 +119,7 @@ export async function handleSlashCommand(event: APIGatewayProxyEventV2, deps: Ch
     // Its outcome goes to response_url: only Slack's, so a signed request cannot make this function post elsewhere.
     const problem = responseUrlProblem(form.get('response_url') ?? '', deps.loopbackResponseUrls);
     if (problem) {
-      deps.log.warn('slash command refused: response_url not Slack\'s', { user, channel, problem });
+      deps.log.warn("slash command refused: response_url not Slack's", { user, channel, problem });
       return text(400, `${problem}; the command was not run`);
     }
   }
@@ -171,7 +171,7 @@ export async function runDeferredCommand(event: unknown, deps: ChatDeps): Promis
   const responseUrl = form.get('response_url') ?? '';
   const problem = responseUrlProblem(responseUrl, deps.loopbackResponseUrls);
   if (problem) {
-    deps.log.warn('deferred command refused: response_url not Slack\'s', { problem });
+    deps.log.warn("deferred command refused: response_url not Slack's", { problem });
     return { ran: false, refused: problem };
   }
   const user = form.get('user_id') ?? '';
@@ -188,7 +188,10 @@ export async function runDeferredCommand(event: unknown, deps: ChatDeps): Promis
   };
   if (Math.abs(Math.floor(deps.clock.now().getTime() / 1000) - Number(timestamp)) > MAX_SKEW_SECONDS) {
     deps.log.warn('deferred command refused: past its window', { user, channel, text: commandText.slice(0, 200) });
-    await respond({ response_type: 'ephemeral', text: `Not run: \`${typed}\` reached Cutover more than ${MAX_SKEW_SECONDS / 60} minutes after you sent it. Run status, and send it again if it still applies.` });
+    await respond({
+      response_type: 'ephemeral',
+      text: `Not run: \`${typed}\` reached Cutover more than ${MAX_SKEW_SECONDS / 60} minutes after you sent it. Run status, and send it again if it still applies.`,
+    });
     return { ran: false, refused: 'past its window' };
   }
   if (!(await deps.requestLedger.claim(runKey(signature), claimUntil(timestamp)))) {

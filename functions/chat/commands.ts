@@ -13,7 +13,21 @@
 import type { ServiceConfig } from '../core/config';
 import { ErrorName } from '../core/errors';
 import { restoreAfterCompletion } from '../core/restore';
-import { realSleep, type Alarms, type Clock, type CommandRecord, type Ecs, type Executions, type HistoryRecord, type LockRecord, type Log, type Notifier, type RolloutStore, type Sleep, type Traffic } from '../core/ports';
+import {
+  realSleep,
+  type Alarms,
+  type Clock,
+  type CommandRecord,
+  type Ecs,
+  type Executions,
+  type HistoryRecord,
+  type LockRecord,
+  type Log,
+  type Notifier,
+  type RolloutStore,
+  type Sleep,
+  type Traffic,
+} from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
 import { liveSlotFromWeights, type Weights } from '../core/rollout';
 import { driftProblems } from '../core/drift';
@@ -145,9 +159,7 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
     );
   }
   const [last] = recent.filter((h) => h.outcome !== 'REFUSED');
-  const lastText = last
-    ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${slackText(last.reason)})` : ''}`
-    : 'no rollout yet';
+  const lastText = last ? `last rollout ${last.rolloutId}: ${last.outcome} ${ago(last.endedAt ?? last.startedAt, now)}${last.reason ? ` (${slackText(last.reason)})` : ''}` : 'no rollout yet';
   const drift = weights ? await driftOf(service, weights, deps) : [];
   return `*${service.name}*: idle, ${w}\n  ${lastText}\n  alarms: ${alarmText}${drift.map((d) => `\n  ${d}`).join('')}`;
 }
@@ -156,7 +168,6 @@ function describeHistory(h: HistoryRecord, now: Date): string {
   const took = h.endedAt ? `, took ${formatDuration(Math.max(0, Math.round((Date.parse(h.endedAt) - Date.parse(h.startedAt)) / 1000)))}` : '';
   return `• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${slackText(h.trigger ?? 'unknown trigger')}${took}, ${ago(h.startedAt, now)})${h.reason ? ` — ${slackText(h.reason)}` : ''}`;
 }
-
 
 async function rollback(service: ServiceConfig, lock: LockRecord | undefined, reason: string, actor: Actor, deps: CommandDeps): Promise<{ reply: Reply; rolloutId?: string }> {
   const by = actor.via === 'slack' ? `<@${actor.user}>` : actor.user;
@@ -169,7 +180,13 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
     // The decision quotes the cause (the reason as typed): escaped whole, the operator's mention in it too.
     if (out.status === 'recovered') return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${slackText(out.decision)}` } };
     if (out.status === 'wait') {
-      return { rolloutId: lock.rolloutId, reply: { status: 202, text: `${service.name}: ${lock.rolloutId} has ended but ${slackText(out.decision)}; Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.` } };
+      return {
+        rolloutId: lock.rolloutId,
+        reply: {
+          status: 202,
+          text: `${service.name}: ${lock.rolloutId} has ended but ${slackText(out.decision)}; Cutover restores the retained revision as soon as it cannot write any more (the execution-ended event triggers it). Run status in a minute.`,
+        },
+      };
     }
     lock = await deps.store.getLock(service.name);
   }
@@ -197,7 +214,10 @@ async function rollback(service: ServiceConfig, lock: LockRecord | undefined, re
     const out = await restoreAfterCompletion(service, why, { ...deps, leaseWaitMs: RECOVERY_WAIT_MS }, { scaleUp: true, maxWaitMs: RESTORE_WAIT_MS, pollMs: RESTORE_POLL_MS });
     if (out.status === 'restored') return { rolloutId: out.rolloutId, reply: { status: 200, text: `Restored ${service.name}: ${out.decision}. ${said}` } };
     if (!out.busy || attempt >= RESTORE_ATTEMPTS) {
-      return { rolloutId: out.rolloutId, reply: { status: 409, text: out.busy ? `${out.reason}, run status and try again` : out.waitMs ? `${out.reason}; run the rollback again after that` : out.reason } };
+      return {
+        rolloutId: out.rolloutId,
+        reply: { status: 409, text: out.busy ? `${out.reason}, run status and try again` : out.waitMs ? `${out.reason}; run the rollback again after that` : out.reason },
+      };
     }
     await (deps.sleep ?? realSleep)(RESTORE_RETRY_MS);
   }
@@ -298,14 +318,20 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       if (unknown.length) return { reply: { status: 400, text: `promote takes only --full, not "${slackText(unknown.join(' ').slice(0, 40))}"` } };
       if (!lock) return { reply: { status: 409, text: `nothing to promote: no rollout of ${service.name} is in progress` } };
       if (lock.wait?.kind === 'hold') return { reply: { status: 409, text: `${service.name} is paused: /cutover resume ${service.name} first` }, rolloutId: lock.rolloutId };
-      if (!lock.taskToken || !lock.wait) return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
+      if (!lock.taskToken || !lock.wait)
+        return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
       // The wait's output in the console: who ended it, and how.
       const decision = `${lock.wait.kind === 'gate' ? 'manual gate' : 'bake'} ended early by promote${full ? ' --full (straight to 100%)' : ''} from ${by}`;
       const ok = await deps.executions.succeedTask(lock.taskToken, { promotedBy: by, full, decision });
       if (!ok) return { reply: { status: 409, text: `nothing to promote: the ${lock.wait.kind} of ${service.name} just ended` }, rolloutId: lock.rolloutId };
       return {
         rolloutId: lock.rolloutId,
-        reply: { status: 200, text: full ? `Promoting ${service.name} straight to 100% (alarms are checked once more before finalizing), by ${by}` : `Promoted ${service.name}: the ${lock.wait.kind === 'gate' ? 'manual gate' : 'bake'} ends now and the next step begins, by ${by}` },
+        reply: {
+          status: 200,
+          text: full
+            ? `Promoting ${service.name} straight to 100% (alarms are checked once more before finalizing), by ${by}`
+            : `Promoted ${service.name}: the ${lock.wait.kind === 'gate' ? 'manual gate' : 'bake'} ends now and the next step begins, by ${by}`,
+        },
       };
     }
     case 'pause': {
@@ -314,7 +340,10 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       const ok = await deps.store.setPause(service.name, lock.rolloutId, { by, at: deps.clock.now().toISOString() });
       if (!ok) return { reply: { status: 409, text: `${service.name}: the rollout ended meanwhile` } };
       const w = await readWeights(service, deps);
-      return { rolloutId: lock.rolloutId, reply: { status: 200, text: `Pausing ${service.name} at ${w ? weightsText(w) : 'its current weights'} once the current step ends; /cutover resume ${service.name} to go on` } };
+      return {
+        rolloutId: lock.rolloutId,
+        reply: { status: 200, text: `Pausing ${service.name} at ${w ? weightsText(w) : 'its current weights'} once the current step ends; /cutover resume ${service.name} to go on` },
+      };
     }
     case 'resume': {
       if (!lock?.pause) return { reply: { status: 409, text: `${service.name} is not paused` }, rolloutId: lock?.rolloutId };
@@ -331,7 +360,16 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
 
 /** `text` is the command as typed; `result` is Slack text (the reply, outside pieces escaped), shown as is by history. */
 async function audit(service: ServiceConfig, actor: Actor, text: string, result: string, rolloutId: string | undefined, deps: CommandDeps): Promise<void> {
-  const record: CommandRecord = { service: service.name, at: deps.clock.now().toISOString(), user: actor.user, channel: actor.channel, via: actor.via, text: text.slice(0, 500), rolloutId, result: result.slice(0, 500) };
+  const record: CommandRecord = {
+    service: service.name,
+    at: deps.clock.now().toISOString(),
+    user: actor.user,
+    channel: actor.channel,
+    via: actor.via,
+    text: text.slice(0, 500),
+    rolloutId,
+    result: result.slice(0, 500),
+  };
   try {
     await deps.store.recordCommand(record);
   } catch (error) {
@@ -339,4 +377,3 @@ async function audit(service: ServiceConfig, actor: Actor, text: string, result:
     deps.log.error('audit record not written', { service: service.name, user: actor.user, error: String(error) });
   }
 }
-

@@ -75,7 +75,10 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
   const firing = seen.filter((a) => a.state === 'ALARM');
   if (firing.length) {
     deps.log.warn('alarm in ALARM', { rolloutId, service: service.name, alarms: firing.map((a) => a.name) });
-    throw new AlarmFiredError(firing.map((a) => a.name), firing[0]?.reason);
+    throw new AlarmFiredError(
+      firing.map((a) => a.name),
+      firing[0]?.reason,
+    );
   }
   const changed = outOfBand(live, newSlot.serviceName, { steady, newService, retained });
   if (changed.length) {

@@ -9,6 +9,4 @@ import { checkSteady, type CheckSteadyDeps } from './check-steady';
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => CheckSteadyDeps) => lambda('check-steady', checkSteady, deps);
 
-export const handler = createHandler(
-  once((): CheckSteadyDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
-);
+export const handler = createHandler(once((): CheckSteadyDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })));

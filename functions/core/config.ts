@@ -278,7 +278,8 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
     const gate = c.imageScan as { failOn?: unknown; timeoutSeconds?: unknown; onTimeout?: unknown } | null;
     if (!(SCAN_SEVERITIES as readonly unknown[]).includes(gate?.failOn)) problems.push(`${path}.imageScan.failOn: ${ConfigMessage.SEVERITY}`);
     const timeout = gate?.timeoutSeconds;
-    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 60 || timeout > 86_400)) problems.push(`${path}.imageScan.timeoutSeconds: ${ConfigMessage.SCAN_TIMEOUT}`);
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 60 || timeout > 86_400))
+      problems.push(`${path}.imageScan.timeoutSeconds: ${ConfigMessage.SCAN_TIMEOUT}`);
     if (gate?.onTimeout !== undefined && !(SCAN_TIMEOUT_ACTIONS as readonly unknown[]).includes(gate.onTimeout)) problems.push(`${path}.imageScan.onTimeout: ${ConfigMessage.SCAN_TIMEOUT_ACTION}`);
   }
   if (c.keepRevisions !== undefined && (typeof c.keepRevisions !== 'number' || !Number.isInteger(c.keepRevisions) || c.keepRevisions < 0 || c.keepRevisions > 100)) {

@@ -34,10 +34,7 @@ export interface CustomResourceResponse {
  * message is what the user sees in the stack's events, so it must say what to do). The physical id is
  * stable per logical resource, so an update never looks like a replacement to CloudFormation.
  */
-export async function respond<P>(
-  request: CustomResourceRequest<P>,
-  run: () => Promise<Record<string, string> | undefined>,
-): Promise<CustomResourceResponse> {
+export async function respond<P>(request: CustomResourceRequest<P>, run: () => Promise<Record<string, string> | undefined>): Promise<CustomResourceResponse> {
   const base = {
     PhysicalResourceId: request.PhysicalResourceId ?? `${request.LogicalResourceId}-${request.StackId.split('/').at(-1) ?? 'stack'}`.slice(0, 200),
     StackId: request.StackId,

@@ -117,7 +117,10 @@ export class PreflightFailedError extends CutoverError {
 /** A watched alarm is in ALARM. */
 export class AlarmFiredError extends CutoverError {
   override readonly name = ErrorName.AlarmFired;
-  constructor(readonly alarms: readonly string[], reason?: string) {
+  constructor(
+    readonly alarms: readonly string[],
+    reason?: string,
+  ) {
     // Without alarm names (an abort the alarm path recorded) the reason already says which alarm fired.
     super(alarms.length === 0 && reason ? reason : `alarm ${alarms.join(', ')} in ALARM${reason ? `: ${reason}` : ''}`, { context: { alarms } });
   }

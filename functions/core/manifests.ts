@@ -138,5 +138,8 @@ export function indexProblems(digest: string, document: string, platforms: reado
   const has = offered.map(platformText).filter((p, i, all) => all.indexOf(p) === i);
   return platforms
     .filter((want) => !offered.some((p) => p.os === want.os && p.architecture === want.architecture))
-    .map((want) => `${name} has no image for ${platformText(want)}, the platform the service's task definition runs (it has: ${has.length ? has.join(', ') : 'no runnable image'}; attestations are not images)`);
+    .map(
+      (want) =>
+        `${name} has no image for ${platformText(want)}, the platform the service's task definition runs (it has: ${has.length ? has.join(', ') : 'no runnable image'}; attestations are not images)`,
+    );
 }

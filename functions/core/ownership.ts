@@ -16,7 +16,24 @@ import type { ServiceConfig } from './config';
 import { otherSlot } from './config';
 import { abortError, LeaseOpenError, LockLostError } from './errors';
 import { ENDED_STATUSES } from './events';
-import { realSleep, type Clock, type Ecs, type Executions, type LockRecord, type FenceRequest, type LockTarget, type Log, type Notifier, type OpenLease, type RolloutStore, type Sleep, type Traffic, type HistoryStore, type LockStore, type QueueStore } from './ports';
+import {
+  realSleep,
+  type Clock,
+  type Ecs,
+  type Executions,
+  type LockRecord,
+  type FenceRequest,
+  type LockTarget,
+  type Log,
+  type Notifier,
+  type OpenLease,
+  type RolloutStore,
+  type Sleep,
+  type Traffic,
+  type HistoryStore,
+  type LockStore,
+  type QueueStore,
+} from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { wakeNextAfterRelease } from './turns';
@@ -70,7 +87,12 @@ export const LEASE_WAIT_MS = 10_000;
 export function openLeaseUntil(leases: readonly OpenLease[] | undefined, now: Date, owner?: Pick<Owner, 'generation' | 'rolloutId' | 'role'>): string | undefined {
   const mine = (l: OpenLease) => owner !== undefined && (l.generation === owner.generation || (owner.role !== undefined && owner.role !== 'rollout' && l.holder === holderOf(owner)));
   const open = (leases ?? []).filter((l) => !mine(l) && Date.parse(l.until) > now.getTime());
-  return open.length ? open.map((l) => l.until).sort().at(-1) : undefined;
+  return open.length
+    ? open
+        .map((l) => l.until)
+        .sort()
+        .at(-1)
+    : undefined;
 }
 
 /**
@@ -223,7 +245,12 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   if (target) {
     const previous = await deps.store.getServiceState(service.name);
     await deps.store.putServiceState({
-      service: service.name, liveSlot: target.slot, liveTaskDefinitionArn: target.taskDefinitionArn, desiredCount: target.desiredCount, rolloutId: subject.rolloutId, at: ended,
+      service: service.name,
+      liveSlot: target.slot,
+      liveTaskDefinitionArn: target.taskDefinitionArn,
+      desiredCount: target.desiredCount,
+      rolloutId: subject.rolloutId,
+      at: ended,
       push: newestPush(previous?.push, dead.push),
       written: { generation: took.generation, stage: 2 },
     });
@@ -270,4 +297,3 @@ export async function parkSlot(cluster: string, serviceName: string, revision: s
   await deps.ecs.updateService(cluster, serviceName, { desiredCount: 0 });
   return `scaled to 0 tasks (${shortRevision(revision)} is no longer registered, so it keeps its revision)`;
 }
-

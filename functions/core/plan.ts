@@ -174,9 +174,7 @@ export function describeStep(step: PlanStep, newSlot?: string): string {
 export function normalizePlan(plan: CanaryPlan): CanaryPlan {
   if (!Array.isArray(plan?.steps)) return plan; // invalid: left for validatePlan to report
   return {
-    steps: plan.steps.map((step) =>
-      step?.kind === 'pause' ? { kind: 'pause', timeoutSeconds: step.timeoutSeconds ?? MAX_GATE_SECONDS, onTimeout: step.onTimeout ?? 'rollback' } : step,
-    ),
+    steps: plan.steps.map((step) => (step?.kind === 'pause' ? { kind: 'pause', timeoutSeconds: step.timeoutSeconds ?? MAX_GATE_SECONDS, onTimeout: step.onTimeout ?? 'rollback' } : step)),
   };
 }
 

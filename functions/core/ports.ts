@@ -70,9 +70,7 @@ export interface ImageDescription {
 }
 
 /** A manifest as ECR holds it, or why ECR would not give it. */
-export type ManifestDocument =
-  | { readonly mediaType?: string; readonly document: string }
-  | { readonly unreadable: string };
+export type ManifestDocument = { readonly mediaType?: string; readonly document: string } | { readonly unreadable: string };
 
 /** ECR: the pushed image itself. */
 export interface Registry {
@@ -403,7 +401,12 @@ export interface LockStore {
    * writer's lease at that generation and sets the target to the fallback's. `written` false: nothing was
    * written, and `lock` is the lock as it is (undefined when nobody holds it).
    */
-  abortWatching(service: string, alarm: string, abort: NonNullable<LockRecord['abort']>, lease: Pick<FenceRequest, 'leaseUntil' | 'writer'>): Promise<{ readonly written: boolean; readonly lock?: LockRecord }>;
+  abortWatching(
+    service: string,
+    alarm: string,
+    abort: NonNullable<LockRecord['abort']>,
+    lease: Pick<FenceRequest, 'leaseUntil' | 'writer'>,
+  ): Promise<{ readonly written: boolean; readonly lock?: LockRecord }>;
   /** Every active lock (rollouts in flight). */
   activeLocks(): Promise<LockRecord[]>;
   /** Active locks (rollouts in flight) that watch the given alarm. */

@@ -73,7 +73,9 @@ export async function restorable(service: ServiceConfig, deps: Pick<RestoreDeps,
   }
   const closes = Date.parse(last.endedAt) + service.timings.rollbackWindowSeconds * 1000;
   if (!options.scaleUp && (options.withinWindow ?? true) && deps.clock.now().getTime() > closes) {
-    return { reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Roll forward with a new push (a rebuild of the version you want): a push older than the live image, or one already rolled out, does not start again.` };
+    return {
+      reason: `the rollback window of ${last.rolloutId} closed at ${new Date(closes).toISOString()}; the old slot is scaled down. Roll forward with a new push (a rebuild of the version you want): a push older than the live image, or one already rolled out, does not start again.`,
+    };
   }
   const oldSlot = otherSlot(last.liveSlot);
   const old = await deps.ecs.describeService(service.cluster, service.slots[oldSlot].serviceName);
@@ -102,7 +104,7 @@ interface SlotWait {
  */
 async function waitUntilReady(service: ServiceConfig, slot: Slot, desiredCount: number, owner: Owner, deps: RestoreDeps, maxWaitMs: number, pollMs: number): Promise<SlotWait> {
   const targetHealth = deps.traffic.targetHealth;
-  if (!targetHealth) throw new Error('a restore with scaleUp needs the traffic port\'s targetHealth');
+  if (!targetHealth) throw new Error("a restore with scaleUp needs the traffic port's targetHealth");
   const start = deps.clock.now().getTime();
   for (;;) {
     await fenced(owner, deps);
@@ -139,7 +141,12 @@ export async function restoreAfterCompletion(service: ServiceConfig, why: string
   const now = deps.clock.now();
   const retained = last.retainedTaskDefinitionArn!;
   const taken = await deps.store.acquireLock({
-    service: service.name, rolloutId: restoreId, role: 'restore', startedAt: now.toISOString(), alarms: [], image: last.image,
+    service: service.name,
+    rolloutId: restoreId,
+    role: 'restore',
+    startedAt: now.toISOString(),
+    alarms: [],
+    image: last.image,
     leaseUntil: new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS)).toISOString(),
     target: { slot: oldSlot, taskDefinitionArn: retained, desiredCount, phase: 'retained' },
   });
@@ -160,10 +167,16 @@ export async function restoreAfterCompletion(service: ServiceConfig, why: string
     // Never move the traffic onto an empty or unhealthy target group: wait (bounded) until it can serve.
     // (Cutover's own restores, from retire and reconcile, move it onto a warm slot that served until then.)
     const estimateMs = restoreWaitEstimateSeconds(service.timings) * 1000;
-    const ready = options.scaleUp ? await waitUntilReady(service, oldSlot, desiredCount, owner, deps, options.maxWaitMs ?? estimateMs, options.pollMs ?? service.timings.steadyPollSeconds * 1000) : { ready: true, waitedMs: 0 };
+    const ready = options.scaleUp
+      ? await waitUntilReady(service, oldSlot, desiredCount, owner, deps, options.maxWaitMs ?? estimateMs, options.pollMs ?? service.timings.steadyPollSeconds * 1000)
+      : { ready: true, waitedMs: 0 };
     if (!ready.ready) {
       const left = cold ? `; ${oldSlot} stays scaled up at ${desiredCount} tasks: run the rollback again once it is healthy (expected within ${restoreEstimateText(service)})` : '';
-      return { status: 'refused', rolloutId: last.rolloutId, reason: `${service.name} was not rolled back: the ${oldSlot} slot was not ready after ${formatDuration(Math.round(ready.waitedMs / 1000))} (${ready.problem}); traffic stays on ${last.liveSlot}${left}` };
+      return {
+        status: 'refused',
+        rolloutId: last.rolloutId,
+        reason: `${service.name} was not rolled back: the ${oldSlot} slot was not ready after ${formatDuration(Math.round(ready.waitedMs / 1000))} (${ready.problem}); traffic stays on ${last.liveSlot}${left}`,
+      };
     }
     if (cold) readied = `${oldSlot} scaled up from 0 to ${desiredCount} tasks and healthy after ${formatDuration(Math.round(ready.waitedMs / 1000))}; `;
     await fenced(owner, deps);
@@ -173,11 +186,25 @@ export async function restoreAfterCompletion(service: ServiceConfig, why: string
     await deps.ecs.updateService(service.cluster, service.slots[last.liveSlot!].serviceName, { desiredCount: 0 });
     await deps.store.putHistory({ ...last, outcome: 'ROLLED_BACK', liveSlot: oldSlot, weights, reason: `rolled back after completion: ${why}` });
     const previous = await deps.store.getServiceState(service.name);
-    await deps.store.putServiceState({ service: service.name, liveSlot: oldSlot, liveTaskDefinitionArn: retained, desiredCount, rolloutId: last.rolloutId, at: now.toISOString(), push: previous?.push, written: { generation: owner.generation, stage: 2 } });
+    await deps.store.putServiceState({
+      service: service.name,
+      liveSlot: oldSlot,
+      liveTaskDefinitionArn: retained,
+      desiredCount,
+      rolloutId: last.rolloutId,
+      at: now.toISOString(),
+      push: previous?.push,
+      written: { generation: owner.generation, stage: 2 },
+    });
   } catch (error) {
     // The previous owner's last write may still land: nothing was changed.
     if (error instanceof LeaseOpenError) {
-      return { status: 'refused', rolloutId: last.rolloutId, waitMs: error.waitMs, reason: `${service.name} was not changed: a write of its previous owner may still land for ${Math.ceil(error.waitMs / 1000)} s` };
+      return {
+        status: 'refused',
+        rolloutId: last.rolloutId,
+        waitMs: error.waitMs,
+        reason: `${service.name} was not changed: a write of its previous owner may still land for ${Math.ceil(error.waitMs / 1000)} s`,
+      };
     }
     throw error;
   } finally {

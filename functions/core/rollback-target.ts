@@ -44,7 +44,8 @@ export function rollbackTargetProblem(read: RetainedSlotRead): string | undefine
 function slotProblem({ serviceName, retainedTaskDefinitionArn, service, health }: RetainedSlotRead): string | undefined {
   if (!service) return `its service ${serviceName} no longer exists`;
   if (service.status !== 'ACTIVE') return `its service ${serviceName} is ${service.status}, not ACTIVE`;
-  if (service.taskDefinition !== retainedTaskDefinitionArn) return `its service ${serviceName} runs ${shortRevision(service.taskDefinition)}, not the retained ${shortRevision(retainedTaskDefinitionArn)}`;
+  if (service.taskDefinition !== retainedTaskDefinitionArn)
+    return `its service ${serviceName} runs ${shortRevision(service.taskDefinition)}, not the retained ${shortRevision(retainedTaskDefinitionArn)}`;
   // Cold: nothing to be healthy yet; a restore scales it up and waits for its targets.
   if (service.desiredCount === 0) return undefined;
   if (!health) return `its target group no longer exists`;

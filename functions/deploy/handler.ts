@@ -10,6 +10,4 @@ import { deploy, type DeployDeps } from './deploy';
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => DeployDeps) => lambda('deploy', deploy, deps);
 
-export const handler = createHandler(
-  once((): DeployDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
-);
+export const handler = createHandler(once((): DeployDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })));

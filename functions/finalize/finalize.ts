@@ -38,7 +38,11 @@ export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise
     const revision = requireRevision(state);
     if (now?.rolloutId !== state.rolloutId || now.liveTaskDefinitionArn !== revision.taskDefinitionArn) throw error;
     const live = requireLive(state);
-    return { liveSlot: live.idleSlot, weights: weightsFor(live.idleSlot, 100), decision: `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)} (finalized already: a retried call)` };
+    return {
+      liveSlot: live.idleSlot,
+      weights: weightsFor(live.idleSlot, 100),
+      decision: `${live.idleSlot} is live on ${shortRevision(revision.taskDefinitionArn)} (finalized already: a retried call)`,
+    };
   }
 }
 

@@ -32,6 +32,4 @@ export function awsForwardFinder(client = new ElasticLoadBalancingV2Client(sdkOp
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => LiveStateHandlerDeps) => lambda('live-state', customResource<LiveStateProperties, LiveStateHandlerDeps>(liveState), deps);
 
-export const handler = createHandler(
-  once((): LiveStateHandlerDeps => ({ ecs: awsEcs(), traffic: awsForwardFinder(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })),
-);
+export const handler = createHandler(once((): LiveStateHandlerDeps => ({ ecs: awsEcs(), traffic: awsForwardFinder(), store: awsStore(requireEnv('TABLE_NAME')), log: powertoolsLog() })));

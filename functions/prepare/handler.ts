@@ -18,6 +18,16 @@ export const createHandler = (deps: () => PrepareDeps) => lambda('prepare', prep
 export const handler = createHandler(
   once((): PrepareDeps => {
     const log = powertoolsLog();
-    return { ecs: awsEcs(), traffic: awsTraffic(), alarms: awsAlarms(), store: awsStore(requireEnv('TABLE_NAME')), registry: awsRegistry(), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return {
+      ecs: awsEcs(),
+      traffic: awsTraffic(),
+      alarms: awsAlarms(),
+      store: awsStore(requireEnv('TABLE_NAME')),
+      registry: awsRegistry(),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      clock: systemClock,
+      log,
+      notifier: notifierFromEnv(log),
+    };
   }),
 );

@@ -10,10 +10,40 @@ import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/owner
 import { slackText } from '../core/slack-text';
 import { isScanPending } from '../core/scan';
 import { assertRolloutInput } from '../core/input';
-import { realSleep, type Alarms, type Clock, type Ecs, type Executions, type ImageDescription, type LockRecord, type Log, type Notifier, type PushRef, type Registry, type RolloutStore, type ServiceState, type ServiceView, type Sleep, type Traffic } from '../core/ports';
+import {
+  realSleep,
+  type Alarms,
+  type Clock,
+  type Ecs,
+  type Executions,
+  type ImageDescription,
+  type LockRecord,
+  type Log,
+  type Notifier,
+  type PushRef,
+  type Registry,
+  type RolloutStore,
+  type ServiceState,
+  type ServiceView,
+  type Sleep,
+  type Traffic,
+} from '../core/ports';
 import { describeStep } from '../core/plan';
 import { indexProblems, isIndex, notAnImage, platformText, taskPlatform, type Platform } from '../core/manifests';
-import { inactiveRevision, isNewerPush, pushTimeOf, liveSlotFromWeights, shortRevision, slotWeights, targetGroupWeights, weightsFor, weightsText, type LiveState, type RolloutState, type Weights } from '../core/rollout';
+import {
+  inactiveRevision,
+  isNewerPush,
+  pushTimeOf,
+  liveSlotFromWeights,
+  shortRevision,
+  slotWeights,
+  targetGroupWeights,
+  weightsFor,
+  weightsText,
+  type LiveState,
+  type RolloutState,
+  type Weights,
+} from '../core/rollout';
 
 export interface PrepareDeps {
   readonly ecs: Ecs;
@@ -54,10 +84,7 @@ export async function pushChecks(
   deps: Pick<PrepareDeps, 'registry' | 'ecs' | 'traffic'>,
   scanWait?: RolloutState['scanWait'],
 ): Promise<{ problems: string[]; pushedAt?: string; scanPending?: boolean; decision?: string }> {
-  const [found, scan] = await Promise.all([
-    deps.registry.describeImage(image.repository, image.digest),
-    service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined,
-  ]);
+  const [found, scan] = await Promise.all([deps.registry.describeImage(image.repository, image.digest), service.imageScan ? deps.registry.scanFindings(image.repository, image.digest) : undefined]);
   const problems: string[] = [];
   if (!found) return { problems: [`image ${image.digest} is not in ECR repository ${image.repository}`] };
   // An image the service cannot run is refused at once, without waiting for its scan.
@@ -125,7 +152,9 @@ export function deploymentProblems(slot: Slot, svc: Pick<ServiceView, 'serviceNa
     problems.push(`ECS service ${svc.serviceName} (${slot} slot) uses the ${svc.deploymentController} deployment controller; Cutover deploys with UpdateService, which needs the ECS controller`);
   }
   if (svc.deploymentStrategy && svc.deploymentStrategy !== 'ROLLING') {
-    problems.push(`ECS service ${svc.serviceName} (${slot} slot) uses ECS's own ${svc.deploymentStrategy} deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic`);
+    problems.push(
+      `ECS service ${svc.serviceName} (${slot} slot) uses ECS's own ${svc.deploymentStrategy} deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic`,
+    );
   }
   return problems;
 }
@@ -158,7 +187,11 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
   }
   if (!blueSvc) problems.push(`ECS service ${blue.serviceName} (blue slot) not found in cluster ${service.cluster}`);
   if (!greenSvc) problems.push(`ECS service ${green.serviceName} (green slot) not found in cluster ${service.cluster}`);
-  for (const [slot, svc] of [['blue', blueSvc], ['green', greenSvc]] as const) if (svc) problems.push(...deploymentProblems(slot, svc));
+  for (const [slot, svc] of [
+    ['blue', blueSvc],
+    ['green', greenSvc],
+  ] as const)
+    if (svc) problems.push(...deploymentProblems(slot, svc));
 
   let weights: Weights | undefined;
   let liveSlot: Slot | undefined;
@@ -197,7 +230,9 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
         problems.push(`container ${service.containerName} is not in ${liveSvc.taskDefinition} (it has: ${names})`);
       } else if (release) {
         if (container.image === imageUri && td.tags[Tag.CLONED_FROM] === shortRevision(release.taskDefinitionArn)) {
-          problems.push(`the live revision ${shortRevision(liveSvc.taskDefinition)} already runs the released configuration ${shortRevision(release.taskDefinitionArn)} with ${imageUri}; nothing to roll out`);
+          problems.push(
+            `the live revision ${shortRevision(liveSvc.taskDefinition)} already runs the released configuration ${shortRevision(release.taskDefinitionArn)} with ${imageUri}; nothing to roll out`,
+          );
         }
       } else if (container.image === imageUri) {
         problems.push(`the live revision already runs ${imageUri}; nothing to roll out`);
@@ -221,7 +256,10 @@ export function scanProblems(scan: { status: string; findings: ReadonlyArray<{ n
   const rank = (severity: string) => (SCAN_SEVERITIES as readonly string[]).indexOf(severity);
   const blocking = scan.findings.filter((f) => rank(f.severity) >= rank(failOn));
   if (blocking.length === 0) return [];
-  const names = blocking.slice(0, 10).map((f) => `${f.name} (${f.severity})`).join(', ');
+  const names = blocking
+    .slice(0, 10)
+    .map((f) => `${f.name} (${f.severity})`)
+    .join(', ');
   return [`image scan: ${blocking.length} finding(s) at or above ${failOn}: ${names}${blocking.length > 10 ? ', …' : ''}`];
 }
 
@@ -291,7 +329,14 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   }
   if (seen.problems.length || !seen.liveSlot || !seen.live || !seen.idle || !seen.weights) {
     await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt, endedAt: deps.clock.now().toISOString(), outcome: 'REFUSED', image: image.uri, pushedAt: push.pushedAt, trigger: triggerText(state),
+      service: service.name,
+      rolloutId,
+      startedAt,
+      endedAt: deps.clock.now().toISOString(),
+      outcome: 'REFUSED',
+      image: image.uri,
+      pushedAt: push.pushedAt,
+      trigger: triggerText(state),
       reason: `pre-flight failed: ${seen.problems.join('; ')}`,
     });
     await deps.store.releaseLock(service.name, rolloutId);
@@ -302,8 +347,7 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   const idleSlot = otherSlot(seen.liveSlot);
   const alarmText = seen.alarmStates.map((a) => `${a.name} ${a.state}`).join(', ');
   const decision =
-    `${seen.liveSlot} is live on ${shortRevision(seen.live.taskDefinition)} (${seen.live.desiredCount} tasks); ` +
-    `${idleSlot} is idle and takes the new revision; alarms: ${alarmText}`;
+    `${seen.liveSlot} is live on ${shortRevision(seen.live.taskDefinition)} (${seen.live.desiredCount} tasks); ` + `${idleSlot} is idle and takes the new revision; alarms: ${alarmText}`;
   const plan = service.plan.steps.map((s) => describeStep(s, idleSlot)).join(' → ');
   // What recovery restores if this rollout dies from here on: the retained revision on the live slot; and
   // the listener write an abort makes at once to put the traffic back there.
@@ -311,12 +355,20 @@ export async function prepare(state: unknown, deps: PrepareDeps): Promise<LiveSt
   const fallback = { listenerArn: service.listenerArn, weights: targetGroupWeights(service.slots, weightsFor(seen.liveSlot, 100)), target: retained };
   await fenced(owner, deps, { target: retained, fallback });
   await deps.store.putHistory({
-    service: service.name, rolloutId, startedAt, outcome: 'RUNNING', image: image.uri, pushedAt: push.pushedAt,
+    service: service.name,
+    rolloutId,
+    startedAt,
+    outcome: 'RUNNING',
+    image: image.uri,
+    pushedAt: push.pushedAt,
     trigger: triggerText(state),
-    liveSlot: seen.liveSlot, retainedTaskDefinitionArn: seen.live.taskDefinition, weights: seen.weights,
+    liveSlot: seen.liveSlot,
+    retainedTaskDefinitionArn: seen.live.taskDefinition,
+    weights: seen.weights,
   });
   deps.log.info('rollout prepared', { rolloutId, service: service.name, generation: lock.generation, decision });
-  const { thread } = (await deps.notifier?.post(`Rolling out *${service.name}*: ${image.tag ? `${slackText(image.tag)} ` : ''}${image.digest.slice(0, 19)}… (${rolloutId})\nPlan: ${plan}\n${decision}`)) ?? {};
+  const { thread } =
+    (await deps.notifier?.post(`Rolling out *${service.name}*: ${image.tag ? `${slackText(image.tag)} ` : ''}${image.digest.slice(0, 19)}… (${rolloutId})\nPlan: ${plan}\n${decision}`)) ?? {};
   await deps.store.updateLock(service.name, rolloutId, {
     newSlot: idleSlot,
     weights: seen.weights,
@@ -365,7 +417,13 @@ async function takeTurn(state: RolloutState, push: PushRef, deps: PrepareDeps): 
   const request = { service: service.name, rolloutId, startedAt: deps.clock.now().toISOString(), alarms: service.alarms, push, image: image.uri };
   let taken = await deps.store.acquireLock(request);
   if (!taken.acquired && (await isDead(taken.holder, deps))) {
-    const recovered = await recoverService(service, taken.holder, `rollout ${taken.holder.rolloutId} ended while it owned the service`, { ...deps, sleep: deps.sleep ?? realSleep }, PREPARE_RECOVERY_WAIT_MS);
+    const recovered = await recoverService(
+      service,
+      taken.holder,
+      `rollout ${taken.holder.rolloutId} ended while it owned the service`,
+      { ...deps, sleep: deps.sleep ?? realSleep },
+      PREPARE_RECOVERY_WAIT_MS,
+    );
     // The dead owner's last write may still land for longer than this call may wait: the state machine
     // retries Prepare later (nobody would wake a push queued behind a dead owner).
     if (recovered.status === 'wait') throw new RecoveryPendingError(`${taken.holder.rolloutId} has ended but ${recovered.decision}`);

@@ -14,7 +14,9 @@ export function renderPlan(plan: PlanPreview, options: { readonly color?: boolea
   const label = (text: string) => paint('dim', text.padEnd(11));
   const r = plan.resources;
   const lines = [`${paint('bold', `Plan for ${plan.service}`)} (dry run: nothing is changed)`];
-  lines.push(`${label('image')}${plan.image ? `${plan.image.uri}${plan.image.given ? '' : paint('dim', '  (the live image: pass --image repo@sha256:… to preview a new one)')}` : paint('yellow', 'none (pass --image repo@sha256:…)')}`);
+  lines.push(
+    `${label('image')}${plan.image ? `${plan.image.uri}${plan.image.given ? '' : paint('dim', '  (the live image: pass --image repo@sha256:… to preview a new one)')}` : paint('yellow', 'none (pass --image repo@sha256:…)')}`,
+  );
   lines.push(`${label('cluster')}${r.cluster}`);
   lines.push(`${label('listener')}${r.listener}`);
   for (const slot of ['blue', 'green'] as const) {
@@ -30,7 +32,11 @@ export function renderPlan(plan: PlanPreview, options: { readonly color?: boolea
       if (c.before !== undefined) lines.push(`${' '.repeat(13)}${paint('red', `- ${show(c.before)}`)}`);
       if (c.after !== undefined) lines.push(`${' '.repeat(13)}${paint('green', `+ ${show(c.after)}`)}`);
     }
-    lines.push(`${' '.repeat(11)}tags ${Object.entries(plan.revision.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    lines.push(
+      `${' '.repeat(11)}tags ${Object.entries(plan.revision.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
   }
   lines.push(`${label('steps')}${plan.steps.length} steps, ${formatDuration(plan.bakeSeconds)} of bakes; alarms checked on entering every step`);
   for (const s of plan.steps) lines.push(`${' '.repeat(11)}${String(s.index + 1).padStart(2)}. ${s.text}${s.weights ? paint('dim', `  → blue ${s.weights.blue} / green ${s.weights.green}`) : ''}`);

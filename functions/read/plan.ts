@@ -120,7 +120,14 @@ export async function buildPlan(service: ServiceConfig, imageText: string | unde
   const given = imageText !== undefined;
   let image: ImageRef | undefined;
   if (given) image = parseImage(imageText, registry);
-  else if (liveImage.includes('@')) image = (() => { try { return parseImage(liveImage); } catch { return undefined; } })();
+  else if (liveImage.includes('@'))
+    image = (() => {
+      try {
+        return parseImage(liveImage);
+      } catch {
+        return undefined;
+      }
+    })();
 
   const problems: string[] = [];
   if (given && image && image.repository !== service.repository) {
@@ -165,4 +172,3 @@ export async function buildPlan(service: ServiceConfig, imageText: string | unde
     rollsBackAtOnce: alarms.filter((a) => a.state === 'ALARM').map((a) => `alarm ${a.name} is in ALARM: the first alarm check (on entering step 1) would roll the rollout back`),
   };
 }
-

@@ -134,7 +134,14 @@ export async function readStatus(service: ServiceConfig, deps: StatusDeps): Prom
     plan: service.plan.steps,
     weights,
     alarms: service.alarms.map((name) => ({ name, state: alarms.find((a) => a.name === name)?.state ?? 'MISSING' })),
-    active: lock ? activeOf(lock, progress, history.find((h) => h.rolloutId === lock.rolloutId), deps.executionUrl?.(lock.rolloutId)) : undefined,
+    active: lock
+      ? activeOf(
+          lock,
+          progress,
+          history.find((h) => h.rolloutId === lock.rolloutId),
+          deps.executionUrl?.(lock.rolloutId),
+        )
+      : undefined,
     decision: progress?.decision,
     recent: history.map(summary),
   };

@@ -51,8 +51,7 @@ export function stepMarks(total: number, reached: number, outcome: 'running' | '
 }
 
 /** A step as the track shows it: `10%`, `bake 5m`, `gate`. */
-export const stepLabel = (step: PlanStep): string =>
-  step.kind === 'setWeight' ? `${step.weight}%` : step.kind === 'bake' ? `bake ${formatDuration(step.seconds)}` : 'gate';
+export const stepLabel = (step: PlanStep): string => (step.kind === 'setWeight' ? `${step.weight}%` : step.kind === 'bake' ? `bake ${formatDuration(step.seconds)}` : 'gate');
 
 const MARK = { done: '✔', current: '▶', failed: '✖', pending: '·' } as const;
 

@@ -43,7 +43,13 @@ async function closeUnrecorded(ended: ExecutionEnded, deps: ReconcileDeps): Prom
   if (recorded) return;
   const now = deps.clock.now().toISOString();
   await deps.store.putHistory({
-    service: service.name, rolloutId: ended.name, startedAt, endedAt: now, outcome: 'FAILED', image: input?.image?.uri, pushedAt: input?.image?.pushedAt,
+    service: service.name,
+    rolloutId: ended.name,
+    startedAt,
+    endedAt: now,
+    outcome: 'FAILED',
+    image: input?.image?.uri,
+    pushedAt: input?.image?.pushedAt,
     reason: `the execution ended ${ended.status}${ended.error ? ` (${ended.error})` : ''} before it changed anything`,
   });
 }

@@ -10,6 +10,4 @@ import { register, type RegisterDeps } from './register';
 /** Builds the handler over the given dependencies (the local runner and tests pass their own). */
 export const createHandler = (deps: () => RegisterDeps) => lambda('register', register, deps);
 
-export const handler = createHandler(
-  once((): RegisterDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })),
-);
+export const handler = createHandler(once((): RegisterDeps => ({ ecs: awsEcs(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log: powertoolsLog() })));

@@ -17,13 +17,15 @@ export type ReleaseHandlerDeps = ReleaseDeps & { readonly send?: typeof sendResp
 export const createHandler = (deps: () => ReleaseHandlerDeps) => lambda('release', customResource<ReleaseProperties, ReleaseHandlerDeps>(release), deps);
 
 export const handler = createHandler(
-  once((): ReleaseHandlerDeps => ({
-    services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
-    ecs: awsEcs(),
-    traffic: awsTraffic(),
-    registry: awsRegistry(),
-    executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
-    clock: systemClock,
-    log: powertoolsLog(),
-  })),
+  once(
+    (): ReleaseHandlerDeps => ({
+      services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
+      ecs: awsEcs(),
+      traffic: awsTraffic(),
+      registry: awsRegistry(),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      clock: systemClock,
+      log: powertoolsLog(),
+    }),
+  ),
 );

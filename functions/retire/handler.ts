@@ -16,6 +16,14 @@ export const createHandler = (deps: () => RetireDeps) => lambda('retire', retire
 export const handler = createHandler(
   once((): RetireDeps => {
     const log = powertoolsLog();
-    return { ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return {
+      ecs: awsEcs(),
+      traffic: awsTraffic(),
+      store: awsStore(requireEnv('TABLE_NAME')),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      clock: systemClock,
+      log,
+      notifier: notifierFromEnv(log),
+    };
   }),
 );

@@ -17,6 +17,14 @@ export const createHandler = (deps: () => RollbackDeps) => lambda('rollback', ro
 export const handler = createHandler(
   once((): RollbackDeps => {
     const log = powertoolsLog();
-    return { ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return {
+      ecs: awsEcs(),
+      traffic: awsTraffic(),
+      store: awsStore(requireEnv('TABLE_NAME')),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      clock: systemClock,
+      log,
+      notifier: notifierFromEnv(log),
+    };
   }),
 );

@@ -98,7 +98,12 @@ async function rolledBackAlready(state: RolloutState, deps: RollbackDeps): Promi
   const now = await deps.store.getServiceState(state.service.name);
   if (now?.rolloutId !== state.rolloutId || now.liveTaskDefinitionArn !== live.retainedTaskDefinitionArn || now.liveSlot !== live.liveSlot) return undefined;
   const reason = rollbackReason(state);
-  return { outcome: 'ROLLED_BACK', weights: weightsFor(live.liveSlot, 100), reason, decision: `rolled back already (a retried call): ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}. Reason: ${reason}` };
+  return {
+    outcome: 'ROLLED_BACK',
+    weights: weightsFor(live.liveSlot, 100),
+    reason,
+    decision: `rolled back already (a retried call): ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}. Reason: ${reason}`,
+  };
 }
 
 /** Best effort: the store may be what is failing. The lock stays held: traffic may still be split. */
@@ -106,14 +111,19 @@ async function recordIncomplete(state: RolloutState, deps: RollbackDeps, error: 
   const { service, rolloutId } = state;
   const now = deps.clock.now().toISOString();
   const failure = describeError(error);
-  const reason =
-    `rollback did not complete: ${failure.name}: ${failure.message} (rolling back because ${rollbackReason(state)}); ` +
-    'the lock is kept and traffic may still be split: check the listener weights';
+  const reason = `rollback did not complete: ${failure.name}: ${failure.message} (rolling back because ${rollbackReason(state)}); the lock is kept and traffic may still be split: check the listener weights`;
   try {
     await deps.store.putHistory({
-      service: service.name, rolloutId, startedAt: state.live?.startedAt ?? pushTimeOf(state) ?? now, endedAt: now, outcome: 'FAILED',
-      image: state.image?.uri, liveSlot: state.live?.liveSlot, retainedTaskDefinitionArn: state.live?.retainedTaskDefinitionArn,
-      newTaskDefinitionArn: state.revision?.taskDefinitionArn, reason,
+      service: service.name,
+      rolloutId,
+      startedAt: state.live?.startedAt ?? pushTimeOf(state) ?? now,
+      endedAt: now,
+      outcome: 'FAILED',
+      image: state.image?.uri,
+      liveSlot: state.live?.liveSlot,
+      retainedTaskDefinitionArn: state.live?.retainedTaskDefinitionArn,
+      newTaskDefinitionArn: state.revision?.taskDefinitionArn,
+      reason,
     });
   } catch (recordError) {
     deps.log.error('rollback failure not recorded', { rolloutId, service: service?.name, error: describeError(recordError).message });
@@ -141,10 +151,7 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   const lock = await fenced(ownerOf(state), deps, { target: { slot: live.liveSlot, taskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, phase: 'retained' } });
   // The abort's time is read beside the weights change, not before it: the measurement must not slow the
   // reaction it measures.
-  const [abortedAt] = await Promise.all([
-    abortTime(state, deps),
-    deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights)),
-  ]);
+  const [abortedAt] = await Promise.all([abortTime(state, deps), deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights))]);
   const restoredAt = deps.clock.now().toISOString();
   const idle = service.slots[live.idleSlot];
   const parked = await parkSlot(service.cluster, idle.serviceName, live.retainedTaskDefinitionArn, deps);
@@ -163,15 +170,18 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   });
   const previous = await deps.store.getServiceState(service.name);
   await deps.store.putServiceState({
-    service: service.name, liveSlot: live.liveSlot, liveTaskDefinitionArn: live.retainedTaskDefinitionArn, desiredCount: live.desiredCount, rolloutId, at: now,
+    service: service.name,
+    liveSlot: live.liveSlot,
+    liveTaskDefinitionArn: live.retainedTaskDefinitionArn,
+    desiredCount: live.desiredCount,
+    rolloutId,
+    at: now,
     push: newestPush(previous?.push, lock.push),
     written: { generation: lock.generation, stage: 2 },
   });
   await deps.store.releaseLock(service.name, rolloutId);
   await wakeNextAfterRelease(service, deps);
-  const decision =
-    `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` +
-    `${live.idleSlot} ${parked}. Reason: ${reason}`;
+  const decision = `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` + `${live.idleSlot} ${parked}. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
   await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${slackText(decision)}`, live.thread);
   return { outcome: 'ROLLED_BACK', weights, reason, abortedAt, restoredAt, decision };

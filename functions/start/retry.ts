@@ -89,5 +89,13 @@ export async function retryRollout(service: ServiceConfig, actor: string, deps: 
   const record = retryable(service.name, history);
   const input = retryInput(service, record, history, actor, deps.clock.now());
   const out = await deps.executions.start(input.rolloutId, input);
-  return { service: service.name, retryOf: record.rolloutId, outcome: record.outcome!, image: record.image, rolloutId: input.rolloutId, executionArn: out.executionArn, alreadyStarted: out.alreadyStarted };
+  return {
+    service: service.name,
+    retryOf: record.rolloutId,
+    outcome: record.outcome!,
+    image: record.image,
+    rolloutId: input.rolloutId,
+    executionArn: out.executionArn,
+    alreadyStarted: out.alreadyStarted,
+  };
 }

@@ -88,7 +88,11 @@ export async function start(event: unknown, deps: StartDeps): Promise<StartResul
     const duplicate = out.alreadyStarted || !(await firstStart(name, deps));
     (duplicate ? duplicates : started).push({ service: service.name, executionArn: out.executionArn });
     deps.log.info(duplicate ? 'duplicate push: rollout already started' : 'rollout started', {
-      service: service.name, rolloutId: name, executionArn: out.executionArn, image: input.image.uri, tag: push.tag,
+      service: service.name,
+      rolloutId: name,
+      executionArn: out.executionArn,
+      image: input.image.uri,
+      tag: push.tag,
     });
   }
   return { started, duplicates };
@@ -118,6 +122,11 @@ async function scanned(event: unknown, deps: StartDeps): Promise<StartResult> {
     if (await deps.executions.succeedTask(wait.taskToken, { scanned: scan.status })) woken.push({ service: service.name, rolloutId: wait.rolloutId });
     await deps.store.deleteScanWait(service.name, scan.digest);
   }
-  deps.log.info(woken.length ? 'image scan completed: pushes go on' : 'image scan completed: no push was waiting for it', { repository: scan.repository, digest: scan.digest, status: scan.status, woken });
+  deps.log.info(woken.length ? 'image scan completed: pushes go on' : 'image scan completed: no push was waiting for it', {
+    repository: scan.repository,
+    digest: scan.digest,
+    status: scan.status,
+    woken,
+  });
   return { started: [], duplicates: [], scanned: woken };
 }

@@ -224,7 +224,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
  * next check holds the rollout at 10% with the reason; the hold is read back (lock, weights), then the slot is
  * fixed and `/cutover resume` sent as Slack would: the check runs again and the rollout goes on.
  */
-export async function breakOldSlotMidRollout(runtime: LocalRuntime, execution: string, broken: Set<string>, events: readonly LocalEvent[], print: (line: string) => void): Promise<NonNullable<DemoResult['hold']>> {
+export async function breakOldSlotMidRollout(
+  runtime: LocalRuntime,
+  execution: string,
+  broken: Set<string>,
+  events: readonly LocalEvent[],
+  print: (line: string) => void,
+): Promise<NonNullable<DemoResult['hold']>> {
   const service = runtime.env.service;
   const old = service.slots.blue.serviceName;
   await until(() => events.some((e) => isShiftTo(e, 10)) && runtime.sfn.waitingTasks().some((t) => t.execution === execution));

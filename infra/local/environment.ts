@@ -9,12 +9,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand, StartImageScanCommand } from '@aws-sdk/client-ecr';
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { withDefaults, type ServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
 import { ACTIVE_INDEX } from '../../functions/aws/store';
 import { imageUri } from '../../functions/core/rollout';
@@ -92,7 +87,9 @@ const blob = (mediaType: string, seed: string) => ({ mediaType, size: 1024, dige
 
 /** A Docker image manifest (schema 2) whose sha256 is the digest ECR reports. */
 function manifest(tag: string): string {
-  const layer = `sha256:${createHash('sha256').update(`${tag}-${randomBytes(8).toString('hex')}`).digest('hex')}`;
+  const layer = `sha256:${createHash('sha256')
+    .update(`${tag}-${randomBytes(8).toString('hex')}`)
+    .digest('hex')}`;
   return JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -204,15 +201,11 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
 
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
   const vpcId = vpc.Vpc!.VpcId!;
-  const subnets = await Promise.all(
-    ['a', 'b'].map((az, i) => ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${i}.0/24`, AvailabilityZone: `${DEMO.region}${az}` }))),
-  );
+  const subnets = await Promise.all(['a', 'b'].map((az, i) => ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${i}.0/24`, AvailabilityZone: `${DEMO.region}${az}` }))));
   const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${name}-tasks`, Description: `${name} tasks`, VpcId: vpcId }));
   const lb = await elb.send(new CreateLoadBalancerCommand({ Name: `${name}-alb`, Subnets: subnets.map((s) => s.Subnet!.SubnetId!), Type: 'application' }));
   const [blueTg, greenTg] = await Promise.all(
-    ['blue', 'green'].map((slot) =>
-      elb.send(new CreateTargetGroupCommand({ Name: `${name}-${slot}`, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' })),
-    ),
+    ['blue', 'green'].map((slot) => elb.send(new CreateTargetGroupCommand({ Name: `${name}-${slot}`, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }))),
   );
   const blueArn = blueTg!.TargetGroups![0]!.TargetGroupArn!;
   const greenArn = greenTg!.TargetGroups![0]!.TargetGroupArn!;

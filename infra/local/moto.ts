@@ -214,7 +214,12 @@ export async function bootstrapMoto(options: BootstrapOptions = {}): Promise<{ m
   const scratch = mkdtempSync(join(tmpdir(), 'cutover-moto-probe-'));
   try {
     const probeWith = existsSync(venvPython) ? venvPython : python;
-    const probe = await runBounded(probeWith, ['-m', 'pip', 'download', '--no-deps', '--quiet', '--dest', scratch, '--timeout', '5', '--retries', '0', `moto==${MOTO_VERSION}`], options.probeTimeoutMs ?? 30_000, env);
+    const probe = await runBounded(
+      probeWith,
+      ['-m', 'pip', 'download', '--no-deps', '--quiet', '--dest', scratch, '--timeout', '5', '--retries', '0', `moto==${MOTO_VERSION}`],
+      options.probeTimeoutMs ?? 30_000,
+      env,
+    );
     if (probe.code !== 0) {
       const why = probe.timedOut ? 'no answer within the time limit' : lastLine(probe.output) || `exit code ${probe.code}`;
       return { reason: `it is not on PATH nor in ${PROJECT_VENV}, and pip could not fetch it from the configured package index (pip: ${why})` };

@@ -40,10 +40,12 @@ const NOT_FOUND = new Set([
   'TargetGroupNotFound',
   'ResourceNotFoundException',
 ]);
-const absent = <T>(fallback: T) => (error: { name?: string }) => {
-  if (error.name && NOT_FOUND.has(error.name)) return fallback;
-  throw error;
-};
+const absent =
+  <T>(fallback: T) =>
+  (error: { name?: string }) => {
+    if (error.name && NOT_FOUND.has(error.name)) return fallback;
+    throw error;
+  };
 
 /** Removes the environment `provision(endpoint, { name })` made on this emulator before, if any. */
 export async function removePreviousEnvironment(endpoint: string, name: string = DEMO.service): Promise<Removed> {

@@ -15,7 +15,21 @@ import { awsStore } from '../../functions/aws/store';
 import { awsRequestLedger } from '../../functions/aws/request-ledger';
 import { awsTraffic } from '../../functions/aws/traffic';
 import type { ServiceConfig } from '../../functions/core/config';
-import { realSleep, silentLog, systemClock, type Sleep, type Notifier, type Registry, type Alarms, type Ecs, type Executions, type Log, type RequestLedger, type RolloutStore, type Traffic } from '../../functions/core/ports';
+import {
+  realSleep,
+  silentLog,
+  systemClock,
+  type Sleep,
+  type Notifier,
+  type Registry,
+  type Alarms,
+  type Ecs,
+  type Executions,
+  type Log,
+  type RequestLedger,
+  type RolloutStore,
+  type Traffic,
+} from '../../functions/core/ports';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import { createHandler as bakeHandler } from '../../functions/bake/handler';
 import { createHandler as checkAlarmsHandler } from '../../functions/check-alarms/handler';
@@ -250,7 +264,15 @@ function unstable(ecs: Ecs, healthy: Set<string>): Ecs {
         ...view,
         runningCount: 0,
         deployments: [
-          { status: 'PRIMARY', rolloutState: 'IN_PROGRESS', rolloutStateReason: 'tasks failed to start: essential container exited', taskDefinition: view.taskDefinition, desiredCount: view.desiredCount, runningCount: 0, failedTasks: 3 },
+          {
+            status: 'PRIMARY',
+            rolloutState: 'IN_PROGRESS',
+            rolloutStateReason: 'tasks failed to start: essential container exited',
+            taskDefinition: view.taskDefinition,
+            desiredCount: view.desiredCount,
+            runningCount: 0,
+            failedTasks: 3,
+          },
         ],
       };
     },
@@ -413,9 +435,7 @@ export class LocalRuntime {
         sleep: realSleep,
         leaseMs: options.leaseMs ?? 1000,
         notifier:
-          options.notifications === false
-            ? undefined
-            : slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: local.apiUrl }),
+          options.notifications === false ? undefined : slackNotifier(async () => JSON.stringify({ botToken: 'xoxb-local-bot-token', channel: DEMO_CHAT.channel }), log, { apiUrl: local.apiUrl }),
         deferral: undefined as unknown as CommandDeferral,
         responses: slackResponses(),
         loopbackResponseUrls: true,
@@ -526,7 +546,13 @@ export class LocalRuntime {
    * @example
    * const { response } = await runtime.customResource('release', 'Update', 'CheckoutRelease', { Service: 'checkout', TaskDefinition: arn }, { Service: 'checkout', TaskDefinition: old });
    */
-  async customResource<P>(fn: 'release' | 'live-state', type: CustomResourceRequest['RequestType'], logicalId: string, properties: P, oldProperties?: P): Promise<{ request: CustomResourceRequest<P>; response: CustomResourceResponse }> {
+  async customResource<P>(
+    fn: 'release' | 'live-state',
+    type: CustomResourceRequest['RequestType'],
+    logicalId: string,
+    properties: P,
+    oldProperties?: P,
+  ): Promise<{ request: CustomResourceRequest<P>; response: CustomResourceResponse }> {
     this.cloudFormation ??= startLocalCloudFormation();
     const cloudFormation = await this.cloudFormation;
     const request = customResourceRequest(type, logicalId, cloudFormation.responseUrl(), properties, oldProperties);

@@ -240,9 +240,7 @@ export class LocalStepFunctions implements Executions {
     const machine = new StateMachine(this.definition as never, { validationOptions: { noValidate: true } });
     // SecondsPath waits: scale whatever the state's input says, keeping the definition untouched.
     const waitOverrides = { ...this.waitOverrides };
-    const wait = Object.entries(this.definition.States as Record<string, Record<string, unknown>>).filter(
-      ([, s]) => s.Type === 'Wait' && typeof s.SecondsPath === 'string',
-    );
+    const wait = Object.entries(this.definition.States as Record<string, Record<string, unknown>>).filter(([, s]) => s.Type === 'Wait' && typeof s.SecondsPath === 'string');
     const seconds = (path: string) => {
       const v = readPath(input, path);
       return typeof v === 'number' ? v : 0;
@@ -290,40 +288,52 @@ export class LocalStepFunctions implements Executions {
         }
       }
     })();
-    (record as { done: Promise<LocalExecution> }).done = run.result.then(
-      async (output) => {
-        await logs;
-        record.status = 'SUCCEEDED';
-        record.output = output;
-        return record;
-      },
-      async (error: { name?: string; message?: string; cause?: unknown }) => {
-        await logs.catch(() => undefined);
-        if (record.status === 'ABORTED') return record;
-        record.status = 'FAILED';
-        const inner = (error?.cause ?? error) as { name?: string; message?: string };
-        record.error = inner?.name ?? 'Error';
-        record.cause = inner?.message ?? String(error);
-        return record;
-      },
-    ).then((r) => {
-      r.stoppedAt = new Date();
-      r.endState = states[states.length - 1];
-      this.aborts.delete(name);
-      emit({ type: r.status === 'SUCCEEDED' ? 'ExecutionSucceeded' : r.status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionFailed', state: r.endState, error: r.error, cause: r.cause });
-      this.options.onExecutionEnded?.({
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Step Functions Execution Status Change',
-        source: 'aws.states',
-        account: this.options.account,
-        time: r.stoppedAt.toISOString(),
-        region: this.options.region,
-        resources: [arn],
-        detail: { executionArn: arn, stateMachineArn: this.stateMachineArn, name, status: r.status, startDate: startedAt.getTime(), stopDate: r.stoppedAt.getTime(), input: JSON.stringify(input), error: r.error ?? null, cause: r.cause ?? null },
+    (record as { done: Promise<LocalExecution> }).done = run.result
+      .then(
+        async (output) => {
+          await logs;
+          record.status = 'SUCCEEDED';
+          record.output = output;
+          return record;
+        },
+        async (error: { name?: string; message?: string; cause?: unknown }) => {
+          await logs.catch(() => undefined);
+          if (record.status === 'ABORTED') return record;
+          record.status = 'FAILED';
+          const inner = (error?.cause ?? error) as { name?: string; message?: string };
+          record.error = inner?.name ?? 'Error';
+          record.cause = inner?.message ?? String(error);
+          return record;
+        },
+      )
+      .then((r) => {
+        r.stoppedAt = new Date();
+        r.endState = states[states.length - 1];
+        this.aborts.delete(name);
+        emit({ type: r.status === 'SUCCEEDED' ? 'ExecutionSucceeded' : r.status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionFailed', state: r.endState, error: r.error, cause: r.cause });
+        this.options.onExecutionEnded?.({
+          version: '0',
+          id: randomUUID(),
+          'detail-type': 'Step Functions Execution Status Change',
+          source: 'aws.states',
+          account: this.options.account,
+          time: r.stoppedAt.toISOString(),
+          region: this.options.region,
+          resources: [arn],
+          detail: {
+            executionArn: arn,
+            stateMachineArn: this.stateMachineArn,
+            name,
+            status: r.status,
+            startDate: startedAt.getTime(),
+            stopDate: r.stoppedAt.getTime(),
+            input: JSON.stringify(input),
+            error: r.error ?? null,
+            cause: r.cause ?? null,
+          },
+        });
+        return r;
       });
-      return r;
-    });
     this.aborts.set(name, () => {
       record.status = 'ABORTED';
       record.error = 'States.Aborted';

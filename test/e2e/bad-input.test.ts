@@ -47,7 +47,9 @@ interface BadInput {
   readonly expect: { readonly error?: string; readonly message?: string; readonly ignored?: string; readonly status?: number; readonly body?: string };
 }
 
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function load(file: string): BadInput {
   const input = JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as BadInput;
@@ -83,7 +85,14 @@ function slackRequest(s: SlackCase): Promise<UrlResponse> {
   const pad = s.repeat ? s.repeat.text.repeat(s.repeat.times) : '';
   const text = s.repeat?.at === 'start' ? pad + s.text : s.text + pad;
   const form = (t: string) =>
-    new URLSearchParams({ team_id: 'TDEMO0TEAM', channel_id: s.channel ?? DEMO_CHAT.channel, user_id: s.user ?? DEMO_CHAT.user, command: '/cutover', text: t, response_url: 'http://127.0.0.1:9/slack-response' }).toString();
+    new URLSearchParams({
+      team_id: 'TDEMO0TEAM',
+      channel_id: s.channel ?? DEMO_CHAT.channel,
+      user_id: s.user ?? DEMO_CHAT.user,
+      command: '/cutover',
+      text: t,
+      response_url: 'http://127.0.0.1:9/slack-response',
+    }).toString();
   const timestamp = Math.floor(Date.now() / 1000) - (s.age ?? 0);
   const signed = signSlackRequest(s.secret ?? LOCAL_SIGNING_SECRET, form(text), timestamp).replace(/^v0=/, `${s.signatureVersion ?? 'v0'}=`);
   const headers: Record<string, string> = { 'x-slack-request-timestamp': s.timestamp ?? String(timestamp) };

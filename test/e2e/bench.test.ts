@@ -52,7 +52,11 @@ describe('the benchmark, smoke-sized', () => {
     const round = results.scale!.rounds[0]!;
     expect(round).toMatchObject({ n: 2, allComplete: true, lockViolations: 0, splitListeners: 0, locksLeft: 0 });
     // Chat: status answered directly, the rollback acknowledged, and its deferred run restored the traffic and posted.
-    expect(results.chat!.commands.map((c) => [c.path, c.allOk])).toEqual([['direct', true], ['acknowledgement', true], ['deferred run', true]]);
+    expect(results.chat!.commands.map((c) => [c.path, c.allOk])).toEqual([
+      ['direct', true],
+      ['acknowledgement', true],
+      ['deferred run', true],
+    ]);
     // Every target is stated; the Markdown has every section.
     expect(results.targets.length).toBeGreaterThanOrEqual(6);
     for (const heading of ['Alarm → weights back', 'One rollout of the default plan', 'history limit', 'Bundles', 'N rollouts at once', "the chat function's cold path", 'Targets']) {

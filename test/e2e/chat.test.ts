@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fireAlarm, pushAndDeliver, readEndState, until } from '../../infra/local/demo';
-import { LOCAL_SIGNING_SECRET, LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
+import { LOCAL_SIGNING_SECRET, type LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime';
 import type { ProvisionOptions } from '../../infra/local/environment';
 import { canary, type CanaryPlan } from '../../functions/core/plan';
 import { signSlackRequest } from '../../functions/chat/slack-signature';
@@ -130,7 +130,15 @@ describe('slash commands during a rollout', () => {
   });
 
   it('a manual gate nobody answers takes its timeout action: rollback', async () => {
-    const rt = await start({ plan: { steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'pause', timeoutSeconds: 60 }, { kind: 'setWeight', weight: 100 }] } });
+    const rt = await start({
+      plan: {
+        steps: [
+          { kind: 'setWeight', weight: 10 },
+          { kind: 'pause', timeoutSeconds: 60 },
+          { kind: 'setWeight', weight: 100 },
+        ],
+      },
+    });
     await pushAndDeliver(rt, 'v2');
     const [execution] = await rt.sfn.waitAll();
 
@@ -237,7 +245,7 @@ describe('who may send commands', () => {
     expect(reply.statusCode).toBe(401);
   });
 
-  it('refuses a rollback whose response_url is not Slack\'s or the local stand-in\'s, and the rollout goes on untouched', async () => {
+  it("refuses a rollback whose response_url is not Slack's or the local stand-in's, and the rollout goes on untouched", async () => {
     const rt = await start();
     await pushAndDeliver(rt, 'v2');
 

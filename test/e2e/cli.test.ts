@@ -178,7 +178,13 @@ describe('cutover --version and --help', () => {
   it('shows an option only in the help of the commands where it means something', async () => {
     const help = async (...command: string[]) => (await cli(...command, '--help')).stdout;
     const [promote, rollback, pause, status, alarm, event, retry] = await Promise.all([
-      help('promote'), help('rollback'), help('pause'), help('status'), help('local', 'alarm'), help('local', 'event'), help('retry'),
+      help('promote'),
+      help('rollback'),
+      help('pause'),
+      help('status'),
+      help('local', 'alarm'),
+      help('local', 'event'),
+      help('retry'),
     ]);
 
     expect(promote).toContain('--full');

@@ -20,7 +20,7 @@ const { start } = useLocalRuntime();
 function taskDecisions(execution: LocalExecution): Array<{ state: string; decision: unknown }> {
   return execution.events
     .filter((e: LocalEvent) => e.type === 'StateExited' && e.stateType === 'Task' && e.state)
-    .map((e) => ({ state: e.state!, decision: ((e.output as Record<string, { decision?: unknown } | undefined>)[keys[e.state!]!] ?? {}).decision }));
+    .map((e) => ({ state: e.state!, decision: (e.output as Record<string, { decision?: unknown } | undefined>)[keys[e.state!]!]?.decision }));
 }
 
 const waitingIn = (rt: LocalRuntime, state: string) => () => rt.sfn.waitingTasks().some((t) => t.state === state);
@@ -39,7 +39,20 @@ describe('the console view of an execution', () => {
     // A bake and a manual gate that only an operator ends (an hour each, × 0.01), a pause in between.
     const rt = await start({
       timeScale: 0.01,
-      services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'bake', seconds: 3600 }, { kind: 'pause', timeoutSeconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }],
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 10 },
+                { kind: 'bake', seconds: 3600 },
+                { kind: 'pause', timeoutSeconds: 3600 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
     });
     const { executions } = await pushAndDeliver(rt, 'v2');
 
@@ -54,7 +67,21 @@ describe('the console view of an execution', () => {
 
     const decisions = taskDecisions(execution!);
     expect(execution!.status).toBe('SUCCEEDED');
-    expect(decisions.map((d) => d.state)).toEqual(expect.arrayContaining(['Prepare rollout', 'Register new revision', 'Deploy to idle slot', 'Check new tasks are steady', 'Check alarms', 'Shift traffic', 'Bake', 'Manual gate', 'Hold (paused)', 'Finalize rollout', 'Scale down old slot']));
+    expect(decisions.map((d) => d.state)).toEqual(
+      expect.arrayContaining([
+        'Prepare rollout',
+        'Register new revision',
+        'Deploy to idle slot',
+        'Check new tasks are steady',
+        'Check alarms',
+        'Shift traffic',
+        'Bake',
+        'Manual gate',
+        'Hold (paused)',
+        'Finalize rollout',
+        'Scale down old slot',
+      ]),
+    );
     for (const { state, decision } of decisions) {
       expect(typeof decision, `${state} wrote no decision`).toBe('string');
       expect((decision as string).length, `${state}: ${decision}`).toBeLessThanOrEqual(300);
@@ -86,8 +113,7 @@ describe('the console view of an execution', () => {
     const [execution] = await rt.sfn.waitAll();
     const input = JSON.stringify(execution!.input);
 
-    const keysOf = (value: unknown): string[] =>
-      typeof value === 'object' && value !== null ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]) : [];
+    const keysOf = (value: unknown): string[] => (typeof value === 'object' && value !== null ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]) : []);
     expect(execution!.name).toBe(executions[0]);
     expect(Object.keys(execution!.input as object).sort()).toEqual(['image', 'rolloutId', 'service', 'trigger']);
     expect(keysOf(execution!.input).filter((k) => /secret|token|password|credential|webhook/i.test(k))).toEqual([]);

@@ -62,8 +62,7 @@ export function useLocalRuntime(defaults: Partial<LocalRuntimeOptions> = {}, emu
 
   return {
     emulator: running,
-    start: async (options = {}) =>
-      stopAfter(await LocalRuntime.start({ timeScale: 0.001, onEvent: (e) => events.push(e), ...defaults, ...options, emulator: running() })),
+    start: async (options = {}) => stopAfter(await LocalRuntime.start({ timeScale: 0.001, onEvent: (e) => events.push(e), ...defaults, ...options, emulator: running() })),
     stopAfter,
     events,
   };

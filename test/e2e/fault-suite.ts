@@ -37,7 +37,12 @@ export function faultMatrixSuite(scenario: Scenario, rows: readonly MatrixRow[])
       assertInvariants(run, end, baseline(scenario));
       const calls = scenario === 'rollout' ? ROLLOUT_CALLS : ROLLBACK_CALLS;
       const seen: Record<string, string[]> = {};
-      for (const c of run.faults.calls) if (c.fn in calls) (seen[c.fn] ??= []).includes(c.operation) || seen[c.fn]!.push(c.operation);
+      for (const c of run.faults.calls) {
+        if (!(c.fn in calls)) continue;
+        const ops = seen[c.fn] ?? [];
+        seen[c.fn] = ops;
+        if (!ops.includes(c.operation)) ops.push(c.operation);
+      }
       expect(seen, JSON.stringify(seen)).toEqual(calls);
     });
 

@@ -41,7 +41,13 @@ async function state(rt: LocalRuntime): Promise<unknown> {
 function comparable(value: Observed | Record<string, unknown>): unknown {
   return JSON.parse(
     JSON.stringify(value, (key, v: unknown) =>
-      ['since', 'until', 'endedAt', 'at', 'leaseUntil'].includes(key) ? '<time>' : key === 'generation' ? '<generation>' : typeof v === 'string' ? v.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>') : v,
+      ['since', 'until', 'endedAt', 'at', 'leaseUntil'].includes(key)
+        ? '<time>'
+        : key === 'generation'
+          ? '<generation>'
+          : typeof v === 'string'
+            ? v.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
+            : v,
     ),
   );
 }
@@ -60,7 +66,11 @@ const TASK_HANDLERS: ReadonlyArray<readonly [string, Scenario]> = [
   ['rollback', 'rollback'],
 ];
 
-const outcome = (p: Promise<unknown>) => p.then((result) => ({ result, error: undefined }), (error: Error) => ({ result: undefined, error }));
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (result) => ({ result, error: undefined }),
+    (error: Error) => ({ result: undefined, error }),
+  );
 
 describe('every handler run twice with the same input', () => {
   it.each(TASK_HANDLERS)('%s leaves the same state as when it runs once, and the rollout ends the same', async (fn, scenario) => {

@@ -20,7 +20,9 @@ async function pushIndexAndDeliver(rt: LocalRuntime, tag: string, platforms: rea
   const pushed = await rt.env.pushIndex(tag, platforms);
   const deliveries = [];
   for (const m of pushed.manifests) {
-    const delivery = await rt.deliver(ecrPushEvent({ repository: rt.env.service.repository, digest: m.digest, tag: m.tag, manifestMediaType: m.manifestMediaType, artifactMediaType: m.artifactMediaType }));
+    const delivery = await rt.deliver(
+      ecrPushEvent({ repository: rt.env.service.repository, digest: m.digest, tag: m.tag, manifestMediaType: m.manifestMediaType, artifactMediaType: m.artifactMediaType }),
+    );
     const result = delivery.result as { started?: Array<{ executionArn: string }>; ignored?: string } | undefined;
     deliveries.push({ kind: m.kind, started: (result?.started ?? []).map((s) => s.executionArn.split(':').pop()!), ignored: result?.ignored });
   }
@@ -57,7 +59,7 @@ describe('a multi-architecture push', () => {
     expect(end.image).toBe(`${rt.env.initialImage.split('@')[0]}@${push.digest}`);
   });
 
-  it('refuses an index without an image for the service\'s platform in pre-flight, and changes nothing', async () => {
+  it("refuses an index without an image for the service's platform in pre-flight, and changes nothing", async () => {
     const rt = await local.start();
 
     const push = await pushIndexAndDeliver(rt, 'v2-arm', ['linux/arm64']);
@@ -69,7 +71,10 @@ describe('a multi-architecture push', () => {
     expect(end).toMatchObject({ weights: { blue: 100, green: 0 }, liveTaskDefinition: 'checkout:1', idleTaskDefinition: 'checkout:1', lockHeld: false });
     expect(end.image).toBe(rt.env.initialImage);
     expect(end.history.map((h) => [h.outcome, h.reason])).toEqual([
-      ['REFUSED', `pre-flight failed: image index ${push.digest.slice(0, 19)}… has no image for linux/amd64, the platform the service's task definition runs (it has: linux/arm64; attestations are not images)`],
+      [
+        'REFUSED',
+        `pre-flight failed: image index ${push.digest.slice(0, 19)}… has no image for linux/amd64, the platform the service's task definition runs (it has: linux/arm64; attestations are not images)`,
+      ],
     ]);
     expect(await revisions()).toEqual(['checkout:1']);
   });

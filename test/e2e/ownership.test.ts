@@ -23,7 +23,21 @@ const historyOf = async (rt: LocalRuntime, rolloutId: string) => (await rt.ports
 
 describe('an execution that dies while it owns the service', () => {
   it('stopped mid-bake: the execution-ended event has the service put back on the retained revision, the record closed and the lock released', async () => {
-    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }] });
+    const rt = await start({
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 25 },
+                { kind: 'bake', seconds: 3600 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
+    });
     const before = await readEndState(rt, rt.env.service);
     const push = await pushAndDeliver(rt, 'v2');
     const name = push.executions[0]!;
@@ -46,7 +60,19 @@ describe('an execution that dies while it owns the service', () => {
 
   it('with the execution-ended event lost, /cutover rollback restores the retained revision itself and says so', async () => {
     const rt = await start({
-      services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 50 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }],
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 50 },
+                { kind: 'bake', seconds: 3600 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
       // EventBridge never delivers the execution's end to the reconcile function.
       instrument: { invoke: (fn, run) => (fn === 'reconcile' ? async () => ({ recovered: [], ignored: 'dropped by the test' }) : run) },
     });
@@ -132,7 +158,10 @@ describe('accepted means done', () => {
       async putServiceState(state) {
         await store.putServiceState(state);
         // Finalize waits here until the rollback (answered through response_url) has run.
-        if (!reply && (await store.getLock(state.service))?.target?.phase === 'committed') await (reply = await rt.slack('rollback checkout too late?')).followUp();
+        if (!reply && (await store.getLock(state.service))?.target?.phase === 'committed') {
+          reply = await rt.slack('rollback checkout too late?');
+          await reply.followUp();
+        }
       },
     };
     rt.ports.store = wrapped;
@@ -172,7 +201,21 @@ describe('pushes', () => {
 
   it('a push whose digest is not in ECR is refused without disturbing the rollout in flight', async () => {
     // A bake that lasts until promoted: the ghost push arrives while it runs, however busy the machine.
-    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 86_400 }, { kind: 'setWeight', weight: 100 }] } } }] });
+    const rt = await start({
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 25 },
+                { kind: 'bake', seconds: 86_400 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
+    });
     const good = await pushAndDeliver(rt, 'v2');
     await baking(rt, good.executions[0]!);
     const ghost = `sha256:${'f'.repeat(64)}`;
@@ -208,7 +251,21 @@ describe('pushes', () => {
 
 describe("the alarm's one-hop write, on the emulator's DynamoDB", () => {
   it('fences the lock at its own generation, opens a lease at that generation, and the lease closes whole', async () => {
-    const rt = await start({ services: [{ service: { plan: { steps: [{ kind: 'setWeight', weight: 25 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }] });
+    const rt = await start({
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 25 },
+                { kind: 'bake', seconds: 3600 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
+    });
     const service = rt.env.service.name;
     const push = await pushAndDeliver(rt, 'v2');
     await baking(rt, push.executions[0]!);

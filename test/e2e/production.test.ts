@@ -20,7 +20,10 @@ const ecs = () => new ECSClient(clientConfig(local.emulator().endpoint));
 /** Waits until the push's execution owns the service: the next push arrives while it is in flight. */
 /** Waits until the push's wait for its image's scan is recorded (a task token, no lock). */
 const scanWaiting = (rt: Awaited<ReturnType<typeof start>>, execution: string, digest: string) =>
-  until(async () => rt.sfn.waitingTasks().some((t) => t.execution === execution && t.state === 'Wait for image scan') && (await rt.ports.store.scanWait(rt.env.service.name, digest))?.rolloutId === execution);
+  until(
+    async () =>
+      rt.sfn.waitingTasks().some((t) => t.execution === execution && t.state === 'Wait for image scan') && (await rt.ports.store.scanWait(rt.env.service.name, digest))?.rolloutId === execution,
+  );
 const owning = (rt: Awaited<ReturnType<typeof start>>, execution: string) => until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.rolloutId === execution);
 const entered = (execution: string, state: string) => events.find((e) => e.execution === execution && e.type === 'StateEntered' && e.state === state);
 
@@ -89,7 +92,7 @@ describe('which pushes roll out', () => {
     }
   });
 
-  it('rolls out only the tags a service\'s filter matches, and says why it ignores the rest', async () => {
+  it("rolls out only the tags a service's filter matches, and says why it ignores the rest", async () => {
     const rt = await start([{ service: { tagFilter: 'v*' } }]);
     const ignored = await pushAndDeliver(rt, 'main-41');
     const started = await pushAndDeliver(rt, 'v2');
@@ -176,7 +179,20 @@ describe('pre-flight refusals change nothing', () => {
 
 describe('the image scan gate on a scan that takes its time', () => {
   it('a push waiting for its scan leaves the rollout in flight alone; once its scan completes, it supersedes it', async () => {
-    const rt = await start([{ service: { imageScan: { failOn: 'CRITICAL' }, plan: { steps: [{ kind: 'setWeight', weight: 50 }, { kind: 'bake', seconds: 3600 }, { kind: 'setWeight', weight: 100 }] } } }]);
+    const rt = await start([
+      {
+        service: {
+          imageScan: { failOn: 'CRITICAL' },
+          plan: {
+            steps: [
+              { kind: 'setWeight', weight: 50 },
+              { kind: 'bake', seconds: 3600 },
+              { kind: 'setWeight', weight: 100 },
+            ],
+          },
+        },
+      },
+    ]);
     const first = await pushAndDeliver(rt, 'v2');
     await rt.completeScan(first.digest);
     await until(async () => (await rt.ports.store.getLock(rt.env.service.name))?.wait?.kind === 'bake');
@@ -223,7 +239,7 @@ describe('the image scan gate on a scan that takes its time', () => {
 });
 
 describe('ECS failure events', () => {
-  it('abort the rollout at once when the new slot\'s deployment fails, before the steady checks run out', async () => {
+  it("abort the rollout at once when the new slot's deployment fails, before the steady checks run out", async () => {
     // 400 checks 15 s apart: 100 minutes, near the most the execution history budget allows.
     const rt = await start([{ service: { timings: { steadyMaxChecks: 400, steadyPollSeconds: 15 } } }], { unstableNewRevisions: true });
     const { executions } = await pushAndDeliver(rt, 'v2');
@@ -238,7 +254,13 @@ describe('ECS failure events', () => {
       time: new Date().toISOString(),
       region: DEMO.region,
       resources: [`arn:aws:ecs:${DEMO.region}:${DEMO.account}:service/${DEMO.cluster}/checkout-green`],
-      detail: { eventType: 'ERROR', eventName: 'SERVICE_DEPLOYMENT_FAILED', deploymentId: 'ecs-svc/123', updatedAt: new Date().toISOString(), reason: 'ECS deployment circuit breaker: tasks failed to start.' },
+      detail: {
+        eventType: 'ERROR',
+        eventName: 'SERVICE_DEPLOYMENT_FAILED',
+        deploymentId: 'ecs-svc/123',
+        updatedAt: new Date().toISOString(),
+        reason: 'ECS deployment circuit breaker: tasks failed to start.',
+      },
     });
     const [execution] = await rt.sfn.waitAll();
 
@@ -279,7 +301,11 @@ describe('revisions and history', () => {
     await rt.sfn.waitAll();
 
     const steps = await rt.ports.store.listSteps('checkout', executions[0]!);
-    expect(steps.map((s) => s.weights)).toEqual([{ blue: 90, green: 10 }, { blue: 50, green: 50 }, { blue: 0, green: 100 }]);
+    expect(steps.map((s) => s.weights)).toEqual([
+      { blue: 90, green: 10 },
+      { blue: 50, green: 50 },
+      { blue: 0, green: 100 },
+    ]);
     expect(steps.map((s) => s.index)).toEqual([0, 2, 4]);
   });
 

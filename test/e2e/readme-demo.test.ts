@@ -20,7 +20,7 @@ const demo = (env: NodeJS.ProcessEnv, ...args: string[]) =>
   );
 
 /** What differs from run to run: elapsed times, how long moto took, ports, digests (and names made of them). */
-export function normalise(text: string): string[] {
+function normalise(text: string): string[] {
   return text
     .split('\n')
     .map((line) =>

@@ -21,7 +21,9 @@ describe('rollback target', () => {
 
     // Act: the old slot breaks during the 10% bake; the helper reads the hold back, fixes the slot and resumes
     const hold = await breakOldSlotMidRollout(rt, name, broken, local.events, () => {});
-    const heldDecisions = local.events.filter((e) => e.execution === name && e.type === 'StateExited' && e.state === StateName.CheckAlarms).map((e) => JSON.stringify((e.output as { alarms?: unknown }).alarms));
+    const heldDecisions = local.events
+      .filter((e) => e.execution === name && e.type === 'StateExited' && e.state === StateName.CheckAlarms)
+      .map((e) => JSON.stringify((e.output as { alarms?: unknown }).alarms));
     await rt.settle();
     const end = await readEndState(rt, rt.env.service);
 
@@ -53,7 +55,15 @@ describe('rollback target', () => {
 
     // Assert: scaled up first (the reply says so, and how long it took), then 100% on blue, green scaled down
     expect(outcome.text).toMatch(/^Restored checkout: blue scaled up from 0 to 2 tasks and healthy after \d+s; blue takes 100% again on checkout:1/);
-    expect(end).toMatchObject({ outcome: 'ROLLED_BACK', weights: { blue: 100, green: 0 }, liveSlot: 'blue', liveTaskDefinition: 'checkout:1', idleSlot: 'green', idleDesiredCount: 0, lockHeld: false });
+    expect(end).toMatchObject({
+      outcome: 'ROLLED_BACK',
+      weights: { blue: 100, green: 0 },
+      liveSlot: 'blue',
+      liveTaskDefinition: 'checkout:1',
+      idleSlot: 'green',
+      idleDesiredCount: 0,
+      lockHeld: false,
+    });
     const blue = await rt.ports.ecs.describeService(rt.env.service.cluster, rt.env.service.slots.blue.serviceName);
     expect(blue?.desiredCount).toBe(2);
   });

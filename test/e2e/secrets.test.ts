@@ -116,8 +116,7 @@ describe('secrets in the notifier when the credentials are wrong', () => {
   ] as const)('logs what went wrong with %s, and nothing of the secret', async (_name, stored, secret, answer) => {
     // Arrange
     const log = capturingLog();
-    const fetch = async () =>
-      typeof answer === 'number' ? new Response('oops', { status: answer }) : new Response(JSON.stringify(answer ?? { ok: true, ts: '1.1' }), { status: 200 });
+    const fetch = async () => (typeof answer === 'number' ? new Response('oops', { status: answer }) : new Response(JSON.stringify(answer ?? { ok: true, ts: '1.1' }), { status: 200 }));
     const notifier = slackNotifier(async () => stored, log, { fetch: fetch as unknown as typeof globalThis.fetch });
 
     // Act

@@ -74,7 +74,9 @@ describe('cutover plan --local', () => {
     expect(stdout).toContain('            7. Shift 100% to green  → blue 0 / green 100');
     expect(stdout).toContain(`✖ image ${digest} is not in ECR repository checkout`);
     expect(code).toBe(1);
-    expect(json.revision.changes).toEqual([{ path: 'containerDefinitions[app].image', before: expect.stringMatching(/checkout@sha256:/), after: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${digest}` }]);
+    expect(json.revision.changes).toEqual([
+      { path: 'containerDefinitions[app].image', before: expect.stringMatching(/checkout@sha256:/), after: `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${digest}` },
+    ]);
     expect(json.steps).toHaveLength(7);
     // Nothing was taken or changed: no lock, no rollout, blue still live at 100%.
     expect(status).toMatchObject({ weights: { blue: 100, green: 0 }, recent: [] });
@@ -96,7 +98,7 @@ describe('cutover status --watch --local', () => {
     expect(frame[0]).toMatch(/^checkout {2}✔ SUCCEEDED {2}checkout-[a-f0-9]{64} in \d/);
     expect(frame[1]).toBe(`progress ${'█'.repeat(40)}  7/7 steps`);
     expect(frame[2]).toBe('steps    ✔ 10%  ✔ bake 5m  ✔ 25%  ✔ bake 5m  ✔ 50%  ✔ bake 5m  ✔ 100%');
-    expect(frame[3]).toMatch(/^weights  blue {3}0 ▒{40} 100 green \(new\)$/);
+    expect(frame[3]).toMatch(/^weights {2}blue {3}0 ▒{40} 100 green \(new\)$/);
     expect(frame).toContain('result   all steps passed with every watched alarm OK');
     // It followed the rollout step by step on the way.
     expect(watch.output()).toContain('▶ bake 5m  · 50%');

@@ -188,11 +188,24 @@ describe('alarm handler', () => {
 
 describe('alarm handler: one hop (the abort puts the traffic back itself)', () => {
   const RETAINED = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
-  const FALLBACK = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: BLUE_TG, weight: 100 }, { targetGroupArn: GREEN_TG, weight: 0 }], target: RETAINED };
+  const FALLBACK = {
+    listenerArn: LISTENER_ARN,
+    weights: [
+      { targetGroupArn: BLUE_TG, weight: 100 },
+      { targetGroupArn: GREEN_TG, weight: 0 },
+    ],
+    target: RETAINED,
+  };
   const OIDC: Action = {
     Type: 'authenticate-oidc',
     Order: 1,
-    AuthenticateOidcConfig: { Issuer: 'https://idp.example.com', AuthorizationEndpoint: 'https://idp.example.com/auth', TokenEndpoint: 'https://idp.example.com/token', UserInfoEndpoint: 'https://idp.example.com/me', ClientId: 'cutover' },
+    AuthenticateOidcConfig: {
+      Issuer: 'https://idp.example.com',
+      AuthorizationEndpoint: 'https://idp.example.com/auth',
+      TokenEndpoint: 'https://idp.example.com/token',
+      UserInfoEndpoint: 'https://idp.example.com/me',
+      ClientId: 'cutover',
+    },
   };
   const inBake = (overrides: Record<string, unknown> = {}) => lockItem({ taskToken: TOKEN, generation: 4, weights: { blue: 75, green: 25 }, fallback: FALLBACK, ...overrides });
 
@@ -276,7 +289,14 @@ describe('alarm handler: one hop (the abort puts the traffic back itself)', () =
 
 describe('alarm handler: one hop, knowing which services watch the alarm (no read first)', () => {
   const RETAINED = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
-  const FALLBACK = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: BLUE_TG, weight: 100 }, { targetGroupArn: GREEN_TG, weight: 0 }], target: RETAINED };
+  const FALLBACK = {
+    listenerArn: LISTENER_ARN,
+    weights: [
+      { targetGroupArn: BLUE_TG, weight: 100 },
+      { targetGroupArn: GREEN_TG, weight: 0 },
+    ],
+    target: RETAINED,
+  };
   const SERVICES = [
     { name: 'checkout', alarms: ['checkout-5xx', 'checkout-latency'], listenerArn: LISTENER_ARN },
     { name: 'payments', alarms: ['payments-5xx'], listenerArn: `${LISTENER_ARN}-payments` },
@@ -354,7 +374,11 @@ describe('alarm handler: one hop, knowing which services watch the alarm (no rea
 
     await invoke(event);
 
-    expect(lockUpdates().filter((u) => u.ConditionExpression?.includes(':alarm')).map((u) => u.Key)).toEqual([{ pk: 'service#checkout', sk: 'lock' }]);
+    expect(
+      lockUpdates()
+        .filter((u) => u.ConditionExpression?.includes(':alarm'))
+        .map((u) => u.Key),
+    ).toEqual([{ pk: 'service#checkout', sk: 'lock' }]);
   });
 
   it('falls back to the plain abort (the rollback restores the traffic) when Prepare has not recorded the fallback yet', async () => {

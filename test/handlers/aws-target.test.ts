@@ -35,7 +35,7 @@ describe('finding a deployed Cutover for the CLI', () => {
     await expect(findTarget('Other', new CloudFormationClient({ region: 'us-east-1' }))).rejects.toThrow('stack Other has no Cutover output TableName; pass --stack');
   });
 
-  it('takes the services from the start function\'s environment, validated as the function does', async () => {
+  it("takes the services from the start function's environment, validated as the function does", async () => {
     lambda.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { CUTOVER_SERVICES: JSON.stringify([serviceConfig()]) } } });
 
     const deps = await awsCommandDeps({ tableName: 't', stateMachineArn: SM, startFunctionName: 'f' }, new LambdaClient({ region: 'us-east-1' }));

@@ -326,7 +326,11 @@ function awsSequence(): string[] {
 }
 
 /** The request claims sent to the ledger (conditional PutItem of `request#slack:<signature>`). */
-const claims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('request#slack:'));
+const claims = () =>
+  aws.dynamo
+    .commandCalls(PutCommand)
+    .map((c) => c.args[0].input)
+    .filter((input) => String(input.Item?.pk).startsWith('request#slack:'));
 
 /** The table as DynamoDB keeps it for conditional puts: the first put of a key lands, a second one fails its condition. */
 function givenConditionalPuts(): void {
@@ -420,7 +424,10 @@ describe('chat handler: the request', () => {
     ['a timestamp 301 s old', () => slash('rollback checkout', { timestamp: NOW_S - 301 })],
     ['a timestamp 301 s ahead', () => slash('rollback checkout', { timestamp: NOW_S + 301 })],
     ['a body changed after signing', () => functionUrlEvent(formBody('rollback checkout'), signed(formBody('status checkout')))],
-    ['a timestamp header changed after signing', () => functionUrlEvent(formBody('rollback checkout'), { ...signed(formBody('rollback checkout'), NOW_S - 10), 'x-slack-request-timestamp': String(NOW_S) })],
+    [
+      'a timestamp header changed after signing',
+      () => functionUrlEvent(formBody('rollback checkout'), { ...signed(formBody('rollback checkout'), NOW_S - 10), 'x-slack-request-timestamp': String(NOW_S) }),
+    ],
     [
       'a signature over the base64 text instead of the decoded body',
       () => {
@@ -505,7 +512,9 @@ describe('chat handler: who may steer', () => {
   });
 
   it('keeps answering when the audit record cannot be written, and logs the loss as an error', async () => {
-    aws.dynamo.on(UpdateCommand, { Key: { pk: 'service#checkout', sk: `command#${NOW}#${INTRUDER}` } }).rejects(namedError('ValidationException', 400, 'Item size has exceeded the maximum allowed size'));
+    aws.dynamo
+      .on(UpdateCommand, { Key: { pk: 'service#checkout', sk: `command#${NOW}#${INTRUDER}` } })
+      .rejects(namedError('ValidationException', 400, 'Item size has exceeded the maximum allowed size'));
 
     const answer = await invoke(slash('rollback checkout', { user: INTRUDER }));
 
@@ -534,7 +543,9 @@ describe('chat handler: status', () => {
       ),
     );
     expect(aws.elb.commandCalls(DescribeListenersCommand).map((c) => c.args[0].input)).toEqual([{ ListenerArns: [LISTENER_ARN] }]);
-    expect(aws.cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([{ AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: undefined }]);
+    expect(aws.cloudwatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input)).toEqual([
+      { AlarmNames: [...ALARMS], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: undefined },
+    ]);
     expect(changes()).toEqual(NO_CHANGES);
     expect(auditWrites()).toEqual([audited('status checkout', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
@@ -556,7 +567,17 @@ describe('chat handler: status', () => {
 
   it('describes a manual gate with the time until its timeout', async () => {
     deps = chatDeps({
-      services: [checkoutConfig({ plan: { steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'pause', timeoutSeconds: 3600 }, { kind: 'setWeight', weight: 100 }] } })],
+      services: [
+        checkoutConfig({
+          plan: {
+            steps: [
+              { kind: 'setWeight', weight: 10 },
+              { kind: 'pause', timeoutSeconds: 3600 },
+              { kind: 'setWeight', weight: 100 },
+            ],
+          },
+        }),
+      ],
     });
     givenLock(baking({ taskToken: GATE_TOKEN, wait: gateWait }));
 
@@ -576,7 +597,14 @@ describe('chat handler: status', () => {
   it('shows an idle service with its weights and its last rollout, skipping refused ones', async () => {
     givenListener([weightedForward(0, 100)]);
     givenHistory([
-      { service: 'checkout', rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T10:12:00.000Z', endedAt: '2026-11-24T10:12:00.000Z', outcome: 'REFUSED', reason: 'pre-flight failed: alarm checkout-5xx is missing' },
+      {
+        service: 'checkout',
+        rolloutId: OTHER_ROLLOUT_ID,
+        startedAt: '2026-11-24T10:12:00.000Z',
+        endedAt: '2026-11-24T10:12:00.000Z',
+        outcome: 'REFUSED',
+        reason: 'pre-flight failed: alarm checkout-5xx is missing',
+      },
       {
         service: 'checkout',
         rolloutId: ROLLOUT_ID,
@@ -624,7 +652,17 @@ describe('chat handler: status', () => {
       Listeners: [
         {
           ListenerArn: PAYMENTS_LISTENER,
-          DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: PAYMENTS_BLUE_TG, Weight: 0 }, { TargetGroupArn: PAYMENTS_GREEN_TG, Weight: 100 }] } }],
+          DefaultActions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: PAYMENTS_BLUE_TG, Weight: 0 },
+                  { TargetGroupArn: PAYMENTS_GREEN_TG, Weight: 100 },
+                ],
+              },
+            },
+          ],
         },
       ],
     });
@@ -656,7 +694,14 @@ describe('chat handler: status', () => {
 describe('chat handler: history', () => {
   it('lists the last rollouts with outcome, trigger, length and age, and the commands with who sent them', async () => {
     givenHistory([
-      { service: 'checkout', rolloutId: 'checkout-df0042b9a5d5-20261124T101700Z', startedAt: '2026-11-24T10:17:01.000Z', endedAt: '2026-11-24T10:17:01.000Z', outcome: 'REFUSED', reason: `busy: rollout ${ROLLOUT_ID} is in progress` },
+      {
+        service: 'checkout',
+        rolloutId: 'checkout-df0042b9a5d5-20261124T101700Z',
+        startedAt: '2026-11-24T10:17:01.000Z',
+        endedAt: '2026-11-24T10:17:01.000Z',
+        outcome: 'REFUSED',
+        reason: `busy: rollout ${ROLLOUT_ID} is in progress`,
+      },
       { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', outcome: 'RUNNING', trigger: `ecr-push:${EVENT_ID}` },
       {
         service: 'checkout',
@@ -737,13 +782,27 @@ describe('chat handler: rollback during a rollout', () => {
     });
     // First whether the holder is alive (its execution RUNNING), then the abort, then its token.
     expect(aws.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input)).toEqual([{ executionArn: executionArnOf(STATE_MACHINE_ARN, ROLLOUT_ID) }]);
-    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual(['PutCommand request', 'PutCommand request', 'DescribeExecutionCommand', 'UpdateCommand lock', 'SendTaskFailureCommand', 'UpdateCommand command']);
+    expect(awsSequence().filter((c) => c !== 'GetCommand lock')).toEqual([
+      'PutCommand request',
+      'PutCommand request',
+      'DescribeExecutionCommand',
+      'UpdateCommand lock',
+      'SendTaskFailureCommand',
+      'UpdateCommand command',
+    ]);
     expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
   it('runs a rollback of a rollout whose abort can move the traffic in the request itself: all traffic back on the retained slot before it answers', async () => {
     const retained = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' } as const;
-    const fallback = { listenerArn: LISTENER_ARN, weights: [{ targetGroupArn: serviceConfig().slots.blue.targetGroupArn, weight: 100 }, { targetGroupArn: serviceConfig().slots.green.targetGroupArn, weight: 0 }], target: retained };
+    const fallback = {
+      listenerArn: LISTENER_ARN,
+      weights: [
+        { targetGroupArn: serviceConfig().slots.blue.targetGroupArn, weight: 100 },
+        { targetGroupArn: serviceConfig().slots.green.targetGroupArn, weight: 0 },
+      ],
+      target: retained,
+    };
     givenLock(baking({ fallback }));
     givenLockWriteReturns(baking({ fallback, abort: abortRecorded }));
     givenListener([weightedForward(90, 10)]);
@@ -800,12 +859,20 @@ describe('chat handler: rollback during a rollout', () => {
     expect(changes().lock.map((u) => u.ExpressionAttributeValues?.[':abort'])).toEqual([abortRecorded]);
   });
 
-  it('fails no task and answers from the rollout\'s record when the lock changed hands before the abort', async () => {
+  it("fails no task and answers from the rollout's record when the lock changed hands before the abort", async () => {
     givenLock(baking());
     aws.dynamo.on(UpdateCommand, { Key: LOCK_KEY }).rejects(conditionFailed());
     // The rollout ended meanwhile (rolled back by its alarm): nothing is left to roll back.
     givenHistory([
-      { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: '2026-11-24T10:19:58.000Z', outcome: 'ROLLED_BACK', liveSlot: 'blue', reason: 'checkout-5xx fired' },
+      {
+        service: 'checkout',
+        rolloutId: ROLLOUT_ID,
+        startedAt: '2026-11-24T10:15:03.000Z',
+        endedAt: '2026-11-24T10:19:58.000Z',
+        outcome: 'ROLLED_BACK',
+        liveSlot: 'blue',
+        reason: 'checkout-5xx fired',
+      },
     ]);
 
     const answer = await invokeDeferred(slash('rollback checkout'));
@@ -894,17 +961,28 @@ describe('chat handler: rollback after completion', () => {
     expect(lockFences()).toEqual([fenceOf(RESTORE_ID, 5, { role: 'restore' }), fenceOf(RESTORE_ID, 5, { role: 'restore' }), fenceOf(RESTORE_ID, 5, { role: 'restore' })]);
     expect(lockReleases()).toEqual([releaseOf(RESTORE_ID)]);
     // The request's claim (answering Slack), then the deferred run's claim and the restore.
-    expect(writes()).toEqual(['put request', 'put request', 'acquire', 'fence', 'fence', 'weights', 'fence', 'UpdateService checkout-green', 'history', 'service state', 'release', 'update command', 'close lease']);
+    expect(writes()).toEqual([
+      'put request',
+      'put request',
+      'acquire',
+      'fence',
+      'fence',
+      'weights',
+      'fence',
+      'UpdateService checkout-green',
+      'history',
+      'service state',
+      'release',
+      'update command',
+      'close lease',
+    ]);
     expect(leasesClosed()).toEqual([['request-1']]);
     // Restorable is read again under the lock (history and the old slot), before the first fence.
-    expect(awsSequence().filter((c) => /^(UpdateCommand lock|QueryCommand|DescribeServicesCommand)$/.test(c)).slice(0, 6)).toEqual([
-      'QueryCommand',
-      'DescribeServicesCommand',
-      'UpdateCommand lock',
-      'QueryCommand',
-      'DescribeServicesCommand',
-      'UpdateCommand lock',
-    ]);
+    expect(
+      awsSequence()
+        .filter((c) => /^(UpdateCommand lock|QueryCommand|DescribeServicesCommand)$/.test(c))
+        .slice(0, 6),
+    ).toEqual(['QueryCommand', 'DescribeServicesCommand', 'UpdateCommand lock', 'QueryCommand', 'DescribeServicesCommand', 'UpdateCommand lock']);
     const { listeners, services, history, taskSuccesses, taskFailures } = changes();
     expect(listeners).toHaveLength(1);
     expect(listeners[0]!.ListenerArn).toBe(LISTENER_ARN);
@@ -916,7 +994,9 @@ describe('chat handler: rollback after completion', () => {
         fields: { ...succeeded(), outcome: 'ROLLED_BACK', liveSlot: 'blue', weights: { blue: 100, green: 0 }, reason: `rolled back after completion: ${WHY}` },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 5, stage: 2 } }]);
+    expect(serviceStateWrites()).toEqual([
+      { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 5, stage: 2 } },
+    ]);
     expect([taskSuccesses, taskFailures]).toEqual([[], []]);
     // The lock is free again at the restore's generation, with its last lease.
     expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 5, leaseUntil: LEASE_UNTIL });
@@ -965,9 +1045,24 @@ describe('chat handler: rollback after completion', () => {
       'nothing to roll back: checkout has no rollout yet',
     ],
     ['the last rollout was rolled back', [succeeded({ outcome: 'ROLLED_BACK' })], () => {}, `nothing to roll back: the last rollout of checkout (${ROLLOUT_ID}) ended ROLLED_BACK`],
-    ['the last rollout failed', [succeeded({ outcome: 'FAILED' }), succeeded({ rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:00:00.000Z' })], () => {}, `nothing to roll back: the last rollout of checkout (${ROLLOUT_ID}) ended FAILED`],
-    ['the old slot was scaled to 0 on another revision', [succeeded()], () => givenEcsService(ecsService('checkout-blue', 9, { taskDefinition: taskDefinitionArn(9), desiredCount: 0, runningCount: 0 })), 'the blue slot no longer runs checkout:7 warm; cannot restore it instantly'],
-    ['the old slot runs another revision', [succeeded()], () => givenEcsService(ecsService('checkout-blue', 9, { taskDefinition: taskDefinitionArn(9) })), 'the blue slot no longer runs checkout:7 warm; cannot restore it instantly'],
+    [
+      'the last rollout failed',
+      [succeeded({ outcome: 'FAILED' }), succeeded({ rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:00:00.000Z' })],
+      () => {},
+      `nothing to roll back: the last rollout of checkout (${ROLLOUT_ID}) ended FAILED`,
+    ],
+    [
+      'the old slot was scaled to 0 on another revision',
+      [succeeded()],
+      () => givenEcsService(ecsService('checkout-blue', 9, { taskDefinition: taskDefinitionArn(9), desiredCount: 0, runningCount: 0 })),
+      'the blue slot no longer runs checkout:7 warm; cannot restore it instantly',
+    ],
+    [
+      'the old slot runs another revision',
+      [succeeded()],
+      () => givenEcsService(ecsService('checkout-blue', 9, { taskDefinition: taskDefinitionArn(9) })),
+      'the blue slot no longer runs checkout:7 warm; cannot restore it instantly',
+    ],
     ['the old slot is gone', [succeeded()], () => givenEcsService(ecsService('checkout-blue', 7, { status: 'INACTIVE' })), 'the blue slot no longer runs checkout:7 warm; cannot restore it instantly'],
   ])('refuses to restore and changes nothing when %s', async (_case, history, arrange, text) => {
     givenHistory(history);
@@ -1059,17 +1154,26 @@ describe('chat handler: rollback of a holder whose execution has ended', () => {
       {
         sk: `rollout#2026-11-24T10:15:03.000Z#${ROLLOUT_ID}`,
         fields: {
-          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: NOW, outcome: 'ROLLED_BACK', image: IMAGE_URI,
-          liveSlot: 'blue', weights: { blue: 100, green: 0 }, reason: `${CAUSE}; Cutover recovered the service: ${restored}`,
+          service: 'checkout',
+          rolloutId: ROLLOUT_ID,
+          startedAt: '2026-11-24T10:15:03.000Z',
+          endedAt: NOW,
+          outcome: 'ROLLED_BACK',
+          image: IMAGE_URI,
+          liveSlot: 'blue',
+          weights: { blue: 100, green: 0 },
+          reason: `${CAUSE}; Cutover recovered the service: ${restored}`,
         },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 3, stage: 2 } }]);
+    expect(serviceStateWrites()).toEqual([
+      { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, written: { generation: 3, stage: 2 } },
+    ]);
     expect(table.item).toEqual({ ...LOCK_KEY, service: 'checkout', generation: 3, leaseUntil: LEASE_UNTIL });
     expect(auditWrites()).toEqual([audited('rollback checkout stuck', 'accepted', { rolloutId: ROLLOUT_ID })]);
   });
 
-  it('answers 202 and changes nothing when the dead holder\'s lease runs longer than 1.5 s: the reconcile function recovers it', async () => {
+  it("answers 202 and changes nothing when the dead holder's lease runs longer than 1.5 s: the reconcile function recovers it", async () => {
     const holder = deadHolder('2026-11-24T10:20:20.000Z');
     const table = givenLockTable(holder);
 
@@ -1093,7 +1197,13 @@ describe('chat handler: promote', () => {
     ['a bake', {}, 'promote checkout', false, `Promoted checkout: the bake ends now and the next step begins, by ${BY}`],
     ['a manual gate', { taskToken: GATE_TOKEN, wait: gateWait }, 'promote checkout', false, `Promoted checkout: the manual gate ends now and the next step begins, by ${BY}`],
     ['a bake, with --full', {}, 'promote checkout --full', true, `Promoting checkout straight to 100% (alarms are checked once more before finalizing), by ${BY}`],
-    ['a manual gate, with --full', { taskToken: GATE_TOKEN, wait: gateWait }, 'promote checkout --full', true, `Promoting checkout straight to 100% (alarms are checked once more before finalizing), by ${BY}`],
+    [
+      'a manual gate, with --full',
+      { taskToken: GATE_TOKEN, wait: gateWait },
+      'promote checkout --full',
+      true,
+      `Promoting checkout straight to 100% (alarms are checked once more before finalizing), by ${BY}`,
+    ],
   ])('ends %s by succeeding its task token with who promoted and whether to go to 100%', async (_case, lock, text, full, reply) => {
     givenLock(baking(lock));
 
@@ -1110,7 +1220,12 @@ describe('chat handler: promote', () => {
 
   it.each<[string, Record<string, unknown> | undefined, string, string]>([
     ['the rollout is paused (holding)', baking({ taskToken: HOLD_TOKEN, wait: holdWait, pause: pausedBy(ONCALL) }), 'promote checkout', 'checkout is paused: /cutover resume checkout first'],
-    ['no wait is recorded', baking({ stepIndex: 2, taskToken: undefined, wait: undefined }), 'promote checkout', 'nothing to promote: checkout is not in a bake or a manual gate right now (run status)'],
+    [
+      'no wait is recorded',
+      baking({ stepIndex: 2, taskToken: undefined, wait: undefined }),
+      'promote checkout',
+      'nothing to promote: checkout is not in a bake or a manual gate right now (run status)',
+    ],
     ['a token without its wait is recorded', baking({ wait: undefined }), 'promote checkout', 'nothing to promote: checkout is not in a bake or a manual gate right now (run status)'],
     ['no rollout is in progress', undefined, 'promote checkout', 'nothing to promote: no rollout of checkout is in progress'],
     ['an unknown flag is given', baking(), 'promote checkout --fast', 'promote takes only --full, not "--fast"'],
@@ -1165,7 +1280,10 @@ describe('chat handler: pause and resume', () => {
   });
 
   it('pausing twice writes the pause once and says who paused', async () => {
-    aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce({ Item: baking() }).resolves({ Item: baking({ pause: { by: BY, at: NOW } }) });
+    aws.dynamo
+      .on(GetCommand, { Key: LOCK_KEY })
+      .resolvesOnce({ Item: baking() })
+      .resolves({ Item: baking({ pause: { by: BY, at: NOW } }) });
 
     const first = await invoke(slash('pause checkout'));
     const second = await invoke(slash('pause checkout', { timestamp: NOW_S + 1 })); // typed again: a new request
@@ -1204,7 +1322,10 @@ describe('chat handler: pause and resume', () => {
   });
 
   it('lifts a pause requested during a bake without ending the bake', async () => {
-    aws.dynamo.on(GetCommand, { Key: LOCK_KEY }).resolvesOnce({ Item: baking({ pause: pausedBy(ONCALL) }) }).resolves({ Item: baking() });
+    aws.dynamo
+      .on(GetCommand, { Key: LOCK_KEY })
+      .resolvesOnce({ Item: baking({ pause: pausedBy(ONCALL) }) })
+      .resolves({ Item: baking() });
 
     const answer = await invoke(slash('resume checkout'));
 
@@ -1248,7 +1369,9 @@ describe('chat handler: commands it cannot run', () => {
 
     await expect(invoke(slash('status checkout'))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
 
-    expect(deps.log.lines).toEqual([{ level: 'error', message: expect.stringContaining('dynamodb:GetItem failed transiently'), fields: expect.objectContaining({ function: 'chat', error: ErrorName.AwsTransient }) }]);
+    expect(deps.log.lines).toEqual([
+      { level: 'error', message: expect.stringContaining('dynamodb:GetItem failed transiently'), fields: expect.objectContaining({ function: 'chat', error: ErrorName.AwsTransient }) },
+    ]);
   });
 });
 
@@ -1401,7 +1524,11 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
   const WHY = `rollback requested by ${BY}: p99 looks wrong`;
   const abortRecorded = { error: ErrorName.RolloutAborted, reason: WHY, at: NOW };
   /** Run claims: a deferred command's run is claimed in the ledger apart from its request. */
-  const runClaims = () => aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((input) => String(input.Item?.pk).startsWith('request#slack-run:'));
+  const runClaims = () =>
+    aws.dynamo
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => String(input.Item?.pk).startsWith('request#slack-run:'));
   /** The asynchronous event of a request: the signed request exactly as it came. */
   const deferredEvent = (event: APIGatewayProxyEventV2): DeferredCommand => ({
     kind: DEFERRED_COMMAND,
@@ -1460,7 +1587,11 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
     expect(changes().taskFailures).toEqual([{ taskToken: BAKE_TOKEN, error: ErrorName.RolloutAborted, cause: WHY }]);
     expect(auditWrites()).toEqual([audited('rollback checkout p99 looks wrong', 'accepted', { rolloutId: ROLLOUT_ID })]);
     // Each delivery claims the run under one key, conditionally: only the first claim landed.
-    const runClaim = { TableName: TABLE, Item: { pk: `request#slack-run:${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: NOW_S + 300 + 60 }, ConditionExpression: 'attribute_not_exists(pk)' };
+    const runClaim = {
+      TableName: TABLE,
+      Item: { pk: `request#slack-run:${request.headers['x-slack-signature']}`, sk: 'request', expiresAt: NOW_S + 300 + 60 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    };
     expect(runClaims()).toEqual([runClaim, runClaim]);
   });
 
@@ -1474,12 +1605,17 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
     expect(JSON.parse(String(ack.body))).toEqual(acknowledgement('status'));
     expect(posted).toHaveLength(1);
     expect(posted[0]!.message.response_type).toBe('ephemeral');
-    expect(posted[0]!.message.text.split('\n').filter((l) => l.startsWith('*')).map((l) => l.split('*')[1])).toEqual(many.map((s) => s.name));
+    expect(
+      posted[0]!.message.text
+        .split('\n')
+        .filter((l) => l.startsWith('*'))
+        .map((l) => l.split('*')[1]),
+    ).toEqual(many.map((s) => s.name));
   });
 
   it.each([
     ['another host', 'https://evil.example/hooks'],
-    ['a host that only starts like Slack\'s', 'https://hooks.slack.com.evil.example/commands/x'],
+    ["a host that only starts like Slack's", 'https://hooks.slack.com.evil.example/commands/x'],
     ['plain http to Slack', 'http://hooks.slack.com/commands/T0SHOP/1/x'],
     ['another port', 'https://hooks.slack.com:8443/commands/T0SHOP/1/x'],
     ['credentials in the URL', 'https://user:pass@hooks.slack.com/commands/T0SHOP/1/x'],
@@ -1520,7 +1656,9 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
     const genuine = slash('rollback checkout p99 looks wrong');
     const payload = JSON.stringify(deferredEvent(genuine));
 
-    const withSlackHeaders = await invoke(functionUrlEvent(payload, { 'content-type': 'application/json', 'x-slack-request-timestamp': String(NOW_S), 'x-slack-signature': genuine.headers['x-slack-signature']! }));
+    const withSlackHeaders = await invoke(
+      functionUrlEvent(payload, { 'content-type': 'application/json', 'x-slack-request-timestamp': String(NOW_S), 'x-slack-signature': genuine.headers['x-slack-signature']! }),
+    );
     const bare = await invoke(functionUrlEvent(payload, { 'content-type': 'application/json' }));
 
     expect([withSlackHeaders, bare]).toEqual([plainText(401, 'invalid signature'), plainText(401, 'invalid signature')]);
@@ -1556,7 +1694,9 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
     const outcome = await invokeDirectly(late);
 
     expect(outcome).toEqual({ ran: false, refused: 'past its window' });
-    expect(posted).toEqual([{ url: RESPONSE_URL, message: ephemeral('Not run: `rollback checkout` reached Cutover more than 5 minutes after you sent it. Run status, and send it again if it still applies.') }]);
+    expect(posted).toEqual([
+      { url: RESPONSE_URL, message: ephemeral('Not run: `rollback checkout` reached Cutover more than 5 minutes after you sent it. Run status, and send it again if it still applies.') },
+    ]);
     expect({ changes: changes(), audit: auditWrites() }).toEqual({ changes: NO_CHANGES, audit: [] });
   });
 
@@ -1578,7 +1718,9 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
     const run = runDeferred();
 
     await expect(run).rejects.toMatchObject({ name: ErrorName.AwsTransient });
-    expect(posted).toEqual([{ url: RESPONSE_URL, message: ephemeral(`\`rollback checkout\` failed (${ErrorName.AwsTransient}). Run status to see where the service stands, and send it again if needed.`) }]);
+    expect(posted).toEqual([
+      { url: RESPONSE_URL, message: ephemeral(`\`rollback checkout\` failed (${ErrorName.AwsTransient}). Run status to see where the service stands, and send it again if needed.`) },
+    ]);
   });
 
   it('logs a direct answer that took longer than its budget', async () => {
@@ -1594,7 +1736,9 @@ describe('chat handler: commands that may take longer than Slack waits', () => {
 
     await invoke(slash('help', { timestamp: Math.floor((now + 1_100) / 1000) }));
 
-    expect(deps.log.lines.filter((l) => l.level === 'warn')).toEqual([{ level: 'warn', message: 'slash command answered after its budget', fields: { text: 'help', ms: 2_200, budgetMs: ANSWER_BUDGET_MS } }]);
+    expect(deps.log.lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', message: 'slash command answered after its budget', fields: { text: 'help', ms: 2_200, budgetMs: ANSWER_BUDGET_MS } },
+    ]);
   });
 });
 
@@ -1622,8 +1766,10 @@ describe('chat handler: outside text in replies is escaped', () => {
     expect(slackAnswer(answer).text.split('\n')).toContain(`  aborting: alarm checkout-5xx in ALARM: ${SHOWN}`);
   });
 
-  it('escapes the last rollout\'s reason in the status of an idle service', async () => {
-    givenHistory([{ service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T09:40:00.000Z', endedAt: '2026-11-24T10:00:00.000Z', outcome: 'ROLLED_BACK', reason: `DeploymentFailed: ${TYPED}` }]);
+  it("escapes the last rollout's reason in the status of an idle service", async () => {
+    givenHistory([
+      { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T09:40:00.000Z', endedAt: '2026-11-24T10:00:00.000Z', outcome: 'ROLLED_BACK', reason: `DeploymentFailed: ${TYPED}` },
+    ]);
 
     const answer = await invoke(slash('status checkout'));
 
@@ -1632,7 +1778,15 @@ describe('chat handler: outside text in replies is escaped', () => {
 
   it('escapes reasons, triggers and commands as typed in history, and keeps the mentions Cutover built', async () => {
     givenHistory([
-      { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T09:40:00.000Z', endedAt: '2026-11-24T10:00:00.000Z', outcome: 'ROLLED_BACK', trigger: 'ecr-push:<!here>', reason: `AlarmFired: ${TYPED}` },
+      {
+        service: 'checkout',
+        rolloutId: ROLLOUT_ID,
+        startedAt: '2026-11-24T09:40:00.000Z',
+        endedAt: '2026-11-24T10:00:00.000Z',
+        outcome: 'ROLLED_BACK',
+        trigger: 'ecr-push:<!here>',
+        reason: `AlarmFired: ${TYPED}`,
+      },
     ]);
     givenCommands([
       { service: 'checkout', at: '2026-11-24T10:01:00.000Z', user: ONCALL, channel: DEPLOYS, via: 'slack', text: `rollback checkout ${TYPED}`, rolloutId: ROLLOUT_ID, result: 'accepted' },

@@ -7,21 +7,7 @@ import { ErrorName } from '../../functions/core/errors';
 import type { RolloutState } from '../../functions/core/rollout';
 import { describedTaskDefinition, ecsService } from '../fixtures/ecs';
 import { ALARMS, OTHER_ROLLOUT_ID, RETAINED_TD, ROLLOUT_ID, serviceConfig, stepState } from '../fixtures/state';
-import {
-  LAMBDA_CONTEXT,
-  NOW,
-  aws,
-  fieldsSet,
-  givenAlarmStates,
-  givenEcsService,
-  givenLock,
-  lockItem,
-  lockUpdates,
-  namedError,
-  realDeps,
-  resetAws,
-  type Deps,
-} from './harness';
+import { LAMBDA_CONTEXT, NOW, aws, fieldsSet, givenAlarmStates, givenEcsService, givenLock, lockItem, lockUpdates, namedError, realDeps, resetAws, type Deps } from './harness';
 
 const THRESHOLD = 'Threshold Crossed: 1 out of the last 1 datapoints [42.0 (24/11/26 10:26:00)] was greater than the threshold (5.0)';
 

@@ -55,9 +55,7 @@ describe('check-steady handler', () => {
   });
 
   it('fails with DeploymentFailed, giving the circuit breaker reason', async () => {
-    givenEcsService(
-      ecsService('checkout-green', 8, { runningCount: 0, deployments: [deployment({ rolloutState: 'FAILED', rolloutStateReason: CIRCUIT_BREAKER, runningCount: 0, failedTasks: 3 })] }),
-    );
+    givenEcsService(ecsService('checkout-green', 8, { runningCount: 0, deployments: [deployment({ rolloutState: 'FAILED', rolloutStateReason: CIRCUIT_BREAKER, runningCount: 0, failedTasks: 3 })] }));
 
     await expect(invoke(afterChecks(2))).rejects.toMatchObject({ name: ErrorName.DeploymentFailed, message: `checkout-green: deployment failed: ${CIRCUIT_BREAKER}` });
   });

@@ -99,7 +99,9 @@ describe('finalize handler', () => {
         },
       },
     ]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'green', liveTaskDefinitionArn: NEW_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 1 } }]);
+    expect(serviceStateWrites()).toEqual([
+      { service: 'checkout', liveSlot: 'green', liveTaskDefinitionArn: NEW_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 1 } },
+    ]);
     expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID, { unlessAborted: true })]);
     expect(lock.item).toEqual(released({ ...holding(), leaseUntil: LEASE_UNTIL }));
     expect(result).toEqual({ liveSlot: 'green', weights: { blue: 0, green: 100 }, decision: 'green is live on checkout:8; blue stays warm on checkout:7 for 15m' });
@@ -118,7 +120,10 @@ describe('finalize handler', () => {
   it('aborts with RolloutAborted, committing and recording nothing, when the new slot was scaled to 0 outside Cutover', async () => {
     givenEcsService(ecsService('checkout-green', 8, { desiredCount: 0, runningCount: 0 }));
 
-    await expect(finalize(registeredState())).rejects.toMatchObject({ name: ErrorName.RolloutAborted, message: expect.stringContaining("the green slot's service checkout-green was scaled to 0 outside Cutover (desired count 0, 0 running): it cannot take the traffic") });
+    await expect(finalize(registeredState())).rejects.toMatchObject({
+      name: ErrorName.RolloutAborted,
+      message: expect.stringContaining("the green slot's service checkout-green was scaled to 0 outside Cutover (desired count 0, 0 running): it cannot take the traffic"),
+    });
 
     expect(writes()).toEqual([]);
     expect(historyWrites()).toEqual([]);
@@ -266,9 +271,20 @@ describe('retire handler', () => {
     givenListener([weightedForward(0, 100)]);
     givenEcsService(ecsService('checkout-green', 8, { desiredCount: 0, runningCount: 0 }));
     givenEcsService(ecsService('checkout-blue', 7));
-    const succeeded = { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: '2026-11-24T10:15:03.000Z', endedAt: '2026-11-24T10:19:00.000Z', outcome: 'SUCCEEDED', liveSlot: 'green', retainedTaskDefinitionArn: RETAINED_TD, newTaskDefinitionArn: NEW_TD };
+    const succeeded = {
+      service: 'checkout',
+      rolloutId: ROLLOUT_ID,
+      startedAt: '2026-11-24T10:15:03.000Z',
+      endedAt: '2026-11-24T10:19:00.000Z',
+      outcome: 'SUCCEEDED',
+      liveSlot: 'green',
+      retainedTaskDefinitionArn: RETAINED_TD,
+      newTaskDefinitionArn: NEW_TD,
+    };
     aws.dynamo.on(QueryCommand).resolves({ Items: [] });
-    aws.dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } }).resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${succeeded.startedAt}#${ROLLOUT_ID}`, ...succeeded }] });
+    aws.dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } })
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${succeeded.startedAt}#${ROLLOUT_ID}`, ...succeeded }] });
     aws.elb.on(ModifyListenerCommand).resolves({});
 
     const result = await retire(registeredState());

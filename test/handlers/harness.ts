@@ -87,7 +87,12 @@ export function resetAws(): void {
 
 /** DescribeTargetHealth answers one target per state given (`unhealthy:Target.FailedHealthChecks` adds a reason). */
 export function givenTargetHealth(states: readonly string[], targetGroupArn?: string): void {
-  const answer = { TargetHealthDescriptions: states.map((s, i) => { const [State, Reason] = s.split(':'); return { Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: State as never, ...(Reason ? { Reason: Reason as never } : {}) } }; }) };
+  const answer = {
+    TargetHealthDescriptions: states.map((s, i) => {
+      const [State, Reason] = s.split(':');
+      return { Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: State as never, ...(Reason ? { Reason: Reason as never } : {}) } };
+    }),
+  };
   if (targetGroupArn) aws.elb.on(DescribeTargetHealthCommand, { TargetGroupArn: targetGroupArn }).resolves(answer);
   else aws.elb.on(DescribeTargetHealthCommand).resolves(answer);
 }
@@ -142,11 +147,7 @@ export function realDeps(): Deps {
 }
 
 /** An SDK exception of the given class, as the SDK raises it. */
-export function sdkError<T extends Error>(
-  Exception: new (opts: { message: string; $metadata: { httpStatusCode?: number } }) => T,
-  message: string,
-  httpStatusCode = 400,
-): T {
+export function sdkError<T extends Error>(Exception: new (opts: { message: string; $metadata: { httpStatusCode?: number } }) => T, message: string, httpStatusCode = 400): T {
   return new Exception({ message, $metadata: { httpStatusCode } });
 }
 
@@ -184,8 +185,26 @@ export function lockItem(overrides: Partial<LockRecord> = {}): Record<string, un
  * its `generation` (it only grows) and the last `leaseUntil` (a successor waits for it).
  */
 export const HOLDER_FIELDS = [
-  'abort', 'activeKey', 'alarms', 'executionArn', 'fallback', 'idleService', 'image', 'newSlot', 'pause', 'push', 'recovers', 'role',
-  'rolloutId', 'startedAt', 'stepIndex', 'target', 'taskToken', 'thread', 'wait', 'weights',
+  'abort',
+  'activeKey',
+  'alarms',
+  'executionArn',
+  'fallback',
+  'idleService',
+  'image',
+  'newSlot',
+  'pause',
+  'push',
+  'recovers',
+  'role',
+  'rolloutId',
+  'startedAt',
+  'stepIndex',
+  'target',
+  'taskToken',
+  'thread',
+  'wait',
+  'weights',
 ] as const;
 
 /** `item` as the lock is after its holder released it: the holder's fields gone, the rest kept. */
@@ -360,7 +379,11 @@ export const leasesClosed = (): string[][] =>
  * The fence of `rolloutId` at `generation` (as `role`, default a rollout): the lease until {@link LEASE_UNTIL},
  * the target when given, and no abort when `unlessAborted`.
  */
-export const fenceOf = (rolloutId: string, generation: number, options: { unlessAborted?: boolean; target?: LockRecord['target']; fallback?: LockRecord['fallback']; role?: LockRecord['role'] } = {}) => ({
+export const fenceOf = (
+  rolloutId: string,
+  generation: number,
+  options: { unlessAborted?: boolean; target?: LockRecord['target']; fallback?: LockRecord['fallback']; role?: LockRecord['role'] } = {},
+) => ({
   condition: `rolloutId = ${JSON.stringify(rolloutId)} AND generation = ${generation}${options.unlessAborted ? ' AND attribute_not_exists(abort)' : ''}`,
   fields: {
     leaseUntil: LEASE_UNTIL,
@@ -407,8 +430,7 @@ export function givenLockTable(initial?: Record<string, unknown>): LockTable {
     const before = table.item ?? {};
     for (const term of parseCondition(input)) {
       const actual = before[term.name];
-      const holds =
-        term.kind === 'attribute_exists' ? actual !== undefined : term.kind === 'attribute_not_exists' ? actual === undefined : JSON.stringify(actual) === JSON.stringify(term.value);
+      const holds = term.kind === 'attribute_exists' ? actual !== undefined : term.kind === 'attribute_not_exists' ? actual === undefined : JSON.stringify(actual) === JSON.stringify(term.value);
       if (!holds) throw conditionFailed();
     }
     const { set, remove } = parseUpdate(input);

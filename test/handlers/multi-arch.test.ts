@@ -70,9 +70,21 @@ describe('start: one push per manifest, one rollout per multi-architecture image
   });
 
   it.each([
-    ['a Notation signature', { digest: DIGEST, tag: 'v1.4.2-signature', manifest: MediaType.OCI_MANIFEST, artifact: 'application/vnd.cncf.notary.signature' }, 'artifact of type application/vnd.cncf.notary.signature'],
-    ['a cosign signature under its sha256- tag', { digest: DIGEST, tag: `sha256-${child(3).slice(7)}.sig`, manifest: MediaType.OCI_MANIFEST, artifact: MediaType.OCI_IMAGE_CONFIG }, 'is a signature, attestation or SBOM'],
-    ['a Helm chart', { digest: DIGEST, tag: '1.4.2', manifest: MediaType.OCI_MANIFEST, artifact: 'application/vnd.cncf.helm.config.v1+json' }, 'artifact of type application/vnd.cncf.helm.config.v1+json'],
+    [
+      'a Notation signature',
+      { digest: DIGEST, tag: 'v1.4.2-signature', manifest: MediaType.OCI_MANIFEST, artifact: 'application/vnd.cncf.notary.signature' },
+      'artifact of type application/vnd.cncf.notary.signature',
+    ],
+    [
+      'a cosign signature under its sha256- tag',
+      { digest: DIGEST, tag: `sha256-${child(3).slice(7)}.sig`, manifest: MediaType.OCI_MANIFEST, artifact: MediaType.OCI_IMAGE_CONFIG },
+      'is a signature, attestation or SBOM',
+    ],
+    [
+      'a Helm chart',
+      { digest: DIGEST, tag: '1.4.2', manifest: MediaType.OCI_MANIFEST, artifact: 'application/vnd.cncf.helm.config.v1+json' },
+      'artifact of type application/vnd.cncf.helm.config.v1+json',
+    ],
   ])('starts nothing for %s, saying why, without an AWS call', async (_name, detail, reason) => {
     const result = await start(pushOf(detail));
 
@@ -97,11 +109,13 @@ describe('prepare: what ECR holds under the pushed digest', () => {
     }));
     const document = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [...images, ...attestations] });
     // ECR answers an index only to a request that accepts index types.
-    aws.ecr.on(BatchGetImageCommand).callsFake((input: { acceptedMediaTypes?: string[] }) =>
-      input.acceptedMediaTypes?.includes(MediaType.OCI_INDEX)
-        ? { images: [{ imageId: { imageDigest: DIGEST, imageTag: 'v1.4.2' }, imageManifest: document, imageManifestMediaType: MediaType.OCI_INDEX }], failures: [] }
-        : { images: [], failures: [{ imageId: { imageDigest: DIGEST }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] },
-    );
+    aws.ecr
+      .on(BatchGetImageCommand)
+      .callsFake((input: { acceptedMediaTypes?: string[] }) =>
+        input.acceptedMediaTypes?.includes(MediaType.OCI_INDEX)
+          ? { images: [{ imageId: { imageDigest: DIGEST, imageTag: 'v1.4.2' }, imageManifest: document, imageManifestMediaType: MediaType.OCI_INDEX }], failures: [] }
+          : { images: [], failures: [{ imageId: { imageDigest: DIGEST }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] },
+      );
   }
 
   beforeEach(() => {
@@ -110,7 +124,7 @@ describe('prepare: what ECR holds under the pushed digest', () => {
     givenHealthyEnvironment(); // blue is live on checkout:7, whose runtimePlatform is ARM64
   });
 
-  it('rolls out an index that has an image for the live task definition\'s platform (arm64), ignoring its attestations', async () => {
+  it("rolls out an index that has an image for the live task definition's platform (arm64), ignoring its attestations", async () => {
     givenIndex(['linux/amd64', 'linux/arm64']);
 
     const live = await prepare(rolloutInput());
@@ -124,7 +138,9 @@ describe('prepare: what ECR holds under the pushed digest', () => {
 
     const attempt = prepare(rolloutInput());
 
-    const problems = [`image index ${DIGEST.slice(0, 19)}… has no image for linux/arm64, the platform the service's task definition runs (it has: linux/amd64, linux/s390x; attestations are not images)`];
+    const problems = [
+      `image index ${DIGEST.slice(0, 19)}… has no image for linux/arm64, the platform the service's task definition runs (it has: linux/amd64, linux/s390x; attestations are not images)`,
+    ];
     await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems });
     expect(historyWrites()).toEqual([expect.objectContaining({ fields: expect.objectContaining({ outcome: 'REFUSED', reason: `pre-flight failed: ${problems[0]}` }) })]);
     expect(lockAcquires()).toEqual([]);
@@ -142,7 +158,7 @@ describe('prepare: what ECR holds under the pushed digest', () => {
     await expect(prepare(rolloutInput())).resolves.toMatchObject({ liveSlot: 'blue' });
   });
 
-  it('refuses an artifact ECR describes (DescribeImages\' artifactMediaType) before it takes the lock or reads the service', async () => {
+  it("refuses an artifact ECR describes (DescribeImages' artifactMediaType) before it takes the lock or reads the service", async () => {
     aws.ecr.on(DescribeImagesCommand).resolves({
       imageDetails: [{ imageDigest: DIGEST, imagePushedAt: new Date(PUSHED_AT), imageManifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/spdx+json' }],
     });

@@ -42,7 +42,12 @@ const checkAlarms = (state: RolloutState) => createCheckAlarms(() => deps)(state
 /** A forward action as an operator may leave it: raw ALB weights (0-999, relative), blue then green. */
 const rawForward = (blue: number, green: number): Action => ({
   Type: 'forward',
-  ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_TG, Weight: blue }, { TargetGroupArn: GREEN_TG, Weight: green }] },
+  ForwardConfig: {
+    TargetGroups: [
+      { TargetGroupArn: BLUE_TG, Weight: blue },
+      { TargetGroupArn: GREEN_TG, Weight: green },
+    ],
+  },
 });
 /** The shape moto (and a listener created with a plain forward) returns: no ForwardConfig. */
 const plainForward = (targetGroupArn: string): Action => ({ Type: 'forward', TargetGroupArn: targetGroupArn });
@@ -52,9 +57,7 @@ const plainForward = (targetGroupArn: string): Action => ({ Type: 'forward', Tar
  * at generation 1 (acquire, fence, update, release alike); other items' writes succeed.
  */
 function givenServiceFree(): void {
-  aws.dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) =>
-    input.Key?.sk === 'lock' ? { Attributes: lockItem({ generation: 1, startedAt: '2026-11-24T10:15:03.000Z' } as never) } : {},
-  );
+  aws.dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) => (input.Key?.sk === 'lock' ? { Attributes: lockItem({ generation: 1, startedAt: '2026-11-24T10:15:03.000Z' } as never) } : {}));
 }
 
 /** Nothing that changes traffic, a slot or a revision was sent. */

@@ -122,8 +122,29 @@ describe('parseImage', () => {
 
 describe('jsonDiff', () => {
   it('matches named entries by name, other arrays by position, and names each changed field', () => {
-    const before = { cpu: '256', containerDefinitions: [{ name: 'app', image: 'a', environment: [{ name: 'PORT', value: '8080' }] }, { name: 'sidecar', image: 's' }], volumes: [1, 2] };
-    const after = { cpu: '512', containerDefinitions: [{ name: 'sidecar', image: 's' }, { name: 'app', image: 'b', environment: [{ name: 'PORT', value: '9090' }, { name: 'NEW', value: 'x' }] }], volumes: [1] };
+    const before = {
+      cpu: '256',
+      containerDefinitions: [
+        { name: 'app', image: 'a', environment: [{ name: 'PORT', value: '8080' }] },
+        { name: 'sidecar', image: 's' },
+      ],
+      volumes: [1, 2],
+    };
+    const after = {
+      cpu: '512',
+      containerDefinitions: [
+        { name: 'sidecar', image: 's' },
+        {
+          name: 'app',
+          image: 'b',
+          environment: [
+            { name: 'PORT', value: '9090' },
+            { name: 'NEW', value: 'x' },
+          ],
+        },
+      ],
+      volumes: [1],
+    };
 
     expect(jsonDiff(before, after)).toEqual([
       { path: 'containerDefinitions[app].environment[PORT].value', before: '8080', after: '9090' },

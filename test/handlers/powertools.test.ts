@@ -131,9 +131,19 @@ describe('EMF metrics', () => {
 
   it('start publishes RolloutStarted once per service, each line with its own service dimension', async () => {
     const services = servicesFromEnv(JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-eu', ...ownResources('checkout-eu') })]));
-    aws.sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${input.name}`, startDate: new Date() }));
+    aws.sfn
+      .on(StartExecutionCommand)
+      .callsFake((input: { name: string }) => ({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${input.name}`, startDate: new Date() }));
 
-    await createStart(() => ({ services, executions: deps.executions, registry: { describeImage: async () => ({ pushedAt: '2026-11-24T10:14:59.123Z' }) }, requestLedger: deps.requestLedger, store: deps.store, clock: deps.clock, log: deps.log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({
+      services,
+      executions: deps.executions,
+      registry: { describeImage: async () => ({ pushedAt: '2026-11-24T10:14:59.123Z' }) },
+      requestLedger: deps.requestLedger,
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+    }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
 
     expect(emf().map((l) => [l.service, l.RolloutStarted])).toEqual([
       ['checkout', 1],
@@ -162,7 +172,13 @@ describe('structured logs', () => {
   it('every line of an invocation carries the rollout id and the service, beside the Lambda context', async () => {
     givenListener([weightedForward(75, 25)]);
     lock.item = lockItem({ abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: NOW } });
-    const context = { ...LAMBDA_CONTEXT, functionName: 'cutover-rollback', awsRequestId: 'req-1', memoryLimitInMB: '256', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:cutover-rollback' };
+    const context = {
+      ...LAMBDA_CONTEXT,
+      functionName: 'cutover-rollback',
+      awsRequestId: 'req-1',
+      memoryLimitInMB: '256',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:cutover-rollback',
+    };
 
     await createRollback(() => ({ ...deps, log: powertoolsLog() }))(stepState(2, { error: { Error: 'AlarmFired', Cause: 'alarm checkout-5xx in ALARM' } }), context);
 
@@ -178,7 +194,10 @@ describe('structured logs', () => {
 
     await createShift(() => ({ ...deps, log }))(stepState(2), LAMBDA_CONTEXT);
     stdout = [];
-    await createStart(() => ({ services: [], executions: deps.executions, registry: deps.registry, requestLedger: deps.requestLedger, store: deps.store, clock: deps.clock, log }))(loadEvent('ecr-push'), LAMBDA_CONTEXT);
+    await createStart(() => ({ services: [], executions: deps.executions, registry: deps.registry, requestLedger: deps.requestLedger, store: deps.store, clock: deps.clock, log }))(
+      loadEvent('ecr-push'),
+      LAMBDA_CONTEXT,
+    );
 
     const lines = logLines();
     expect(lines.map((l) => l.message)).toEqual(['push ignored']);

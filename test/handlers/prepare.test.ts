@@ -91,7 +91,10 @@ const prepared = (slot: 'blue' | 'green' = 'blue', desiredCount = 3) => ({
   target: retained(slot, desiredCount),
   fallback: {
     listenerArn: LISTENER_ARN,
-    weights: [{ targetGroupArn: BLUE_TG, weight: slot === 'blue' ? 100 : 0 }, { targetGroupArn: GREEN_TG, weight: slot === 'green' ? 100 : 0 }],
+    weights: [
+      { targetGroupArn: BLUE_TG, weight: slot === 'blue' ? 100 : 0 },
+      { targetGroupArn: GREEN_TG, weight: slot === 'green' ? 100 : 0 },
+    ],
     target: retained(slot, desiredCount),
   },
 });
@@ -222,7 +225,16 @@ describe('prepare handler', () => {
     givenHealthyEnvironment();
     givenListener([
       { Type: 'authenticate-oidc', Order: 1, AuthenticateOidcConfig: { Issuer: 'https://idp.example.com', AuthorizationEndpoint: 'a', TokenEndpoint: 't', UserInfoEndpoint: 'u', ClientId: 'c' } },
-      { Type: 'forward', Order: 2, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_TG, Weight: 1 }, { TargetGroupArn: GREEN_TG, Weight: 0 }] } },
+      {
+        Type: 'forward',
+        Order: 2,
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: BLUE_TG, Weight: 1 },
+            { TargetGroupArn: GREEN_TG, Weight: 0 },
+          ],
+        },
+      },
     ]);
 
     const live = await invoke(rolloutInput());
@@ -406,7 +418,16 @@ describe('prepare handler', () => {
         'a listener that also forwards to a group Cutover does not manage',
         () =>
           givenListener([
-            { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_TG, Weight: 100 }, { TargetGroupArn: GREEN_TG, Weight: 0 }, { TargetGroupArn: `${BLUE_TG}x`, Weight: 100 }] } },
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: BLUE_TG, Weight: 100 },
+                  { TargetGroupArn: GREEN_TG, Weight: 0 },
+                  { TargetGroupArn: `${BLUE_TG}x`, Weight: 100 },
+                ],
+              },
+            },
           ]),
         [`the listener also forwards to target groups Cutover does not manage: ${BLUE_TG}x`, 'traffic is split (blue 50 / green 0); a rollout starts only from 100/0'],
       ],
@@ -416,13 +437,11 @@ describe('prepare handler', () => {
           aws.dynamo
             .on(GetCommand, { TableName: TABLE, Key: { pk: 'service#checkout', sk: 'state' } })
             .resolves({ Item: { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: IDLE_TD, desiredCount: 2, rolloutId: OTHER_ROLLOUT_ID, at: NOW } }),
-        [`drift since ${OTHER_ROLLOUT_ID}: the live service runs checkout:7, Cutover left checkout:6; the live service wants 3 tasks, Cutover left 2 (set adoptDrift to roll out from the current state)`],
+        [
+          `drift since ${OTHER_ROLLOUT_ID}: the live service runs checkout:7, Cutover left checkout:6; the live service wants 3 tasks, Cutover left 2 (set adoptDrift to roll out from the current state)`,
+        ],
       ],
-      [
-        'a missing listener',
-        () => aws.elb.on(DescribeListenersCommand).rejects(sdkError(ListenerNotFoundException, 'One or more listeners not found')),
-        [`listener ${LISTENER_ARN} not found`],
-      ],
+      ['a missing listener', () => aws.elb.on(DescribeListenersCommand).rejects(sdkError(ListenerNotFoundException, 'One or more listeners not found')), [`listener ${LISTENER_ARN} not found`]],
       [
         'a missing target group',
         () => aws.elb.on(DescribeTargetGroupsCommand, { TargetGroupArns: [GREEN_TG] }).rejects(sdkError(TargetGroupNotFoundException, 'One or more target groups not found')),
@@ -449,7 +468,9 @@ describe('prepare handler', () => {
       [
         "a slot on ECS's own blue/green deployments",
         () => givenEcsService(ecsService('checkout-green', 6, { desiredCount: 0, runningCount: 0, deploymentConfiguration: { strategy: 'BLUE_GREEN' } })),
-        ["ECS service checkout-green (green slot) uses ECS's own BLUE_GREEN deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic"],
+        [
+          "ECS service checkout-green (green slot) uses ECS's own BLUE_GREEN deployments, which move the load balancer's traffic themselves; set its deployment strategy to ROLLING and let Cutover shift the traffic",
+        ],
       ],
       [
         'a live task definition that cannot be read',
@@ -472,7 +493,17 @@ describe('prepare handler', () => {
       expect(historyWrites()).toEqual([
         {
           sk: `rollout#${NOW}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: NOW, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, pushedAt: PUSHED, reason: `pre-flight failed: ${problems.join('; ')}`, trigger: `ecr-push:${EVENT_ID}` },
+          fields: {
+            service: 'checkout',
+            rolloutId: ROLLOUT_ID,
+            startedAt: NOW,
+            endedAt: NOW,
+            outcome: 'REFUSED',
+            image: IMAGE_URI,
+            pushedAt: PUSHED,
+            reason: `pre-flight failed: ${problems.join('; ')}`,
+            trigger: `ecr-push:${EVENT_ID}`,
+          },
         },
       ]);
       expect(lockReleases()).toEqual([releaseOf(ROLLOUT_ID)]);
@@ -497,7 +528,9 @@ describe('prepare handler', () => {
       givenFreeLock();
       givenHealthyEnvironment();
       const released = RETAINED_TD.replace(':7', ':9');
-      aws.ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD }).resolves({ taskDefinition: describedTaskDefinition(7, IMAGE_URI), tags: [{ key: 'cutover:cloned-from', value: 'checkout:9' }] });
+      aws.ecs
+        .on(DescribeTaskDefinitionCommand, { taskDefinition: RETAINED_TD })
+        .resolves({ taskDefinition: describedTaskDefinition(7, IMAGE_URI), tags: [{ key: 'cutover:cloned-from', value: 'checkout:9' }] });
 
       const attempt = invoke(rolloutInput({ trigger: { kind: 'config', id: 'app:r1', at: PUSHED_AT }, release: { taskDefinitionArn: released } }));
 
@@ -521,7 +554,16 @@ describe('prepare handler', () => {
       expect(historyWrites()).toEqual([
         {
           sk: `rollout#${PUSHED_AT}#${ROLLOUT_ID}`,
-          fields: { service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED_AT, endedAt: NOW, outcome: 'REFUSED', image: IMAGE_URI, reason: `pre-flight failed: ${problems.join('; ')}`, trigger: `ecr-push:${EVENT_ID}` },
+          fields: {
+            service: 'checkout',
+            rolloutId: ROLLOUT_ID,
+            startedAt: PUSHED_AT,
+            endedAt: NOW,
+            outcome: 'REFUSED',
+            image: IMAGE_URI,
+            reason: `pre-flight failed: ${problems.join('; ')}`,
+            trigger: `ecr-push:${EVENT_ID}`,
+          },
         },
       ]);
       expect(lockAcquires()).toEqual([]);
@@ -650,7 +692,13 @@ describe('prepare when another rollout holds the lock', () => {
       {
         sk: `rollout#${PUSHED}#${ROLLOUT_ID}`,
         fields: {
-          service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: PUSHED, endedAt: NOW, outcome: 'SUPERSEDED', image: IMAGE_URI, pushedAt: PUSHED,
+          service: 'checkout',
+          rolloutId: ROLLOUT_ID,
+          startedAt: PUSHED,
+          endedAt: NOW,
+          outcome: 'SUPERSEDED',
+          image: IMAGE_URI,
+          pushedAt: PUSHED,
           reason: `superseded on arrival: the newer push ${OTHER_ROLLOUT_ID} is rolling out or waiting`,
           trigger: `ecr-push:${EVENT_ID}`,
         },
@@ -692,7 +740,9 @@ describe('prepare when another rollout holds the lock', () => {
     aws.ecs.on(UpdateServiceCommand).resolves({});
     // Its record, as its prepare wrote it after its fence (keyed by when it took the lock).
     const running = { service: 'checkout', rolloutId: OTHER_ROLLOUT_ID, startedAt: dead.startedAt, outcome: 'RUNNING', pushedAt: holderPush().pushedAt };
-    aws.dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } }).resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${dead.startedAt}#${OTHER_ROLLOUT_ID}`, ...running }] });
+    aws.dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'rollout#' } })
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#${dead.startedAt}#${OTHER_ROLLOUT_ID}`, ...running }] });
 
     const live = await invoke(rolloutInput({ service: serviceConfig({ concurrency: 'reject' }) }));
 
@@ -701,8 +751,14 @@ describe('prepare when another rollout holds the lock', () => {
     const takeOver = lockUpdates().find((u) => conditionText(u) === `rolloutId = "${OTHER_ROLLOUT_ID}" AND generation = 1`);
     // The recovery names the rollout whose record it closes, and keeps its push and image for that record.
     expect(fieldsSet(takeOver!)).toMatchObject({
-      rolloutId: recovery, role: 'recovery', generation: 'generation + 1', target: retained(), leaseUntil: LEASE_UNTIL,
-      recovers: { rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:50:00.000Z' }, push: holderPush(), image: OTHER_IMAGE_URI,
+      rolloutId: recovery,
+      role: 'recovery',
+      generation: 'generation + 1',
+      target: retained(),
+      leaseUntil: LEASE_UNTIL,
+      recovers: { rolloutId: OTHER_ROLLOUT_ID, startedAt: '2026-11-24T09:50:00.000Z' },
+      push: holderPush(),
+      image: OTHER_IMAGE_URI,
     });
     // Whatever else the dead holder left on the lock goes with it (its token, its abort, its slot and weights...).
     expect(fieldsRemoved(takeOver!)).toEqual(['abort', 'executionArn', 'fallback', 'idleService', 'newSlot', 'pause', 'stepIndex', 'taskToken', 'thread', 'wait', 'weights']);
@@ -723,13 +779,27 @@ describe('prepare when another rollout holds the lock', () => {
         reason: `rollout ${OTHER_ROLLOUT_ID} ended while it owned the service; Cutover recovered the service: blue 100% on checkout:7; green back on checkout:7 at 0 tasks`,
       },
     });
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush(), written: { generation: 2, stage: 2 } }]);
+    expect(serviceStateWrites()).toEqual([
+      { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: OTHER_ROLLOUT_ID, at: NOW, push: holderPush(), written: { generation: 2, stage: 2 } },
+    ]);
     expect(lockReleases()).toEqual([releaseOf(recovery)]);
     // Then this push: the lock at generation 3 (1 the dead holder, 2 the recovery), and the rollout prepared.
     expect(lockFences()).toEqual([fenceOf(recovery, 2, { role: 'recovery' }), fenceOf(ROLLOUT_ID, 3, prepared())]);
     expect(writes()).toEqual([
-      'acquire', 'take over', 'fence', 'weights', 'UpdateService checkout-green', 'history', 'service state', 'release',
-      'acquire', 'dequeue', 'fence', 'history', 'lock update', 'close lease',
+      'acquire',
+      'take over',
+      'fence',
+      'weights',
+      'UpdateService checkout-green',
+      'history',
+      'service state',
+      'release',
+      'acquire',
+      'dequeue',
+      'fence',
+      'history',
+      'lock update',
+      'close lease',
     ]);
     expect(live).toMatchObject({ liveSlot: 'blue', generation: 3, weights: { blue: 100, green: 0 } });
     expect(lock.item).toMatchObject({ rolloutId: ROLLOUT_ID, generation: 3, target: retained() });
@@ -792,7 +862,10 @@ describe('the image-scan gate', () => {
 
     const attempt = invoke({ ...rolloutInput({ service: serviceConfig({ imageScan: { failOn: 'HIGH', timeoutSeconds: 600 } }) }), scanWait: { timedOut: true } });
 
-    await expect(attempt).rejects.toMatchObject({ name: ErrorName.PreflightFailed, problems: ['no scan of the image completed within 600 s (it is IN_PROGRESS; does the repository scan on push?); imageScan.onTimeout is refuse'] });
+    await expect(attempt).rejects.toMatchObject({
+      name: ErrorName.PreflightFailed,
+      problems: ['no scan of the image completed within 600 s (it is IN_PROGRESS; does the repository scan on push?); imageScan.onTimeout is refuse'],
+    });
     expect(historyWrites().map((h) => h.fields.outcome)).toEqual(['REFUSED']);
     expect(lockAcquires()).toHaveLength(0);
   });
@@ -808,4 +881,3 @@ describe('the image-scan gate', () => {
     expect(deps.log.lines.some((l) => String(l.fields?.decision ?? '').includes("rolled out without the scan's verdict"))).toBe(true);
   });
 });
-

@@ -13,7 +13,10 @@ import { LAMBDA_CONTEXT, aws, fieldsSet, givenAlarmStates, givenEcsService, give
 
 let deps: Deps;
 const invoke = (state: RolloutState) => createHandler(() => deps)(state, LAMBDA_CONTEXT);
-const pauses = () => lockUpdates().map(fieldsSet).filter((f) => 'pause' in f);
+const pauses = () =>
+  lockUpdates()
+    .map(fieldsSet)
+    .filter((f) => 'pause' in f);
 
 beforeEach(() => {
   resetAws();
@@ -38,7 +41,11 @@ describe('check-alarms: the rollback target', () => {
   it.each([
     ['its service is missing', () => givenEcsService(ecsService('checkout-blue', 7, { status: 'INACTIVE' })), 'its service checkout-blue no longer exists'],
     ['its service is draining', () => givenEcsService(ecsService('checkout-blue', 7, { status: 'DRAINING' })), 'its service checkout-blue is DRAINING, not ACTIVE'],
-    ['too few targets are healthy', () => givenTargetHealth(['healthy', 'unhealthy:Target.FailedHealthChecks', 'initial']), 'its target group has 1/3 healthy targets (1 unhealthy (Target.FailedHealthChecks), 1 initial)'],
+    [
+      'too few targets are healthy',
+      () => givenTargetHealth(['healthy', 'unhealthy:Target.FailedHealthChecks', 'initial']),
+      'its target group has 1/3 healthy targets (1 unhealthy (Target.FailedHealthChecks), 1 initial)',
+    ],
   ])('holds at the current weight with the reason on the lock when %s', async (_case, arrange, problem) => {
     arrange();
 

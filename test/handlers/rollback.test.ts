@@ -113,7 +113,9 @@ describe('rollback handler', () => {
       },
     ]);
     expect(releases).toEqual([releaseOf(ROLLOUT_ID)]);
-    expect(serviceStateWrites()).toEqual([{ service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 2 } }]);
+    expect(serviceStateWrites()).toEqual([
+      { service: 'checkout', liveSlot: 'blue', liveTaskDefinitionArn: RETAINED_TD, desiredCount: 3, rolloutId: ROLLOUT_ID, at: NOW, push: PUSH, written: { generation: 1, stage: 2 } },
+    ]);
     expect(lock.item).toEqual(released({ ...holding(), leaseUntil: LEASE_UNTIL }));
     expect(result).toEqual({
       outcome: 'ROLLED_BACK',
@@ -155,7 +157,7 @@ describe('rollback handler', () => {
     ['another rollout holds the lock', () => holding({ rolloutId: OTHER_ROLLOUT_ID, generation: 2 })],
     ['a recovery took the lock over', () => holding({ rolloutId: recoveryId(ROLLOUT_ID), generation: 2 })],
     ['the lock is free', () => released(holding({ generation: 2 }))],
-  ])('changes nothing and records nothing when %s: the service is the next owner\'s (LockLost)', async (_case, holder) => {
+  ])("changes nothing and records nothing when %s: the service is the next owner's (LockLost)", async (_case, holder) => {
     lock.item = holder();
     const before = structuredClone(lock.item);
 
@@ -195,7 +197,10 @@ describe('rollback handler', () => {
     resetAws();
     givenListener([weightedForward(75, 25)]);
     aws.elb.on(ModifyListenerCommand).resolves({});
-    aws.ecs.on(UpdateServiceCommand).rejectsOnce(sdkError(ServerException, 'Service Unavailable', 503)).resolves({});
+    aws.ecs
+      .on(UpdateServiceCommand)
+      .rejectsOnce(sdkError(ServerException, 'Service Unavailable', 503))
+      .resolves({});
     aws.dynamo.on(UpdateCommand).resolves({});
     lock = givenLockTable(holding());
 
@@ -266,7 +271,10 @@ describe('rollback handler', () => {
   it('writes the service state only unless a later owner, or a later stage, wrote it already', async () => {
     await invoke(failedAt25());
 
-    const puts = aws.dynamo.commandCalls(PutCommand).map((c) => c.args[0].input).filter((i) => i.Item?.sk === 'state');
+    const puts = aws.dynamo
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => i.Item?.sk === 'state');
     expect(puts).toHaveLength(1);
     expect(puts[0]).toMatchObject({
       Item: { pk: 'service#checkout', sk: 'state', written: { generation: 1, stage: 2 } },
@@ -347,6 +355,11 @@ describe('rollback handler', () => {
     expect(lockReleases()).toEqual([]);
     expect(historyWrites()).toHaveLength(1); // attempted, and refused by DynamoDB
     // Both said in the log (then the adapter logs the error it returns to the state machine).
-    expect(deps.log.lines.filter((l) => l.level === 'error').map((l) => l.message).slice(0, 2)).toEqual(['rollback failure not recorded', 'rollback did not complete']);
+    expect(
+      deps.log.lines
+        .filter((l) => l.level === 'error')
+        .map((l) => l.message)
+        .slice(0, 2),
+    ).toEqual(['rollback failure not recorded', 'rollback did not complete']);
   });
 });

@@ -1,10 +1,4 @@
-import {
-  DescribeListenersCommand,
-  DescribeRulesCommand,
-  ModifyListenerCommand,
-  ModifyRuleCommand,
-  type Action,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeListenersCommand, DescribeRulesCommand, ModifyListenerCommand, ModifyRuleCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorName } from '../../functions/core/errors';

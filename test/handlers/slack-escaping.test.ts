@@ -73,7 +73,12 @@ beforeEach(() => {
 describe('outside reasons in rollout notifications', () => {
   it.each([
     ['an alarm', alarmEvent(OUTSIDE), `AlarmFired: alarm checkout-5xx in ALARM: ${OUTSIDE}`, `AlarmFired: alarm checkout-5xx in ALARM: ${ESCAPED}`],
-    ['an ECS deployment failure', ecsEvent(OUTSIDE), `DeploymentFailed: ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${OUTSIDE}`, `DeploymentFailed: ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${ESCAPED}`],
+    [
+      'an ECS deployment failure',
+      ecsEvent(OUTSIDE),
+      `DeploymentFailed: ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${OUTSIDE}`,
+      `DeploymentFailed: ECS SERVICE_DEPLOYMENT_FAILED on checkout-green: ${ESCAPED}`,
+    ],
   ])('the reason of %s reaches the rollback notification escaped, and the history keeps it as sent', async (_case, event, recorded, shown) => {
     const notifier = capturingNotifier();
 

@@ -11,10 +11,7 @@ import { LAMBDA_CONTEXT, STATE_MACHINE_ARN, aws, realDeps, resetAws, totalAwsCal
 const EXECUTION_PREFIX = 'arn:aws:states:us-east-1:123456789012:execution:cutover-rollout';
 
 /** One repository, two services, each with its own slots and listener: releases roll out to `checkout`, main-branch builds to `checkout-staging`. */
-const SERVICES = JSON.stringify([
-  serviceInput({ tagFilter: 'v*' }),
-  serviceInput({ name: 'checkout-staging', ...ownResources('checkout-staging'), tagFilter: '/^main-[0-9a-f]{7}$/' }),
-]);
+const SERVICES = JSON.stringify([serviceInput({ tagFilter: 'v*' }), serviceInput({ name: 'checkout-staging', ...ownResources('checkout-staging'), tagFilter: '/^main-[0-9a-f]{7}$/' })]);
 
 let services: ServiceConfig[];
 let lines: LogLine[];

@@ -127,7 +127,10 @@ describe('start handler', () => {
 
   it('claims a start only once it succeeded, so a start retried after a failure still counts', async () => {
     const claims = () => aws.dynamo.commandCalls(PutCommand).length;
-    aws.sfn.on(StartExecutionCommand).rejectsOnce(namedError('ThrottlingException', 400)).callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));
+    aws.sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(namedError('ThrottlingException', 400))
+      .callsFake((input: { name: string }) => ({ executionArn: `${EXECUTION_PREFIX}:${input.name}`, startDate: new Date() }));
 
     await expect(invoke(loadEvent('ecr-push'))).rejects.toMatchObject({ name: ErrorName.AwsTransient });
     const before = claims();

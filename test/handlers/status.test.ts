@@ -26,11 +26,18 @@ describe('status over AWS', () => {
   it('reads the rollout in progress: its step and bake, the weights, the alarms, the newest decision and the console link', async () => {
     givenLock(lockItem({ stepIndex: 3, weights: { blue: 75, green: 25 }, wait: { kind: 'bake', since: later(-120), until: later(180) }, taskToken: 'token' }));
     givenListener([weightedForward(75, 25)]);
-    aws.dynamo.on(QueryCommand).resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#x#${ROLLOUT_ID}`, service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: later(-500), outcome: 'RUNNING' }] });
+    aws.dynamo
+      .on(QueryCommand)
+      .resolves({ Items: [{ pk: 'service#checkout', sk: `rollout#x#${ROLLOUT_ID}`, service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: later(-500), outcome: 'RUNNING' }] });
     aws.sfn.on(GetExecutionHistoryCommand).resolves({
       events: [
         { type: 'TaskStateEntered', id: 40, timestamp: new Date(), stateEnteredEventDetails: { name: 'Bake' } },
-        { type: 'TaskStateExited', id: 39, timestamp: new Date(), stateExitedEventDetails: { name: 'Check alarms', output: JSON.stringify({ alarms: { decision: 'before step 4/7: checkout-5xx OK, checkout-p99-latency OK' } }) } },
+        {
+          type: 'TaskStateExited',
+          id: 39,
+          timestamp: new Date(),
+          stateExitedEventDetails: { name: 'Check alarms', output: JSON.stringify({ alarms: { decision: 'before step 4/7: checkout-5xx OK, checkout-p99-latency OK' } }) },
+        },
       ],
     });
 
@@ -48,7 +55,10 @@ describe('status over AWS', () => {
       decision: { state: 'Check alarms', text: 'before step 4/7: checkout-5xx OK, checkout-p99-latency OK' },
       recent: [{ rolloutId: ROLLOUT_ID, outcome: 'RUNNING' }],
     });
-    expect(aws.sfn.commandCalls(GetExecutionHistoryCommand)[0]!.args[0].input).toMatchObject({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${ROLLOUT_ID}`, reverseOrder: true });
+    expect(aws.sfn.commandCalls(GetExecutionHistoryCommand)[0]!.args[0].input).toMatchObject({
+      executionArn: `arn:aws:states:us-east-1:123456789012:execution:cutover-rollout:${ROLLOUT_ID}`,
+      reverseOrder: true,
+    });
     expect(renderStatus(status, { barWidth: 10 })[1]).toBe('progress ████▉·····  step 4/7 Bake 5m: 3m left');
     expect(aws.dynamo).toHaveReceivedCommandTimes(UpdateCommand, 0);
     expect(aws.dynamo).toHaveReceivedCommandTimes(PutCommand, 0);
@@ -59,7 +69,9 @@ describe('status over AWS', () => {
     // The lock item outlives its holders: free, it keeps only its generation and the last lease.
     givenLock(released(lockItem({ generation: 3, leaseUntil: later(-60) })));
     givenListener([weightedForward(0, 100)]);
-    aws.dynamo.on(QueryCommand).resolves({ Items: [{ pk: 'service#checkout', sk: 'rollout#1', service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: later(-900), endedAt: later(-60), outcome: 'SUCCEEDED', reason: 'all steps passed' }] });
+    aws.dynamo.on(QueryCommand).resolves({
+      Items: [{ pk: 'service#checkout', sk: 'rollout#1', service: 'checkout', rolloutId: ROLLOUT_ID, startedAt: later(-900), endedAt: later(-60), outcome: 'SUCCEEDED', reason: 'all steps passed' }],
+    });
     aws.sfn.on(GetExecutionHistoryCommand).rejects(sdkError(ExecutionDoesNotExist, 'no such execution'));
 
     const status = await readStatus(serviceConfig(), { ...deps, executions: reader() });

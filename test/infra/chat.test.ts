@@ -21,7 +21,7 @@ describe('the Slack chat endpoint', () => {
     expect(Object.values(example.template.findOutputs('*')).some((o) => JSON.stringify(o.Value).includes('FunctionUrl'))).toBe(true);
   });
 
-  it('gives the function the signing secret\'s ARN, never its value, and read access to that secret only', () => {
+  it("gives the function the signing secret's ARN, never its value, and read access to that secret only", () => {
     const chat = example.stack.cutover.functions.chat!;
     const secret = example.logicalId(example.stack.target.slackSigningSecret);
     const vars = example.template.toJSON().Resources[example.logicalId(chat)].Properties.Environment.Variables;
@@ -42,9 +42,9 @@ describe('the Slack chat endpoint', () => {
     const invokers = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
       .flatMap(([id, r]) =>
-        ((r.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
-          .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
-          .map((st) => ({ id, roles: r.Properties.Roles, resource: st.Resource })),
+        (r.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement.filter((st) => [st.Action].flat().includes('lambda:InvokeFunction')).map(
+          (st) => ({ id, roles: r.Properties.Roles, resource: st.Resource }),
+        ),
       );
 
     // The state machine's role invokes the functions; of the functions' roles, only chat's may invoke anything, and only itself.
@@ -54,7 +54,7 @@ describe('the Slack chat endpoint', () => {
     expect(resources[chatId]!.DependsOn ?? []).not.toContain(byFunctions[0]!.id);
   });
 
-  it('is invoked asynchronously without Lambda\'s retries, and not after the response_url has expired', () => {
+  it("is invoked asynchronously without Lambda's retries, and not after the response_url has expired", () => {
     const chat = example.logicalId(example.stack.cutover.functions.chat!);
 
     example.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: chat }, Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 1800 });
@@ -83,7 +83,19 @@ describe('the Slack chat endpoint', () => {
       () =>
         new Cutover(stack, 'Cutover', {
           slack: { signingSecret },
-          services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], chat: { users: ['alice'] } }],
+          services: [
+            {
+              name: 'checkout',
+              cluster: env.cluster,
+              blue: env.blue,
+              green: env.green,
+              listener: env.listener,
+              containerName: 'app',
+              repository: env.repository,
+              alarms: [env.errorAlarm],
+              chat: { users: ['alice'] },
+            },
+          ],
         }),
     ).toThrow(/services\[0\]\.chat\.users: must be a list of Slack IDs/);
   });
@@ -136,13 +148,25 @@ describe('composite alarms', () => {
 });
 
 describe('the image scan gate', () => {
-  it('wakes a waiting push on ECR\'s and Inspector\'s scan events, and lets the wait read the scan and its enhanced findings', () => {
+  it("wakes a waiting push on ECR's and Inspector's scan events, and lets the wait read the scan and its enhanced findings", () => {
     const app: App = testApp();
     const stack = new Stack(app, 'Scanned');
     const env = new ExampleEnvironment(stack, 'Env');
 
     const cutover = new Cutover(stack, 'Cutover', {
-      services: [{ name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], imageScan: { failOn: 'HIGH' } }],
+      services: [
+        {
+          name: 'checkout',
+          cluster: env.cluster,
+          blue: env.blue,
+          green: env.green,
+          listener: env.listener,
+          containerName: 'app',
+          repository: env.repository,
+          alarms: [env.errorAlarm],
+          imageScan: { failOn: 'HIGH' },
+        },
+      ],
     });
     const template = Template.fromStack(stack);
     const actions = (fn: { role?: { node: { defaultChild?: unknown } } } | undefined) => {
@@ -154,8 +178,14 @@ describe('the image scan gate', () => {
     };
     const start = stack.resolve((cutover.functions.start.node.defaultChild as CfnResource).logicalId);
 
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'] }), Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]) });
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'] }), Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]) });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.ecr'], 'detail-type': ['ECR Image Scan'] }),
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]),
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.inspector2'], 'detail-type': ['Inspector2 Scan'] }),
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [start, 'Arn'] } })]),
+    });
     expect(actions(cutover.functions.bake).some((st) => st.actions.includes('ecr:DescribeImageScanFindings') && st.resource.includes('Repository'))).toBe(true);
     expect(actions(cutover.functions.start).some((st) => st.actions.includes('states:SendTaskSuccess'))).toBe(true);
     for (const fn of [cutover.functions.prepare, cutover.functions.bake]) expect(actions(fn).some((st) => st.actions.includes('inspector2:ListFindings') && st.resource === '"*"')).toBe(true);
@@ -235,11 +265,18 @@ describe('production settings', () => {
     const cutover = new Cutover(stack, 'Cutover', { services: [{ ...base, concurrency: 'queue', tagFilter: 'v*', imageScan: { failOn: 'CRITICAL' }, keepRevisions: 3, adoptDrift: true }] });
     const vars = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(cutover.functions.start.node.defaultChild as CfnResource)].Properties.Environment.Variables;
 
-    expect(JSON.stringify(vars.CUTOVER_SERVICES)).toMatch(/\\"concurrency\\":\\"queue\\".*\\"tagFilter\\":\\"v\*\\".*\\"imageScan\\":\{\\"failOn\\":\\"CRITICAL\\",\\"timeoutSeconds\\":1800,\\"onTimeout\\":\\"refuse\\"\}.*\\"keepRevisions\\":3.*\\"adoptDrift\\":true/);
+    expect(JSON.stringify(vars.CUTOVER_SERVICES)).toMatch(
+      /\\"concurrency\\":\\"queue\\".*\\"tagFilter\\":\\"v\*\\".*\\"imageScan\\":\{\\"failOn\\":\\"CRITICAL\\",\\"timeoutSeconds\\":1800,\\"onTimeout\\":\\"refuse\\"\}.*\\"keepRevisions\\":3.*\\"adoptDrift\\":true/,
+    );
     const other = new Stack(app, 'Bad');
     const env2 = new ExampleEnvironment(other, 'Env');
-    expect(() => new Cutover(other, 'Cutover', { services: [{ ...base, cluster: env2.cluster, blue: env2.blue, green: env2.green, listener: env2.listener, repository: env2.repository, alarms: [env2.errorAlarm], concurrency: 'whenever' as never }] })).toThrow(
-      /services\[0\]\.concurrency: must be 'supersede', 'queue' or 'reject'/,
-    );
+    expect(
+      () =>
+        new Cutover(other, 'Cutover', {
+          services: [
+            { ...base, cluster: env2.cluster, blue: env2.blue, green: env2.green, listener: env2.listener, repository: env2.repository, alarms: [env2.errorAlarm], concurrency: 'whenever' as never },
+          ],
+        }),
+    ).toThrow(/services\[0\]\.concurrency: must be 'supersede', 'queue' or 'reject'/);
   });
 });

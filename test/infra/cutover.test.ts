@@ -107,7 +107,7 @@ describe('the Cutover construct in the example app', () => {
       });
     });
 
-    it("gives every function that fences a timeout within the lease its fence sets, so no fenced write lands after it", () => {
+    it('gives every function that fences a timeout within the lease its fence sets, so no fenced write lands after it', () => {
       // Act
       const timeouts = CUTOVER_FUNCTIONS.filter((name) => name !== 'reconcile').map((name) => example.template.toJSON().Resources[fnId(name)].Properties.Timeout as number);
 
@@ -319,9 +319,7 @@ describe('the Cutover construct in the example app', () => {
       example.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: queueId }],
         PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
         },
       });
     });
@@ -378,7 +376,9 @@ describe('the Cutover construct in the example app', () => {
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['deploy', 'retire', 'rollback', 'prepare', 'reconcile', 'chat'].includes(name) ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }] : [];
+        const expected = ['deploy', 'retire', 'rollback', 'prepare', 'reconcile', 'chat'].includes(name)
+          ? [{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: [ref(blue.service), ref(green.service)] }]
+          : [];
         expect(updates(name), name).toEqual(expected);
       }
     });
@@ -390,7 +390,9 @@ describe('the Cutover construct in the example app', () => {
 
       // Assert
       for (const name of CUTOVER_FUNCTIONS) {
-        const expected = ['shift', 'rollback', 'alarm', 'prepare', 'reconcile', 'chat', 'retire'].includes(name) ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }] : [];
+        const expected = ['shift', 'rollback', 'alarm', 'prepare', 'reconcile', 'chat', 'retire'].includes(name)
+          ? [{ Effect: 'Allow', Action: 'elasticloadbalancing:ModifyListener', Resource: ref(listener) }]
+          : [];
         expect(modifies(name), name).toEqual(expected);
       }
     });
@@ -404,24 +406,45 @@ describe('the Cutover construct in the example app', () => {
       expect(readers).toEqual(['prepare', 'check-steady', 'check-alarms', 'finalize', 'retire', 'reconcile', 'chat', 'live-state', 'release']);
       // live-state names the slots by name: they read its answer, so a reference would be a cycle.
       const byName = (n: string) => `arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<${example.logicalId(example.stack.target.cluster)}>/${n}`;
-      expect(statements('live-state').filter((s) => actionsOf(s).includes('ecs:DescribeServices')).flatMap((s) => [s.Resource].flat().map((r) => render(r as never)))).toEqual([byName('checkout-blue'), byName('checkout-green')]);
+      expect(
+        statements('live-state')
+          .filter((s) => actionsOf(s).includes('ecs:DescribeServices'))
+          .flatMap((s) => [s.Resource].flat().map((r) => render(r as never))),
+      ).toEqual([byName('checkout-blue'), byName('checkout-green')]);
       for (const name of readers.filter((n) => n !== 'live-state')) {
-        expect(statements(name).filter((s) => actionsOf(s).includes('ecs:DescribeServices')).map((s) => s.Resource), name).toEqual([[ref(blue.service), ref(green.service)]]);
+        expect(
+          statements(name)
+            .filter((s) => actionsOf(s).includes('ecs:DescribeServices'))
+            .map((s) => s.Resource),
+          name,
+        ).toEqual([[ref(blue.service), ref(green.service)]]);
       }
       // DescribeAlarms has no working resource scope for composite alarms: it is granted on "*" (read-only).
       for (const name of ['prepare', 'check-alarms'] as const) {
-        expect(statements(name).filter((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms')).map((s) => s.Resource), name).toEqual(['*']);
+        expect(
+          statements(name)
+            .filter((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms'))
+            .map((s) => s.Resource),
+          name,
+        ).toEqual(['*']);
       }
     });
 
     it('grants DynamoDB on the table only, and the alarm and reconcile paths Query on the active index by name', () => {
       // Arrange
       const tableArn = { 'Fn::GetAtt': [example.logicalId(example.stack.cutover.table), 'Arn'] };
-      const dynamo = CUTOVER_FUNCTIONS.flatMap((name) => statements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:'))).map((s) => ({ name, s })));
+      const dynamo = CUTOVER_FUNCTIONS.flatMap((name) =>
+        statements(name)
+          .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+          .map((s) => ({ name, s })),
+      );
 
       // Assert
       for (const { name, s } of dynamo) {
-        expect(actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'].includes(a)), name).toBe(true);
+        expect(
+          actionsOf(s).every((a) => ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'].includes(a)),
+          name,
+        ).toBe(true);
         if (actionsOf(s).includes('dynamodb:Query') && (name === 'alarm' || name === 'reconcile') && actionsOf(s).length === 1) {
           expect(s.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/active']] });
         } else {
@@ -456,7 +479,8 @@ describe('the Cutover construct in the example app', () => {
       for (const name of ['finalize', 'rollback', 'reconcile', 'retire'] as const) expect(rendered(name), name).toEqual([answer]);
       // A task-definition change in the user's deploy starts a rollout like a push.
       expect(states('release')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'].includes(n))) expect(states(name), name).toEqual([]);
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'].includes(n)))
+        expect(states(name), name).toEqual([]);
     });
 
     it('grants Resource "*" only for actions AWS cannot scope, anywhere in the stack', () => {

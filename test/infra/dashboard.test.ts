@@ -63,7 +63,7 @@ describe('the dashboard of the example app', () => {
     widgets = widgetsOf(example.template);
   });
 
-  it('shows rollouts by outcome from the functions\' EMF metrics, by service', () => {
+  it("shows rollouts by outcome from the functions' EMF metrics, by service", () => {
     const graph = byTitle(widgets, /^Rollouts by outcome$/);
 
     expect(metricRows(graph)).toEqual([
@@ -82,7 +82,7 @@ describe('the dashboard of the example app', () => {
     expect((graph.properties.metrics ?? []).map((row) => (row.at(-1) as { stat?: string }).stat)).toEqual(['p50', 'p95']);
   });
 
-  it('shows each slot\'s share of the requests from the RequestCount of the target groups in the props', () => {
+  it("shows each slot's share of the requests from the RequestCount of the target groups in the props", () => {
     const { blue, green } = example.stack.target;
     const graph = byTitle(widgets, /^checkout: traffic per slot/);
     const rows = metricRows(graph);
@@ -157,7 +157,18 @@ describe('the dashboard prop', () => {
     });
 
     new Cutover(stack, 'Cutover', {
-      services: [{ name: 'checkout', cluster: env.cluster, blue: { service: env.blue.service, targetGroup: imported('blue') }, green: { service: env.green.service, targetGroup: imported('green') }, listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm] }],
+      services: [
+        {
+          name: 'checkout',
+          cluster: env.cluster,
+          blue: { service: env.blue.service, targetGroup: imported('blue') },
+          green: { service: env.green.service, targetGroup: imported('green') },
+          listener,
+          containerName: 'app',
+          repository: env.repository,
+          alarms: [env.errorAlarm],
+        },
+      ],
     });
 
     const graph = byTitle(widgetsOf(Template.fromStack(stack)), /^checkout: traffic per slot/);

@@ -36,10 +36,7 @@ describe('what Cutover owns is read from what is live', () => {
 
   it("points the listener's forward weights at the live state", () => {
     const actions = resource(stack.target.listener).Properties.DefaultActions as Array<{ ForwardConfig: { TargetGroups: Array<{ Weight: unknown }> } }>;
-    expect(actions[0]!.ForwardConfig.TargetGroups.map((g) => g.Weight)).toEqual([
-      { 'Fn::GetAtt': [liveStateId, 'BlueWeight'] },
-      { 'Fn::GetAtt': [liveStateId, 'GreenWeight'] },
-    ]);
+    expect(actions[0]!.ForwardConfig.TargetGroups.map((g) => g.Weight)).toEqual([{ 'Fn::GetAtt': [liveStateId, 'BlueWeight'] }, { 'Fn::GetAtt': [liveStateId, 'GreenWeight'] }]);
   });
 
   it("starts a first deploy from the template's own values (blue 2 tasks at 100, green 0 at 0)", () => {
@@ -58,7 +55,7 @@ describe('what Cutover owns is read from what is live', () => {
   });
 });
 
-describe('a change to the task definition in the user\'s code', () => {
+describe("a change to the task definition in the user's code", () => {
   const before = synth();
   const after = synth(withEnvironment);
 
@@ -84,7 +81,7 @@ describe('a change to the task definition in the user\'s code', () => {
   });
 });
 
-describe('a change to a slot service or the listener in the user\'s code', () => {
+describe("a change to a slot service or the listener in the user's code", () => {
   const before = synth();
   const after = synth((stack) => ((stack.target.blue.service.node.defaultChild as { healthCheckGracePeriodSeconds?: number }).healthCheckGracePeriodSeconds = 120));
 

@@ -74,7 +74,9 @@ describe('a service whose slots were made outside this app', () => {
 
   it('lets the functions change exactly the two imported services', () => {
     for (const fn of [cutover.functions.deploy, cutover.functions.rollback, cutover.functions.prepare]) {
-      expect(new Set(resourcesOf(allowing(stack, template, fn.role, 'ecs:UpdateService')))).toEqual(new Set([BLUE_SERVICE, `arn:<AWS::Partition>:ecs:${REGION}:${ACCOUNT}:service/shop/checkout-green`]));
+      expect(new Set(resourcesOf(allowing(stack, template, fn.role, 'ecs:UpdateService')))).toEqual(
+        new Set([BLUE_SERVICE, `arn:<AWS::Partition>:ecs:${REGION}:${ACCOUNT}:service/shop/checkout-green`]),
+      );
     }
   });
 
@@ -106,8 +108,16 @@ describe('a slot given by listener rule only', () => {
 
 describe('validation of imported slots', () => {
   it.each<[string, (stack: Stack) => Partial<CutoverServiceProps>, string]>([
-    ['no taskDefinition', () => ({ taskDefinition: undefined }), "services[0].taskDefinition: required when a slot's service is imported (blue.service, green.service is not an ecs.BaseService built in this app)"],
-    ['a bad family', (s) => ({ taskDefinition: { family: 'checkout:3', roles: [iam.Role.fromRoleArn(s, 'R', TASK_ROLE)] } }), 'services[0].taskDefinition.family: must be a task-definition family name'],
+    [
+      'no taskDefinition',
+      () => ({ taskDefinition: undefined }),
+      "services[0].taskDefinition: required when a slot's service is imported (blue.service, green.service is not an ecs.BaseService built in this app)",
+    ],
+    [
+      'a bad family',
+      (s) => ({ taskDefinition: { family: 'checkout:3', roles: [iam.Role.fromRoleArn(s, 'R', TASK_ROLE)] } }),
+      'services[0].taskDefinition.family: must be a task-definition family name',
+    ],
     ['no roles list', () => ({ taskDefinition: { family: 'checkout' } as never }), "services[0].taskDefinition.roles: must list the task and execution roles of the family's revisions"],
     ['no listener at all', () => ({ listenerArn: undefined }), 'services[0].listener: required: the listener, its ARN (listenerArn) or the ARN of the listener rule (listenerRuleArn)'],
     [

@@ -27,12 +27,25 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // (DescribeExecution), supersede and wakeNext (SendTaskFailure / SendTaskSuccess)
   // and recovers a dead owner's service on its way to the lock (updateService, setWeights, putServiceState)
   prepare: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
-    'ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'ecs:UpdateService',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:ModifyListener',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'ecs:DescribeServices',
+    'ecs:DescribeTaskDefinition',
+    'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:DescribeTargetGroups',
+    'elasticloadbalancing:ModifyListener',
     'cloudwatch:DescribeAlarms',
-    'ecr:DescribeImages', 'ecr:DescribeImageScanFindings', 'ecr:BatchGetImage',
-    'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
+    'ecr:DescribeImages',
+    'ecr:DescribeImageScanFindings',
+    'ecr:BatchGetImage',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
+    'states:DescribeExecution',
   ],
   // ecs.describeTaskDefinition, ecs.registerTaskDefinition (with tags and the task's roles)
   // and the fence before it (store.fence: UpdateItem, GetItem when it fails)
@@ -56,44 +69,85 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // deregisterTaskDefinition); wakeNext (queued, dequeue, succeedTask / failTask)
   // (describeTaskDefinition: only Cutover's own revisions of the service are deregistered)
   finalize: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
-    'ecs:DescribeServices', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition',
-    'states:SendTaskSuccess', 'states:SendTaskFailure',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'ecs:DescribeServices',
+    'ecs:ListTaskDefinitions',
+    'ecs:DeregisterTaskDefinition',
+    'ecs:DescribeTaskDefinition',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
   ],
   // store.acquireLock/fence/releaseLock, getServiceState, traffic.readForward, ecs.updateService
   // and wakeNext (queued, dequeue, succeedTask / failTask) for a push that came while it held the lock;
   // a restore when the committed slot was emptied: setWeights, putHistory, putServiceState
   retire: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
-    'ecs:DescribeServices', 'ecs:UpdateService',
-    'states:SendTaskSuccess', 'states:SendTaskFailure',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyListener',
+    'ecs:DescribeServices',
+    'ecs:UpdateService',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
   ],
   // store.activeLocks (index), recovery: takeOverLock/fence, describe/updateService, setWeights, history,
   // service state, releaseLock; wakeNext
   reconcile: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
-    'ecs:DescribeServices', 'ecs:UpdateService',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
-    'states:SendTaskSuccess', 'states:SendTaskFailure',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'ecs:DescribeServices',
+    'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyListener',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
   ],
   // store.getLock (abort time), setWeights, updateService, putHistory, putServiceState, releaseLock; wakeNext
   rollback: [
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
     'ecs:UpdateService',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener',
-    'states:SendTaskSuccess', 'states:SendTaskFailure',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyListener',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
   ],
   // the signing secret; status, history, rollback, promote, pause, resume and the audit trail (commands.ts);
   // its own asynchronous invocation for a command that may outlast Slack's 3 s (deferral.defer)
   chat: [
     'secretsmanager:GetSecretValue',
     'lambda:InvokeFunction',
-    'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
     'cloudwatch:DescribeAlarms',
-    'ecs:DescribeServices', 'ecs:UpdateService',
-    'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:DescribeTargetHealth',
-    'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:DescribeExecution',
+    'ecs:DescribeServices',
+    'ecs:UpdateService',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyListener',
+    'elasticloadbalancing:DescribeTargetHealth',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
+    'states:DescribeExecution',
   ],
   // the custom resource of the user's deploys: ecs.describeService (both slots), describeTaskDefinition (the
   // family's revision on a first deploy), the forward through the target groups' load balancer, store.getLock
@@ -145,7 +199,11 @@ describe('each function of the example app', () => {
 
   it.each(CUTOVER_FUNCTIONS)('%s may call exactly the actions its code calls', (name) => {
     // Act
-    const granted = new Set(statements(name).flatMap(actionsOf).filter((a) => !PLATFORM.has(a)));
+    const granted = new Set(
+      statements(name)
+        .flatMap(actionsOf)
+        .filter((a) => !PLATFORM.has(a)),
+    );
 
     // Assert
     expect([...granted].sort()).toEqual([...CALLS[name]].sort());
@@ -159,7 +217,13 @@ describe('each function of the example app', () => {
     expect(star.flatMap(actionsOf).filter((a) => !ONLY_STAR.has(a))).toEqual([]);
     // A wildcard inside an ARN only where the name is not known in advance, and within this stack's own
     // resources: the new revision's number, the execution's name.
-    const partial = statements(name).flatMap((s) => resources(s).filter((r) => r !== '*').map((r) => [actionsOf(s).join(','), render(r)] as const)).filter(([, r]) => r.includes('*'));
+    const partial = statements(name)
+      .flatMap((s) =>
+        resources(s)
+          .filter((r) => r !== '*')
+          .map((r) => [actionsOf(s).join(','), render(r)] as const),
+      )
+      .filter(([, r]) => r.includes('*'));
     const allowed: Partial<Record<CutoverFunctionName, string[][]>> = {
       register: [['ecs:TagResource', 'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/checkout:*']],
       prepare: [['states:DescribeExecution', `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${example.stack.cutover.stateMachineName}:*`]],
@@ -180,7 +244,9 @@ describe('each function of the example app', () => {
 
     // Assert
     expect(logs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
-    expect(sqs.map((s) => s.Resource)).toEqual(name === 'start' || name === 'alarm' || name === 'reconcile' ? [{ 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] }] : []);
+    expect(sqs.map((s) => s.Resource)).toEqual(
+      name === 'start' || name === 'alarm' || name === 'reconcile' ? [{ 'Fn::GetAtt': [example.logicalId(example.stack.cutover.deadLetterQueue), 'Arn'] }] : [],
+    );
   });
 
   it('passes roles only to ECS tasks, everywhere in the stack', () => {
@@ -212,8 +278,15 @@ describe('a Cutover with notifications and a listener rule', () => {
     cutover = new Cutover(stack, 'Cutover', {
       services: [
         {
-          name: EXAMPLE_NAMES.service, cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, listenerRuleArn: RULE,
-          containerName: EXAMPLE_NAMES.container, repository: env.repository, alarms: [env.errorAlarm],
+          name: EXAMPLE_NAMES.service,
+          cluster: env.cluster,
+          blue: env.blue,
+          green: env.green,
+          listener: env.listener,
+          listenerRuleArn: RULE,
+          containerName: EXAMPLE_NAMES.container,
+          repository: env.repository,
+          alarms: [env.errorAlarm],
         },
       ],
       notifications: { secret },

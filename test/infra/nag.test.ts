@@ -30,7 +30,24 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
 /** The example's state machine name, as the construct derives it. */
 const STATE_MACHINE_NAME = new CutoverExampleStack(testApp(), 'CutoverExample').cutover.stateMachineName;
 
-const CUTOVER_FUNCTION_ROLES = ['Start', 'Prepare', 'Register', 'Deploy', 'CheckSteady', 'CheckAlarms', 'Shift', 'Bake', 'Alarm', 'Finalize', 'Retire', 'Rollback', 'Reconcile', 'Chat', 'LiveState', 'Release'];
+const CUTOVER_FUNCTION_ROLES = [
+  'Start',
+  'Prepare',
+  'Register',
+  'Deploy',
+  'CheckSteady',
+  'CheckAlarms',
+  'Shift',
+  'Bake',
+  'Alarm',
+  'Finalize',
+  'Retire',
+  'Rollback',
+  'Reconcile',
+  'Chat',
+  'LiveState',
+  'Release',
+];
 
 /** The acknowledgements the example app is expected to carry, and no others. */
 const EXPECTED = [
@@ -100,10 +117,7 @@ describe('cdk-nag AwsSolutionsChecks on the example app', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
 
     // Assert
-    expect(report.violations.map((v) => v.ruleName)).toEqual([
-      'AwsSolutions-IAM5[Action::ecs:*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*]',
-    ]);
+    expect(report.violations.map((v) => v.ruleName)).toEqual(['AwsSolutions-IAM5[Action::ecs:*]', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*]']);
   });
 });
 

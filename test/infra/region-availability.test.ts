@@ -16,7 +16,18 @@ function stackWith(env: Environment | undefined, props: Partial<CutoverProps> = 
   const stack = new Stack(testApp(), 'Region', { env });
   const target = new ExampleEnvironment(stack, 'Environment');
   new Cutover(stack, 'Cutover', {
-    services: [{ name: 'checkout', cluster: target.cluster, blue: target.blue, green: target.green, listener: target.listener, containerName: 'app', repository: target.repository, alarms: [target.errorAlarm] }],
+    services: [
+      {
+        name: 'checkout',
+        cluster: target.cluster,
+        blue: target.blue,
+        green: target.green,
+        listener: target.listener,
+        containerName: 'app',
+        repository: target.repository,
+        alarms: [target.errorAlarm],
+      },
+    ],
     ...props,
   });
   return stack;

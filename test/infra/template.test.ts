@@ -13,11 +13,13 @@ function findCycle(resources: Record<string, Resource>): string[] | undefined {
     if (Array.isArray(att) && typeof att[0] === 'string' && resources[att[0]]) out.add(att[0]);
     for (const x of Object.values(v)) refs(x, out);
   };
-  const deps = new Map(Object.entries(resources).map(([id, r]) => {
-    const out = new Set<string>([r.DependsOn ?? []].flat());
-    refs(r.Properties, out);
-    return [id, out] as const;
-  }));
+  const deps = new Map(
+    Object.entries(resources).map(([id, r]) => {
+      const out = new Set<string>([r.DependsOn ?? []].flat());
+      refs(r.Properties, out);
+      return [id, out] as const;
+    }),
+  );
   const state = new Map<string, 'open' | 'done'>();
   const visit = (id: string, path: string[]): string[] | undefined => {
     if (state.get(id) === 'open') return [...path.slice(path.indexOf(id)), id];

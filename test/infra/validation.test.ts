@@ -41,8 +41,19 @@ describe('Cutover props', () => {
     });
   });
 
-  const badPlan: Plan = { steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'setWeight', weight: 120 }] };
-  const customPlan: Plan = { steps: [{ kind: 'setWeight', weight: 50 }, { kind: 'bake', seconds: 60 }, { kind: 'setWeight', weight: 100 }] };
+  const badPlan: Plan = {
+    steps: [
+      { kind: 'setWeight', weight: 10 },
+      { kind: 'setWeight', weight: 120 },
+    ],
+  };
+  const customPlan: Plan = {
+    steps: [
+      { kind: 'setWeight', weight: 50 },
+      { kind: 'bake', seconds: 60 },
+      { kind: 'setWeight', weight: 100 },
+    ],
+  };
 
   // Each rule: a props change that breaks it, the message it must give, and a nearby change that passes.
   const rules: Array<{ rule: string; bad: () => CutoverProps; error: string; good: () => CutoverProps }> = [
@@ -90,7 +101,18 @@ describe('Cutover props', () => {
     },
     {
       rule: 'plan bakes follow a weight',
-      bad: () => ({ services: [service({ plan: { steps: [{ kind: 'bake', seconds: 60 }, { kind: 'setWeight', weight: 100 }] } })] }),
+      bad: () => ({
+        services: [
+          service({
+            plan: {
+              steps: [
+                { kind: 'bake', seconds: 60 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          }),
+        ],
+      }),
       error: `services[0].plan.steps[0]: ${PlanMessage.BAKE_BEFORE_WEIGHT}`,
       good: () => ({ services: [service({ plan: CanaryPlan.TEN_PERCENT_5M })] }),
     },
@@ -230,7 +252,7 @@ describe('a service whose weights live on a listener rule', () => {
   });
 });
 
-describe('the size of the services list in the start function\'s environment', () => {
+describe("the size of the services list in the start function's environment", () => {
   const withServices = (count: number) => {
     // Several example environments share its fixed names (repository, alarms): CloudFormation would refuse
     // the template, so its validation is off; only the environment variables' size is read here.
@@ -261,7 +283,7 @@ describe('the size of the services list in the start function\'s environment', (
     expect(warnings).toEqual([]);
   });
 
-  it('warns at synth when the list may outgrow Lambda\'s 4 KB environment', () => {
+  it("warns at synth when the list may outgrow Lambda's 4 KB environment", () => {
     // Act
     const warnings = withServices(3);
 

@@ -85,7 +85,7 @@ const FOUND: ReadonlyArray<{ readonly seed: number; readonly invariant: string; 
     seed: 1281,
     invariant: 'records',
     diagnosis:
-      "an execution stopped in Prepare, right after it took the lock: reconcile recovers it and keys the FAILED record by the time it took the lock, Prepare (seeing its execution ended) by the push time: two records for one push (the recovery now closes the record the rollout wrote, or the one keyed by its push time)",
+      'an execution stopped in Prepare, right after it took the lock: reconcile recovers it and keys the FAILED record by the time it took the lock, Prepare (seeing its execution ended) by the push time: two records for one push (the recovery now closes the record the rollout wrote, or the one keyed by its push time)',
   },
   {
     seed: 1137,
@@ -101,8 +101,7 @@ const FOUND: ReadonlyArray<{ readonly seed: number; readonly invariant: string; 
   {
     seed: 1882,
     invariant: 'live',
-    diagnosis:
-      'the same, with the execution then stopped in its rollback window: reconcile found no lock and did nothing (now it restores the warm old slot when the committed one cannot serve)',
+    diagnosis: 'the same, with the execution then stopped in its rollback window: reconcile found no lock and did nothing (now it restores the warm old slot when the committed one cannot serve)',
   },
 ];
 
@@ -179,10 +178,12 @@ describe('the world the interleavings run in', () => {
     await vi.advanceTimersByTimeAsync(100);
     await world.store.takeOverLock({ rolloutId: 'r1', generation: 1 }, { ...request('recover-r1'), leaseUntil: lease() });
 
-    await settle(world.invoke('reconcile', 'r1', async () => {
-      await world.rolloutStore.fence(service.name, 'recover-r1', 2, { leaseUntil: lease(), writer: 'w' });
-      await world.traffic.setWeights(service.listenerArn, weights(100));
-    }));
+    await settle(
+      world.invoke('reconcile', 'r1', async () => {
+        await world.rolloutStore.fence(service.name, 'recover-r1', 2, { leaseUntil: lease(), writer: 'w' });
+        await world.traffic.setWeights(service.listenerArn, weights(100));
+      }),
+    );
     land();
     await settle(fencedEarly);
 
@@ -194,10 +195,12 @@ describe('the world the interleavings run in', () => {
     const live = world.slotOf(service, 'blue').taskDefinition;
     await settle(world.rolloutStore.acquireLock(request('r1')));
 
-    await settle(world.invoke('finalize', 'r1', async () => {
-      await world.rolloutStore.fence(service.name, 'r1', 1, { leaseUntil: lease(), writer: 'w' });
-      await world.ecs.deregisterTaskDefinition(live);
-    }));
+    await settle(
+      world.invoke('finalize', 'r1', async () => {
+        await world.rolloutStore.fence(service.name, 'r1', 1, { leaseUntil: lease(), writer: 'w' });
+        await world.ecs.deregisterTaskDefinition(live);
+      }),
+    );
 
     expect(world.violations.map((v) => v.invariant)).toEqual(['traffic']);
   });
@@ -231,7 +234,11 @@ describe('the world the interleavings run in', () => {
 
   it('orders the queue by push time, then rollout id', async () => {
     const store = new MemoryStore();
-    for (const [rolloutId, pushedAt] of [['b', '2026-03-02T09:00:01.500Z'], ['c', '2026-03-02T09:00:01.000Z'], ['a', '2026-03-02T09:00:01.500Z']] as const) {
+    for (const [rolloutId, pushedAt] of [
+      ['b', '2026-03-02T09:00:01.500Z'],
+      ['c', '2026-03-02T09:00:01.000Z'],
+      ['a', '2026-03-02T09:00:01.500Z'],
+    ] as const) {
       await store.enqueue({ service: service.name, rolloutId, pushedAt, taskToken: `token-${rolloutId}` });
     }
 

@@ -111,7 +111,10 @@ export function checkSettled(world: World, schedule: Schedule, observed: Observe
       const valid = pushes.filter((p) => p.inEcr && !p.broken);
       const newest = valid.reduce<PushRecord | undefined>((best, p) => (!best || isNewerPush(ref(p), ref(best)) ? p : best), undefined);
       if (newest && liveDigest !== newest.digest) {
-        violate('newest', `${name}: nothing disturbed it, yet ${short(liveDigest)} is live and not the newest push ${short(newest.digest)} (${records.get(idOf(newest))?.outcome ?? 'no record'}: ${records.get(idOf(newest))?.reason ?? ''})`);
+        violate(
+          'newest',
+          `${name}: nothing disturbed it, yet ${short(liveDigest)} is live and not the newest push ${short(newest.digest)} (${records.get(idOf(newest))?.outcome ?? 'no record'}: ${records.get(idOf(newest))?.reason ?? ''})`,
+        );
       }
     }
 

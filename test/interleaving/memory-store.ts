@@ -24,7 +24,28 @@ type Item = Record<string, unknown>;
 const LEASE_PREFIX = 'lease#';
 
 /** The holder's fields, as `functions/aws/store.ts` lists them. */
-const HOLDER_FIELDS = ['rolloutId', 'activeKey', 'executionArn', 'startedAt', 'alarms', 'abort', 'taskToken', 'wait', 'pause', 'stepIndex', 'weights', 'newSlot', 'idleService', 'target', 'push', 'image', 'thread', 'role', 'recovers', 'fallback'] as const;
+const HOLDER_FIELDS = [
+  'rolloutId',
+  'activeKey',
+  'executionArn',
+  'startedAt',
+  'alarms',
+  'abort',
+  'taskToken',
+  'wait',
+  'pause',
+  'stepIndex',
+  'weights',
+  'newSlot',
+  'idleService',
+  'target',
+  'push',
+  'image',
+  'thread',
+  'role',
+  'recovers',
+  'fallback',
+] as const;
 
 const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 

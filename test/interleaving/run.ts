@@ -104,7 +104,11 @@ function checkPrompt(sfn: LocalStepFunctions, world: World): Violation[] {
       const gap = e.events[i]!.at - e.events[i - 1]!.at;
       if (gap > longest.ms) longest = { ms: gap, state: e.events[i - 1]!.state ?? '?' };
     }
-    violations.push({ invariant: 'prompt', atMs: world.now(), detail: `${e.name} ran ${(ran / 3_600_000).toFixed(1)} h: it waited ${(longest.ms / 3_600_000).toFixed(1)} h in "${longest.state}" for that state's timeout` });
+    violations.push({
+      invariant: 'prompt',
+      atMs: world.now(),
+      detail: `${e.name} ran ${(ran / 3_600_000).toFixed(1)} h: it waited ${(longest.ms / 3_600_000).toFixed(1)} h in "${longest.state}" for that state's timeout`,
+    });
   }
   return violations;
 }
@@ -147,8 +151,7 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
       .catch((error: Error) => world.note(`driver error: ${error.name}: ${error.message}`))
       .finally(() => busy--);
   };
-  const later = (ms: number, work: () => unknown): void =>
-    track(() => new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => work()));
+  const later = (ms: number, work: () => unknown): void => track(() => new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => work()));
 
   let sfn: LocalStepFunctions;
   const rules: Array<{ pattern: EventPattern; target: string }> = [];
@@ -173,12 +176,17 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
   /** A CLI command through `execute()`, as one invocation of the chat function. */
   const command = async (service: string, text: string): Promise<void> => {
     const actor: Actor = { user: `operator-${++operators}`, via: 'cli' };
-    const line = `${text.split(' ')[0]} ${service}${text.split(' ').slice(1).map((a) => ` ${a}`).join('')}`;
+    const line = `${text.split(' ')[0]} ${service}${text
+      .split(' ')
+      .slice(1)
+      .map((a) => ` ${a}`)
+      .join('')}`;
     try {
       const reply = await world.invoke('chat', line, () => execute(line, actor, ports));
       world.note(`/cutover ${line} → ${reply.status} ${reply.text.slice(0, 200)}`);
       const audited = world.store.allCommands(service).find((c) => c.user === actor.user);
-      if (text.startsWith('rollback') && (reply.status === 200 || reply.status === 202) && audited?.rolloutId) aborts.push({ service, rolloutId: audited.rolloutId, by: `/cutover ${line} (${reply.status})` });
+      if (text.startsWith('rollback') && (reply.status === 200 || reply.status === 202) && audited?.rolloutId)
+        aborts.push({ service, rolloutId: audited.rolloutId, by: `/cutover ${line} (${reply.status})` });
     } catch (error) {
       world.note(`/cutover ${line} failed: ${(error as Error).name}`);
       throw error;
@@ -204,7 +212,9 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
       case 'alarm': {
         world.setAlarm(a.alarm, 'ALARM', 'injected');
         track(async () => {
-          const out = (await deliver(alarmStateChangeEvent({ alarmName: a.alarm, state: 'ALARM', previous: 'OK', reason: 'injected' }))) as { aborted?: Array<{ service: string; rolloutId: string }> } | undefined;
+          const out = (await deliver(alarmStateChangeEvent({ alarmName: a.alarm, state: 'ALARM', previous: 'OK', reason: 'injected' }))) as
+            | { aborted?: Array<{ service: string; rolloutId: string }> }
+            | undefined;
           for (const x of out?.aborted ?? []) aborts.push({ service: x.service, rolloutId: x.rolloutId, by: `alarm ${a.alarm}` });
         });
         later(a.okAfterMs, () => {
@@ -302,8 +312,14 @@ export async function runSchedule(schedule: Schedule, timers: VirtualTimers, lim
   const stuck: Violation[] = [];
   while (!settled()) {
     if (timers.pending() === 0 || fired >= maxTimers || world.now() > maxVirtualMs) {
-      const where = running().map((e) => `${e.name} in "${e.states[e.states.length - 1]}"`).join(', ');
-      stuck.push({ invariant: 'settles', atMs: world.now(), detail: `did not settle after ${fired} timers (${timers.pending()} pending, ${busy} deliveries, ${world.running.size} invocations: ${world.describeRunning()}, running: ${where || 'none'})` });
+      const where = running()
+        .map((e) => `${e.name} in "${e.states[e.states.length - 1]}"`)
+        .join(', ');
+      stuck.push({
+        invariant: 'settles',
+        atMs: world.now(),
+        detail: `did not settle after ${fired} timers (${timers.pending()} pending, ${busy} deliveries, ${world.running.size} invocations: ${world.describeRunning()}, running: ${where || 'none'})`,
+      });
       break;
     }
     await timers.next();

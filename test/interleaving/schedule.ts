@@ -16,9 +16,7 @@ import { Random } from './random';
 import { ACCOUNT, REGION, type Fault } from './world';
 
 /** When an event happens: at a virtual time, or when an execution of `service` enters `state`. */
-export type Trigger =
-  | { readonly atMs: number }
-  | { readonly onState: string; readonly service: string; readonly afterMs: number };
+export type Trigger = { readonly atMs: number } | { readonly onState: string; readonly service: string; readonly afterMs: number };
 
 /** One delivery of a push's EventBridge event to the start function. */
 export interface PushDelivery {
@@ -67,18 +65,49 @@ export const TASK_STATES: readonly string[] = Object.entries(JSON.parse(readRoll
 
 /** The functions a crash may hit, with how often. */
 const CRASH_TARGETS = {
-  prepare: 3, register: 2, deploy: 2, 'check-steady': 1, 'check-alarms': 2, shift: 3, bake: 2, finalize: 4, retire: 3, rollback: 4,
-  start: 1, alarm: 2, reconcile: 3, chat: 2,
+  prepare: 3,
+  register: 2,
+  deploy: 2,
+  'check-steady': 1,
+  'check-alarms': 2,
+  shift: 3,
+  bake: 2,
+  finalize: 4,
+  retire: 3,
+  rollback: 4,
+  start: 1,
+  alarm: 2,
+  reconcile: 3,
+  chat: 2,
 } as const;
 
 /** How a crash fails the call: the sandbox dies (timeout, runtime crash, Lambda service), or the call throws. */
 const CRASH_ERRORS = { 'Sandbox.Timedout': 3, 'Lambda.Unknown': 1, 'Lambda.ServiceException': 2, AwsTransient: 2 } as const;
 
 const PLANS: ReadonlyArray<readonly PlanStep[]> = [
-  [{ kind: 'setWeight', weight: 10 }, { kind: 'bake', seconds: 20 }, { kind: 'setWeight', weight: 100 }],
-  [{ kind: 'setWeight', weight: 10 }, { kind: 'bake', seconds: 8 }, { kind: 'setWeight', weight: 50 }, { kind: 'bake', seconds: 8 }, { kind: 'setWeight', weight: 100 }],
-  [{ kind: 'setWeight', weight: 20 }, { kind: 'pause', timeoutSeconds: 25, onTimeout: 'promote' }, { kind: 'setWeight', weight: 100 }],
-  [{ kind: 'setWeight', weight: 25 }, { kind: 'pause', timeoutSeconds: 20, onTimeout: 'rollback' }, { kind: 'bake', seconds: 5 }, { kind: 'setWeight', weight: 100 }],
+  [
+    { kind: 'setWeight', weight: 10 },
+    { kind: 'bake', seconds: 20 },
+    { kind: 'setWeight', weight: 100 },
+  ],
+  [
+    { kind: 'setWeight', weight: 10 },
+    { kind: 'bake', seconds: 8 },
+    { kind: 'setWeight', weight: 50 },
+    { kind: 'bake', seconds: 8 },
+    { kind: 'setWeight', weight: 100 },
+  ],
+  [
+    { kind: 'setWeight', weight: 20 },
+    { kind: 'pause', timeoutSeconds: 25, onTimeout: 'promote' },
+    { kind: 'setWeight', weight: 100 },
+  ],
+  [
+    { kind: 'setWeight', weight: 25 },
+    { kind: 'pause', timeoutSeconds: 20, onTimeout: 'rollback' },
+    { kind: 'bake', seconds: 5 },
+    { kind: 'setWeight', weight: 100 },
+  ],
   [{ kind: 'setWeight', weight: 100 }],
 ];
 
@@ -142,7 +171,16 @@ export function scheduleOf(seed: number): Schedule {
     const trigger: Trigger = !sameInstant && rng.chance(0.25) ? { onState: rng.pick(TASK_STATES), service, afterMs: rng.int(0, 8) } : { atMs: pushAt };
     events.push({
       trigger,
-      action: { kind: 'push', repository, digest, sameInstantAs: sameInstant ? last.digest : undefined, inEcr: rng.chance(0.92), broken: rng.chance(0.08), slowChecks: rng.chance(0.2) ? rng.int(1, 6) : 0, deliveries },
+      action: {
+        kind: 'push',
+        repository,
+        digest,
+        sameInstantAs: sameInstant ? last.digest : undefined,
+        inEcr: rng.chance(0.92),
+        broken: rng.chance(0.08),
+        slowChecks: rng.chance(0.2) ? rng.int(1, 6) : 0,
+        deliveries,
+      },
     });
     previous.set(repository, { digest, atMs: pushAt });
     at += rng.weighted({ sameSecond: 3, seconds: 4, later: 3 }) === 'sameSecond' ? rng.int(1, 900) : rng.chance(0.5) ? rng.int(1000, 8000) : rng.int(10000, 45000);
@@ -208,7 +246,10 @@ export function describeEvent(event: ScheduledEvent): string {
 /** The schedule in a few words: services, plans, policies, and the events. */
 export function describeSchedule(schedule: Schedule): string {
   const services = schedule.services
-    .map((s) => `${s.name}(${s.repository}, ${s.concurrency}, ${s.plan.steps.map((p) => (p.kind === 'setWeight' ? p.weight : p.kind === 'bake' ? `bake${p.seconds}` : `gate${p.timeoutSeconds}${p.onTimeout === 'promote' ? 'p' : 'r'}`)).join('>')}, window ${s.timings.rollbackWindowSeconds}s)`)
+    .map(
+      (s) =>
+        `${s.name}(${s.repository}, ${s.concurrency}, ${s.plan.steps.map((p) => (p.kind === 'setWeight' ? p.weight : p.kind === 'bake' ? `bake${p.seconds}` : `gate${p.timeoutSeconds}${p.onTimeout === 'promote' ? 'p' : 'r'}`)).join('>')}, window ${s.timings.rollbackWindowSeconds}s)`,
+    )
     .join(' + ');
   return `${services}; ${schedule.events.map(describeEvent).join('; ')}`;
 }

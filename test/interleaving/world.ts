@@ -222,7 +222,13 @@ export class World {
     this.ecsServices.set(`${service.cluster}/${service.slots.blue.serviceName}`, { owner: service.name, slot: 'blue', taskDefinition: arn, desiredCount, startingFor: 0, scaledByHand: false });
     this.ecsServices.set(`${service.cluster}/${service.slots.green.serviceName}`, { owner: service.name, slot: 'green', taskDefinition: arn, desiredCount: 0, startingFor: 0, scaledByHand: false });
     this.targetGroups.add(service.slots.blue.targetGroupArn).add(service.slots.green.targetGroupArn);
-    this.listeners.set(service.listenerArn, new Map([[service.slots.blue.targetGroupArn, 100], [service.slots.green.targetGroupArn, 0]]));
+    this.listeners.set(
+      service.listenerArn,
+      new Map([
+        [service.slots.blue.targetGroupArn, 100],
+        [service.slots.green.targetGroupArn, 0],
+      ]),
+    );
     for (const name of service.alarms) this.alarmStates.set(name, { name, state: 'OK', reason: 'initial' });
   }
 
@@ -401,12 +407,19 @@ export class World {
   /** No two owners: the writer fenced this service, and no newer generation has written before it. */
   private checkOwner(service: string, what: string): void {
     const ctx = this.als.getStore();
-    if (!ctx) return this.violate('owners', `${what} on ${service} outside any function invocation`);
+    if (!ctx) {
+      this.violate('owners', `${what} on ${service} outside any function invocation`);
+      return;
+    }
     const generation = ctx.fenced.get(service);
-    if (generation === undefined) return this.violate('owners', `${what} on ${service} without a fence of its lock in this invocation`);
+    if (generation === undefined) {
+      this.violate('owners', `${what} on ${service} without a fence of its lock in this invocation`);
+      return;
+    }
     const last = this.lastWriter.get(service);
     if (last && generation < last.generation) {
-      return this.violate('owners', `${what} on ${service} at generation ${generation} after generation ${last.generation} (${last.by}) had written`);
+      this.violate('owners', `${what} on ${service} at generation ${generation} after generation ${last.generation} (${last.by}) had written`);
+      return;
     }
     if (!last || generation > last.generation) this.lastWriter.set(service, { generation, by: `${ctx.fn} ${ctx.label}` });
   }
@@ -424,7 +437,8 @@ export class World {
         const svc = this.slotOf(service, slot);
         const status = this.revisions.get(svc.taskDefinition)?.status ?? 'MISSING';
         if (status !== 'ACTIVE') this.violate('traffic', `after ${what}: ${service.name} ${slot} has weight ${weights[slot]} on ${shortRevision(svc.taskDefinition)}, which is ${status}`);
-        if (svc.desiredCount <= 0 && !this.ecsServices.get(`${service.cluster}/${service.slots[slot].serviceName}`)!.scaledByHand) this.violate('traffic', `after ${what}: ${service.name} ${slot} has weight ${weights[slot]} but its service wants 0 tasks`);
+        if (svc.desiredCount <= 0 && !this.ecsServices.get(`${service.cluster}/${service.slots[slot].serviceName}`)!.scaledByHand)
+          this.violate('traffic', `after ${what}: ${service.name} ${slot} has weight ${weights[slot]} but its service wants 0 tasks`);
       }
     }
   }
@@ -433,7 +447,8 @@ export class World {
   private checkDeregister(arn: string, owner: string | undefined): void {
     for (const service of this.options.services) {
       const lock = this.store.rawLock(service.name) as { target?: { taskDefinitionArn?: string }; rolloutId?: string } | undefined;
-      if (lock?.rolloutId && lock.target?.taskDefinitionArn === arn) this.violate('retained', `${shortRevision(arn)} deregistered while it is the target of ${service.name}'s lock (${lock.rolloutId})`);
+      if (lock?.rolloutId && lock.target?.taskDefinitionArn === arn)
+        this.violate('retained', `${shortRevision(arn)} deregistered while it is the target of ${service.name}'s lock (${lock.rolloutId})`);
       const state = this.store.tables.get(service.name)?.get('state') as { liveTaskDefinitionArn?: string } | undefined;
       if (state?.liveTaskDefinitionArn === arn) this.violate('retained', `${shortRevision(arn)} deregistered while it is ${service.name}'s live revision`);
       if (service.name !== owner) {
@@ -554,7 +569,7 @@ export class World {
         if (!listener) throw namedError('ListenerNotFoundException', `listener ${arn} not found`);
         for (const w of weights) if (!this.targetGroups.has(w.targetGroupArn)) throw namedError('TargetGroupNotFoundException', `target group ${w.targetGroupArn} not found`);
         const owner = this.options.services.find((s) => s.listenerArn === arn)!;
-        const what = `elbv2:ModifyListener ${owner.name} ${weights.map((w) => (w.targetGroupArn === owner.slots.blue.targetGroupArn ? 'blue' : 'green') + ' ' + w.weight).join(' / ')}`;
+        const what = `elbv2:ModifyListener ${owner.name} ${weights.map((w) => `${w.targetGroupArn === owner.slots.blue.targetGroupArn ? 'blue' : 'green'} ${w.weight}`).join(' / ')}`;
         this.checkOwner(owner.name, what);
         this.listeners.set(arn, new Map(weights.map((w) => [w.targetGroupArn, w.weight])));
         this.note(what);

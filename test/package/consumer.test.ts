@@ -12,13 +12,13 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CUTOVER_FUNCTIONS } from '../../infra/cutover';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; peerDependencies: Record<string, string> };
 /** The oldest aws-cdk-lib the peer range allows (`^2.269.0` → `2.269.0`). */
 const OLDEST_CDK = PACKAGE.peerDependencies['aws-cdk-lib']!.replace(/^\^/, '');
 const MINUTE = 60_000;
@@ -32,7 +32,9 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs = 
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   const ms = Math.round(performance.now() - started);
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) ${result.error ? `failed: ${result.error.message}` : `exited ${result.status}`}:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-6000)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${cwd}) ${result.error ? `failed: ${result.error.message}` : `exited ${result.status}`}:\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-6000)}`,
+    );
   }
   return { ...result, ms };
 }
@@ -104,18 +106,44 @@ describe('the packed library in a fresh `cdk init app --language typescript` app
   });
 
   afterAll(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
     console.log(`consumer synth times: ${synthTimes.join('; ')}`);
-  });
+    // Two apps' node_modules (about half a gigabyte each): removing them takes a while on a busy machine.
+    if (work) rmSync(work, { recursive: true, force: true });
+  }, 5 * MINUTE);
 
   it('ships the built library, the bundles and the license, and no sources, tests or benchmarks', () => {
     const paths = packed.files.map((f) => f.path);
     console.log(`packed ${packed.filename}: ${packed.files.length} files, ${(packed.size / 1024 / 1024).toFixed(1)} MB (${(packed.unpackedSize / 1024 / 1024).toFixed(1)} MB unpacked)`);
 
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.cjs', 'dist/index.mjs', 'dist/rollout.asl.json', 'dist/types/package.json', 'dist/types/infra/index.d.ts']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'CHANGELOG.md',
+        'dist/index.cjs',
+        'dist/index.mjs',
+        'dist/rollout.asl.json',
+        'dist/types/package.json',
+        'dist/types/infra/index.d.ts',
+      ]),
+    );
     for (const fn of CUTOVER_FUNCTIONS) expect(paths).toContain(`dist/assets/${fn}/index.mjs`);
     expect(paths.filter((p) => !/^(dist\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(p))).toEqual([]);
     expect(paths.filter((p) => /^dist\/.*\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('installs its CLI globally from the tarball, and it runs with node alone (no tsx, no dev dependencies)', () => {
+    const prefix = join(work, 'global');
+    run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], work, 5 * MINUTE);
+    const bare = { ...env, PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}` };
+    const version = spawnSync('cutover', ['--version'], { cwd: work, env: bare, encoding: 'utf8', timeout: MINUTE });
+    const help = spawnSync('cutover', ['--help'], { cwd: work, env: bare, encoding: 'utf8', timeout: MINUTE });
+
+    expect(version.stdout.trim()).toBe(PACKAGE.version);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: cutover/);
+    expect(spawnSync('sh', ['-c', 'command -v tsx'], { env: bare }).status).not.toBe(0);
   });
 
   describe.each([
@@ -132,44 +160,61 @@ describe('the packed library in a fresh `cdk init app --language typescript` app
       installedCdk = JSON.parse(readFileSync(join(app, 'node_modules', 'aws-cdk-lib', 'package.json'), 'utf8')).version;
     }, 10 * MINUTE);
 
-    it("passes the app's own type check, and the package's declarations pass without skipLibCheck", () => {
-      run('npm', ['run', 'build'], app);
-      // The template sets skipLibCheck; the package's .d.ts must hold without it (any error in them fails here).
-      const strict = spawnSync('npx', ['tsc', '--noEmit', '--skipLibCheck', 'false'], { cwd: app, env, encoding: 'utf8', timeout: 5 * MINUTE });
-      expect(`${strict.stdout}${strict.stderr}`.split('\n').filter((l) => l.includes('node_modules/cutover/'))).toEqual([]);
-      expect(strict.status).toBe(0);
-    }, 10 * MINUTE);
+    it(
+      "passes the app's own type check, and the package's declarations pass without skipLibCheck",
+      () => {
+        run('npm', ['run', 'build'], app);
+        // The template sets skipLibCheck; the package's .d.ts must hold without it (any error in them fails here).
+        const strict = spawnSync('npx', ['tsc', '--noEmit', '--skipLibCheck', 'false'], { cwd: app, env, encoding: 'utf8', timeout: 5 * MINUTE });
+        expect(`${strict.stdout}${strict.stderr}`.split('\n').filter((l) => l.includes('node_modules/cutover/'))).toEqual([]);
+        expect(strict.status).toBe(0);
+      },
+      10 * MINUTE,
+    );
+
+    it('runs its CLI through npx', () => {
+      const version = run('npx', ['--no-install', 'cutover', '--version'], app);
+      expect(version.stdout.trim()).toBe(PACKAGE.version);
+    });
 
     it('loads from CommonJS and from ESM', () => {
       const cjs = run(process.execPath, ['-e', "const c = require('cutover'); process.stdout.write(typeof c.Cutover + ' ' + typeof c.CanaryPlan.TEN_PERCENT_5M)"], app);
-      const esm = run(process.execPath, ['--input-type=module', '-e', "import { Cutover, CanaryPlan } from 'cutover'; process.stdout.write(typeof Cutover + ' ' + typeof CanaryPlan.TEN_PERCENT_5M)"], app);
+      const esm = run(
+        process.execPath,
+        ['--input-type=module', '-e', "import { Cutover, CanaryPlan } from 'cutover'; process.stdout.write(typeof Cutover + ' ' + typeof CanaryPlan.TEN_PERCENT_5M)"],
+        app,
+      );
 
       expect(cjs.stdout).toBe('function object');
       expect(esm.stdout).toBe('function object');
     });
 
-    it("synthesizes with the app's own `cdk synth`: every function from a prebuilt S3 asset, no bundling", () => {
-      const synth = run('npx', ['cdk', 'synth', '--no-notices'], app, 8 * MINUTE);
-      synthTimes.push(`aws-cdk-lib ${installedCdk}: ${(synth.ms / 1000).toFixed(1)} s`);
-      console.log(`cdk synth with aws-cdk-lib ${installedCdk}: ${synth.ms} ms (the app's tsc and tsx included)`);
-      template = JSON.parse(readFileSync(join(app, 'cdk.out', 'ConsumerStack.template.json'), 'utf8'));
-      const manifest = JSON.parse(readFileSync(join(app, 'cdk.out', 'ConsumerStack.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string; packaging: string } }> };
+    it(
+      "synthesizes with the app's own `cdk synth`: every function from a prebuilt S3 asset, no bundling",
+      () => {
+        const synth = run('npx', ['cdk', 'synth', '--no-notices'], app, 8 * MINUTE);
+        synthTimes.push(`aws-cdk-lib ${installedCdk}: ${(synth.ms / 1000).toFixed(1)} s`);
+        console.log(`cdk synth with aws-cdk-lib ${installedCdk}: ${synth.ms} ms (the app's tsc and tsx included)`);
+        template = JSON.parse(readFileSync(join(app, 'cdk.out', 'ConsumerStack.template.json'), 'utf8'));
+        const manifest = JSON.parse(readFileSync(join(app, 'cdk.out', 'ConsumerStack.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string; packaging: string } }> };
 
-      const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Description ?? '').startsWith('Cutover: '));
-      expect(functions.map((f) => String(f.Properties!.Description).slice('Cutover: '.length)).sort()).toEqual([...CUTOVER_FUNCTIONS].sort());
-      for (const fn of functions) {
-        const name = String(fn.Properties!.Description).slice('Cutover: '.length);
-        const code = fn.Properties!.Code as { S3Bucket?: unknown; S3Key?: string; ZipFile?: unknown };
-        expect(code.S3Key, name).toMatch(/^[0-9a-f]{64}\.zip$/);
-        expect(code.ZipFile).toBeUndefined();
-        expect(fn.Properties!.Handler).toBe('index.handler');
-        // The asset is the package's prebuilt bundle, byte for byte (nothing was bundled in the app), without its map.
-        const asset = manifest.files[code.S3Key!.replace(/\.zip$/, '')]!;
-        expect(asset.source.packaging).toBe('zip');
-        expect(sha256(join(app, 'cdk.out', asset.source.path, 'index.mjs'))).toBe(sha256(join(app, 'node_modules', 'cutover', 'dist', 'assets', name, 'index.mjs')));
-        expect(existsSync(join(app, 'cdk.out', asset.source.path, 'index.mjs.map'))).toBe(false);
-      }
-    }, 10 * MINUTE);
+        const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Description ?? '').startsWith('Cutover: '));
+        expect(functions.map((f) => String(f.Properties!.Description).slice('Cutover: '.length)).sort()).toEqual([...CUTOVER_FUNCTIONS].sort());
+        for (const fn of functions) {
+          const name = String(fn.Properties!.Description).slice('Cutover: '.length);
+          const code = fn.Properties!.Code as { S3Bucket?: unknown; S3Key?: string; ZipFile?: unknown };
+          expect(code.S3Key, name).toMatch(/^[0-9a-f]{64}\.zip$/);
+          expect(code.ZipFile).toBeUndefined();
+          expect(fn.Properties!.Handler).toBe('index.handler');
+          // The asset is the package's prebuilt bundle, byte for byte (nothing was bundled in the app), without its map.
+          const asset = manifest.files[code.S3Key!.replace(/\.zip$/, '')]!;
+          expect(asset.source.packaging).toBe('zip');
+          expect(sha256(join(app, 'cdk.out', asset.source.path, 'index.mjs'))).toBe(sha256(join(app, 'node_modules', 'cutover', 'dist', 'assets', name, 'index.mjs')));
+          expect(existsSync(join(app, 'cdk.out', asset.source.path, 'index.mjs.map'))).toBe(false);
+        }
+      },
+      10 * MINUTE,
+    );
 
     it('has one copy of aws-cdk-lib, and the package brings no esbuild', () => {
       // `npm query` lists the installed copies (a deduped dependency is the same node).

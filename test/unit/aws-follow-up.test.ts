@@ -27,7 +27,11 @@ describe('awsSelfInvoke', () => {
 
   it.each<[string, () => void, object]>([
     ['Lambda answers anything but 202', () => lambda.on(InvokeCommand).resolves({ StatusCode: 200 }), { message: 'lambda:Invoke of cutover-chat answered 200, not 202 (queued)' }],
-    ['Lambda throttles', () => lambda.on(InvokeCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } })), { name: ErrorName.AwsTransient }],
+    [
+      'Lambda throttles',
+      () => lambda.on(InvokeCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } })),
+      { name: ErrorName.AwsTransient },
+    ],
   ])('fails when %s', async (_case, arrange, error) => {
     arrange();
 

@@ -36,7 +36,7 @@ describe('awsRegistry.readManifest', () => {
     });
   });
 
-  it('answers undefined for ECR\'s ImageNotFound failure entry (not an exception) and for a missing repository', async () => {
+  it("answers undefined for ECR's ImageNotFound failure entry (not an exception) and for a missing repository", async () => {
     ecr.on(BatchGetImageCommand).resolvesOnce({ images: [], failures: [{ imageId: { imageDigest: DIGEST }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
     ecr.on(BatchGetImageCommand).rejectsOnce(new RepositoryNotFoundException({ message: 'The repository with name checkout does not exist', $metadata: { httpStatusCode: 400 } }));
 
@@ -67,7 +67,9 @@ describe('awsRegistry.readManifest', () => {
 describe('awsRegistry.describeImage', () => {
   it('gives the manifest and artifact media types ECR reports with the push time', async () => {
     ecr.on(DescribeImagesCommand).resolves({
-      imageDetails: [{ imageDigest: DIGEST, imagePushedAt: new Date('2026-11-24T10:14:59.123Z'), imageManifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.notary.signature' }],
+      imageDetails: [
+        { imageDigest: DIGEST, imagePushedAt: new Date('2026-11-24T10:14:59.123Z'), imageManifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.notary.signature' },
+      ],
     });
 
     expect(await registry().describeImage('checkout', DIGEST)).toEqual({

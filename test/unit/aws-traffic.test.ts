@@ -1,12 +1,5 @@
 /** The ELBv2 adapter against ELB's documented rules for the actions it sends back. */
-import {
-  DescribeListenersCommand,
-  DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyListenerCommand,
-  ModifyRuleCommand,
-  type Action,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeListenersCommand, DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyListenerCommand, ModifyRuleCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { awsTraffic } from '../../functions/aws/traffic';
@@ -23,10 +16,29 @@ const GREEN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/g
 const oidc: Action = {
   Type: 'authenticate-oidc',
   Order: 1,
-  AuthenticateOidcConfig: { Issuer: 'https://idp.example.com', AuthorizationEndpoint: 'https://idp.example.com/auth', TokenEndpoint: 'https://idp.example.com/token', UserInfoEndpoint: 'https://idp.example.com/userinfo', ClientId: 'cutover' },
+  AuthenticateOidcConfig: {
+    Issuer: 'https://idp.example.com',
+    AuthorizationEndpoint: 'https://idp.example.com/auth',
+    TokenEndpoint: 'https://idp.example.com/token',
+    UserInfoEndpoint: 'https://idp.example.com/userinfo',
+    ClientId: 'cutover',
+  },
 };
-const cognito: Action = { Type: 'authenticate-cognito', Order: 2, AuthenticateCognitoConfig: { UserPoolArn: 'arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc', UserPoolClientId: 'client', UserPoolDomain: 'shop' } };
-const forward = (blue: number, green: number): Action => ({ Type: 'forward', Order: 3, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE, Weight: blue }, { TargetGroupArn: GREEN, Weight: green }] } });
+const cognito: Action = {
+  Type: 'authenticate-cognito',
+  Order: 2,
+  AuthenticateCognitoConfig: { UserPoolArn: 'arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc', UserPoolClientId: 'client', UserPoolDomain: 'shop' },
+};
+const forward = (blue: number, green: number): Action => ({
+  Type: 'forward',
+  Order: 3,
+  ForwardConfig: {
+    TargetGroups: [
+      { TargetGroupArn: BLUE, Weight: blue },
+      { TargetGroupArn: GREEN, Weight: green },
+    ],
+  },
+});
 
 /** ELB's rule: an OIDC action needs its client secret, or UseExistingClientSecret when modifying. */
 function refuseOidcWithoutSecret(actions: readonly Action[] | undefined): void {
@@ -35,19 +47,32 @@ function refuseOidcWithoutSecret(actions: readonly Action[] | undefined): void {
 }
 
 describe('awsTraffic.setWeights with authentication before the forward', () => {
-  it('keeps a listener\'s OIDC and Cognito actions, telling ELB to keep the existing client secret', async () => {
+  it("keeps a listener's OIDC and Cognito actions, telling ELB to keep the existing client secret", async () => {
     elb.on(DescribeListenersCommand).resolves({ Listeners: [{ ListenerArn: LISTENER, DefaultActions: [oidc, cognito, forward(100, 0)] }] });
     elb.on(ModifyListenerCommand).callsFake((input: { DefaultActions?: Action[] }) => {
       refuseOidcWithoutSecret(input.DefaultActions);
       return {};
     });
 
-    await awsTraffic(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })).setWeights(LISTENER, [{ targetGroupArn: BLUE, weight: 90 }, { targetGroupArn: GREEN, weight: 10 }]);
+    await awsTraffic(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })).setWeights(LISTENER, [
+      { targetGroupArn: BLUE, weight: 90 },
+      { targetGroupArn: GREEN, weight: 10 },
+    ]);
 
     expect(elb.commandCalls(ModifyListenerCommand)[0]!.args[0].input.DefaultActions).toEqual([
       { ...oidc, AuthenticateOidcConfig: { ...oidc.AuthenticateOidcConfig, UseExistingClientSecret: true } },
       cognito,
-      { Type: 'forward', Order: 3, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE, Weight: 90 }, { TargetGroupArn: GREEN, Weight: 10 }], TargetGroupStickinessConfig: undefined } },
+      {
+        Type: 'forward',
+        Order: 3,
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: BLUE, Weight: 90 },
+            { TargetGroupArn: GREEN, Weight: 10 },
+          ],
+          TargetGroupStickinessConfig: undefined,
+        },
+      },
     ]);
   });
 
@@ -58,10 +83,16 @@ describe('awsTraffic.setWeights with authentication before the forward', () => {
       return {};
     });
 
-    await awsTraffic(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })).setWeights(RULE, [{ targetGroupArn: BLUE, weight: 100 }, { targetGroupArn: GREEN, weight: 0 }]);
+    await awsTraffic(new ElasticLoadBalancingV2Client({ region: 'us-east-1' })).setWeights(RULE, [
+      { targetGroupArn: BLUE, weight: 100 },
+      { targetGroupArn: GREEN, weight: 0 },
+    ]);
 
     const sent = elb.commandCalls(ModifyRuleCommand)[0]!.args[0].input.Actions!;
     expect(sent[0]!.AuthenticateOidcConfig?.UseExistingClientSecret).toBe(true);
-    expect(sent[1]!.ForwardConfig?.TargetGroups).toEqual([{ TargetGroupArn: BLUE, Weight: 100 }, { TargetGroupArn: GREEN, Weight: 0 }]);
+    expect(sent[1]!.ForwardConfig?.TargetGroups).toEqual([
+      { TargetGroupArn: BLUE, Weight: 100 },
+      { TargetGroupArn: GREEN, Weight: 0 },
+    ]);
   });
 });

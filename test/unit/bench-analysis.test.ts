@@ -45,7 +45,10 @@ describe('designed waits', () => {
     const waits = designedWaits(events, tokens);
 
     // Assert
-    expect(waits).toEqual([{ start: 0, end: 10 }, { start: 20, end: 320 }]);
+    expect(waits).toEqual([
+      { start: 0, end: 10 },
+      { start: 20, end: 320 },
+    ]);
     expect(overlapMs(waits, 5, 100)).toBe(5 + 80);
   });
 
@@ -65,7 +68,10 @@ describe('designed waits', () => {
 describe('lock violations', () => {
   const changing = (name: string, from: number, to: number) => ({
     name,
-    events: [{ ...ev('StateEntered', 'Register new revision', 'Task', from), execution: name }, { ...ev('StateExited', 'Finalize rollout', 'Task', to), execution: name }],
+    events: [
+      { ...ev('StateEntered', 'Register new revision', 'Task', from), execution: name },
+      { ...ev('StateExited', 'Finalize rollout', 'Task', to), execution: name },
+    ],
   });
 
   it('finds two executions changing one service at overlapping times', () => {

@@ -28,7 +28,11 @@ const TWO = [...outputsOf('OrdersCutover', 'AA'), ...outputsOf('PaymentsCutover'
 
 describe('picking the Cutover of a stack', () => {
   it('takes the only Cutover without --cutover', () => {
-    expect(pickTarget('S', outputsOf('Cutover', '00'))).toEqual({ tableName: 'Cutover-table', stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:Cutover', startFunctionName: 'Cutover-start' });
+    expect(pickTarget('S', outputsOf('Cutover', '00'))).toEqual({
+      tableName: 'Cutover-table',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:Cutover',
+      startFunctionName: 'Cutover-start',
+    });
   });
 
   it('refuses to guess between two, listing both', () => {
@@ -107,7 +111,13 @@ describe('the entry point', () => {
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@${DIGEST}`;
 const record = (overrides: Partial<HistoryRecord>): HistoryRecord => ({
-  service: 'checkout', rolloutId: `checkout-${'ab'.repeat(20)}`, startedAt: '2026-11-24T10:00:00.000Z', endedAt: '2026-11-24T10:04:12.000Z', image: IMAGE, pushedAt: '2026-11-24T09:59:59.000Z', ...overrides,
+  service: 'checkout',
+  rolloutId: `checkout-${'ab'.repeat(20)}`,
+  startedAt: '2026-11-24T10:00:00.000Z',
+  endedAt: '2026-11-24T10:04:12.000Z',
+  image: IMAGE,
+  pushedAt: '2026-11-24T09:59:59.000Z',
+  ...overrides,
 });
 
 describe('retry', () => {
@@ -167,7 +177,10 @@ describe('history lines', () => {
   it('say what triggered each rollout and how long it took', () => {
     const lines = renderHistory(
       'checkout',
-      [record({ outcome: 'ROLLED_BACK', trigger: 'ecr-push:13cde686', reason: 'AlarmFired' }), record({ rolloutId: 'checkout-r1-ab', outcome: 'RUNNING', endedAt: undefined, trigger: 'cli:alice retry of x' })],
+      [
+        record({ outcome: 'ROLLED_BACK', trigger: 'ecr-push:13cde686', reason: 'AlarmFired' }),
+        record({ rolloutId: 'checkout-r1-ab', outcome: 'RUNNING', endedAt: undefined, trigger: 'cli:alice retry of x' }),
+      ],
       [{ service: 'checkout', at: '2026-11-24T10:01:00.000Z', user: 'alice', via: 'cli', text: 'pause checkout', result: 'accepted' }],
       new Date('2026-11-24T10:01:30.000Z'),
     );
@@ -184,7 +197,15 @@ describe('history lines', () => {
 
 const AT = '2026-11-24T10:20:00.000Z';
 const PLAN = CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M.steps;
-const status = (overrides: Partial<RolloutStatus>): RolloutStatus => ({ service: 'checkout', at: AT, plan: PLAN, weights: { blue: 100, green: 0 }, alarms: [{ name: 'checkout-5xx', state: 'OK' }], recent: [], ...overrides });
+const status = (overrides: Partial<RolloutStatus>): RolloutStatus => ({
+  service: 'checkout',
+  at: AT,
+  plan: PLAN,
+  weights: { blue: 100, green: 0 },
+  alarms: [{ name: 'checkout-5xx', state: 'OK' }],
+  recent: [],
+  ...overrides,
+});
 
 describe('the last frame of a watch', () => {
   it('shows a superseded rollout alone, not the step or decision of the rollout that superseded it', () => {

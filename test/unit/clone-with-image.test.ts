@@ -41,8 +41,8 @@ describe('cloneWithImage', () => {
 
     const clone = cloneWithImage(input, 'app', IMAGE_URI);
 
-    const { taskDefinitionArn, revision, status, requiresAttributes, compatibilities, registeredAt, registeredBy, deregisteredAt, containerDefinitions, ...rest } =
-      input as Record<string, unknown> & TaskDefinitionDoc;
+    const { taskDefinitionArn, revision, status, requiresAttributes, compatibilities, registeredAt, registeredBy, deregisteredAt, containerDefinitions, ...rest } = input as Record<string, unknown> &
+      TaskDefinitionDoc;
     const [app, router] = input.containerDefinitions;
     expect(clone).toEqual({ ...rest, containerDefinitions: [{ ...app, image: IMAGE_URI }, router] });
   });

@@ -44,7 +44,7 @@ describe('validateServices: no resource managed by two services', () => {
     ['the same ECS service names in another cluster', (c) => sameServiceNames(c, 'shop-eu')],
     ['the same ECS service names in another cluster given by ARN', (c) => sameServiceNames(c, `${SHOP_ARN}-eu`)],
     ['a listener rule on the listener the other service forwards with', (c) => (c.listenerArn = LISTENER_RULE_ARN)],
-    ['another target group whose name matches the other service\'s', (c) => (c.slots.blue.targetGroupArn = BLUE_TG.replace(/[0-9a-f]{16}$/, 'fedcba9876543210'))],
+    ["another target group whose name matches the other service's", (c) => (c.slots.blue.targetGroupArn = BLUE_TG.replace(/[0-9a-f]{16}$/, 'fedcba9876543210'))],
   ])('accepts %s', (_name, change) => {
     expect(validateServices(twoServices(change))).toEqual([]);
   });
@@ -84,11 +84,7 @@ describe('validateServices: no resource managed by two services', () => {
       (c) => (c.slots.green.targetGroupArn = BLUE_TG),
       `services[1].slots.green.targetGroupArn: ${ConfigMessage.SHARED} services[0].slots.blue.targetGroupArn (${BLUE_TG})`,
     ],
-    [
-      'the listener of the other service',
-      (c) => (c.listenerArn = LISTENER_ARN),
-      `services[1].listenerArn: ${ConfigMessage.SHARED} services[0].listenerArn (${LISTENER_ARN})`,
-    ],
+    ['the listener of the other service', (c) => (c.listenerArn = LISTENER_ARN), `services[1].listenerArn: ${ConfigMessage.SHARED} services[0].listenerArn (${LISTENER_ARN})`],
   ])('refuses %s, naming both paths', (_name, change, expected) => {
     expect(validateServices(twoServices(change))).toEqual([expected]);
   });
@@ -198,14 +194,7 @@ describe('tagMatches: linear time whatever the pattern', () => {
 describe('validateServiceConfig: a tag filter RE2 can run', () => {
   const withFilter = (tagFilter: unknown) => ({ ...serviceConfig(), tagFilter });
 
-  it.each([
-    ['/^release-\\d+$/'],
-    ['/^(main|develop)-[0-9a-f]{7}$/'],
-    ['/^v(?:\\d+\\.){2}\\d+$/'],
-    ['/^(?P<major>\\d+)\\./'],
-    ['/^(a+)+$/'],
-    ['v*-rc?'],
-  ])('accepts %s', (tagFilter) => {
+  it.each([['/^release-\\d+$/'], ['/^(main|develop)-[0-9a-f]{7}$/'], ['/^v(?:\\d+\\.){2}\\d+$/'], ['/^(?P<major>\\d+)\\./'], ['/^(a+)+$/'], ['v*-rc?']])('accepts %s', (tagFilter) => {
     expect(validateServiceConfig(withFilter(tagFilter))).toEqual([]);
   });
 

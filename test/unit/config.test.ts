@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigMessage,
-  DEFAULT_TIMINGS,
-  otherSlot,
-  servicesFromEnv,
-  validateServiceConfig,
-  validateServices,
-  withDefaults,
-  type ServiceConfig,
-} from '../../functions/core/config';
+import { ConfigMessage, DEFAULT_TIMINGS, otherSlot, servicesFromEnv, validateServiceConfig, validateServices, withDefaults, type ServiceConfig } from '../../functions/core/config';
 import { ErrorName, InvalidConfigError } from '../../functions/core/errors';
 import { CanaryPlan, DEFAULT_PLAN, PlanMessage } from '../../functions/core/plan';
 import { ownResources } from '../fixtures/own-resources';
@@ -190,4 +181,3 @@ describe('otherSlot', () => {
     expect(otherSlot(slot)).toBe(other);
   });
 });
-

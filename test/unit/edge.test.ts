@@ -18,7 +18,7 @@ describe('isTransient', () => {
     ['a 429', named('Unknown', { $metadata: { httpStatusCode: 429 } })],
     ['a connection reset (code)', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' })],
-    ['a bandwidth limit (only in the SDK\'s list)', named('BandwidthLimitExceeded')],
+    ["a bandwidth limit (only in the SDK's list)", named('BandwidthLimitExceeded')],
     ['HTTP 429', named('Whatever', { $metadata: { httpStatusCode: 429 } })],
     ['a DNS failure', Object.assign(new Error('getaddrinfo'), { code: 'EAI_AGAIN' })],
     ['a client time-out', named('TimeoutError')],

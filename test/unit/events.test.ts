@@ -46,8 +46,22 @@ describe('parseEcrPush', () => {
 
   it.each<[string, (e: MutableEvent) => void, Record<string, unknown>]>([
     ['a push by digest, with no tag (start decides it is no rollout)', (e) => delete e.detail['image-tag'], { tag: undefined }],
-    ['a push without media types, as older events are', (e) => { delete e.detail['manifest-media-type']; delete e.detail['artifact-media-type']; }, { manifestMediaType: undefined, artifactMediaType: undefined }],
-    ['an image index', (e) => { e.detail['manifest-media-type'] = 'application/vnd.oci.image.index.v1+json'; delete e.detail['artifact-media-type']; }, { manifestMediaType: 'application/vnd.oci.image.index.v1+json' }],
+    [
+      'a push without media types, as older events are',
+      (e) => {
+        delete e.detail['manifest-media-type'];
+        delete e.detail['artifact-media-type'];
+      },
+      { manifestMediaType: undefined, artifactMediaType: undefined },
+    ],
+    [
+      'an image index',
+      (e) => {
+        e.detail['manifest-media-type'] = 'application/vnd.oci.image.index.v1+json';
+        delete e.detail['artifact-media-type'];
+      },
+      { manifestMediaType: 'application/vnd.oci.image.index.v1+json' },
+    ],
     ['a namespaced repository', (e) => (e.detail['repository-name'] = 'team-a/checkout'), { repository: 'team-a/checkout' }],
     ['a repository name with dots and underscores', (e) => (e.detail['repository-name'] = 'shop.checkout_api'), { repository: 'shop.checkout_api' }],
     ['a time with milliseconds', (e) => (e.time = '2026-11-24T10:15:00.123Z'), { time: '2026-11-24T10:15:00.123Z' }],
@@ -83,7 +97,11 @@ describe('parseEcrPush', () => {
     ['an uppercase repository', (e) => (e.detail['repository-name'] = 'Checkout'), 'detail.repository-name: must be an ECR repository name'],
     ['a tag longer than 300 characters', (e) => (e.detail['image-tag'] = 'v'.repeat(301)), 'detail.image-tag: must be a string of at most 300 characters'],
     ['a tag that is not a string', (e) => (e.detail['image-tag'] = ['v1']), 'detail.image-tag: must be a string of at most 300 characters'],
-    ['a manifest media type that is not a string', (e) => (e.detail['manifest-media-type'] = { type: 'index' }), 'detail.manifest-media-type: must be a media type (a string of at most 255 characters)'],
+    [
+      'a manifest media type that is not a string',
+      (e) => (e.detail['manifest-media-type'] = { type: 'index' }),
+      'detail.manifest-media-type: must be a media type (a string of at most 255 characters)',
+    ],
     ['an artifact media type of 256 characters', (e) => (e.detail['artifact-media-type'] = 'a'.repeat(256)), 'detail.artifact-media-type: must be a media type (a string of at most 255 characters)'],
     ['a missing id', (e) => delete e.id, 'id: is required'],
     ['a missing region', (e) => (e.region = ''), 'region: is required'],
@@ -103,9 +121,7 @@ describe('parseEcrPush', () => {
     ['an HTML tag', '<script>alert(1)</script>'],
     ['a name of 257 characters', 'c'.repeat(257)],
   ])('refuses a repository name with %s', (_name, name) => {
-    expect(problemsOf(() => parseEcrPush(push((e) => (e.detail['repository-name'] = name))))).toEqual([
-      'detail.repository-name: must be an ECR repository name',
-    ]);
+    expect(problemsOf(() => parseEcrPush(push((e) => (e.detail['repository-name'] = name))))).toEqual(['detail.repository-name: must be an ECR repository name']);
   });
 
   it('reports every problem of a push at once', () => {
@@ -193,7 +209,11 @@ describe('parseAlarmChange', () => {
   it.each<[string, (e: MutableEvent) => void, string]>([
     ['a missing alarm name', (e) => delete e.detail.alarmName, 'detail.alarmName: must be an alarm name (1-255 characters, no control characters)'],
     ['an alarm name of 256 characters', (e) => (e.detail.alarmName = 'a'.repeat(256)), 'detail.alarmName: must be an alarm name (1-255 characters, no control characters)'],
-    ['an alarm name with a newline', (e) => (e.detail.alarmName = 'checkout-5xx\n{"level":"INFO","message":"forged"}'), 'detail.alarmName: must be an alarm name (1-255 characters, no control characters)'],
+    [
+      'an alarm name with a newline',
+      (e) => (e.detail.alarmName = 'checkout-5xx\n{"level":"INFO","message":"forged"}'),
+      'detail.alarmName: must be an alarm name (1-255 characters, no control characters)',
+    ],
     ['an alarm name with a NUL character', (e) => (e.detail.alarmName = 'checkout\u00005xx'), 'detail.alarmName: must be an alarm name (1-255 characters, no control characters)'],
     ['a missing state', (e) => delete e.detail.state, 'detail.state.value: is required'],
     ['a state without a value', (e) => (e.detail.state = { reason: 'Threshold Crossed' }), 'detail.state.value: is required'],

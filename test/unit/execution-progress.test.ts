@@ -61,7 +61,11 @@ describe('progressFromHistory', () => {
   });
 
   it('reports an execution that ended', () => {
-    const events = [{ type: 'ExecutionFailed', id: 0, timestamp: new Date() } as HistoryEvent, entered('Rolled back', 'FailStateEntered'), exited('Roll back', { rollback: { decision: 'rolled back: blue 100%' } })];
+    const events = [
+      { type: 'ExecutionFailed', id: 0, timestamp: new Date() } as HistoryEvent,
+      entered('Rolled back', 'FailStateEntered'),
+      exited('Roll back', { rollback: { decision: 'rolled back: blue 100%' } }),
+    ];
 
     expect(progressFromHistory(events, keys)).toMatchObject({ status: 'FAILED', state: 'Rolled back', decision: { state: 'Roll back', text: 'rolled back: blue 100%' } });
   });

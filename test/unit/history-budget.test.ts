@@ -14,7 +14,9 @@ const retriesOf = (name: string) => (states[name]!.Retry ?? []).reduce((sum, r) 
 
 describe('the worst-case model', () => {
   it('uses the retries the definition allows', () => {
-    const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task').map(([name]) => name);
+    const tasks = Object.entries(states)
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([name]) => name);
     const modelled: Record<string, number> = {
       [StateName.PrepareRollout]: RETRIES.prepare,
       [StateName.WaitForTurn]: RETRIES.waitForTurn,
@@ -34,7 +36,10 @@ describe('the worst-case model', () => {
   });
 
   it('keeps the defaults and the longest plan with the default checks well inside the budget', () => {
-    const longest = canary(Array.from({ length: MAX_STEPS / 2 }, (_, i) => Math.round(((i + 1) * 100) / (MAX_STEPS / 2))), 300);
+    const longest = canary(
+      Array.from({ length: MAX_STEPS / 2 }, (_, i) => Math.round(((i + 1) * 100) / (MAX_STEPS / 2))),
+      300,
+    );
 
     expect(worstCaseHistoryEvents(DEFAULT_PLAN, { steadyMaxChecks: 40 })).toBeLessThan(HISTORY_BUDGET / 3);
     expect(worstCaseHistoryEvents(longest, { steadyMaxChecks: 40 })).toBeLessThan(HISTORY_BUDGET);

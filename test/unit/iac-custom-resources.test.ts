@@ -16,11 +16,24 @@ const TD = (n: number) => `arn:aws:ecs:eu-west-1:1:task-definition/checkout:${n}
 const IMAGE = `1.dkr.ecr.eu-west-1.amazonaws.com/checkout@sha256:${'a'.repeat(64)}`;
 
 const request = <P>(type: 'Create' | 'Update' | 'Delete', props: P, old?: P): CustomResourceRequest<P> => ({
-  RequestType: type, ResponseURL: 'https://example.invalid', StackId: 'arn:aws:cloudformation:eu-west-1:1:stack/app/id', RequestId: 'r1', LogicalResourceId: 'LiveState', ResourceProperties: props as P & { readonly ServiceToken?: string }, ...(old ? { OldResourceProperties: old } : {}),
+  RequestType: type,
+  ResponseURL: 'https://example.invalid',
+  StackId: 'arn:aws:cloudformation:eu-west-1:1:stack/app/id',
+  RequestId: 'r1',
+  LogicalResourceId: 'LiveState',
+  ResourceProperties: props as P & { readonly ServiceToken?: string },
+  ...(old ? { OldResourceProperties: old } : {}),
 });
 
 const props: LiveStateProperties = {
-  Service: 'checkout', Cluster: 'shop', BlueService: 'checkout-blue', GreenService: 'checkout-green', BlueTargetGroup: BLUE_TG, GreenTargetGroup: GREEN_TG, OwnsWeights: 'true', Family: 'checkout',
+  Service: 'checkout',
+  Cluster: 'shop',
+  BlueService: 'checkout-blue',
+  GreenService: 'checkout-green',
+  BlueTargetGroup: BLUE_TG,
+  GreenTargetGroup: GREEN_TG,
+  OwnsWeights: 'true',
+  Family: 'checkout',
   Initial: { BlueDesiredCount: '2', GreenDesiredCount: '0', BlueWeight: '100', GreenWeight: '0' },
 };
 
@@ -40,13 +53,23 @@ function liveDeps(over: { services?: boolean; lock?: string } = {}): LiveStateDe
 describe('live state', () => {
   it("answers the template's values on a first deploy (the services do not exist yet)", async () => {
     expect(await liveState(request('Create', props), liveDeps({ services: false }))).toEqual({
-      BlueTaskDefinition: TD(1), GreenTaskDefinition: TD(1), BlueDesiredCount: '2', GreenDesiredCount: '0', BlueWeight: '100', GreenWeight: '0',
+      BlueTaskDefinition: TD(1),
+      GreenTaskDefinition: TD(1),
+      BlueDesiredCount: '2',
+      GreenDesiredCount: '0',
+      BlueWeight: '100',
+      GreenWeight: '0',
     });
   });
 
   it('answers what is live after Cutover moved traffic and revisions (green live on :7, blue scaled to 0)', async () => {
     expect(await liveState(request('Update', props), liveDeps())).toEqual({
-      BlueTaskDefinition: TD(3), GreenTaskDefinition: TD(7), BlueDesiredCount: '0', GreenDesiredCount: '2', BlueWeight: '0', GreenWeight: '100',
+      BlueTaskDefinition: TD(3),
+      GreenTaskDefinition: TD(7),
+      BlueDesiredCount: '0',
+      GreenDesiredCount: '2',
+      BlueWeight: '0',
+      GreenWeight: '100',
     });
   });
 
@@ -58,7 +81,14 @@ describe('live state', () => {
   });
 });
 
-const service = { name: 'checkout', cluster: 'shop', slots: { blue: { serviceName: 'checkout-blue', targetGroupArn: BLUE_TG }, green: { serviceName: 'checkout-green', targetGroupArn: GREEN_TG } }, listenerArn: 'arn:l', containerName: 'app', repository: 'checkout' } as unknown as ServiceConfig;
+const service = {
+  name: 'checkout',
+  cluster: 'shop',
+  slots: { blue: { serviceName: 'checkout-blue', targetGroupArn: BLUE_TG }, green: { serviceName: 'checkout-green', targetGroupArn: GREEN_TG } },
+  listenerArn: 'arn:l',
+  containerName: 'app',
+  repository: 'checkout',
+} as unknown as ServiceConfig;
 
 function releaseDeps(image = IMAGE): ReleaseDeps & { started: Array<{ name: string; input: any }> } {
   const started: Array<{ name: string; input: any }> = [];
@@ -81,13 +111,23 @@ function releaseDeps(image = IMAGE): ReleaseDeps & { started: Array<{ name: stri
     log,
   };
 }
-const rel = (td: string, old?: string) => request<ReleaseProperties>(old ? 'Update' : 'Create', { Service: 'checkout', TaskDefinition: td }, old ? { Service: 'checkout', TaskDefinition: old } : undefined);
+const rel = (td: string, old?: string) =>
+  request<ReleaseProperties>(old ? 'Update' : 'Create', { Service: 'checkout', TaskDefinition: td }, old ? { Service: 'checkout', TaskDefinition: old } : undefined);
 
 describe('release', () => {
   it('starts a rollout of the new revision with the live image pinned to its digest', async () => {
     const deps = releaseDeps();
     await release(rel(TD(9), TD(8)), deps);
-    expect(deps.started).toEqual([{ name: releaseName('checkout', TD(9)), input: expect.objectContaining({ release: { taskDefinitionArn: TD(9) }, image: expect.objectContaining({ uri: IMAGE, digest: `sha256:${'a'.repeat(64)}` }), trigger: expect.objectContaining({ kind: 'config' }) }) }]);
+    expect(deps.started).toEqual([
+      {
+        name: releaseName('checkout', TD(9)),
+        input: expect.objectContaining({
+          release: { taskDefinitionArn: TD(9) },
+          image: expect.objectContaining({ uri: IMAGE, digest: `sha256:${'a'.repeat(64)}` }),
+          trigger: expect.objectContaining({ kind: 'config' }),
+        }),
+      },
+    ]);
     expect(releaseName('checkout', TD(9))).toBe('checkout-cfg-checkout-9');
   });
 
@@ -100,7 +140,7 @@ describe('release', () => {
     expect(deps.started).toEqual([]);
   });
 
-  it('starts nothing, and says why, while the live image is the template\'s own tag', async () => {
+  it("starts nothing, and says why, while the live image is the template's own tag", async () => {
     const deps = releaseDeps('public.ecr.aws/nginx/nginx:stable-alpine');
     expect((await release(rel(TD(9), TD(8)), deps))?.Reason).toContain('not pinned to a digest');
     expect(deps.started).toEqual([]);

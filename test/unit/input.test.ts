@@ -38,7 +38,9 @@ describe('assertRolloutInput', () => {
     const attempt = () => assertRolloutInput({ rolloutId: '', image: {} });
 
     expect(attempt).toThrow(InvalidInputError);
-    expect(attempt).toThrow(expect.objectContaining({ name: ErrorName.InvalidInput, problems: expect.arrayContaining(['rolloutId: must be 1-80 letters, digits, - or _', 'image.repository: is required']) }));
+    expect(attempt).toThrow(
+      expect.objectContaining({ name: ErrorName.InvalidInput, problems: expect.arrayContaining(['rolloutId: must be 1-80 letters, digits, - or _', 'image.repository: is required']) }),
+    );
   });
 });
 

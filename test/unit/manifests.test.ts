@@ -9,7 +9,12 @@ const ARM64: Platform = { os: 'linux', architecture: 'arm64' };
 
 /** An image index as Docker buildx pushes it: one image per platform, then one provenance attestation each. */
 function buildxIndex(platforms: readonly string[], mediaType: string = MediaType.OCI_INDEX, entryType: string = MediaType.OCI_MANIFEST): string {
-  const images = platforms.map((p, i) => ({ mediaType: entryType, digest: child(i + 1), size: 673, platform: { architecture: p.split('/')[1], os: p.split('/')[0], ...(p.endsWith('arm64') ? { variant: 'v8' } : {}) } }));
+  const images = platforms.map((p, i) => ({
+    mediaType: entryType,
+    digest: child(i + 1),
+    size: 673,
+    platform: { architecture: p.split('/')[1], os: p.split('/')[0], ...(p.endsWith('arm64') ? { variant: 'v8' } : {}) },
+  }));
   const attestations = images.map((image, i) => ({
     mediaType: MediaType.OCI_MANIFEST,
     digest: child(i + 5),
@@ -33,20 +38,42 @@ describe('notARollout: which pushes start nothing', () => {
   });
 
   it.each<[string, PushedManifest, string]>([
-    ['a platform image of a multi-architecture push (by digest, no tag)', { manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: MediaType.OCI_IMAGE_CONFIG }, 'a manifest pushed without a tag'],
+    [
+      'a platform image of a multi-architecture push (by digest, no tag)',
+      { manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: MediaType.OCI_IMAGE_CONFIG },
+      'a manifest pushed without a tag',
+    ],
     ['an untagged index', { manifestMediaType: MediaType.OCI_INDEX }, 'a manifest pushed without a tag'],
-    ['a cosign signature', { tag: `sha256-${'ab'.repeat(32)}.sig`, manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: MediaType.OCI_IMAGE_CONFIG }, 'is a signature, attestation or SBOM attached to another image'],
+    [
+      'a cosign signature',
+      { tag: `sha256-${'ab'.repeat(32)}.sig`, manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: MediaType.OCI_IMAGE_CONFIG },
+      'is a signature, attestation or SBOM attached to another image',
+    ],
     ['a cosign SBOM', { tag: `sha256-${'ab'.repeat(32)}.sbom` }, 'is a signature, attestation or SBOM attached to another image'],
     ['an OCI referrers fallback tag', { tag: `sha256-${'ab'.repeat(32)}`, manifestMediaType: MediaType.OCI_INDEX }, 'is a signature, attestation or SBOM attached to another image'],
-    ['a Notation signature', { tag: 'v1.4.2-sig', manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.notary.signature' }, 'it is an artifact of type application/vnd.cncf.notary.signature'],
-    ['a Helm chart', { tag: '1.4.2', manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.helm.config.v1+json' }, 'it is an artifact of type application/vnd.cncf.helm.config.v1+json'],
-    ['a Docker schema 1 manifest', { tag: 'v1', manifestMediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws' }, 'its manifest type application/vnd.docker.distribution.manifest.v1+prettyjws is not a container image or image index'],
+    [
+      'a Notation signature',
+      { tag: 'v1.4.2-sig', manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.notary.signature' },
+      'it is an artifact of type application/vnd.cncf.notary.signature',
+    ],
+    [
+      'a Helm chart',
+      { tag: '1.4.2', manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.cncf.helm.config.v1+json' },
+      'it is an artifact of type application/vnd.cncf.helm.config.v1+json',
+    ],
+    [
+      'a Docker schema 1 manifest',
+      { tag: 'v1', manifestMediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
+      'its manifest type application/vnd.docker.distribution.manifest.v1+prettyjws is not a container image or image index',
+    ],
   ])('ignores %s, saying why', (_name, push, reason) => {
     expect(notARollout(push)).toContain(reason);
   });
 
-  it('judges ECR\'s own description of an image the same way (pre-flight)', () => {
-    expect(notAnImage({ manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' })).toContain('an artifact of type application/vnd.dev.sigstore.bundle.v0.3+json');
+  it("judges ECR's own description of an image the same way (pre-flight)", () => {
+    expect(notAnImage({ manifestMediaType: MediaType.OCI_MANIFEST, artifactMediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' })).toContain(
+      'an artifact of type application/vnd.dev.sigstore.bundle.v0.3+json',
+    );
     expect(notAnImage({ manifestMediaType: MediaType.DOCKER_MANIFEST, artifactMediaType: MediaType.DOCKER_IMAGE_CONFIG })).toBeUndefined();
   });
 });
@@ -65,15 +92,15 @@ describe('taskPlatform', () => {
 
 describe('indexProblems', () => {
   it.each<[string, string, readonly Platform[]]>([
-    ['a buildx index with the service\'s amd64 image', buildxIndex(['linux/amd64', 'linux/arm64']), [AMD64]],
-    ['a buildx index with the service\'s arm64 image (variant v8)', buildxIndex(['linux/amd64', 'linux/arm64']), [ARM64]],
+    ["a buildx index with the service's amd64 image", buildxIndex(['linux/amd64', 'linux/arm64']), [AMD64]],
+    ["a buildx index with the service's arm64 image (variant v8)", buildxIndex(['linux/amd64', 'linux/arm64']), [ARM64]],
     ['a Docker manifest list', buildxIndex(['linux/amd64', 'linux/arm64'], MediaType.DOCKER_MANIFEST_LIST, MediaType.DOCKER_MANIFEST), [ARM64]],
     ['an index for a service whose platform cannot be read (pre-flight refuses that itself)', buildxIndex(['linux/arm64']), []],
   ])('passes %s', (_name, document, platforms) => {
     expect(indexProblems(DIGEST, document, platforms)).toEqual([]);
   });
 
-  it('refuses an index without the service\'s platform, naming the platforms it has and not counting attestations', () => {
+  it("refuses an index without the service's platform, naming the platforms it has and not counting attestations", () => {
     expect(indexProblems(DIGEST, buildxIndex(['linux/arm64', 'linux/s390x']), [AMD64])).toEqual([
       `image index ${DIGEST.slice(0, 19)}… has no image for linux/amd64, the platform the service's task definition runs (it has: linux/arm64, linux/s390x; attestations are not images)`,
     ]);
@@ -91,7 +118,7 @@ describe('indexProblems', () => {
       ],
     });
 
-    expect(indexProblems(DIGEST, document, [AMD64])).toEqual([expect.stringContaining('has no image for linux/amd64, the platform the service\'s task definition runs (it has: no runnable image;')]);
+    expect(indexProblems(DIGEST, document, [AMD64])).toEqual([expect.stringContaining("has no image for linux/amd64, the platform the service's task definition runs (it has: no runnable image;")]);
   });
 
   it('refuses a Windows service an index of Linux images', () => {

@@ -95,7 +95,13 @@ class World {
 const retained: LockTarget = { slot: 'blue', taskDefinitionArn: RETAINED_TD, desiredCount: 3, phase: 'retained' };
 const committed: LockTarget = { slot: 'green', taskDefinitionArn: NEW_TD, desiredCount: 3, phase: 'committed' };
 const deadOwner = (overrides: Partial<LockRecord> = {}): LockRecord => ({
-  service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4, startedAt: '2026-11-24T10:15:03.000Z', alarms: [], target: retained, ...overrides,
+  service: 'checkout',
+  rolloutId: ROLLOUT_ID,
+  generation: 4,
+  startedAt: '2026-11-24T10:15:03.000Z',
+  alarms: [],
+  target: retained,
+  ...overrides,
 });
 
 describe('fenced', () => {
@@ -142,7 +148,7 @@ describe('fenced', () => {
     expect(world.lock.leases).toEqual([]);
   });
 
-  it('waits itself for an earlier owner\'s lease that runs out soon, then proves ownership again and writes', async () => {
+  it("waits itself for an earlier owner's lease that runs out soon, then proves ownership again and writes", async () => {
     const world = new World();
     world.lock = deadOwner({ leases: [{ writer: 'died-mid-call', generation: 3, until: new Date(NOW + 800).toISOString() }] });
 
@@ -155,7 +161,12 @@ describe('fenced', () => {
   it('writes nothing while an invocation of an earlier owner may still land a write, and closes its own lease again', async () => {
     const world = new World();
     const until = new Date(NOW + 12_000).toISOString();
-    world.lock = deadOwner({ leases: [{ writer: 'died-mid-call', generation: 3, until }, { writer: 'same-owner-earlier', generation: 4, until: new Date(NOW + 30_000).toISOString() }] });
+    world.lock = deadOwner({
+      leases: [
+        { writer: 'died-mid-call', generation: 3, until },
+        { writer: 'same-owner-earlier', generation: 4, until: new Date(NOW + 30_000).toISOString() },
+      ],
+    });
     const writer = new Writer('request-8');
 
     const refused = fenced({ service: 'checkout', rolloutId: ROLLOUT_ID, generation: 4 }, { ...world.deps(), writer });
@@ -287,7 +298,7 @@ describe('recoverService', () => {
 });
 
 describe('leases across generations', () => {
-  it('lets a retried scale-down or restore pass its own failed attempt\'s lease, and nobody else', async () => {
+  it("lets a retried scale-down or restore pass its own failed attempt's lease, and nobody else", async () => {
     const until = new Date(NOW + 20_000).toISOString();
     const failedRetire = { writer: 'retire-attempt-1', generation: 6, until, holder: `retire:${ROLLOUT_ID}` };
     const retry = { service: 'checkout', rolloutId: ROLLOUT_ID, generation: 7, role: 'retire' as const };

@@ -40,11 +40,7 @@ describe('validatePlan', () => {
     ['an object without steps', {}, [`plan: ${PlanMessage.NOT_OBJECT}`]],
     ['steps that are not an array', { steps: { 0: weight(100) } }, [`plan: ${PlanMessage.NOT_OBJECT}`]],
     ['no steps', plan(), [`plan.steps: ${PlanMessage.NO_STEPS}`]],
-    [
-      `${MAX_STEPS + 1} steps`,
-      plan(...Array.from({ length: MAX_STEPS }, () => weight(1)), weight(100)),
-      [`plan.steps: ${PlanMessage.TOO_MANY_STEPS}`],
-    ],
+    [`${MAX_STEPS + 1} steps`, plan(...Array.from({ length: MAX_STEPS }, () => weight(1)), weight(100)), [`plan.steps: ${PlanMessage.TOO_MANY_STEPS}`]],
     ['a step that is not an object', plan(weight(10), null, weight(100)), [`plan.steps[1]: ${PlanMessage.STEP_NOT_OBJECT}`]],
     ['a step of an unknown kind', plan(weight(10), { kind: 'wait' }, weight(100)), [`plan.steps[1].kind: ${PlanMessage.UNKNOWN_KIND}`]],
     ['a gate with a timeout out of range', plan(weight(10), { kind: 'pause', timeoutSeconds: 0 }, weight(100)), [`plan.steps[1].timeoutSeconds: ${PlanMessage.GATE_RANGE}`]],
@@ -106,15 +102,7 @@ describe('CanaryPlan presets', () => {
 
   it('uses 10%, 25%, 50% and 100% with 5-minute bakes by default', () => {
     expect(DEFAULT_PLAN).toBe(CanaryPlan.TEN_TWENTYFIVE_FIFTY_5M);
-    expect(DEFAULT_PLAN.steps.map((s) => describeStep(s, 'green'))).toEqual([
-      'Shift 10% to green',
-      'Bake 5m',
-      'Shift 25% to green',
-      'Bake 5m',
-      'Shift 50% to green',
-      'Bake 5m',
-      'Shift 100% to green',
-    ]);
+    expect(DEFAULT_PLAN.steps.map((s) => describeStep(s, 'green'))).toEqual(['Shift 10% to green', 'Bake 5m', 'Shift 25% to green', 'Bake 5m', 'Shift 50% to green', 'Bake 5m', 'Shift 100% to green']);
   });
 });
 
@@ -163,7 +151,7 @@ describe('formatDuration', () => {
 });
 
 describe('normalizePlan', () => {
-  it('fills in a gate\'s timeout and timeout action, and leaves other steps as they are', () => {
+  it("fills in a gate's timeout and timeout action, and leaves other steps as they are", () => {
     const normal = normalizePlan({ steps: [{ kind: 'setWeight', weight: 10 }, { kind: 'pause' }, { kind: 'pause', timeoutSeconds: 60, onTimeout: 'promote' }, { kind: 'setWeight', weight: 100 }] });
 
     expect(normal.steps).toEqual([

@@ -76,9 +76,7 @@ describe('the polling variant of the rollout definition', () => {
 
     // Assert
     // The bake function may drop out (no token to record); nothing else does, and nothing is added.
-    expect(placeholders(original).filter((p) => !placeholders(variant).includes(p))).toEqual(
-      placeholders(variant).includes('BakeFunctionArn') ? [] : ['BakeFunctionArn'],
-    );
+    expect(placeholders(original).filter((p) => !placeholders(variant).includes(p))).toEqual(placeholders(variant).includes('BakeFunctionArn') ? [] : ['BakeFunctionArn']);
     expect(placeholders(variant).every((p) => placeholders(original).includes(p))).toBe(true);
     expect(result.errorsText('\n')).toBe('');
     expect(result.isValid).toBe(true);
@@ -118,9 +116,29 @@ describe('the polling variant of the rollout definition', () => {
   });
 
   it.each([
-    ['no bake step target', (d: { States: States }) => { for (const s of Object.values(d.States)) if (s.Type === 'Choice') s.Choices = (s.Choices as Array<{ StringEquals?: string }>).filter((c) => c.StringEquals !== 'bake'); }, /one state that bake steps go to/],
-    ['a bake without a timeout exit', (d: { States: States }) => { const { bake } = findBake(d as never); d.States[bake]!.Catch = []; }, /States.Timeout/],
-    ['no alarm check', (d: { States: States }) => { const { check } = findBake(d as never); d.States[check]!.Resource = '${OtherFunctionArn}'; }, /CheckAlarmsFunctionArn/],
+    [
+      'no bake step target',
+      (d: { States: States }) => {
+        for (const s of Object.values(d.States)) if (s.Type === 'Choice') s.Choices = (s.Choices as Array<{ StringEquals?: string }>).filter((c) => c.StringEquals !== 'bake');
+      },
+      /one state that bake steps go to/,
+    ],
+    [
+      'a bake without a timeout exit',
+      (d: { States: States }) => {
+        const { bake } = findBake(d as never);
+        d.States[bake]!.Catch = [];
+      },
+      /States.Timeout/,
+    ],
+    [
+      'no alarm check',
+      (d: { States: States }) => {
+        const { check } = findBake(d as never);
+        d.States[check]!.Resource = '${OtherFunctionArn}';
+      },
+      /CheckAlarmsFunctionArn/,
+    ],
   ])('refuses a definition with %s instead of guessing', (_what, breakIt, message) => {
     // Arrange
     const definition = JSON.parse(original) as { States: States };

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONCURRENCY_POLICIES,
-  ConfigMessage,
-  SCAN_SEVERITIES,
-  servicesFromEnv,
-  tagMatches,
-  validateServiceConfig,
-  validateServices,
-} from '../../functions/core/config';
+import { CONCURRENCY_POLICIES, ConfigMessage, SCAN_SEVERITIES, servicesFromEnv, tagMatches, validateServiceConfig, validateServices } from '../../functions/core/config';
 import { ErrorName } from '../../functions/core/errors';
 import { ownResources } from '../fixtures/own-resources';
 import { serviceConfig, serviceInput } from '../fixtures/state';
@@ -141,7 +133,9 @@ describe('validateServiceConfig: production settings', () => {
   it('refuses an invalid regex tag filter in the start function environment with InvalidConfig', () => {
     const env = JSON.stringify([serviceInput(), serviceInput({ name: 'checkout-rc', ...ownResources('checkout-rc'), tagFilter: '/[/' })]);
 
-    expect(() => servicesFromEnv(env)).toThrow(expect.objectContaining({ name: ErrorName.InvalidConfig, problems: [`services[1].tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ]: \`[\`)`] }));
+    expect(() => servicesFromEnv(env)).toThrow(
+      expect.objectContaining({ name: ErrorName.InvalidConfig, problems: [`services[1].tagFilter: ${ConfigMessage.TAG_FILTER_RE2} (RE2: missing closing ]: \`[\`)`] }),
+    );
   });
 
   it('lists exactly the scan severities in its message', () => {

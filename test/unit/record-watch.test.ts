@@ -18,7 +18,12 @@ describe('scripts/record-watch.ts', () => {
   });
 
   it('keeps the first frame, the first in the given step, and the last, each once', () => {
-    const all = [{ at: 0, lines: ['step 2/7'] }, { at: 1, lines: ['step 4/7 Bake 5m'] }, { at: 2, lines: ['step 4/7 Bake 5m: 1s'] }, { at: 3, lines: ['done'] }];
+    const all = [
+      { at: 0, lines: ['step 2/7'] },
+      { at: 1, lines: ['step 4/7 Bake 5m'] },
+      { at: 2, lines: ['step 4/7 Bake 5m: 1s'] },
+      { at: 3, lines: ['done'] },
+    ];
 
     expect(pick(all, 'step 4/7').map((f) => f.at)).toEqual([0, 1, 3]);
     expect(pick([all[0]!], 'step 4/7').map((f) => f.at)).toEqual([0]);

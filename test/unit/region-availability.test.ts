@@ -21,7 +21,12 @@ describe('regionAvailabilityProblems', () => {
   });
 
   it.each([
-    ['a commercial Region without them', 'ap-south-2', URL, /^ap-south-2 does not offer Lambda function URLs \(https:\/\/docs\.aws\.amazon\.com\/lambda\/.*\): leave out the `slack` prop, or deploy to another Region$/],
+    [
+      'a commercial Region without them',
+      'ap-south-2',
+      URL,
+      /^ap-south-2 does not offer Lambda function URLs \(https:\/\/docs\.aws\.amazon\.com\/lambda\/.*\): leave out the `slack` prop, or deploy to another Region$/,
+    ],
     ['the China partition', 'cn-northwest-1', URL, /^cn-northwest-1 does not offer Lambda function URLs \(https:\/\/docs\.amazonaws\.cn\/.*lambda\.html\): leave out the `slack` prop/],
     ['the GovCloud partition', 'us-gov-east-1', URL, /^us-gov-east-1 does not offer Lambda function URLs \(https:\/\/docs\.aws\.amazon\.com\/govcloud-us\/.*\): leave out the `slack` prop/],
     ["China, for Lambda's X-Ray tracing", 'cn-north-1', FUNCTION_TRACING, /^cn-north-1 does not offer Lambda's X-Ray tracing \(.*\): set `tracing: lambda\.Tracing\.DISABLED`, or deploy/],
@@ -69,7 +74,9 @@ describe('regionAvailabilityProblems', () => {
 
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ kind: 'unchecked', features: EVERYTHING.map((u) => u.feature) });
-    expect(problems[0]!.message).toMatch(/^could not check that the Region offers Step Functions logging to CloudWatch Logs, Step Functions' X-Ray tracing, Lambda's X-Ray tracing, Lambda function URLs: /);
+    expect(problems[0]!.message).toMatch(
+      /^could not check that the Region offers Step Functions logging to CloudWatch Logs, Step Functions' X-Ray tracing, Lambda's X-Ray tracing, Lambda function URLs: /,
+    );
     expect(problems[0]!.message).toMatch(why);
   });
 

@@ -40,7 +40,7 @@ describe('the reliability report', () => {
 describe('reportFrom', () => {
   const test = (ancestor: string, title: string, status = 'passed'): VitestAssertion => ({ ancestorTitles: [ancestor], title, status });
 
-  it('counts runs, survivors, how they ended and the corpus from vitest\'s report', () => {
+  it("counts runs, survivors, how they ended and the corpus from vitest's report", () => {
     // Arrange
     const assertions = [
       test('fault matrix: rollout', 'without a fault ends as expected, and the functions call exactly the operations the matrix covers'),

@@ -54,10 +54,7 @@ describe('scanProblems', () => {
     ['HIGH', '2 finding(s) at or above HIGH: CVE-2026-0001 (CRITICAL), CVE-2026-0002 (HIGH)'],
     ['MEDIUM', '3 finding(s) at or above MEDIUM: CVE-2026-0001 (CRITICAL), CVE-2026-0002 (HIGH), CVE-2026-0003 (MEDIUM)'],
     ['LOW', '4 finding(s) at or above LOW: CVE-2026-0001 (CRITICAL), CVE-2026-0002 (HIGH), CVE-2026-0003 (MEDIUM), CVE-2026-0004 (LOW)'],
-    [
-      'INFORMATIONAL',
-      '5 finding(s) at or above INFORMATIONAL: CVE-2026-0001 (CRITICAL), CVE-2026-0002 (HIGH), CVE-2026-0003 (MEDIUM), CVE-2026-0004 (LOW), CVE-2026-0005 (INFORMATIONAL)',
-    ],
+    ['INFORMATIONAL', '5 finding(s) at or above INFORMATIONAL: CVE-2026-0001 (CRITICAL), CVE-2026-0002 (HIGH), CVE-2026-0003 (MEDIUM), CVE-2026-0004 (LOW), CVE-2026-0005 (INFORMATIONAL)'],
   ])('with failOn %s refuses the findings at or above it, by name', (failOn, expected) => {
     expect(scanProblems(complete(ALL), failOn)).toEqual([`image scan: ${expected}`]);
   });
@@ -81,7 +78,10 @@ describe('scanProblems', () => {
 
   it('names the first 10 blocking findings and counts them all', () => {
     const findings = Array.from({ length: 12 }, (_, i) => ({ name: `CVE-2026-${String(i + 1).padStart(4, '0')}`, severity: 'CRITICAL' }));
-    const names = findings.slice(0, 10).map((f) => `${f.name} (CRITICAL)`).join(', ');
+    const names = findings
+      .slice(0, 10)
+      .map((f) => `${f.name} (CRITICAL)`)
+      .join(', ');
 
     expect(scanProblems(complete(findings), 'CRITICAL')).toEqual([`image scan: 12 finding(s) at or above CRITICAL: ${names}, …`]);
   });

@@ -4,8 +4,7 @@ import { rollbackReason } from '../../functions/rollback/rollback';
 import { registeredState } from '../fixtures/state';
 
 /** The `Cause` Step Functions records when a Node.js Lambda task throws. */
-const lambdaCause = (errorType: string, errorMessage: string) =>
-  JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at checkAlarms (/var/task/index.mjs:1:2)'] });
+const lambdaCause = (errorType: string, errorMessage: string) => JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at checkAlarms (/var/task/index.mjs:1:2)'] });
 
 describe('rollbackReason', () => {
   it.each<[string, StateError | undefined, string]>([

@@ -183,7 +183,7 @@ describe('imageUri', () => {
     ['us-gov-west-1', 'amazonaws.com'],
     ['us-iso-east-1', 'c2s.ic.gov'],
     ['us-isob-east-1', 'sc2s.sgov.gov'],
-  ])('uses the partition\'s DNS suffix in %s', (region, suffix) => {
+  ])("uses the partition's DNS suffix in %s", (region, suffix) => {
     expect(imageUri('123456789012', region, 'checkout', DIGEST)).toBe(`123456789012.dkr.ecr.${region}.${suffix}/checkout@${DIGEST}`);
   });
 });

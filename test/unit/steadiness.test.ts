@@ -51,11 +51,7 @@ describe('steadiness', () => {
       }),
       '2 deployments (old tasks still draining)',
     ],
-    [
-      'the PRIMARY deployment IN_PROGRESS',
-      service({ runningCount: 1, deployments: [deployment({ rolloutState: 'IN_PROGRESS', runningCount: 1 })] }),
-      'deployment in progress (1/3 running)',
-    ],
+    ['the PRIMARY deployment IN_PROGRESS', service({ runningCount: 1, deployments: [deployment({ rolloutState: 'IN_PROGRESS', runningCount: 1 })] }), 'deployment in progress (1/3 running)'],
     ['fewer tasks running than desired', service({ runningCount: 2 }), '2/3 tasks running'],
     // 0 >= 0 is not steady: traffic shifted there would find no task.
     [

@@ -127,7 +127,11 @@ describe('renderStatus', () => {
 
   it.each([
     ['deploying', { state: 'Check new tasks are steady', newSlot: 'green' as const }, 'deploying to green: waiting for the new tasks to be steady'],
-    ['paused', { stepIndex: 2, newSlot: 'green' as const, wait: { kind: 'hold' as const, since: ago(30) }, pause: { by: '<@U1>', at: ago(40) } }, 'step 3/7 Shift 25% to green: paused by <@U1>, holding'],
+    [
+      'paused',
+      { stepIndex: 2, newSlot: 'green' as const, wait: { kind: 'hold' as const, since: ago(30) }, pause: { by: '<@U1>', at: ago(40) } },
+      'step 3/7 Shift 25% to green: paused by <@U1>, holding',
+    ],
     ['aborting', { stepIndex: 1, abort: { error: 'AlarmFired', reason: 'alarm checkout-5xx in ALARM', at: ago(1) } }, 'aborting: alarm checkout-5xx in ALARM'],
     ['finalizing', { stepIndex: 7 }, 'all steps done: finalizing'],
   ])('says what the rollout is doing when %s', (_case, active, text) => {
@@ -189,7 +193,13 @@ describe('watchStep', () => {
   });
 
   it('ends with the followed rollout when a newer one takes the lock', () => {
-    const next = status({ active: { rolloutId: 'checkout-next', startedAt: AT }, recent: [{ rolloutId: 'checkout-next', outcome: 'RUNNING', startedAt: AT }, { rolloutId: ROLLOUT, outcome: 'ROLLED_BACK', startedAt: ago(60) }] });
+    const next = status({
+      active: { rolloutId: 'checkout-next', startedAt: AT },
+      recent: [
+        { rolloutId: 'checkout-next', outcome: 'RUNNING', startedAt: AT },
+        { rolloutId: ROLLOUT, outcome: 'ROLLED_BACK', startedAt: ago(60) },
+      ],
+    });
 
     expect(watchStep({ rolloutId: ROLLOUT }, next, false)).toMatchObject({ done: true, exitCode: 1, view: { ended: { rolloutId: ROLLOUT } } });
   });
@@ -237,10 +247,16 @@ describe('watch', () => {
   it('gives up with 2 after its timeout', async () => {
     let reads = 0;
 
-    const code = await watch({ read: async () => {
+    const code = await watch({
+      read: async () => {
         reads++;
         return running(1);
-      }, show: () => {}, intervalMs: 1000, timeoutMs: 10_000, ...clock() });
+      },
+      show: () => {},
+      intervalMs: 1000,
+      timeoutMs: 10_000,
+      ...clock(),
+    });
 
     expect(code).toBe(2);
     expect(reads).toBe(11); // t = 0, 1 s, …, 10 s

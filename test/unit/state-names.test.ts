@@ -35,4 +35,12 @@ describe('retries of Lambda itself', () => {
 
     expect(retried.has('States.ALL') ? [] : LAMBDA_TRANSIENT.filter((e) => !retried.has(e))).toEqual([]);
   });
+
+  it.each(Object.entries(states).filter(([, s]) => s.Type === 'Task'))('%s retries a function that ran out of its time, as after a crash', (_name, state) => {
+    const retried = new Set((state.Retry ?? []).flatMap((r) => r.ErrorEquals));
+
+    // Lambda's own time-out (Sandbox.Timedout), and middy's early one just before it (TimeoutError): the step
+    // is idempotent under its fence, and a late write of the attempt that ran out is the one its retry makes.
+    expect(retried.has('States.ALL') ? [] : ['Sandbox.Timedout', 'TimeoutError'].filter((e) => !retried.has(e))).toEqual([]);
+  });
 });

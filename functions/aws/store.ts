@@ -13,7 +13,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
-import { ACTIVE_INDEX } from '../core/table';
+import { ACTIVE_INDEX, HOLDER_FIELDS } from '../core/table';
 
 export { ACTIVE_INDEX };
 const LOCK_SK = 'lock';
@@ -47,30 +47,6 @@ const EARLIER_OUTCOMES: Readonly<Record<string, readonly string[]>> = {
   RUNNING: ['RUNNING'],
   SUCCEEDED: ['RUNNING', 'SUCCEEDED'],
 };
-
-/** The holder's fields: removed on release, while the generation and the last lease stay. */
-const HOLDER_FIELDS = [
-  'rolloutId',
-  'activeKey',
-  'executionArn',
-  'startedAt',
-  'alarms',
-  'abort',
-  'taskToken',
-  'wait',
-  'pause',
-  'stepIndex',
-  'weights',
-  'newSlot',
-  'idleService',
-  'target',
-  'push',
-  'image',
-  'thread',
-  'role',
-  'recovers',
-  'fallback',
-] as const;
 
 /**
  * An invocation's open lease is an attribute of the lock item: `lease#<writer>` = `{ generation, until }`.

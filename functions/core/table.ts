@@ -9,3 +9,27 @@ export const ACTIVE_INDEX = 'active';
 
 /** The table's TTL attribute (Unix seconds): request-ledger items expire by it. */
 export const EXPIRES_AT_ATTRIBUTE = 'expiresAt';
+
+/** The holder's fields: removed on release, while the generation and the last lease stay. */
+export const HOLDER_FIELDS = [
+  'rolloutId',
+  'activeKey',
+  'executionArn',
+  'startedAt',
+  'alarms',
+  'abort',
+  'taskToken',
+  'wait',
+  'pause',
+  'stepIndex',
+  'weights',
+  'newSlot',
+  'idleService',
+  'target',
+  'push',
+  'image',
+  'thread',
+  'role',
+  'recovers',
+  'fallback',
+] as const;

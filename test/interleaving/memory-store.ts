@@ -17,35 +17,12 @@
  * holds a reference into the store.
  */
 import type { AbortFence, CommandRecord, FenceRequest, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
+import { HOLDER_FIELDS } from '../../functions/core/table';
 
 type Item = Record<string, unknown>;
 
 /** An invocation's open lease: the lock item's attribute `lease#<writer>` = `{ generation, until }`. */
 const LEASE_PREFIX = 'lease#';
-
-/** The holder's fields, as `functions/aws/store.ts` lists them. */
-const HOLDER_FIELDS = [
-  'rolloutId',
-  'activeKey',
-  'executionArn',
-  'startedAt',
-  'alarms',
-  'abort',
-  'taskToken',
-  'wait',
-  'pause',
-  'stepIndex',
-  'weights',
-  'newSlot',
-  'idleService',
-  'target',
-  'push',
-  'image',
-  'thread',
-  'role',
-  'recovers',
-  'fallback',
-] as const;
 
 const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 

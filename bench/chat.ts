@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsEcs } from '../functions/aws/ecs';
 import { awsStore } from '../functions/aws/store';
 import { awsTraffic } from '../functions/aws/traffic';
@@ -211,6 +211,12 @@ async function seedCompletedRollout(env: DemoEnvironment, trial: number): Promis
     { targetGroupArn: service.slots.blue.targetGroupArn, weight: 0 },
     { targetGroupArn: service.slots.green.targetGroupArn, weight: 100 },
   ]);
+  // ECS registers the warm old slot's tasks in its target group (moto does not); the restore checks that they
+  // are healthy before it moves the traffic (moto reports a registered IP target healthy).
+  const elb = new ElasticLoadBalancingV2Client(cfg);
+  const targets = Array.from({ length: DEMO.desiredCount }, (_, i) => ({ Id: `10.0.1.${10 + i}`, Port: 8080 }));
+  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: service.slots.blue.targetGroupArn, Targets: targets }));
+  elb.destroy();
   const now = new Date();
   await store.putHistory({
     service: service.name,

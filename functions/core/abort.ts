@@ -45,7 +45,7 @@ export type AbortErrorName = typeof ErrorName.AlarmFired | typeof ErrorName.Roll
  * meanwhile). With `oneHop`, and once Prepare has recorded the rollout's fallback, the listener is put back
  * on the retained slot before this returns: the abort's write proves the generation (and leases this
  * invocation, so no later owner writes before it is done), the listener's actions are read beside it, and
- * the weights are set beside the task's failure. A failed listener write is logged, not thrown (its lease is
+ * the weights are set, then the task is failed. A failed listener write is logged, not thrown (its lease is
  * left to run out): the state machine's rollback writes the same weights again.
  */
 export async function abortRollout(
@@ -77,8 +77,8 @@ export async function abortRollout(
 
 /**
  * The alarm path's one hop without reading the locks first: one write per service that watches the alarm
- * (see {@link LockStore.abortWatching}), the listener read beside it, then the listener written beside the
- * task's failure: two calls one after the other before the traffic is back. A service whose lock the write
+ * (see {@link LockStore.abortWatching}), the listener read beside it, then the listener written, then the
+ * task failed: two calls one after the other before the traffic is back. A service whose lock the write
  * does not match (no rollout in flight, another alarm, a restore or recovery holding it, or a rollout before
  * Prepare recorded its fallback) goes through {@link abortRollout} with the lock as it is, when that lock
  * watches the alarm. Undefined: no rollout in flight on this service watches it.
@@ -106,7 +106,7 @@ export async function abortWatching(
 const newWriter = (subject: string, now: Date) => new Writer(`abort-${subject}-${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`);
 const leaseEnd = (now: Date, oneHop: OneHopDeps) => new Date(now.getTime() + (oneHop.leaseMs ?? DEFAULT_LEASE_MS)).toISOString();
 
-/** After the abort's fencing write: the listener back on the retained slot, beside the task's failure. */
+/** After the abort's fencing write: the listener back on the retained slot, then the task's failure. */
 async function restoreAndResume(
   lock: LockRecord,
   fallback: Fallback,
@@ -119,19 +119,18 @@ async function restoreAndResume(
 ): Promise<Aborted> {
   // The abort's write opened this invocation's lease: closed with the others when it ends cleanly.
   if (!writer.fenced.has(lock.service)) writer.fenced.set(lock.service, []);
-  const [restored, resumed] = await Promise.all([
-    oneHop.traffic.setWeights(fallback.listenerArn, fallback.weights, read).then(
-      () => true,
-      (failure: unknown) => {
-        // The write may still land: its lease stays open (it runs out) so no later owner writes before it.
-        writer.fenced.delete(lock.service);
-        oneHop.log.warn('abort: traffic not restored at once; the rollback restores it', { service: lock.service, rolloutId: lock.rolloutId, error: describeError(failure).message });
-        return false;
-      },
-    ),
-    resume(lock, error, reason, deps),
-  ]);
-  return { lock, resumed, restored };
+  // The listener first, then the task: the rollback the state machine starts writes the same weights, and
+  // it should find them written rather than race this write (on AWS it waits for a cold start anyway).
+  const restored = await oneHop.traffic.setWeights(fallback.listenerArn, fallback.weights, read).then(
+    () => true,
+    (failure: unknown) => {
+      // The write may still land: its lease stays open (it runs out) so no later owner writes before it.
+      writer.fenced.delete(lock.service);
+      oneHop.log.warn('abort: traffic not restored at once; the rollback restores it', { service: lock.service, rolloutId: lock.rolloutId, error: describeError(failure).message });
+      return false;
+    },
+  );
+  return { lock, resumed: await resume(lock, error, reason, deps), restored };
 }
 
 /** Fails the waiting task token, if any, with the first recorded reason. */

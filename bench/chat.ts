@@ -205,7 +205,7 @@ async function seedCompletedRollout(env: DemoEnvironment, trial: number): Promis
   const { service } = env;
   const ecs = awsEcs(new ECSClient(cfg));
   const traffic = awsTraffic(new ElasticLoadBalancingV2Client(cfg));
-  const store = awsStore(env.tableName, new DynamoDBClient(cfg));
+  const store = awsStore(env.tableName, new DynamoDBClient(clientConfig(env.dynamodbEndpoint)));
   await ecs.updateService(service.cluster, service.slots.green.serviceName, { taskDefinition: env.initialTaskDefinitionArn, desiredCount: DEMO.desiredCount });
   await traffic.setWeights(service.listenerArn, [
     { targetGroupArn: service.slots.blue.targetGroupArn, weight: 0 },
@@ -252,7 +252,7 @@ export async function runChat(options: ChatOptions): Promise<ChatResult> {
   const outRoot = join(ROOT, 'node_modules', '.cache', 'cutover-bench-chat');
   mkdirSync(outRoot, { recursive: true });
   const { file } = await bundle('chat', 'bundled', outRoot);
-  const env = await provision(options.emulator.endpoint, { name: 'chatbench' });
+  const env = await provision(options.emulator, { name: 'chatbench' });
   const signingSecret = `bench-signing-secret-${Date.now()}`;
   const sm = new SecretsManagerClient(clientConfig(options.emulator.endpoint));
   const secret = await sm.send(new CreateSecretCommand({ Name: `cutover/bench-chat-${Date.now()}`, SecretString: signingSecret }));
@@ -270,6 +270,7 @@ export async function runChat(options: ChatOptions): Promise<ChatResult> {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL: options.emulator.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.emulator.dynamodbEndpoint,
       AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_LAMBDA_FUNCTION_NAME: 'cutover-chat',

@@ -138,7 +138,7 @@ export async function localUp(opts: { port: number; timeScale: number }): Promis
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`local Cutover at ${server.info.url} (emulator ${runtime.emulator.endpoint}); ${runtime.env.service.name}: blue live, green idle`);
+  console.log(`local Cutover at ${server.info.url} (emulator ${runtime.emulator.endpoint}, DynamoDB ${runtime.emulator.dynamodbEndpoint}); ${runtime.env.service.name}: blue live, green idle`);
   console.log('in another terminal:');
   console.log('  npx cutover local push v2                                  # push an image: a rollout starts');
   console.log('  npx cutover status checkout --watch --local --wait-start 30s   # follow it to its end');

@@ -40,8 +40,18 @@ export function clientConfig(endpoint: string) {
   };
 }
 
+/** Where the emulator answers: one endpoint, or the moto_server started here with DynamoDB apart. */
+export type EmulatorEndpoints = string | { readonly endpoint: string; readonly dynamodbEndpoint?: string };
+
+/** The endpoint of every service but DynamoDB, and DynamoDB's. */
+export function endpointsOf(at: EmulatorEndpoints): { endpoint: string; dynamodbEndpoint: string } {
+  return typeof at === 'string' ? { endpoint: at, dynamodbEndpoint: at } : { endpoint: at.endpoint, dynamodbEndpoint: at.dynamodbEndpoint ?? at.endpoint };
+}
+
 export interface DemoEnvironment {
   readonly endpoint: string;
+  /** Where the lock table is (see `Emulator.dynamodbEndpoint`). */
+  readonly dynamodbEndpoint: string;
   readonly service: ServiceConfig;
   readonly tableName: string;
   /** Image URI (pinned to its digest) the live revision runs. */
@@ -105,15 +115,16 @@ export interface ProvisionOptions {
   readonly name?: string;
 }
 
-/** Creates the demo environment on the emulator at `endpoint`. */
-export async function provision(endpoint: string, options: ProvisionOptions = {}): Promise<DemoEnvironment> {
+/** Creates the demo environment on the emulator at `at`. */
+export async function provision(at: EmulatorEndpoints, options: ProvisionOptions = {}): Promise<DemoEnvironment> {
+  const { endpoint, dynamodbEndpoint } = endpointsOf(at);
   const cfg = clientConfig(endpoint);
   const ec2 = new EC2Client(cfg);
   const elb = new ElasticLoadBalancingV2Client(cfg);
   const ecr = new ECRClient(cfg);
   const ecs = new ECSClient(cfg);
   const cw = new CloudWatchClient(cfg);
-  const ddb = new DynamoDBClient(cfg);
+  const ddb = new DynamoDBClient(clientConfig(dynamodbEndpoint));
   const name = options.name ?? DEMO.service;
   const repository = options.service?.repository ?? (name === DEMO.service ? DEMO.repository : name);
   // The alarms that exist; the service may be configured to watch others (a typo, for pre-flight to catch).
@@ -310,7 +321,7 @@ export async function provision(endpoint: string, options: ProvisionOptions = {}
   } as ServiceConfigInput);
 
   for (const c of [ec2, elb, ecs, cw, ddb]) c.destroy();
-  return { endpoint, service, tableName: DEMO.table, initialImage: initial.uri, initialTaskDefinitionArn: tdArn, pushImage, pushIndex };
+  return { endpoint, dynamodbEndpoint, service, tableName: DEMO.table, initialImage: initial.uri, initialTaskDefinitionArn: tdArn, pushImage, pushIndex };
 }
 
 /**

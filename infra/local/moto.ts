@@ -30,12 +30,21 @@ const DEFAULT_RUNNING_TASKS = 2;
 export interface Emulator {
   /** `http://127.0.0.1:<port>`, or the `AWS_ENDPOINT_URL` given. */
   readonly endpoint: string;
+  /**
+   * Where DynamoDB is served. A moto_server started here serves DynamoDB from a second process: on AWS the
+   * lock table and the load balancer are separate fleets, and in one Python process every lock write would
+   * queue behind the other services' calls for the interpreter. An external emulator:
+   * `AWS_ENDPOINT_URL_DYNAMODB` if set (the SDK's own service-specific variable), else {@link endpoint}.
+   */
+  readonly dynamodbEndpoint: string;
   /** True if this process started it (and so stops it, and may reset it). */
   readonly owned: boolean;
   /** Where it came from: `external` (`AWS_ENDPOINT_URL`), `path` or `venv` (a moto_server started here). */
   readonly source: 'external' | MotoSource;
   /** The moto_server process's id, when this process started it. */
   readonly pid?: number;
+  /** Every moto_server process this process started for it (the main one and DynamoDB's). */
+  readonly pids?: readonly number[];
   /** Clears every resource. Only for an emulator this process started: an external one is refused. */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -317,8 +326,11 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   if (given) {
     progress(`using the emulator at ${given} (AWS_ENDPOINT_URL): not started here, never reset from here`);
     await waitReady(given, () => undefined, readyTimeoutMs);
+    const dynamodbEndpoint = options.endpoint ? given : (process.env.AWS_ENDPOINT_URL_DYNAMODB ?? given);
+    if (dynamodbEndpoint !== given) await waitReady(dynamodbEndpoint, () => undefined, readyTimeoutMs);
     return {
       endpoint: given,
+      dynamodbEndpoint,
       owned: false,
       source: 'external',
       reset: async () => {
@@ -335,10 +347,49 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     if ('reason' in got) throw new MotoNotFoundError(got.reason);
     moto = got.moto;
   }
+  const t0 = Date.now();
+  const started = await Promise.allSettled([
+    startMotoProcess(moto, options, readyTimeoutMs, (port) => progress(`starting moto_server on 127.0.0.1:${port}${moto.source === 'venv' ? ` (from ${PROJECT_VENV})` : ''}…`)),
+    startMotoProcess(moto, options, readyTimeoutMs),
+  ]);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+    throw failed.reason;
+  }
+  const [main, dynamodb] = started.map((s) => (s as PromiseFulfilledResult<MotoProcess>).value) as [MotoProcess, MotoProcess];
+  progress(`moto_server ready in ${Date.now() - t0} ms`);
+  return {
+    endpoint: main.endpoint,
+    dynamodbEndpoint: dynamodb.endpoint,
+    owned: true,
+    source: moto.source,
+    get pid() {
+      return main.pid();
+    },
+    get pids() {
+      return [main.pid(), dynamodb.pid()].filter((p): p is number => p !== undefined);
+    },
+    reset: async () => {
+      await Promise.all([main, dynamodb].map((m) => fetch(`${m.endpoint}/moto-api/reset`, { method: 'POST' })));
+    },
+    stop: async () => {
+      await Promise.all([main.stop(), dynamodb.stop()]);
+    },
+  };
+}
+
+interface MotoProcess {
+  readonly endpoint: string;
+  pid(): number | undefined;
+  stop(): Promise<void>;
+}
+
+/** One moto_server under its watchdog, ready to answer. */
+async function startMotoProcess(moto: { readonly command: string }, options: StartOptions, readyTimeoutMs: number, onPort?: (port: number) => void): Promise<MotoProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  progress(`starting moto_server on 127.0.0.1:${port}${moto.source === 'venv' ? ` (from ${PROJECT_VENV})` : ''}…`);
+  onPort?.(port);
   const child = spawn(process.execPath, ['-e', WATCHDOG, moto.command, '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_PORT: String(port), MOTO_ECS_SERVICE_RUNNING: String(options.runningTasks ?? DEFAULT_RUNNING_TASKS) },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -365,17 +416,9 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     running.delete(child);
     throw new Error(`${(error as Error).message}\n${stderr}`.trim());
   }
-  progress(`moto_server ready in ${Date.now() - t0} ms`);
   return {
     endpoint,
-    owned: true,
-    source: moto.source,
-    get pid() {
-      return pid;
-    },
-    reset: async () => {
-      await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-    },
+    pid: () => pid,
     stop: async () => {
       running.delete(child);
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -20,7 +20,7 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { clientConfig, DEMO } from './environment';
+import { clientConfig, DEMO, endpointsOf, type EmulatorEndpoints } from './environment';
 
 /** What was removed, for a progress line. */
 export interface Removed {
@@ -48,12 +48,13 @@ const absent =
   };
 
 /** Removes the environment `provision(endpoint, { name })` made on this emulator before, if any. */
-export async function removePreviousEnvironment(endpoint: string, name: string = DEMO.service): Promise<Removed> {
+export async function removePreviousEnvironment(at: EmulatorEndpoints, name: string = DEMO.service): Promise<Removed> {
+  const { endpoint, dynamodbEndpoint } = endpointsOf(at);
   const cfg = clientConfig(endpoint);
   const ecs = new ECSClient(cfg);
   const elb = new ElasticLoadBalancingV2Client(cfg);
   const ec2 = new EC2Client(cfg);
-  const ddb = new DynamoDBClient(cfg);
+  const ddb = new DynamoDBClient(clientConfig(dynamodbEndpoint));
   try {
     let services = 0;
     for (const slot of ['blue', 'green']) {

@@ -377,8 +377,8 @@ export class LocalRuntime {
       const environments: DemoEnvironment[] = [];
       for (const p of options.services ?? [{}]) {
         // An emulator we did not start may hold an earlier run's environment: remove that (by its names), never reset it.
-        if (!emulator.owned) await removePreviousEnvironment(emulator.endpoint, p.name);
-        const env = await provision(emulator.endpoint, p);
+        if (!emulator.owned) await removePreviousEnvironment(emulator, p.name);
+        const env = await provision(emulator, p);
         environments.push({
           ...env,
           async pushImage(tag) {
@@ -418,7 +418,7 @@ export class LocalRuntime {
       slackApi = await startLocalSlack();
       const local = slackApi;
       const log = options.log ?? silentLog;
-      const dynamo = sdk(new DynamoDBClient(cfg));
+      const dynamo = sdk(new DynamoDBClient(clientConfig(emulator.dynamodbEndpoint)));
       const ports: LocalPorts = {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,

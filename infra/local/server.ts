@@ -41,6 +41,10 @@ export interface LocalServerInfo {
   readonly slackResponseUrl: string;
   /** The moto_server process it started (none for an emulator given by `AWS_ENDPOINT_URL`). */
   readonly emulatorPid?: number;
+  /** Every moto_server process it started (the main one and DynamoDB's). */
+  readonly emulatorPids?: readonly number[];
+  /** Where DynamoDB is served (`AWS_ENDPOINT_URL_DYNAMODB` for the AWS CLI or an SDK). */
+  readonly dynamodbEmulator: string;
 }
 
 /** No `local up` is running for this directory (no state file, or one left by a process that is gone). */
@@ -243,6 +247,8 @@ export async function serveLocal(
     pid: process.pid,
     slackResponseUrl: runtime.slackApi.responseUrl,
     emulatorPid: runtime.emulator.pid,
+    emulatorPids: runtime.emulator.pids,
+    dynamodbEmulator: runtime.emulator.dynamodbEndpoint,
   };
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(info, null, 2));

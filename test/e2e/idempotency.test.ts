@@ -18,7 +18,7 @@ const local = useLocalRuntime();
 
 /** Every item of Cutover's table (locks, history, steps, queue, service state), by key. */
 async function tableItems(rt: LocalRuntime): Promise<unknown[]> {
-  const ddb = new DynamoDBClient(clientConfig(rt.emulator.endpoint));
+  const ddb = new DynamoDBClient(clientConfig(rt.emulator.dynamodbEndpoint));
   try {
     const out = await ddb.send(new ScanCommand({ TableName: rt.env.tableName }));
     return (out.Items ?? []).map((item) => unmarshall(item)).sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));

@@ -59,20 +59,22 @@ describe('cutover local up, killed hard', () => {
   it('leaves no moto_server behind, and the next local up replaces its stale state file', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cutover-kill-'));
     const first = await localUp(cwd);
-    const motoPid = first.info.emulatorPid!;
-    expect(processAlive(motoPid)).toBe(true);
+    const motoPids = first.info.emulatorPids!;
+    expect(motoPids).toHaveLength(2);
+    expect(motoPids).toContain(first.info.emulatorPid);
+    expect(motoPids.every(processAlive)).toBe(true);
 
     process.kill(first.info.pid, 'SIGKILL');
     await until(() => !processAlive(first.info.pid), 30_000, 50);
-    // The watchdog sees its pipe from local up close and stops moto.
-    await until(() => !processAlive(motoPid), 30_000, 50);
+    // The watchdogs see their pipes from local up close and stop moto (both processes).
+    await until(() => !motoPids.some(processAlive), 30_000, 50);
     await exited(first.up);
 
     expect(existsSync(join(cwd, '.cutover/local.json'))).toBe(true);
     const second = await localUp(cwd);
     try {
       expect(second.info.pid).not.toBe(first.info.pid);
-      expect(processAlive(second.info.emulatorPid!)).toBe(true);
+      expect(second.info.emulatorPids!.every(processAlive)).toBe(true);
       const status = await cli(cwd, 'status', 'checkout', '--local');
       expect(status.code).toBe(0);
     } finally {
@@ -80,7 +82,7 @@ describe('cutover local up, killed hard', () => {
       second.up.kill('SIGINT');
       await done;
     }
-    await until(() => !processAlive(second.info.emulatorPid!), 30_000, 50);
+    await until(() => !second.info.emulatorPids!.some(processAlive), 30_000, 50);
     expect(existsSync(join(cwd, '.cutover/local.json'))).toBe(false);
   });
 });

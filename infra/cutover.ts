@@ -38,6 +38,9 @@ import { Construct } from 'constructs';
 import { ACTIVE_INDEX, EXPIRES_AT_ATTRIBUTE } from '../functions/core/table';
 import type { ChatAccess, ConcurrencyPolicy, ScanSeverity, ScanTimeoutAction } from '../functions/core/config';
 import type { CanaryPlan } from '../functions/core/plan';
+import type { HookStage, HookTimeoutAction } from '../functions/core/hooks';
+import type { AnalysisConfig } from '../functions/core/analysis';
+import type { TestTrafficConfig } from '../functions/core/test-cohort';
 import { RECONCILE_TIMEOUT_MS } from '../functions/core/ownership';
 import { WATCHERS_VARIABLE, watchersOf } from '../functions/core/watchers';
 import { rolloutDashboard } from './dashboard';
@@ -173,6 +176,63 @@ export interface CutoverServiceProps {
    * @default false
    */
   readonly adoptDrift?: boolean;
+  /**
+   * Lifecycle hooks: Lambda functions run at named stages of every rollout of this service (after the new
+   * tasks are steady, after test traffic, before and after each weight change, after 100%, on rollback),
+   * each on a task token: no polling while a hook works. The state machine may invoke them; each given
+   * as a function (not an ARN) may answer on this state machine's tokens (SendTaskSuccess/Failure).
+   * @default - no hooks
+   * @example
+   * hooks: { afterSteady: { functions: [smokeTest], timeout: Duration.minutes(5) }, onRollback: { functions: [revertMigration] } }
+   */
+  readonly hooks?: CutoverHooksProps;
+  /**
+   * Canary-vs-stable analysis: while the canary takes traffic, rollout-scoped CloudWatch metric-math alarms
+   * compare the new slot's target group with the old slot's in the same window (5xx rate, p99 response time,
+   * your own checks). CloudWatch evaluates them; one going to ALARM rolls back through the alarm path, with
+   * the numbers in the reason. At a bake's end with too few requests on the canary to judge, `onInconclusive`
+   * decides (pause for a human, extend the bake, or roll back; never pass). `dryRun` only records.
+   * @default - no analysis (only the service's own alarms are watched)
+   * @example
+   * analysis: { errorRate: { maxIncreasePoints: 1 }, latencyP99: { maxIncreaseMs: 200 }, minRequests: 100 }
+   */
+  readonly analysis?: CutoverAnalysisProps;
+  /**
+   * Test traffic before production: once the new tasks are steady, an ALB listener rule sends the requests
+   * carrying `header` (any of its values) and/or coming from `sourceCidrs` to the new slot, while production
+   * stays 100% on the old one; the rule is removed before the first production weight (or before the
+   * `setWeight` step at `untilStep`), and on success, rollback and recovery. It takes the highest free priority
+   * on the service's listener (below the production rule's in listener-rule mode), or on `listenerArn`.
+   * @default - no test cohort
+   * @example
+   * testTraffic: { header: { name: 'X-Cutover-Cohort', values: ['test'] } }
+   */
+  readonly testTraffic?: TestTrafficConfig;
+}
+
+/** The canary analysis of a service (see `functions/core/analysis.ts`); the period as a Duration. */
+export type CutoverAnalysisProps = Omit<AnalysisConfig, 'periodSeconds'> & {
+  /** One evaluation period: a multiple of a minute (ALB publishes per minute). @default Duration.minutes(1) */
+  readonly period?: Duration;
+};
+
+/** A service's lifecycle hooks, by stage (see `functions/core/hooks.ts` for the stages). */
+export type CutoverHooksProps = Partial<Record<HookStage, CutoverHookProps>>;
+
+/** The hooks of one stage. */
+export interface CutoverHookProps {
+  /** The functions, run one after the other: functions of this app, or ARNs (these get no grant to answer). */
+  readonly functions: ReadonlyArray<lambda.IFunction | string>;
+  /**
+   * How long each function may take, from its first invocation to its answer.
+   * @default Duration.minutes(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * What happens when a function has not answered by its timeout: `rollback`, or `continue` (recorded).
+   * @default 'rollback'
+   */
+  readonly onTimeout?: HookTimeoutAction;
 }
 
 /** Properties of {@link Cutover}. */
@@ -351,7 +411,7 @@ export class Cutover extends Construct {
     this.stateMachineArnString = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.stateMachine = rolloutStateMachine(this, { functions, stateMachineName: this.stateMachineName, logRetention });
 
-    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
+    for (const name of ['start', 'alarm', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'hook'] as const) functions[name].addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);
     const servicesJson = stack.toJsonString(services.map((s) => s.config));
     for (const name of ['start', 'reconcile', 'release'] as const) functions[name].addEnvironment('CUTOVER_SERVICES', servicesJson);
     functions.release.addEnvironment('STATE_MACHINE_ARN', this.stateMachineArnString);

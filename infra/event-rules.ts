@@ -12,6 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { alarmEventPattern, ecrScanPattern, ecsFailurePattern, executionEndedPattern, inspectorScanPattern, pushEventPattern, type EventPattern } from './rules';
 import type { ServiceRefs } from './service-wiring';
+import { analysisAlarmPrefix } from '../functions/core/analysis';
 
 /** The shared pattern (the local bus uses the same one) in CDK's shape: `detail-type` is `detailType` there. */
 export function cdkPattern(pattern: EventPattern): events.EventPattern {
@@ -66,7 +67,13 @@ export function eventRules(
   }
   const alarmRule = new events.Rule(scope, 'AlarmRule', {
     description: 'Cutover: a watched alarm going to ALARM aborts the rollouts that watch it',
-    eventPattern: cdkPattern(alarmEventPattern(services.flatMap((s) => s.props.alarms.map((a) => a.alarmName)))),
+    eventPattern: cdkPattern(
+      alarmEventPattern(
+        services.flatMap((s) => (s.props.alarms ?? []).map((a) => a.alarmName)),
+        // Each analysed service's comparison alarms: created and deleted per rollout, so matched by prefix.
+        services.flatMap((s) => (s.config.analysis ? [analysisAlarmPrefix(s.config.name)] : [])),
+      ),
+    ),
     targets: [target(functions.alarm)],
   });
   const ecsFailureRule = new events.Rule(scope, 'EcsFailureRule', {

@@ -24,6 +24,8 @@ export const CUTOVER_FUNCTIONS = [
   // task-definition change released through the canary.
   'live-state',
   'release',
+  // Lifecycle hooks: invokes the user's hook functions on a task token, records their outcomes.
+  'hook',
 ] as const;
 
 /** Name of one of Cutover's functions (its folder under `functions/`). */
@@ -39,4 +41,4 @@ export const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, c
 export const REACTION_FUNCTIONS = ['alarm', 'rollback'] as const;
 
 /** The functions that post rollout messages (functions/aws/slack-notifier.ts). */
-export const NOTIFYING_FUNCTIONS = ['prepare', 'check-alarms', 'shift', 'finalize', 'retire', 'rollback', 'reconcile'] as const;
+export const NOTIFYING_FUNCTIONS = ['prepare', 'check-alarms', 'shift', 'finalize', 'retire', 'rollback', 'reconcile', 'hook'] as const;

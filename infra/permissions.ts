@@ -2,7 +2,7 @@
  * Least privilege for the construct's functions: each gets the actions its ports call, on the ARNs in the
  * props; the few actions AWS cannot scope are named and acknowledged for cdk-nag one by one.
  */
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Fn, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ACTIVE_INDEX } from '../functions/core/table';
+import { analysisAlarmPrefix } from '../functions/core/analysis';
+import { listenerOfRule } from '../functions/core/test-cohort';
 import { CUTOVER_FUNCTIONS, type CoreFunctionName, type CutoverFunctionName } from './functions';
 import type { ServiceRefs } from './service-wiring';
 
@@ -34,14 +36,44 @@ export const UNSCOPABLE_ACTIONS = {
    * it; aws-cdk's own custom resources had to do the same). It only reads alarm states.
    */
   describeAlarms: 'cloudwatch:DescribeAlarms',
+  /** The canary's request count at a bake's end (canary analysis). */
+  getMetricData: 'cloudwatch:GetMetricData',
   /** Enhanced-scanning findings, read through ECR's DescribeImageScanFindings (Inspector has no resource scope for them). */
   listInspectorFindings: 'inspector2:ListFindings',
+  /** The tags of a listener's rules: which one is a rollout's test cohort rule. */
+  describeTags: 'elasticloadbalancing:DescribeTags',
 } as const;
 
 /** The X-Ray actions Lambda's active tracing adds on `*` (they have no resource type). */
 const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 const ELB_DESCRIBE = [UNSCOPABLE_ACTIONS.describeListeners, UNSCOPABLE_ACTIONS.describeRules];
+
+/**
+ * The listener a service's test cohort rule goes on: `testTraffic.listenerArn`, else the service's listener,
+ * or the listener of its listener rule (derived in CloudFormation when the rule's ARN is a token).
+ */
+function testListenerArn(s: ServiceRefs): string {
+  const configured = s.config.testTraffic?.listenerArn;
+  if (configured) return configured;
+  if (!s.usesRule) return s.trafficArn;
+  if (!Token.isUnresolved(s.trafficArn)) return listenerOfRule(s.trafficArn);
+  // arn:…:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id> → arn:…:listener/app/<lb>/<lb-id>/<listener-id>
+  const path = Fn.split('/', s.trafficArn);
+  const head = Fn.select(0, Fn.split(':listener-rule/', s.trafficArn));
+  const ids = Fn.join(
+    '/',
+    [1, 2, 3, 4].map((i) => Fn.select(i, path)),
+  );
+  return Fn.join('', [head, ':listener/', ids]);
+}
+
+/** The ARNs of a listener's rules: `arn:…:listener/app/…` → `arn:…:listener-rule/app/…/*`. */
+function rulesOfListener(listenerArn: string): string {
+  if (!Token.isUnresolved(listenerArn)) return `${listenerArn.replace(':listener/', ':listener-rule/')}/*`;
+  const [head, tail] = [Fn.select(0, Fn.split(':listener/', listenerArn)), Fn.select(1, Fn.split(':listener/', listenerArn))];
+  return Fn.join('', [head, ':listener-rule/', tail, '/*']);
+}
 
 /** DynamoDB item actions each function's store calls need (see functions/aws/store.ts). */
 export const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]>> = {
@@ -60,7 +92,8 @@ export const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]
   shift: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
   // Wait tokens on the lock; a queued push's entry.
   bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  alarm: ['dynamodb:UpdateItem'],
+  // GetItem and PutItem: a dry-run canary analysis's verdict, recorded as a step of its rollout.
+  alarm: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   // History, the service's state (drift reference), the lock, and the queue to wake the next push.
   finalize: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
   // The scale-down takes the lock, reads the service state, fences and releases; a restore (the committed
@@ -76,6 +109,8 @@ export const TABLE_ACCESS: Partial<Record<CutoverFunctionName, readonly string[]
   // a rollback after completion takes and releases the lock; PutItem also claims each signed request once
   // (functions/aws/request-ledger.ts).
   chat: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+  // A hook's task token on the lock (as a bake's); its outcome appended to the rollout's history record.
+  hook: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
 };
 
 /**
@@ -167,6 +202,47 @@ export function grantLeastPrivilege(scope: Construct, parts: AccessParts, tracin
   allow('check-alarms', [UNSCOPABLE_ACTIONS.describeTaskDefinition], ['*']);
   allow('check-alarms', [UNSCOPABLE_ACTIONS.describeTargetHealth], ['*']);
 
+  // Canary analysis: the comparison alarms of each analysed service's rollouts (named under its prefix) are
+  // created by shift and deleted by whoever ends the canary; check-alarms reads them and the canary's request
+  // count at a bake's end (GetMetricData has no resource scope).
+  const analysed = parts.services.filter((s) => s.config.analysis);
+  const comparisonAlarmArns = analysed.map((s) =>
+    stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${analysisAlarmPrefix(s.config.name)}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+  );
+  allow('shift', ['cloudwatch:PutMetricAlarm', 'cloudwatch:TagResource'], comparisonAlarmArns);
+  for (const name of ['finalize', 'rollback', 'reconcile', 'prepare', 'chat'] as const) {
+    allow(name, ['cloudwatch:DeleteAlarms'], comparisonAlarmArns);
+    if (analysed.length) allow(name, [UNSCOPABLE_ACTIONS.describeAlarms], ['*']);
+  }
+  if (analysed.length) allow('check-alarms', [UNSCOPABLE_ACTIONS.getMetricData], ['*']);
+
+  // Test cohort: check-steady creates the tagged rule on the test listener (tags in the same call need AddTags
+  // on the new rule); whoever ends the cohort (shift, finalize, rollback, a recovery) finds it by its tags and
+  // deletes it. Scoped to the test listeners and their rules.
+  const cohorts = parts.services.filter((s) => s.config.testTraffic);
+  const testListeners = unique(cohorts.map((s) => testListenerArn(s)));
+  const testRules = testListeners.map(rulesOfListener);
+  allow('check-steady', ['elasticloadbalancing:CreateRule'], testListeners);
+  allow('check-steady', ['elasticloadbalancing:AddTags'], testRules, { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } });
+  if (cohorts.length) {
+    // The fence before CreateRule, and the rule's record on the lock.
+    allow('check-steady', ['dynamodb:UpdateItem'], [parts.table.tableArn]);
+    allow('check-steady', [...ELB_DESCRIBE, UNSCOPABLE_ACTIONS.describeTags], ['*']);
+    for (const name of ['shift', 'finalize', 'rollback', 'reconcile', 'prepare', 'chat'] as const) {
+      allow(name, [...ELB_DESCRIBE, UNSCOPABLE_ACTIONS.describeTags], ['*']);
+      allow(name, ['elasticloadbalancing:DeleteRule'], testRules);
+    }
+    for (const name of ['check-steady', 'shift', 'finalize', 'rollback', 'reconcile', 'prepare', 'chat'] as const) {
+      if (!f[name]) continue;
+      for (const arn of testRules) {
+        Validations.of(f[name]!.role!).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(arn))}]`,
+          reason: "The test cohort's rules on the service's test listener only: a rule's ARN is known once CreateRule made it.",
+        });
+      }
+    }
+  }
+
   // Register: clone the live revision, register the clone with its tags, pass the same roles on.
   allow('register', [UNSCOPABLE_ACTIONS.describeTaskDefinition, UNSCOPABLE_ACTIONS.registerTaskDefinition], ['*']);
   const familyArns = families.map((family) => stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${family}:*` }));
@@ -201,7 +277,14 @@ export function grantLeastPrivilege(scope: Construct, parts: AccessParts, tracin
   // Turns: prepare aborts a superseded rollout (fails its token) and reads whether a lock's execution has
   // ended; whoever releases a lock wakes the next waiting push. By the fixed ARN: no reference cycle.
   const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
-  for (const name of ['prepare', 'finalize', 'rollback', 'reconcile', 'retire'] as const) allow(name, taskResponse, [parts.stateMachineArn]);
+  for (const name of ['prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'hook'] as const) allow(name, taskResponse, [parts.stateMachineArn]);
+  // Lifecycle hooks: the hook function invokes the users' hook functions (only those configured); each one
+  // given as a function may answer its hook's task token on this state machine.
+  const hooked = parts.services.flatMap((s) => Object.values(s.props.hooks ?? {}).flatMap((h) => h?.functions ?? []));
+  allow('hook', ['lambda:InvokeFunction'], unique(hooked.map((fn) => (typeof fn === 'string' ? fn : fn.functionArn))));
+  for (const fn of hooked) {
+    if (typeof fn !== 'string') fn.addToRolePolicy(new iam.PolicyStatement({ actions: taskResponse, resources: [parts.stateMachineArn] }));
+  }
   const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${parts.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   allow('prepare', ['states:DescribeExecution'], [executions]);
   Validations.of(f.prepare.role!).acknowledge({

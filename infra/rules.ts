@@ -5,9 +5,12 @@
  */
 import { SCAN_EVENT_TYPES } from '../functions/core/scan';
 
-/** An EventBridge event pattern (the subset Cutover uses: exact values, nested objects). */
+/** A value an event pattern allows: exactly this string, or any string starting with `prefix`. */
+export type PatternValue = string | { readonly prefix: string };
+
+/** An EventBridge event pattern (the subset Cutover uses: exact values, prefixes, nested objects). */
 export interface EventPattern {
-  readonly [key: string]: readonly string[] | EventPattern;
+  readonly [key: string]: readonly PatternValue[] | EventPattern;
 }
 
 /** Successful pushes to the given ECR repositories. */
@@ -29,12 +32,12 @@ export function inspectorScanPattern(repositoryArns: readonly string[]): EventPa
   return { source: ['aws.inspector2'], 'detail-type': [SCAN_EVENT_TYPES.inspector], detail: { 'repository-name': [...new Set(repositoryArns)] } };
 }
 
-/** The given alarms going into ALARM. */
-export function alarmEventPattern(alarmNames: readonly string[]): EventPattern {
+/** The given alarms going into ALARM, and any alarm whose name starts with one of `prefixes` (canary analysis). */
+export function alarmEventPattern(alarmNames: readonly string[], prefixes: readonly string[] = []): EventPattern {
   return {
     source: ['aws.cloudwatch'],
     'detail-type': ['CloudWatch Alarm State Change'],
-    detail: { alarmName: [...new Set(alarmNames)], state: { value: ['ALARM'] } },
+    detail: { alarmName: [...new Set(alarmNames), ...[...new Set(prefixes)].map((prefix) => ({ prefix }))], state: { value: ['ALARM'] } },
   };
 }
 
@@ -58,7 +61,7 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
     const actual = e[key];
     if (Array.isArray(expected)) {
       const values = Array.isArray(actual) ? actual : [actual];
-      return values.some((v) => (expected as readonly unknown[]).includes(v));
+      return values.some((v) => (expected as readonly PatternValue[]).some((allowed) => (typeof allowed === 'string' ? allowed === v : typeof v === 'string' && v.startsWith(allowed.prefix))));
     }
     return matchesPattern(expected as EventPattern, actual);
   });

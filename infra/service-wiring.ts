@@ -9,7 +9,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { DEFAULT_SCAN_TIMEOUT_SECONDS, validateServices, type ServiceConfig } from '../functions/core/config';
 import { normalizePlan } from '../functions/core/plan';
-import type { CutoverProps, CutoverServiceProps } from './cutover';
+import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HooksConfig } from '../functions/core/hooks';
+import type { CutoverAnalysisProps, CutoverHooksProps, CutoverProps, CutoverServiceProps } from './cutover';
+import type { AnalysisConfig } from '../functions/core/analysis';
 import { CutoverDefaults } from './defaults';
 import { pascal } from './functions';
 import { handOverLiveState } from './iac-ownership';
@@ -61,7 +63,30 @@ function propPath(problem: string, services: readonly CutoverServiceProps[]): st
     .replace(/^(services\[\d+\])\.timings\.rollbackWindowSeconds/, '$1.rollbackWindow')
     .replace(/^(services\[\d+\])\.timings\.steadyPollSeconds/, '$1.steadyPollInterval')
     .replace(/^(services\[\d+\])\.timings\.steadyMaxChecks/, '$1.steadyMaxChecks')
-    .replace(/^(services\[\d+\])\.imageScan\.timeoutSeconds/, '$1.imageScan.timeout');
+    .replace(/^(services\[\d+\])\.imageScan\.timeoutSeconds/, '$1.imageScan.timeout')
+    .replace(/^(services\[\d+\]\.hooks\.[A-Za-z]+)\.timeoutSeconds/, '$1.timeout');
+}
+
+/** The hook function ARN of a function or an ARN/name as given. */
+export const hookFunctionArn = (fn: lambda.IFunction | string): string => (typeof fn === 'string' ? fn : fn.functionArn);
+
+/** The `analysis` prop as the functions read it: the period in seconds. */
+function analysisConfigOf({ period, ...rest }: CutoverAnalysisProps): AnalysisConfig {
+  return { ...rest, ...(period ? { periodSeconds: period.toSeconds() } : {}) };
+}
+
+/** The `hooks` prop as the functions read it: ARNs, seconds, defaults applied. */
+function hooksConfigOf(hooks: CutoverHooksProps): HooksConfig {
+  return Object.fromEntries(
+    Object.entries(hooks).map(([stage, h]) => [
+      stage,
+      {
+        functions: (h?.functions ?? []).map(hookFunctionArn),
+        timeoutSeconds: h?.timeout ? h.timeout.toSeconds({ integral: false }) : DEFAULT_HOOK_TIMEOUT_SECONDS,
+        onTimeout: h?.onTimeout ?? 'rollback',
+      },
+    ]),
+  ) as HooksConfig;
 }
 
 /** Checks the props with the run-time validators and returns what the rest of the construct needs. */
@@ -113,6 +138,9 @@ export function resolveServices(scope: Construct, props: CutoverProps): ServiceR
         : {}),
       ...(s.keepRevisions !== undefined ? { keepRevisions: s.keepRevisions } : {}),
       ...(s.adoptDrift !== undefined ? { adoptDrift: s.adoptDrift } : {}),
+      ...(s.hooks ? { hooks: hooksConfigOf(s.hooks) } : {}),
+      ...(s.analysis ? { analysis: analysisConfigOf(s.analysis) } : {}),
+      ...(s.testTraffic ? { testTraffic: s.testTraffic } : {}),
     };
     return { props: s, config, trafficArn, usesRule, blue, green, taskDefinition: td.access };
   });

@@ -26,7 +26,7 @@ const functions = readdirSync(join(ROOT, 'functions'))
   .sort();
 
 // Only what this script writes is removed: dist/cli belongs to scripts/build-cli.mjs.
-for (const part of ['assets', 'types', 'index.cjs', 'index.mjs', 'rollout.asl.json']) rmSync(join(DIST, part), { recursive: true, force: true });
+for (const part of ['assets', 'types', 'index.cjs', 'index.mjs', 'hooks.cjs', 'hooks.mjs', 'rollout.asl.json']) rmSync(join(DIST, part), { recursive: true, force: true });
 
 // 1. The Lambda bundles, with the options CDK's NodejsFunction turned the construct's `bundling` into:
 // `--target=node24` (Runtime.NODEJS_24_X), ESM because @middy/core is ESM-only, a `require` for the bundled
@@ -78,6 +78,9 @@ await Promise.all([
     banner: { js: "'use strict';\nconst __cutoverModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   }),
   build({ ...library, format: 'esm', outfile: join(DIST, 'index.mjs') }),
+  // `cutover/hooks`: what a hook author's Lambda imports (completeHook, the event's type). Its own entry, so
+  // a hook's bundle never pulls in aws-cdk-lib; @aws-sdk/client-sfn stays external (Lambda's runtime has it).
+  ...['cjs', 'esm'].map((format) => build({ ...library, entryPoints: [join('functions', 'hook', 'complete-hook.ts')], format, outfile: join(DIST, `hooks.${format === 'cjs' ? 'cjs' : 'mjs'}`) })),
 ]);
 // state-machines/definition.ts reads `./rollout.asl.json` beside itself: beside the bundle, once bundled.
 copyFileSync(join(ROOT, 'state-machines', 'rollout.asl.json'), join(DIST, 'rollout.asl.json'));

@@ -15,11 +15,14 @@ import { abortRollout, abortWatching, type Aborted, type AbortErrorName } from '
 import { ErrorName } from '../core/errors';
 import { parseAlarmChange, parseEcsFailure } from '../core/events';
 import type { Writer } from '../core/lease';
-import type { Clock, Executions, LockRecord, Log, LockStore, Traffic } from '../core/ports';
-import type { Watcher } from '../core/watchers';
+import { analysisRolloutKey, parseAnalysisAlarm } from '../core/analysis';
+import type { Clock, Executions, HistoryStore, LockRecord, Log, LockStore, Notifier, Traffic } from '../core/ports';
+import { slackText } from '../core/slack-text';
+import { watches, type Watcher } from '../core/watchers';
 
 export interface AlarmDeps {
-  readonly store: LockStore;
+  /** Locks; a dry-run analysis's verdict goes into the rollout's steps. */
+  readonly store: LockStore & Pick<HistoryStore, 'putStep'>;
   readonly executions: Executions;
   readonly clock: Clock;
   readonly log: Log;
@@ -33,6 +36,11 @@ export interface AlarmDeps {
    * each watching service with one write and no read before it. @default none: the rollouts in flight are read first
    */
   readonly services?: readonly Watcher[];
+  /**
+   * Where a dry-run analysis's verdict is posted (the rollout's thread). The deployed alarm function has none:
+   * Slack's client would weigh on the reaction path's cold start; the verdict is in the rollout's steps. @default none
+   */
+  readonly notifier?: Notifier;
 }
 
 export interface AbortedRollout {
@@ -46,6 +54,8 @@ export interface AbortedRollout {
 export interface AlarmResult {
   readonly aborted: readonly AbortedRollout[];
   readonly ignored?: string;
+  /** A dry-run canary analysis failed a check: recorded on these rollouts, nothing else done. */
+  readonly dryRun?: ReadonlyArray<{ readonly service: string; readonly rolloutId: string }>;
 }
 
 /** Aborts each rollout, all at once (one service's abort never waits for another's), in one hop when it can. */
@@ -68,6 +78,8 @@ export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmRes
     return { aborted: [], ignored: reason };
   }
   const reason = `alarm ${change.alarmName} in ALARM${change.reason ? `: ${change.reason}` : ''}`;
+  const dryRun = (deps.services ?? []).filter((s) => s.comparisonAlarms?.dryRun && watches(s, change.alarmName) && !s.alarms.includes(change.alarmName));
+  if (dryRun.length) return recordDryRun(dryRun, change.alarmName, reason, deps);
   // One hop, knowing the watchers: each service's lock written at once. Otherwise: read the rollouts in flight first.
   const locks = deps.traffic && deps.services ? undefined : await deps.store.activeLocksWatching(change.alarmName);
   const aborted = locks ? await abortAll(locks, ErrorName.AlarmFired, reason, deps) : await abortWatchers(change.alarmName, reason, deps);
@@ -82,9 +94,36 @@ export async function onAlarm(event: unknown, deps: AlarmDeps): Promise<AlarmRes
 /** The services configured to watch the alarm, each aborted with its own write and no read before it. */
 async function abortWatchers(alarm: string, reason: string, deps: AlarmDeps): Promise<AbortedRollout[]> {
   const oneHop = { traffic: deps.traffic!, log: deps.log, writer: deps.writer, leaseMs: deps.leaseMs };
-  const watchers = (deps.services ?? []).filter((s) => s.alarms.includes(alarm));
+  const watchers = (deps.services ?? []).filter((s) => watches(s, alarm));
   const done = await Promise.all(watchers.map(async (watcher) => reported(await abortWatching(watcher, alarm, ErrorName.AlarmFired, reason, deps, oneHop), ErrorName.AlarmFired, reason, deps)));
   return done.filter((a) => a !== undefined);
+}
+
+/**
+ * A comparison alarm of a dry-run canary analysis: what it would have done is recorded as a step of the rollout
+ * it belongs to (and posted to its thread), and nothing else happens. An alarm of an earlier rollout is ignored.
+ */
+async function recordDryRun(watchers: readonly Watcher[], alarm: string, reason: string, deps: AlarmDeps): Promise<AlarmResult> {
+  const parsed = parseAnalysisAlarm(alarm);
+  const recorded: Array<{ service: string; rolloutId: string }> = [];
+  for (const watcher of watchers) {
+    const lock = await deps.store.getLock(watcher.name);
+    if (!lock || !parsed || parsed.service !== watcher.name || analysisRolloutKey(lock.rolloutId) !== parsed.rolloutId) continue;
+    const decision = `canary analysis (dry run) would roll back now: ${reason}`;
+    await deps.store.putStep({
+      service: watcher.name,
+      rolloutId: lock.rolloutId,
+      index: lock.stepIndex ?? 0,
+      at: deps.clock.now().toISOString(),
+      state: 'Canary analysis (dry run)',
+      weights: lock.weights,
+      decision,
+    });
+    deps.log.warn('canary analysis (dry run) failed a check; nothing done', { service: watcher.name, rolloutId: lock.rolloutId, alarm, reason });
+    await deps.notifier?.post(`*${watcher.name}* ${slackText(decision)}`, lock.thread);
+    recorded.push({ service: watcher.name, rolloutId: lock.rolloutId });
+  }
+  return recorded.length ? { aborted: [], dryRun: recorded } : { aborted: [], ignored: `no rollout in flight has the dry-run comparison alarm ${alarm}` };
 }
 
 /** An abort as the result lists it, logged. */

@@ -5,7 +5,10 @@
  * @see https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-listeners.html#forward-actions
  */
 import {
+  CreateRuleCommand,
+  DeleteRuleCommand,
   DescribeListenersCommand,
+  DescribeTagsCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -13,8 +16,9 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
   type Action,
+  type RuleCondition as AlbCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ForwardView, ListenerActions, TargetHealthView, Traffic } from '../core/ports';
+import type { ForwardView, ListenerActions, RuleCondition, RuleView, TargetHealthView, Traffic } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge, errorName } from './edge';
 
@@ -111,6 +115,66 @@ export function awsTraffic(client: ElasticLoadBalancingV2Client = new ElasticLoa
       return found;
     },
 
+    async describeRules(listenerArn): Promise<RuleView[] | undefined> {
+      const rules: RuleView[] = [];
+      let marker: string | undefined;
+      try {
+        do {
+          const out = await edge('elasticloadbalancing:DescribeRules', () => client.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: 400 })));
+          for (const r of out.Rules ?? []) rules.push(ruleView(r));
+          marker = out.NextMarker;
+        } while (marker);
+      } catch (error) {
+        if (errorName(error) === 'ListenerNotFoundException') return undefined;
+        throw error;
+      }
+      return rules;
+    },
+
+    async ruleTags(arns) {
+      const tags: Record<string, Record<string, string>> = {};
+      // DescribeTags takes at most 20 resources a call.
+      for (let i = 0; i < arns.length; i += 20) {
+        const out = await edge('elasticloadbalancing:DescribeTags', () => client.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) })));
+        for (const d of out.TagDescriptions ?? []) if (d.ResourceArn) tags[d.ResourceArn] = Object.fromEntries((d.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      }
+      return tags;
+    },
+
+    async createRule(rule) {
+      const out = await edge('elasticloadbalancing:CreateRule', () =>
+        client
+          .send(
+            new CreateRuleCommand({
+              ListenerArn: rule.listenerArn,
+              Priority: rule.priority,
+              Conditions: rule.conditions.map(albCondition),
+              Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: rule.targetGroupArn, Weight: 1 }] } }],
+              // Tagged in the same call: a rule never exists untagged, so a retry always finds it.
+              Tags: Object.entries(rule.tags).map(([Key, Value]) => ({ Key, Value })),
+            }),
+          )
+          .catch((error: unknown) => {
+            // Another writer (a second service's rollout on a shared listener) took the priority since the read.
+            if (errorName(error) === 'PriorityInUseException') return undefined;
+            throw error;
+          }),
+      );
+      if (!out) return undefined;
+      const arn = out.Rules?.[0]?.RuleArn;
+      if (!arn) throw new Error(`CreateRule on ${rule.listenerArn} answered no rule ARN`);
+      return arn;
+    },
+
+    async deleteRule(arn) {
+      try {
+        await edge('elasticloadbalancing:DeleteRule', () => client.send(new DeleteRuleCommand({ RuleArn: arn })));
+      } catch (error) {
+        // Already deleted (a retry, or a cleanup that raced another): the end state is the same.
+        if (errorName(error) !== 'RuleNotFoundException') throw error;
+      }
+    },
+
     async targetHealth(arn): Promise<TargetHealthView | undefined> {
       try {
         const out = await edge('elasticloadbalancing:DescribeTargetHealth', () => client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })));
@@ -140,4 +204,35 @@ export function targetHealthView(descriptions: ReadonlyArray<{ readonly TargetHe
     }
   }
   return { healthy, total: descriptions.length, problems: [...others].map(([key, n]) => `${n} ${key}`) };
+}
+
+/** A rule as the core reads it: its priority (`default` for the listener's default rule) and conditions. */
+export function ruleView(rule: { readonly RuleArn?: string; readonly Priority?: string; readonly IsDefault?: boolean; readonly Conditions?: readonly AlbCondition[] }): RuleView {
+  const priority = rule.IsDefault || rule.Priority === 'default' ? 'default' : Number(rule.Priority);
+  return { arn: rule.RuleArn ?? '', priority: Number.isFinite(priority) ? priority : 'default', conditions: (rule.Conditions ?? []).map(conditionView) };
+}
+
+/** An ALB condition as the core reads it; `raw` keeps it exactly, to copy it onto the test rule. */
+export function conditionView(c: AlbCondition): RuleCondition {
+  const field = c.Field ?? '';
+  const values =
+    c.HttpHeaderConfig?.Values ??
+    c.SourceIpConfig?.Values ??
+    c.PathPatternConfig?.Values ??
+    c.HostHeaderConfig?.Values ??
+    c.HttpRequestMethodConfig?.Values ??
+    c.QueryStringConfig?.Values?.map((q) => (q.Key ? `${q.Key}=${q.Value ?? ''}` : (q.Value ?? ''))) ??
+    c.Values ??
+    [];
+  return { field, values: [...values], ...(c.HttpHeaderConfig?.HttpHeaderName ? { headerName: c.HttpHeaderConfig.HttpHeaderName } : {}), raw: c };
+}
+
+/** The core's condition as ALB takes it (a read one exactly as it was read). */
+export function albCondition(c: RuleCondition): AlbCondition {
+  if (c.raw) return c.raw as AlbCondition;
+  if (c.field === 'http-header') return { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: c.headerName, Values: [...c.values] } };
+  if (c.field === 'source-ip') return { Field: 'source-ip', SourceIpConfig: { Values: [...c.values] } };
+  if (c.field === 'path-pattern') return { Field: 'path-pattern', PathPatternConfig: { Values: [...c.values] } };
+  if (c.field === 'host-header') return { Field: 'host-header', HostHeaderConfig: { Values: [...c.values] } };
+  return { Field: c.field, Values: [...c.values] };
 }

@@ -27,6 +27,7 @@ import {
   type RolloutStore,
   type Sleep,
   type Traffic,
+  type AnalysisAlarms,
 } from '../core/ports';
 import { describeStep, formatDuration } from '../core/plan';
 import { liveSlotFromWeights, type Weights } from '../core/rollout';
@@ -35,6 +36,7 @@ import { abortRollout } from '../core/abort';
 import { isDead, recoverService } from '../core/ownership';
 import { slackText } from '../core/slack-text';
 import { readStatus } from '../read/status';
+import { cohortStatusText } from '../core/test-cohort';
 
 export const VERBS = ['status', 'rollback', 'promote', 'pause', 'resume', 'history', 'help'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -77,6 +79,8 @@ export interface CommandDeps {
   readonly leaseMs?: number;
   /** @default real time */
   readonly sleep?: Sleep;
+  /** Deletes a dead rollout's canary analysis alarms when a command recovers its service. @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 export const HELP = [
@@ -155,7 +159,7 @@ async function statusOf(service: ServiceConfig, deps: CommandDeps): Promise<stri
     return (
       `*${service.name}*: rolling out ${active.rolloutId} (started ${ago(active.startedAt, now)})\n` +
       `  step ${Math.min(index + 1, total)}/${total}${step ? ` (${describeStep(step, active.newSlot)})` : ''}: ${waiting}\n` +
-      `  weights: ${w}\n  alarms: ${alarmText}${aborted}${link}`
+      `  weights: ${w}\n${active.testRule ? `  test cohort: ${slackText(cohortStatusText(active.testRule, w))}\n` : ''}  alarms: ${alarmText}${aborted}${link}`
     );
   }
   const [last] = recent.filter((h) => h.outcome !== 'REFUSED');
@@ -318,6 +322,9 @@ async function act(verb: Verb, service: ServiceConfig, args: readonly string[], 
       if (unknown.length) return { reply: { status: 400, text: `promote takes only --full, not "${slackText(unknown.join(' ').slice(0, 40))}"` } };
       if (!lock) return { reply: { status: 409, text: `nothing to promote: no rollout of ${service.name} is in progress` } };
       if (lock.wait?.kind === 'hold') return { reply: { status: 409, text: `${service.name} is paused: /cutover resume ${service.name} first` }, rolloutId: lock.rolloutId };
+      // A lifecycle hook's token is the hook's to answer: a promote must not pass it as succeeded.
+      if (lock.wait?.kind === 'hook')
+        return { reply: { status: 409, text: `nothing to promote: a lifecycle hook of ${service.name} is running (it answers, times out, or a rollback ends it)` }, rolloutId: lock.rolloutId };
       if (!lock.taskToken || !lock.wait)
         return { reply: { status: 409, text: `nothing to promote: ${service.name} is not in a bake or a manual gate right now (run status)` }, rolloutId: lock.rolloutId };
       // The wait's output in the console: who ended it, and how.

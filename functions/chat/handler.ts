@@ -10,6 +10,7 @@ import { awsRequestLedger } from '../aws/request-ledger';
 import { cachedSecret } from '../aws/secrets';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { servicesFromEnv } from '../core/config';
 import { systemClock } from '../core/ports';
 import { awsSelfInvoke } from '../aws/self-invoke';
@@ -40,6 +41,7 @@ export const handler = createHandler(
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
       alarms: awsAlarms(),
       traffic: awsTraffic(),
+      analysis: awsAnalysisAlarms(),
       ecs: awsEcs(),
       clock: systemClock,
       log: powertoolsLog(),

@@ -16,7 +16,9 @@
  */
 import { AlarmFiredError, InvalidInputError, LockLostError, RolloutAbortedError } from '../core/errors';
 import { abortError } from '../core/errors';
-import type { AlarmView, Alarms, Clock, Ecs, Log, LockRecord, LockStore, Notifier, Traffic } from '../core/ports';
+import type { AlarmView, Alarms, AnalysisAlarms, Clock, Ecs, Log, LockRecord, LockStore, Notifier, Traffic } from '../core/ports';
+import { judgeBake, watchedAnalysisAlarms, type BakeJudgement } from '../core/canary-analysis';
+import { MAX_BAKE_EXTENSIONS, resolvedAnalysis } from '../core/analysis';
 import { cannotServe, inactiveRevision, type LiveState, type RolloutState } from '../core/rollout';
 import { holdEscalation, rollbackTargetProblem } from '../core/rollback-target';
 import { slackText } from '../core/slack-text';
@@ -32,6 +34,8 @@ export interface CheckAlarmsDeps {
   readonly log: Log;
   /** Where a hold is escalated (the rollout's thread). @default none */
   readonly notifier?: Notifier;
+  /** The canary's request counts, for the analysis's verdict at a bake's end (services with `analysis`). @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 /** Who the pause of a hold is by, when Cutover holds the rollout itself (not an operator). */
@@ -43,6 +47,8 @@ export interface AlarmCheck {
   readonly paused: boolean;
   /** Why the retained slot cannot take the traffic back (the rollout holds); absent when it can. */
   readonly held?: string;
+  /** The canary analysis could not judge the bake just done: the state machine runs that bake again. */
+  readonly extend?: boolean;
   readonly decision: string;
 }
 
@@ -63,8 +69,13 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
   // The new slot is only held to its count once it was steady; before that, check-steady waits for it.
   const steady = state.steady?.status === 'STEADY';
   const oldSlot = service.slots[live.liveSlot];
+  // While the canary takes part of the traffic, its comparison alarms exist: one in ALARM (its event lost or
+  // late) stops the rollout here as the service's own alarms do.
+  const canaryWeight = state.shift?.weights[live.idleSlot] ?? 0;
+  const inCanary = canaryWeight > 0 && canaryWeight < 100;
+  const comparison = inCanary ? watchedAnalysisAlarms(service, rolloutId) : [];
   const [seen, newService, retained, oldService, oldHealth] = await Promise.all([
-    deps.alarms.describe(service.alarms),
+    deps.alarms.describe([...service.alarms, ...comparison]),
     steady ? deps.ecs.describeService(service.cluster, newSlot.serviceName) : undefined,
     deps.ecs.describeTaskDefinition(live.retainedTaskDefinitionArn),
     deps.ecs.describeService(service.cluster, oldSlot.serviceName),
@@ -93,15 +104,53 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
   const where = index < total ? `before step ${index + 1}/${total}` : 'before finalizing';
   const states = seen.map((a) => `${a.name} ${a.state}`).join(', ');
   const held = rollbackTargetProblem({ slot: live.liveSlot, serviceName: oldSlot.serviceName, retainedTaskDefinitionArn: live.retainedTaskDefinitionArn, service: oldService, health: oldHealth });
-  const pause = await holdIfUnfit(state, lock, held, where, deps);
-  if (!pause) return { alarms: seen, paused: false, decision: `${where}: ${states}` };
+  const judged = inCanary && afterBake(state) && state.shift ? await judgeBake(service, live.idleSlot, { since: new Date(state.shift.at), now: deps.clock.now() }, deps) : undefined;
+  const inconclusive = judged?.verdict === 'inconclusive' ? await onInconclusive(state, lock, judged, deps) : undefined;
+  const verdict = judged ? `; ${judged.text}${inconclusive === 'noted' ? ' (dry run: nothing done)' : inconclusive === 'resumed' ? ' (resumed by an operator: going on)' : ''}` : '';
+  const hold = held ? { reason: held, how: FIX_THEN_RESUME } : inconclusive === 'hold' && judged ? { reason: judged.text, how: DECIDE_WITHOUT_VERDICT } : undefined;
+  const pause = await holdIfUnfit(state, lock, hold, where, deps);
+  if (!pause && inconclusive === 'extend') return { alarms: seen, paused: false, extend: true, decision: `${where}: ${states}${verdict}: the bake runs again` };
+  if (!pause) return { alarms: seen, paused: false, decision: `${where}: ${states}${verdict}` };
   const at = weightsText(lock, live);
-  if (held) {
+  if (hold) {
+    const held = hold.reason;
     const by = pause.by === HELD_BY_CUTOVER ? '' : `; paused by ${pause.by} too`;
     return { alarms: seen, paused: true, held, decision: `${where}: ${states}; ${held}: holding at ${at} until resume${by}` };
   }
   return { alarms: seen, paused: true, decision: `${where}: ${states}; paused by ${pause.by}, holding` };
 }
+
+/** What a human does about a hold: the rollback target's problem is fixed; an inconclusive analysis is decided. */
+const FIX_THEN_RESUME = 'fix the slot, then `/cutover resume {service}` (the check runs again)';
+const DECIDE_WITHOUT_VERDICT = '`/cutover resume {service}` goes on without a verdict';
+
+/** True if the step just done was a bake (the check after it judges the time the canary spent at its weight). */
+function afterBake(state: RolloutState): boolean {
+  const index = state.cursor?.index ?? 0;
+  return index > 0 && state.service.plan.steps[index - 1]?.kind === 'bake';
+}
+
+/**
+ * Too few requests reached the canary during the bake to judge it: the service's policy decides. `rollback`
+ * throws (the rollout rolls back with the counts in the reason); `extend` runs the bake again, up to
+ * {@link MAX_BAKE_EXTENSIONS} times, then asks a human as `pause` does; `pause` holds once per step: after an
+ * operator's resume the same verdict lets it go on. A dry run only notes it.
+ */
+async function onInconclusive(state: RolloutState, lock: LockRecord, judged: BakeJudgement, deps: CheckAlarmsDeps): Promise<'noted' | 'extend' | 'hold' | 'resumed'> {
+  const { service, rolloutId } = state;
+  const policy = resolvedAnalysis(service.analysis!);
+  deps.log.warn('canary analysis inconclusive', { rolloutId, service: service.name, requestsPerPeriod: judged.requestsPerPeriod, policy: policy.onInconclusive, dryRun: policy.dryRun });
+  if (policy.dryRun) return 'noted';
+  if (policy.onInconclusive === 'rollback') throw new RolloutAbortedError(judged.text);
+  const index = state.cursor?.index ?? 0;
+  const seen = lock.inconclusive?.step === index ? lock.inconclusive : { step: index, extended: 0 };
+  if (seen.held && !lock.pause) return 'resumed';
+  const next = policy.onInconclusive === 'extend' && seen.extended < MAX_BAKE_EXTENSIONS && !seen.held ? { ...seen, extended: seen.extended + 1 } : { ...seen, held: true };
+  if ((next.held !== seen.held || next.extended !== seen.extended) && !(await deps.store.updateLock(service.name, rolloutId, { inconclusive: next })))
+    throw new LockLostError(service.name, rolloutId, undefined);
+  return next.held ? 'hold' : 'extend';
+}
+
 
 const weightsText = (lock: LockRecord, live: LiveState) => {
   const w = lock.weights ?? live.weights;
@@ -110,24 +159,31 @@ const weightsText = (lock: LockRecord, live: LiveState) => {
 
 /**
  * The pause the rollout holds on after this check, if any. A rollback target that cannot take the traffic
- * back holds the rollout with a pause by Cutover (recorded on the lock, escalated once per hold); a pause by
+ * back, or a canary analysis that could not judge a bake (policy `pause`), holds the rollout with a pause by Cutover (recorded on the lock, escalated once per hold); a pause by
  * Cutover whose reason is gone (the check ran again after the hold's timeout) is lifted. An operator's own
  * pause stands either way.
  */
-async function holdIfUnfit(state: RolloutState, lock: LockRecord, held: string | undefined, where: string, deps: CheckAlarmsDeps): Promise<LockRecord['pause']> {
+async function holdIfUnfit(
+  state: RolloutState,
+  lock: LockRecord,
+  hold: { readonly reason: string; readonly how: string } | undefined,
+  where: string,
+  deps: CheckAlarmsDeps,
+): Promise<LockRecord['pause']> {
+  const held = hold?.reason;
   const { service, rolloutId } = state;
   if (!held) {
     if (lock.pause?.by !== HELD_BY_CUTOVER) return lock.pause;
     if (!(await deps.store.setPause(service.name, rolloutId, undefined))) throw new LockLostError(service.name, rolloutId, undefined);
-    deps.log.info('rollback target can take the traffic back again: hold lifted', { rolloutId, service: service.name });
+    deps.log.info('the reason for the hold is gone: hold lifted', { rolloutId, service: service.name, was: lock.pause.reason });
     return undefined;
   }
-  deps.log.warn('rollback target cannot take the traffic back: holding', { rolloutId, service: service.name, reason: held });
+  deps.log.warn('holding the rollout', { rolloutId, service: service.name, reason: held });
   if (lock.pause) return lock.pause;
   const pause = { by: HELD_BY_CUTOVER, at: deps.clock.now().toISOString(), reason: held };
   if (!(await deps.store.setPause(service.name, rolloutId, pause))) throw new LockLostError(service.name, rolloutId, undefined);
   // The reason is Cutover's own text, but names read from AWS go into it: escaped as every outside piece is.
-  await deps.notifier?.post(holdEscalation(service.name, where, slackText(held), weightsText(lock, state.live!)), lock.thread ?? state.live?.thread);
+  await deps.notifier?.post(holdEscalation(service.name, where, slackText(held), weightsText(lock, state.live!), hold.how), lock.thread ?? state.live?.thread);
   return pause;
 }
 

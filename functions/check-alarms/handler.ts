@@ -4,6 +4,7 @@ import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
 import { notifierFromEnv } from '../aws/slack-notifier';
@@ -16,6 +17,15 @@ export const createHandler = (deps: () => CheckAlarmsDeps) => lambda('check-alar
 export const handler = createHandler(
   once((): CheckAlarmsDeps => {
     const log = powertoolsLog();
-    return { alarms: awsAlarms(), ecs: awsEcs(), traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return {
+      alarms: awsAlarms(),
+      ecs: awsEcs(),
+      traffic: awsTraffic(),
+      store: awsStore(requireEnv('TABLE_NAME')),
+      clock: systemClock,
+      log,
+      notifier: notifierFromEnv(log),
+      analysis: awsAnalysisAlarms(),
+    };
   }),
 );

@@ -8,15 +8,22 @@
  */
 import { DeploymentFailedError, DeploymentTimedOutError, ResourceNotFoundError } from '../core/errors';
 import { requireLive, requireRevision } from '../core/input';
-import type { Ecs, Log, ServiceView, LockStore } from '../core/ports';
-import { abortError } from '../core/errors';
-import { shortRevision, type RolloutState, type SteadyState } from '../core/rollout';
+import { systemClock, type Clock, type Ecs, type Log, type ServiceView, type LockStore } from '../core/ports';
+import { abortError, InvalidConfigError } from '../core/errors';
+import { shortRevision, weightsFor, weightsText, type RolloutState, type SteadyState } from '../core/rollout';
+import { fenced, ownerOf } from '../core/ownership';
+import { ensureTestRule, testRuleText, type CohortDeps } from '../core/test-cohort';
 
 export interface CheckSteadyDeps {
   readonly ecs: Ecs;
   /** Read for an abort (an ECS failure event, an operator) while the new tasks come up. */
   readonly store: LockStore;
   readonly log: Log;
+  /** The test cohort's listener rule (services with `testTraffic`). @default none: such a service fails with InvalidConfig */
+  readonly traffic?: CohortDeps['traffic'];
+  /** @default system time */
+  readonly clock?: Clock;
+  readonly leaseMs?: number;
 }
 
 /** The pure decision: steady, in progress (with why), or failed (with why). */
@@ -57,5 +64,17 @@ export async function checkSteady(state: RolloutState, deps: CheckSteadyDeps): P
     throw new DeploymentTimedOutError(`${slot.serviceName} not steady after ${checks} checks: ${why}`);
   }
   deps.log.info('steady check', { ...ctx, status });
-  return { status, checks, decision: `check ${checks}/${state.service.timings.steadyMaxChecks}: ${status === 'STEADY' ? 'steady' : 'not yet'}, ${why}` };
+  const decision = `check ${checks}/${state.service.timings.steadyMaxChecks}: ${status === 'STEADY' ? 'steady' : 'not yet'}, ${why}`;
+  if (status !== 'STEADY' || !state.service.testTraffic) return { status, checks, decision };
+  // The test cohort starts now, before any production weight: a write to the listener, so after the fence.
+  if (!deps.traffic) throw new InvalidConfigError(state.service.name, ['testTraffic: check-steady has no traffic port to create the test rule']);
+  const clock = deps.clock ?? systemClock;
+  const held = await fenced(ownerOf(state), { ...deps, clock }, { unlessAborted: true });
+  const testRule = await ensureTestRule(
+    state.service,
+    { rolloutId: state.rolloutId, slot: live.idleSlot, targetGroupArn: slot.targetGroupArn, lock: held, now: clock.now() },
+    { traffic: deps.traffic, store: deps.store },
+  );
+  deps.log.info('test cohort started', { ...ctx, ruleArn: testRule.ruleArn, priority: testRule.priority });
+  return { status, checks, testRule, decision: `${decision}; ${testRuleText(testRule)}; production stays ${weightsText(weightsFor(live.liveSlot, 100))}` };
 }

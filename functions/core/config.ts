@@ -7,6 +7,9 @@ import { RE2JS, RE2JSException } from 're2js';
 import { InvalidConfigError } from './errors';
 import { DEFAULT_PLAN, normalizePlan, validatePlan, type CanaryPlan } from './plan';
 import { historyBudgetProblem } from './history-budget';
+import { hooksWithDefaults, validateHooks, type HooksConfig, type HooksConfigInput } from './hooks';
+import { validateTestTraffic, type TestTrafficConfig } from './test-cohort';
+import { analysisProblems, MAX_BAKE_EXTENSIONS, resolvedAnalysis, type AnalysisConfig } from './analysis';
 
 /** The two slots of a service. */
 export const SLOTS = ['blue', 'green'] as const;
@@ -90,6 +93,23 @@ export interface ServiceConfig {
   readonly keepRevisions?: number;
   /** Adopt changes made to the live slot outside Cutover instead of refusing to roll out. @default false */
   readonly adoptDrift?: boolean;
+  /**
+   * Lifecycle hooks: user Lambda functions run at named stages of a rollout, each on a task token (see
+   * `core/hooks.ts`). @default - no hooks
+   */
+  readonly hooks?: HooksConfig;
+  /**
+   * A test cohort before any production weight: once the new tasks are steady, an ALB listener rule sends the
+   * requests with a header (and/or from source CIDRs) to the new slot while production stays 100% on the old
+   * one, until the first production weight or `untilStep` (see `core/test-cohort.ts`). @default - no test cohort
+   */
+  readonly testTraffic?: TestTrafficConfig;
+  /**
+   * Canary-vs-stable analysis: while the canary takes traffic, rollout-scoped CloudWatch metric-math alarms
+   * compare the new slot's target group with the old slot's (5xx rate, p99 latency, your own checks); one
+   * going to ALARM rolls back through the alarm path (see `core/analysis.ts`). @default - no analysis
+   */
+  readonly analysis?: AnalysisConfig;
 }
 
 export const CONCURRENCY_POLICIES = ['supersede', 'queue', 'reject'] as const;
@@ -175,19 +195,43 @@ export const SCAN_TIMEOUT_ACTIONS = ['refuse', 'rollout'] as const;
 export type ScanTimeoutAction = (typeof SCAN_TIMEOUT_ACTIONS)[number];
 export const DEFAULT_SCAN_TIMEOUT_SECONDS = 1800;
 
+/**
+ * Bakes at a canary weight too short for the analysis to judge (fewer than `evaluationPeriods` periods): each
+ * would end inconclusive, so the configuration is refused rather than held or rolled back at every step.
+ */
+function unjudgeableBakes(analysis: AnalysisConfig, plan: CanaryPlan | undefined): string[] {
+  const { evaluationPeriods, periodSeconds } = resolvedAnalysis(analysis);
+  const needed = evaluationPeriods * periodSeconds;
+  let weight = 0;
+  const problems: string[] = [];
+  (plan ?? DEFAULT_PLAN).steps.forEach((step, i) => {
+    if (step.kind === 'setWeight') weight = step.weight;
+    else if (step.kind === 'bake' && weight > 0 && weight < 100 && step.seconds < needed) {
+      problems.push(
+        `plan.steps[${i}]: a bake of ${step.seconds} s at ${weight}% is shorter than the canary analysis needs to judge it (evaluationPeriods × periodSeconds = ${needed} s); lengthen the bake or shorten the analysis's window`,
+      );
+    }
+  });
+  return problems;
+}
+
 /** The input form: plan and timings may be left out. */
-export type ServiceConfigInput = Omit<ServiceConfig, 'plan' | 'timings'> & {
+export type ServiceConfigInput = Omit<ServiceConfig, 'plan' | 'timings' | 'hooks'> & {
+  readonly hooks?: HooksConfigInput;
   readonly plan?: CanaryPlan;
   readonly timings?: Partial<Timings>;
 };
 
 /** Applies defaults. */
 export function withDefaults(input: ServiceConfigInput): ServiceConfig {
+  const { hooks, ...rest } = input;
   return {
-    ...input,
+    ...rest,
     plan: normalizePlan(input.plan ?? DEFAULT_PLAN),
     timings: { ...DEFAULT_TIMINGS, ...(input.timings ?? {}) },
-    // The wait's timeout is read by the state machine from the execution input: always present.
+    // The waits' timeouts (a scan's, each hook stage's) and actions are read by the state machine from the
+    // execution input: always present.
+    ...(hooks ? { hooks: hooksWithDefaults(hooks) } : {}),
     ...(input.imageScan ? { imageScan: { timeoutSeconds: DEFAULT_SCAN_TIMEOUT_SECONDS, onTimeout: 'refuse', ...input.imageScan } } : {}),
   };
 }
@@ -286,6 +330,16 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
     problems.push(`${path}.keepRevisions: ${ConfigMessage.KEEP}`);
   }
   if (c.adoptDrift !== undefined && typeof c.adoptDrift !== 'boolean') problems.push(`${path}.adoptDrift: ${ConfigMessage.BOOLEAN}`);
+  if (c.hooks !== undefined) problems.push(...validateHooks(c.hooks, `${path}.hooks`));
+  if (c.analysis !== undefined) {
+    if (typeof c.analysis !== 'object' || c.analysis === null || Array.isArray(c.analysis)) problems.push(`${path}.analysis: ${ConfigMessage.NOT_OBJECT}`);
+    else {
+      const found = analysisProblems(c.analysis as AnalysisConfig);
+      problems.push(...found.map((p) => `${path}.${p}`));
+      if (!found.length) problems.push(...unjudgeableBakes(c.analysis as AnalysisConfig, c.plan as CanaryPlan | undefined).map((p) => `${path}.${p}`));
+    }
+  }
+  if (c.testTraffic !== undefined) problems.push(...validateTestTraffic(c.testTraffic, c.plan as CanaryPlan | undefined, `${path}.testTraffic`));
   if (c.chat !== undefined) {
     const chat = c.chat as Record<string, unknown> | null;
     if (typeof chat !== 'object' || chat === null) problems.push(`${path}.chat: ${ConfigMessage.NOT_OBJECT}`);
@@ -307,7 +361,8 @@ export function validateServiceConfig(config: unknown, path = 'service'): string
   }
   // Only a well-formed plan and timings have a worst case to measure.
   if (problems.length === 0) {
-    const budget = historyBudgetProblem(c.plan as CanaryPlan, c.timings as Timings);
+    const extending = (c.analysis as AnalysisConfig | undefined)?.onInconclusive === 'extend';
+    const budget = historyBudgetProblem(c.plan as CanaryPlan, c.timings as Timings, c.hooks as HooksConfig | undefined, extending ? MAX_BAKE_EXTENSIONS : 0);
     if (budget) problems.push(`${path}: ${budget}`);
   }
   return problems;

@@ -54,6 +54,10 @@ export const ErrorName = {
   AwsTransient: 'AwsTransient',
   /** An AWS resource the configuration names does not exist. */
   ResourceNotFound: 'ResourceNotFound',
+  /** A lifecycle hook answered failure (or its function failed): roll back (on the rollback stage: recorded). */
+  HookFailed: 'HookFailed',
+  /** A lifecycle hook did not answer in time (or answered "still working" too often): its onTimeout decides. */
+  HookTimedOut: 'HookTimedOut',
 } as const;
 
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
@@ -210,6 +214,16 @@ export class AwsTransientError extends CutoverError {
 /** An AWS resource named by the configuration does not exist. */
 export class ResourceNotFoundError extends CutoverError {
   override readonly name = ErrorName.ResourceNotFound;
+}
+
+/** A lifecycle hook failed: its answer, its callback, or its function's error. */
+export class HookFailedError extends CutoverError {
+  override readonly name = ErrorName.HookFailed;
+}
+
+/** A lifecycle hook ran out of time. */
+export class HookTimedOutError extends CutoverError {
+  override readonly name = ErrorName.HookTimedOut;
 }
 
 /** Reads `{ name, message }` from anything thrown, for records and decisions. */

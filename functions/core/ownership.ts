@@ -33,12 +33,15 @@ import {
   type HistoryStore,
   type LockStore,
   type QueueStore,
+  type AnalysisAlarms,
 } from './ports';
 import { newestPush, shortRevision, targetGroupWeights, weightsFor, type RolloutState } from './rollout';
 import { requireLive } from './input';
 import { wakeNextAfterRelease } from './turns';
 import { slackText } from './slack-text';
 import { DEFAULT_LEASE_MS, holderOf, Writer } from './lease';
+import { removeTestRules } from './test-cohort';
+import { endAnalysis } from './canary-analysis';
 
 export { DEFAULT_LEASE_MS, holderOf, Writer };
 
@@ -161,7 +164,8 @@ export async function isDead(holder: LockRecord, deps: { readonly executions: Pi
 
 export interface RecoveryDeps {
   readonly ecs: Pick<Ecs, 'describeService' | 'updateService' | 'describeTaskDefinition'>;
-  readonly traffic: Pick<Traffic, 'setWeights'>;
+  /** Weights, and the test cohort's rule of the dead owner (`core/test-cohort.ts`). */
+  readonly traffic: Pick<Traffic, 'setWeights' | 'describeRules' | 'ruleTags' | 'deleteRule'>;
   readonly store: LockStore & QueueStore & HistoryStore;
   readonly executions: Executions;
   readonly clock: Clock;
@@ -170,6 +174,8 @@ export interface RecoveryDeps {
   readonly notifier?: Notifier;
   readonly leaseMs?: number;
   readonly writer?: Writer;
+  /** Deletes a dead owner's canary analysis alarms (services with `analysis`). @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 export interface RecoveryResult {
@@ -223,6 +229,10 @@ export async function recoverService(service: ServiceConfig, dead: LockRecord, c
   if (target) {
     await fenced(owner, deps);
     restored = await restoreTarget(service, target, deps);
+    // A dead owner's test cohort rule (recorded on its lock, or only tagged if it died right after CreateRule).
+    const removed = await removeTestRules(service, dead, { now: deps.clock.now() }, deps);
+    if (removed.length) restored += `; test cohort rule removed`;
+    if ((await endAnalysis(service, deps)).length) restored += '; canary analysis alarms deleted';
   }
   const ended = deps.clock.now().toISOString();
   const outcome = target?.phase === 'committed' ? 'SUCCEEDED' : target ? 'ROLLED_BACK' : 'FAILED';

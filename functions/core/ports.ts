@@ -2,6 +2,7 @@
  * The small ports the functions depend on. `functions/aws/` implements them over the AWS SDK; tests and
  * the local runner may pass their own. No AWS types leak through them.
  */
+import type { ComparisonAlarm } from './analysis';
 import type { Slot } from './config';
 import type { Outcome, Weights } from './rollout';
 
@@ -117,6 +118,37 @@ export interface TargetHealthView {
   readonly problems: readonly string[];
 }
 
+/** One condition of a listener rule: `http-header` (with its name), `source-ip`, `path-pattern`, `host-header`... */
+export interface RuleCondition {
+  readonly field: string;
+  /** The values, ORed (for `query-string`: `key=value`). */
+  readonly values: readonly string[];
+  readonly headerName?: string;
+  /** The condition as the adapter read it, to copy it exactly (opaque outside the adapter). */
+  readonly raw?: unknown;
+}
+
+/** A listener rule as read. */
+export interface RuleView {
+  readonly arn: string;
+  readonly priority: number | 'default';
+  readonly conditions: readonly RuleCondition[];
+}
+
+/** The test cohort's listener rule, as the lock records it (see `core/test-cohort.ts`). */
+export interface TestRuleRecord {
+  readonly ruleArn: string;
+  readonly listenerArn: string;
+  readonly priority: number;
+  readonly conditions: readonly RuleCondition[];
+  /** The new slot, which the rule forwards to, and its target group. */
+  readonly slot: Slot;
+  readonly targetGroupArn: string;
+  readonly createdAt: string;
+  /** When the rule was removed (before the production weight, or at the configured step). */
+  readonly removedAt?: string;
+}
+
 /** ALB listener / listener-rule operations. */
 export interface Traffic {
   /** Reads the forward action of a listener or a listener rule; undefined if it does not exist. */
@@ -130,6 +162,17 @@ export interface Traffic {
   setWeights(listenerOrRuleArn: string, weights: TargetGroupWeights, read?: ListenerActions): Promise<void>;
   /** The target groups that exist among those given. */
   existingTargetGroups(arns: readonly string[]): Promise<Set<string>>;
+  /** The rules of a listener, the default one included (priority `default`); undefined: no such listener. */
+  describeRules(listenerArn: string): Promise<RuleView[] | undefined>;
+  /** The tags of the given rules, by ARN. */
+  ruleTags(ruleArns: readonly string[]): Promise<Record<string, Record<string, string>>>;
+  /**
+   * Creates a rule forwarding to one target group, tagged in the same call; returns its ARN, or undefined when
+   * another rule took that priority meanwhile (read the rules again and pick another).
+   */
+  createRule(rule: { listenerArn: string; priority: number; conditions: readonly RuleCondition[]; targetGroupArn: string; tags: Record<string, string> }): Promise<string | undefined>;
+  /** Deletes a rule; a rule that no longer exists is already deleted (idempotent). */
+  deleteRule(ruleArn: string): Promise<void>;
   /** The health of a target group's targets (undefined: no such target group). */
   targetHealth(targetGroupArn: string): Promise<TargetHealthView | undefined>;
 }
@@ -139,6 +182,19 @@ export interface AlarmView {
   readonly name: string;
   readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | string;
   readonly reason?: string;
+}
+
+/**
+ * The rollout-scoped comparison alarms of the canary analysis (see `core/analysis.ts`) and the metric the
+ * inconclusive verdict reads.
+ */
+export interface AnalysisAlarms {
+  /** Creates or updates the alarms (PutMetricAlarm: idempotent; an update leaves the alarm's state as it is). */
+  put(alarms: readonly ComparisonAlarm[]): Promise<void>;
+  /** Deletes every alarm whose name starts with `prefix` (none: nothing to do); returns the names deleted. */
+  deleteWithPrefix(prefix: string): Promise<string[]>;
+  /** A target group's ALB RequestCount per period between `start` and `end`, oldest first (0 where none). */
+  requestsPerPeriod(query: { readonly loadBalancer: string; readonly targetGroup: string; readonly start: Date; readonly end: Date; readonly periodSeconds: number }): Promise<number[]>;
 }
 
 /** CloudWatch alarms. */
@@ -216,6 +272,11 @@ export interface LockRecord {
    */
   readonly pause?: { readonly by: string; readonly at: string; readonly reason?: string };
   readonly stepIndex?: number;
+  /**
+   * The canary analysis's inconclusive verdicts at one step: how many times its bake was extended, and whether
+   * it held the rollout for a human (once per step: after an operator's resume the same verdict goes on).
+   */
+  readonly inconclusive?: { readonly step: number; readonly extended: number; readonly held?: boolean };
   readonly weights?: Weights;
   readonly newSlot?: Slot;
   /** The ECS service of the new slot, so ECS failure events for it abort this rollout. */
@@ -225,6 +286,8 @@ export interface LockRecord {
    * retained target): all traffic on the retained slot. See {@link abortRollout}.
    */
   readonly fallback?: Fallback;
+  /** The test cohort's listener rule while it exists (and once removed, when), so every cleanup finds it. */
+  readonly testRule?: TestRuleRecord;
 }
 
 /** The listener write that puts all traffic back on the retained slot, and the target it stands for. */
@@ -298,9 +361,9 @@ export interface ServiceState {
   readonly written?: { readonly generation: number; readonly stage: 1 | 2 };
 }
 
-/** A wait on a task token: a bake, a manual gate, or an operator's pause (hold). */
+/** A wait on a task token: a bake, a manual gate, an operator's pause (hold), or a lifecycle hook at work. */
 export interface WaitRecord {
-  readonly kind: 'bake' | 'gate' | 'hold';
+  readonly kind: 'bake' | 'gate' | 'hold' | 'hook';
   readonly since: string;
   /** When it ends by itself (bake end, gate timeout). */
   readonly until?: string;
@@ -349,6 +412,8 @@ export interface HistoryRecord {
   readonly weights?: Weights;
   readonly reason?: string;
   readonly endedAt?: string;
+  /** The lifecycle hooks' outcomes, in the order they finished (`afterSteady hook 1 (smoke) succeeded`). */
+  readonly hooks?: readonly string[];
 }
 
 /** The lock and ownership of each service: who holds it, at which generation, and the abort, wait and pause of the rollout holding it. */
@@ -376,7 +441,11 @@ export interface LockStore {
    */
   closeLeases(service: string, writers: readonly string[]): Promise<void>;
   /** Updates fields of the lock if `rolloutId` holds it; returns false if it does not. */
-  updateLock(service: string, rolloutId: string, fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService' | 'thread'>>): Promise<boolean>;
+  updateLock(
+    service: string,
+    rolloutId: string,
+    fields: Partial<Pick<LockRecord, 'stepIndex' | 'weights' | 'newSlot' | 'executionArn' | 'idleService' | 'thread' | 'testRule' | 'inconclusive'>>,
+  ): Promise<boolean>;
   /**
    * Records the bake's task token unless the rollout was aborted meanwhile. Returns the lock as it is
    * after the call; `recorded` is false if the rollout was aborted or the lock is not ours.
@@ -475,6 +544,15 @@ export interface Executions {
   failTask(taskToken: string, error: string, cause: string): Promise<boolean>;
   /** Status of a rollout's execution (by its name, the rollout id). */
   status(rolloutId: string): Promise<'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | 'UNKNOWN'>;
+}
+
+/** Invokes a user's lifecycle hook function and returns what it returned (functions/hook). */
+export interface HookInvoker {
+  /**
+   * Invokes `fn` (a Lambda ARN or name) synchronously with `event`, as Lambda's RequestResponse does: its
+   * return value, parsed; a function error is thrown as an Error whose message is the function's.
+   */
+  invoke(fn: string, event: unknown): Promise<unknown>;
 }
 
 /** The current time. */

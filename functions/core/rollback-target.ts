@@ -71,10 +71,9 @@ export function restoreWaitEstimateSeconds(timings: Pick<Timings, 'steadyPollSec
 }
 
 /** The escalation a hold posts: what is wrong, and what a human must do. */
-export function holdEscalation(service: string, where: string, reason: string, weights: string): string {
+export function holdEscalation(service: string, where: string, reason: string, weights: string, how = 'fix the slot, then `/cutover resume {service}` (the check runs again)'): string {
   return (
     `:rotating_light: *${service}* is held at ${weights} (${where}): ${reason}. ` +
-    `Cutover will not shift further or finalize until it can. A human must act: fix the slot, then \`/cutover resume ${service}\` ` +
-    `(the check runs again), or \`/cutover rollback ${service}\`.`
+    `Cutover will not shift further or finalize until a human acts: ${how.replaceAll('{service}', service)}, or \`/cutover rollback ${service}\`.`
   );
 }

@@ -7,6 +7,7 @@
 import type { ServiceConfig, SlotConfig, Slot } from './config';
 import { otherSlot } from './config';
 import type { PlanStep } from './plan';
+import type { TestRuleRecord } from './ports';
 
 /** The image a rollout deploys, pinned to its digest. */
 export interface ImageRef {
@@ -96,6 +97,8 @@ export interface SteadyState {
   readonly status: 'STEADY' | 'IN_PROGRESS';
   readonly checks: number;
   readonly decision: string;
+  /** The test cohort's rule, created once the new tasks are steady (services with `testTraffic`). */
+  readonly testRule?: TestRuleRecord;
 }
 
 /** The canary loop's cursor (`$.cursor`), maintained by the state machine. */
@@ -119,6 +122,8 @@ export interface RolloutState extends RolloutInput {
   readonly revision?: RevisionState;
   readonly steady?: SteadyState;
   readonly cursor?: Cursor;
+  /** The last weight change (Shift traffic's result): the canary has been at these weights since `at`. */
+  readonly shift?: { readonly weights: Weights; readonly at: string };
   readonly error?: StateError;
 }
 

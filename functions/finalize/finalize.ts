@@ -14,6 +14,9 @@ import { wakeNextAfterRelease } from '../core/turns';
 import { formatDuration } from '../core/plan';
 import { cannotServe, newestPush, shortRevision, weightsFor, type RolloutState, type Weights } from '../core/rollout';
 import { slackText } from '../core/slack-text';
+import { removeTestRules, type CohortCleanupDeps } from '../core/test-cohort';
+import { endAnalysis } from '../core/canary-analysis';
+import type { AnalysisAlarms } from '../core/ports';
 
 export interface FinalizeDeps {
   readonly store: LockStore & QueueStore & HistoryStore;
@@ -25,6 +28,10 @@ export interface FinalizeDeps {
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
   readonly leaseMs?: number;
+  /** Removes a test cohort's rule still there (services with `testTraffic`). @default none: nothing to remove */
+  readonly traffic?: CohortCleanupDeps['traffic'];
+  /** Deletes the canary analysis's alarms (services with `analysis`). @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 export async function finalize(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSlot: string; weights: Weights; decision: string }> {
@@ -81,6 +88,10 @@ async function commit(state: RolloutState, deps: FinalizeDeps): Promise<{ liveSl
     push: newestPush(previous?.push, lock.push),
     written: { generation: owner.generation, stage: 1 },
   });
+  // Shift removed the test rule before its end step; one still there (a step skipped by hand) goes now.
+  if (deps.traffic) await removeTestRules(state.service, lock, { rolloutId: state.rolloutId, now: deps.clock.now() }, { traffic: deps.traffic, store: deps.store });
+  // The canary is over: its comparison alarms go (the service's own alarms watch the new revision now).
+  await endAnalysis(state.service, deps);
   const retired = await retireRevisions(state, deps);
   // A rollback accepted while this ran is not dropped: the lock stays, and the rollback path restores.
   if (!(await deps.store.releaseLock(state.service.name, state.rolloutId, { unlessAborted: true }))) {

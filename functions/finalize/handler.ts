@@ -3,6 +3,8 @@ import { requireEnv } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsExecutions } from '../aws/executions';
 import { awsStore } from '../aws/store';
+import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -16,6 +18,15 @@ export const createHandler = (deps: () => FinalizeDeps) => lambda('finalize', fi
 export const handler = createHandler(
   once((): FinalizeDeps => {
     const log = powertoolsLog();
-    return { store: awsStore(requireEnv('TABLE_NAME')), ecs: awsEcs(), executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return {
+      store: awsStore(requireEnv('TABLE_NAME')),
+      ecs: awsEcs(),
+      executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
+      clock: systemClock,
+      log,
+      notifier: notifierFromEnv(log),
+      traffic: awsTraffic(),
+      analysis: awsAnalysisAlarms(),
+    };
   }),
 );

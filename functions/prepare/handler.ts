@@ -6,6 +6,7 @@ import { awsExecutions } from '../aws/executions';
 import { awsRegistry } from '../aws/registry';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -21,6 +22,7 @@ export const handler = createHandler(
     return {
       ecs: awsEcs(),
       traffic: awsTraffic(),
+      analysis: awsAnalysisAlarms(),
       alarms: awsAlarms(),
       store: awsStore(requireEnv('TABLE_NAME')),
       registry: awsRegistry(),

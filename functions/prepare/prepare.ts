@@ -3,7 +3,9 @@
  * A refusal (busy, bad input, failed pre-flight) changes nothing: the lock is released again and the
  * reason is written to the history record.
  */
+import { watchedAnalysisAlarms } from '../core/canary-analysis';
 import { DEFAULT_SCAN_TIMEOUT_SECONDS, otherSlot, SCAN_SEVERITIES, type ServiceConfig, type Slot } from '../core/config';
+import { testRuleProblems } from '../core/test-cohort';
 import { LockLostError, RecoveryPendingError, PreflightFailedError, RolloutBusyError, RolloutQueuedError, ScanPendingError, SupersededError } from '../core/errors';
 import { supersede, wakeNextAfterRelease } from '../core/turns';
 import { ENDED, fenced, isDead, recoverService, type Owner } from '../core/ownership';
@@ -27,6 +29,7 @@ import {
   type ServiceView,
   type Sleep,
   type Traffic,
+  type AnalysisAlarms,
 } from '../core/ports';
 import { describeStep } from '../core/plan';
 import { indexProblems, isIndex, notAnImage, platformText, taskPlatform, type Platform } from '../core/manifests';
@@ -60,6 +63,8 @@ export interface PrepareDeps {
   readonly leaseMs?: number;
   /** @default real time */
   readonly sleep?: Sleep;
+  /** Deletes a dead rollout's canary analysis alarms when Prepare recovers its service. @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 /** What pre-flight read; enough to decide and to explain. */
@@ -214,6 +219,8 @@ export async function preflight(service: ServiceConfig, image: RolloutState['ima
     }
   }
 
+  // The test cohort's rule is made later (new tasks steady): refuse now what could not be made then.
+  if (forward) problems.push(...(await testRuleProblems(service, deps)));
   const liveSvc = liveSlot === 'blue' ? blueSvc : liveSlot === 'green' ? greenSvc : undefined;
   if (liveSlot && liveSvc && expected && !service.adoptDrift) problems.push(...driftProblems(expected, liveSlot, liveSvc));
   const idleSvc = liveSlot === 'blue' ? greenSvc : liveSlot === 'green' ? blueSvc : undefined;
@@ -414,7 +421,10 @@ async function refuseIfOlderThanLive(state: RolloutState, push: PushRef, live: P
  */
 async function takeTurn(state: RolloutState, push: PushRef, deps: PrepareDeps): Promise<LockRecord> {
   const { rolloutId, service, image } = state;
-  const request = { service: service.name, rolloutId, startedAt: deps.clock.now().toISOString(), alarms: service.alarms, push, image: image.uri };
+  // The canary analysis's alarms are listed now (they exist from the first canary weight): the alarm path
+  // aborts this rollout on them, never on a leftover of an earlier rollout's.
+  const alarms = [...service.alarms, ...watchedAnalysisAlarms(service, rolloutId)];
+  const request = { service: service.name, rolloutId, startedAt: deps.clock.now().toISOString(), alarms, push, image: image.uri };
   let taken = await deps.store.acquireLock(request);
   if (!taken.acquired && (await isDead(taken.holder, deps))) {
     const recovered = await recoverService(

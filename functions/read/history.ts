@@ -28,6 +28,7 @@ export function renderHistory(service: string, rollouts: readonly HistoryRecord[
   if (rollouts.length === 0) lines.push('  no rollout yet');
   for (const h of rollouts) {
     lines.push(`• ${h.startedAt} ${h.rolloutId}: ${h.outcome ?? 'RUNNING'} (${triggerText(h.trigger)}, ${durationText(h, now)})${h.reason ? ` — ${h.reason}` : ''}`);
+    for (const hook of h.hooks ?? []) lines.push(`    hook: ${hook}`);
   }
   lines.push('commands:');
   if (commands.length === 0) lines.push('  none');

@@ -7,7 +7,7 @@
  */
 import type { ServiceConfig, Slot } from '../core/config';
 import type { PlanStep } from '../core/plan';
-import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, Traffic, WaitRecord } from '../core/ports';
+import type { Alarms, Clock, HistoryRecord, LockRecord, RolloutStore, TestRuleRecord, Traffic, WaitRecord } from '../core/ports';
 import { slotWeights, type Weights } from '../core/rollout';
 import { StateName } from '../../state-machines/states';
 
@@ -48,6 +48,8 @@ export interface ActiveRollout {
   /** An operator's pause, or Cutover's own hold (`reason`: the retained slot cannot take the traffic back). */
   readonly pause?: { readonly by: string; readonly at: string; readonly reason?: string };
   readonly abort?: { readonly error: string; readonly reason: string; readonly at: string };
+  /** The test cohort's listener rule (services with `testTraffic`), while it exists or once it was removed. */
+  readonly testRule?: TestRuleRecord;
   /** The state the execution is in. */
   readonly state?: string;
   readonly image?: string;
@@ -112,6 +114,7 @@ const activeOf = (lock: LockRecord, progress: ExecutionProgress | undefined, rec
   wait: lock.wait,
   pause: lock.pause,
   abort: lock.abort,
+  ...(lock.testRule ? { testRule: lock.testRule } : {}),
   state: progress?.state,
   image: record?.image,
   ...(url?.startsWith('https://') ? { executionUrl: url } : {}),

@@ -4,7 +4,8 @@
  * only when asked for (the CLI asks when stdout is a TTY and `NO_COLOR` is unset).
  */
 import { describeStep, formatDuration, type PlanStep } from '../core/plan';
-import { percentText, type Weights } from '../core/rollout';
+import { percentText, weightsText, type Weights } from '../core/rollout';
+import { cohortStatusText } from '../core/test-cohort';
 import type { RolloutStatus } from './status';
 
 export interface ViewOptions {
@@ -113,6 +114,7 @@ function stepText(status: RolloutStatus): string {
   if (active.pause) return `${where}: pause requested by ${active.pause.by}`;
   if (active.wait?.kind === 'bake') return `${where}: ${left} left`;
   if (active.wait?.kind === 'gate') return `${where}: waiting for promote (${left} until its timeout)`;
+  if (active.wait?.kind === 'hook') return `${where}: a lifecycle hook is running (${left} until its timeout)`;
   return where;
 }
 
@@ -180,6 +182,7 @@ export function renderStatus(status: RolloutStatus, options: ViewOptions = {}): 
     lines.push(`${label('plan')}${status.plan.map(stepLabel).join(' → ')}`);
   }
   lines.push(`${label('weights')}${weightsLine(status.weights, newSlot, width, paint)}`);
+  if (active?.testRule && !ended) lines.push(`${label('cohort')}${cohortStatusText(active.testRule, status.weights ? weightsText(status.weights) : undefined)}`);
   lines.push(`${label('alarms')}${status.alarms.map((a) => paint(ALARM_TONE[a.state] ?? 'yellow', `${a.state === 'OK' ? '✔' : '✖'} ${a.name} ${a.state}`)).join('   ')}`);
   if (status.decision) lines.push(`${label('decision')}${status.decision.state}: ${status.decision.text}`);
   if (active?.executionUrl && !ended) lines.push(`${label('console')}${active.executionUrl}`);

@@ -7,6 +7,7 @@ import { powertoolsLog } from '../aws/powertools';
 import { notifierFromEnv } from '../aws/slack-notifier';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { servicesFromEnv } from '../core/config';
 import { realSleep, systemClock } from '../core/ports';
 import { RECONCILE_TIMEOUT_MS } from '../core/ownership';
@@ -22,6 +23,7 @@ export const handler = createHandler(
       services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
       ecs: awsEcs(),
       traffic: awsTraffic(),
+      analysis: awsAnalysisAlarms(),
       store: awsStore(requireEnv('TABLE_NAME')),
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
       clock: systemClock,

@@ -4,6 +4,7 @@ import { awsEcs } from '../aws/ecs';
 import { awsExecutions } from '../aws/executions';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { systemClock } from '../core/ports';
 import { lambda, once } from '../aws/lambda';
 import { powertoolsLog } from '../aws/powertools';
@@ -25,6 +26,7 @@ export const handler = createHandler(
       clock: systemClock,
       log,
       notifier: notifierFromEnv(log),
+      analysis: awsAnalysisAlarms(),
     };
   }),
 );

@@ -6,8 +6,10 @@
 import { describeError, ErrorName } from '../core/errors';
 import { fenced, ownerOf, parkSlot } from '../core/ownership';
 import { slackText } from '../core/slack-text';
-import type { Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
+import type { AnalysisAlarms, Clock, Ecs, Executions, Log, Notifier, Traffic, HistoryStore, LockStore, QueueStore } from '../core/ports';
 import { wakeNextAfterRelease } from '../core/turns';
+import { removeTestRules } from '../core/test-cohort';
+import { endAnalysis } from '../core/canary-analysis';
 import { newestPush, pushTimeOf, shortRevision, targetGroupWeights, weightsFor, type Outcome, type RolloutState, type Weights } from '../core/rollout';
 
 export interface RollbackDeps {
@@ -21,6 +23,8 @@ export interface RollbackDeps {
   /** Rollout messages (best effort). @default none */
   readonly notifier?: Notifier;
   readonly leaseMs?: number;
+  /** Deletes the canary analysis's alarms (services with `analysis`). @default none */
+  readonly analysis?: AnalysisAlarms;
 }
 
 export interface RollbackResult {
@@ -153,6 +157,9 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   // reaction it measures.
   const [abortedAt] = await Promise.all([abortTime(state, deps), deps.traffic.setWeights(service.listenerArn, targetGroupWeights(service.slots, weights))]);
   const restoredAt = deps.clock.now().toISOString();
+  // The test cohort's rule goes too, after the production traffic (whose restore is the reaction that counts).
+  const cohort = await removeTestRules(service, lock, { rolloutId, now: deps.clock.now() }, deps);
+  await endAnalysis(service, deps);
   const idle = service.slots[live.idleSlot];
   const parked = await parkSlot(service.cluster, idle.serviceName, live.retainedTaskDefinitionArn, deps);
   await deps.store.putHistory({
@@ -181,7 +188,8 @@ async function restore(state: RolloutState, deps: RollbackDeps): Promise<Rollbac
   });
   await deps.store.releaseLock(service.name, rolloutId);
   await wakeNextAfterRelease(service, deps);
-  const decision = `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` + `${live.idleSlot} ${parked}. Reason: ${reason}`;
+  const decision =
+    `rolled back: ${live.liveSlot} 100% on ${shortRevision(live.retainedTaskDefinitionArn)}; ` + `${live.idleSlot} ${parked}${cohort.length ? '; test cohort rule removed' : ''}. Reason: ${reason}`;
   deps.log.warn('rollout rolled back', { rolloutId, service: service.name, reason, weights });
   await deps.notifier?.post(`Rollout of *${service.name}* rolled back: ${slackText(decision)}`, live.thread);
   return { outcome: 'ROLLED_BACK', weights, reason, abortedAt, restoredAt, decision };

@@ -2,6 +2,7 @@
 import { requireEnv } from '../aws/clients';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
+import { awsAnalysisAlarms } from '../aws/analysis-alarms';
 import { lambda, once } from '../aws/lambda';
 import { systemClock } from '../core/ports';
 import { powertoolsLog } from '../aws/powertools';
@@ -15,6 +16,6 @@ export const createHandler = (deps: () => ShiftDeps) => lambda('shift', shift, d
 export const handler = createHandler(
   once((): ShiftDeps => {
     const log = powertoolsLog();
-    return { traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log) };
+    return { traffic: awsTraffic(), store: awsStore(requireEnv('TABLE_NAME')), clock: systemClock, log, notifier: notifierFromEnv(log), analysis: awsAnalysisAlarms() };
   }),
 );

@@ -9,7 +9,14 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand, StartImageScanCommand } from '@aws-sdk/client-ecr';
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { withDefaults, type ServiceConfig, type ServiceConfigInput } from '../../functions/core/config';
 import { ACTIVE_INDEX } from '../../functions/aws/store';
 import { imageUri } from '../../functions/core/rollout';
@@ -113,6 +120,12 @@ export interface ProvisionOptions {
   readonly service?: Partial<ServiceConfigInput>;
   /** Name prefix, so several environments can share one emulator. @default 'checkout' */
   readonly name?: string;
+  /**
+   * Listener-rule mode: the service's traffic goes through a listener rule (path `/*`) at `priority`, whose ARN
+   * becomes the service's `listenerArn`; the listener's default answers 404. `taken`: priorities other rules
+   * of other applications already hold (path `/other-<n>/*`), to crowd the listener. @default the listener's default action
+   */
+  readonly listenerRule?: { readonly priority: number; readonly taken?: readonly number[] };
 }
 
 /** Creates the demo environment on the emulator at `at`. */
@@ -305,6 +318,39 @@ export async function provision(at: EmulatorEndpoints, options: ProvisionOptions
     await cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'provisioned by the local environment' }));
   }
 
+  let listenerArn = listener.Listeners![0]!.ListenerArn!;
+  if (options.listenerRule) {
+    const forward = {
+      Type: 'forward' as const,
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: blueArn, Weight: 100 },
+          { TargetGroupArn: greenArn, Weight: 0 },
+        ],
+      },
+    };
+    for (const priority of options.listenerRule.taken ?? []) {
+      await elb.send(
+        new CreateRuleCommand({
+          ListenerArn: listenerArn,
+          Priority: priority,
+          Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: [`/other-${priority}/*`] } }],
+          Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200' } }],
+        }),
+      );
+    }
+    const rule = await elb.send(
+      new CreateRuleCommand({ ListenerArn: listenerArn, Priority: options.listenerRule.priority, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }], Actions: [forward] }),
+    );
+    await elb.send(
+      new ModifyListenerCommand({
+        ListenerArn: listenerArn,
+        DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no route' } }],
+      }),
+    );
+    listenerArn = rule.Rules![0]!.RuleArn!;
+  }
+
   const service = withDefaults({
     name,
     cluster: DEMO.cluster,
@@ -312,7 +358,7 @@ export async function provision(at: EmulatorEndpoints, options: ProvisionOptions
       blue: { serviceName: `${name}-blue`, targetGroupArn: blueArn },
       green: { serviceName: `${name}-green`, targetGroupArn: greenArn },
     },
-    listenerArn: listener.Listeners![0]!.ListenerArn!,
+    listenerArn,
     containerName: DEMO.container,
     repository,
     alarms,

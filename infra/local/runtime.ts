@@ -2,6 +2,9 @@
  * The local runtime: the emulator, the demo environment on it, the real handlers wired to ports over the
  * emulator, the local Step Functions runner, and a local EventBridge bus with the construct's rules.
  */
+import { watchersOf } from '../../functions/core/watchers';
+import { analysisAlarmPrefix, targetGroupDimension } from '../../functions/core/analysis';
+import { awsAnalysisAlarms } from '../../functions/aws/analysis-alarms';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -23,12 +26,14 @@ import {
   type Notifier,
   type Registry,
   type Alarms,
+  type AnalysisAlarms,
   type Ecs,
   type Executions,
   type Log,
   type RequestLedger,
   type RolloutStore,
   type Traffic,
+  type HookInvoker,
 } from '../../functions/core/ports';
 import { createHandler as alarmHandler } from '../../functions/alarm/handler';
 import { createHandler as bakeHandler } from '../../functions/bake/handler';
@@ -45,6 +50,7 @@ import { createHandler as startHandler } from '../../functions/start/handler';
 import { createHandler as chatHandler } from '../../functions/chat/handler';
 import { createHandler as reconcileHandler } from '../../functions/reconcile/handler';
 import { createHandler as releaseHandler } from '../../functions/release/handler';
+import { createHandler as hookHandler } from '../../functions/hook/handler';
 import { awsForwardFinder, createHandler as liveStateHandler } from '../../functions/live-state/handler';
 import type { ForwardFinder } from '../../functions/live-state/live-state';
 import type { CustomResourceRequest, CustomResourceResponse } from '../../functions/core/custom-resource';
@@ -60,12 +66,15 @@ import { removePreviousEnvironment } from './previous-environment';
 import { startLocalSlack, type LocalSlack, type ResponseMessage } from './slack';
 import { slackNotifier } from '../../functions/aws/slack-notifier';
 import { LocalStepFunctions, type LocalFunction, type LocalRunnerOptions } from './sfn';
+import { TrafficSimulator, type TrafficSimulation } from './traffic-simulator';
 
 /** Every port a function may need; each handler takes the subset it declares. */
 export interface LocalPorts {
   ecs: Ecs;
   traffic: Traffic;
   alarms: Alarms;
+  /** The canary analysis's alarms on the emulator; its request counts from the traffic simulator's periods. */
+  analysis?: AnalysisAlarms;
   store: RolloutStore;
   executions: Executions;
   clock: typeof systemClock;
@@ -91,6 +100,8 @@ export interface LocalPorts {
    * @default the configured service's listener with those target groups, read through `traffic`
    */
   forwardFinder?: ForwardFinder;
+  /** The users' lifecycle hook functions (see {@link LocalRuntimeOptions.hooks}). @default none: invoking one fails */
+  invoker?: HookInvoker;
 }
 
 /** Finds a forward through the configured services (a runner with no ELBv2 of its own, as the interleaving runner). */
@@ -159,6 +170,36 @@ export interface LocalRuntimeOptions extends LocalRunnerOptions {
    * rollback function, as before one hop: the benchmark's "before". @default true
    */
   readonly oneHop?: boolean;
+  /**
+   * Simulated traffic: ALB's per-target-group metrics written to the emulator from the listeners' live weights
+   * every period (`periodSeconds × timeScale`), and the canary-analysis alarms evaluated from them, their state
+   * changes delivered to the bus (moto evaluates no alarm). Stopped by {@link LocalRuntime.stop}. @default off
+   */
+  readonly traffic?: TrafficSimulation;
+  /**
+   * The users' lifecycle hook functions, by the name or ARN the service's `hooks` give (an ARN's function
+   * name also finds a function registered by name). Each is invoked as Lambda's RequestResponse would:
+   * the event as JSON, its return value as JSON, a throw as a function error. @default none
+   * @example
+   * LocalRuntime.start({ services: [{ service: { hooks: { afterSteady: { functions: ['smoke'] } } } }], hooks: { smoke: async (event) => ({ status: 'SUCCEEDED' }) } });
+   */
+  readonly hooks?: Readonly<Record<string, LocalHookFunction>>;
+}
+
+/** A user's hook function, run locally: the event in, its answer out. */
+export type LocalHookFunction = (event: never) => unknown;
+
+/** The {@link HookInvoker} over local functions: JSON in and out, as Lambda invokes them. */
+export function localHookInvoker(hooks: Readonly<Record<string, LocalHookFunction>>): HookInvoker {
+  return {
+    async invoke(fn, event) {
+      const name = fn.split(':function:').pop()!.split(':')[0]!;
+      const run = hooks[fn] ?? hooks[name];
+      if (!run) throw new Error(`no local hook function ${fn}: register it with the runtime's hooks option`);
+      const result = await run(JSON.parse(JSON.stringify(event)) as never);
+      return result === undefined ? undefined : JSON.parse(JSON.stringify(result));
+    },
+  };
 }
 
 /** An SDK client the runtime builds for the handlers' ports. */
@@ -213,6 +254,29 @@ function lambdaContext(fn: string): Context {
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
+  };
+}
+
+/**
+ * The analysis port with the canary's request counts read from the traffic simulator: its periods are
+ * simulated (a tick is `periodSeconds × timeScale` of real time), so a bake's window in real time holds the
+ * periods written during it, one count each. Without a simulator, the emulator's metrics as on AWS.
+ */
+function simulatedRequests(analysis: AnalysisAlarms, simulator: () => TrafficSimulator | undefined, services: () => readonly ServiceConfig[]): AnalysisAlarms {
+  return {
+    ...analysis,
+    async requestsPerPeriod(query) {
+      const sim = simulator();
+      if (!sim) return analysis.requestsPerPeriod(query);
+      const slot = services()
+        .flatMap((s) => [s.slots.blue, s.slots.green])
+        .find((s) => targetGroupDimension(s.targetGroupArn) === query.targetGroup);
+      if (!slot) return [];
+      return sim
+        .history(slot.targetGroupArn)
+        .filter((r) => r.realAt >= query.start.getTime() && r.realAt <= query.end.getTime())
+        .map((r) => r.requests);
+    },
   };
 }
 
@@ -301,7 +365,8 @@ export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: Local
     'check-alarms': checkAlarmsHandler(deps),
     shift: shiftHandler(deps),
     bake: bakeHandler(deps),
-    alarm: alarmHandler(options.oneHop === false ? twoHops : deps),
+    // As deployed: the alarm function knows the watchers from its environment (`CUTOVER_WATCHERS`).
+    alarm: alarmHandler(options.oneHop === false ? twoHops : () => ({ ...ports, services: watchersOf(ports.services) })),
     finalize: finalizeHandler(deps),
     retire: retireHandler(deps),
     rollback: rollbackHandler(deps),
@@ -309,6 +374,7 @@ export function localFunctions(ports: LocalPorts, wrap?: (fn: string, run: Local
     reconcile: reconcileHandler(deps),
     // The custom resources of the user's deploys (infra/iac-ownership.ts); CloudFormation invokes them.
     release: releaseHandler(deps),
+    hook: hookHandler(() => ({ ...ports, invoker: ports.invoker ?? localHookInvoker({}) })),
     'live-state': liveStateHandler(() => ({ ...ports, traffic: ports.forwardFinder ?? configuredForwards(ports) })),
   };
   return Object.fromEntries(
@@ -325,6 +391,8 @@ export class LocalRuntime {
   readonly background = new Set<Promise<unknown>>();
   /** The chat function's deferred runs, by the `response_url` of their request. */
   readonly deferredRuns = new Map<string, Promise<unknown>>();
+  /** The traffic simulator the `traffic` option started (stopped by {@link stop}). */
+  trafficSimulator?: TrafficSimulator;
   /** CloudFormation's side of the custom resources, started by the first {@link customResource}. */
   private cloudFormation?: Promise<LocalCloudFormation>;
   private constructor(
@@ -343,7 +411,14 @@ export class LocalRuntime {
     const services = environments.map((e) => e.service);
     this.rules = [
       { name: 'RolloutOnPush', pattern: pushEventPattern(services.map((s) => s.repository)), target: 'start' },
-      { name: 'AbortOnAlarm', pattern: alarmEventPattern(services.flatMap((s) => s.alarms)), target: 'alarm' },
+      {
+        name: 'AbortOnAlarm',
+        pattern: alarmEventPattern(
+          services.flatMap((s) => s.alarms),
+          services.flatMap((s) => (s.analysis ? [analysisAlarmPrefix(s.name)] : [])),
+        ),
+        target: 'alarm',
+      },
       { name: 'AbortOnEcsFailure', pattern: ecsFailurePattern(), target: 'alarm' },
       { name: 'RecoverDeadExecution', pattern: executionEndedPattern(sfn.stateMachineArn), target: 'reconcile' },
       ...(services.some((s) => s.imageScan) ? [{ name: 'WakeOnImageScan', pattern: ecrScanPattern(services.filter((s) => s.imageScan).map((s) => s.repository)), target: 'start' }] : []),
@@ -423,6 +498,11 @@ export class LocalRuntime {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
+        analysis: simulatedRequests(
+          awsAnalysisAlarms(sdk(new CloudWatchClient(cfg))),
+          () => runtime?.trafficSimulator,
+          () => environments.map((e) => e.service),
+        ),
         registry: withScans(withPushTimes(awsRegistry(sdk(new ECRClient(cfg))), pushedAt), scansPending),
         store: awsStore(environments[0]!.tableName, dynamo),
         requestLedger: awsRequestLedger(environments[0]!.tableName, dynamo),
@@ -440,6 +520,7 @@ export class LocalRuntime {
         responses: slackResponses(),
         loopbackResponseUrls: true,
         forwardFinder: awsForwardFinder(sdk(new ElasticLoadBalancingV2Client(cfg))),
+        invoker: localHookInvoker(options.hooks ?? {}),
       };
       const functions = localFunctions(ports, hooks.invoke, { oneHop: options.oneHop });
       // EventBridge delivers an execution's end asynchronously, to the rule's function.
@@ -466,6 +547,18 @@ export class LocalRuntime {
         },
       };
       runtime = new LocalRuntime(emulator, environments, ports, functions, sfn, scansPending, slackApi, !options.emulator);
+      if (options.traffic) {
+        const live = runtime;
+        live.trafficSimulator = new TrafficSimulator(options.traffic, {
+          traffic: ports.traffic,
+          ecs: ports.ecs,
+          cloudwatch: sdk(new CloudWatchClient(cfg)),
+          services: ports.services,
+          timeScale: options.timeScale ?? 1,
+          deliver: (event) => live.deliver(event),
+        });
+        live.trafficSimulator.start();
+      }
       return runtime;
     } catch (error) {
       await slackApi?.stop();
@@ -575,6 +668,7 @@ export class LocalRuntime {
 
   /** Stops the Slack stand-in, and the emulator if this runtime started it. */
   async stop(): Promise<void> {
+    await this.trafficSimulator?.stop();
     await Promise.allSettled([...this.background]);
     await this.slackApi.stop();
     if (this.cloudFormation) await (await this.cloudFormation).stop();

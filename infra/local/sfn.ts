@@ -245,7 +245,9 @@ export class LocalStepFunctions implements Executions {
       const v = readPath(input, path);
       return typeof v === 'number' ? v : 0;
     };
-    for (const [stateName, s] of wait) waitOverrides[stateName] = seconds(String(s.SecondsPath)) * 1000 * this.options.timeScale;
+    // A path the input does not hold yet (one a state sets later, such as a hook's delay) waits as the
+    // engine reads it at run time, unscaled.
+    for (const [stateName, s] of wait) if (typeof readPath(input, String(s.SecondsPath)) === 'number') waitOverrides[stateName] = seconds(String(s.SecondsPath)) * 1000 * this.options.timeScale;
 
     const run = machine.run(JSON.parse(JSON.stringify(input)), {
       overrides: {

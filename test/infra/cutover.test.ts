@@ -145,7 +145,7 @@ describe('the Cutover construct in the example app', () => {
       const name = example.stack.cutover.stateMachineName;
       const resources = example.template.toJSON().Resources;
       expect(resources[example.logicalId(example.stack.cutover.stateMachine)].Properties.StateMachineName).toBe(name);
-      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'];
+      const talking = ['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release', 'hook'];
       for (const fn of CUTOVER_FUNCTIONS) {
         const arn = env(fn).STATE_MACHINE_ARN;
         if (talking.includes(fn)) expect(render(arn), fn).toBe(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${name}`);
@@ -476,10 +476,10 @@ describe('the Cutover construct in the example app', () => {
       expect(states('chat')).toContainEqual({ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: machine });
       expect(rendered('chat')).toEqual([[['states:SendTaskSuccess', 'states:SendTaskFailure'], render(machine)], describe]);
       expect(rendered('prepare')).toEqual([answer, describe]);
-      for (const name of ['finalize', 'rollback', 'reconcile', 'retire'] as const) expect(rendered(name), name).toEqual([answer]);
+      for (const name of ['finalize', 'rollback', 'reconcile', 'retire', 'hook'] as const) expect(rendered(name), name).toEqual([answer]);
       // A task-definition change in the user's deploy starts a rollout like a push.
       expect(states('release')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: machine }]);
-      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release'].includes(n)))
+      for (const name of CUTOVER_FUNCTIONS.filter((n) => !['start', 'alarm', 'chat', 'prepare', 'finalize', 'rollback', 'reconcile', 'retire', 'release', 'hook'].includes(n)))
         expect(states(name), name).toEqual([]);
     });
 

@@ -63,8 +63,18 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   // store.recordTaskToken (UpdateItem, GetItem when refused), store.getLock, store.enqueue (PutItem)
   bake: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
   // store.activeLocksWatching / activeLocks (Query on the index), store.markAborted, executions.failTask;
-  // the abort's own restore: traffic.readActions, traffic.setWeights
-  alarm: ['dynamodb:Query', 'dynamodb:UpdateItem', 'states:SendTaskFailure', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'elasticloadbalancing:ModifyListener'],
+  // the abort's own restore: traffic.readActions, traffic.setWeights; a dry-run canary analysis's verdict:
+  // store.getLock, store.putStep
+  alarm: [
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'states:SendTaskFailure',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:ModifyListener',
+  ],
   // store.putHistory, putServiceState, releaseLock; retention (describeService, listRevisions,
   // deregisterTaskDefinition); wakeNext (queued, dequeue, succeedTask / failTask)
   // (describeTaskDefinition: only Cutover's own revisions of the service are deregistered)
@@ -154,6 +164,8 @@ const CALLS: Record<CutoverFunctionName, readonly string[]> = {
   'live-state': ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeListeners', 'dynamodb:GetItem'],
   // a task-definition change released: traffic.readForward, ecs.describeService / describeTaskDefinition (the
   // live image), registry.describeImage (its push time), executions.start
+  // store.recordTaskToken, listHistory/putHistory (hook outcomes), succeedTask/failTask; with hooks configured, lambda:InvokeFunction on them
+  hook: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
   release: ['ecs:DescribeServices', 'ecs:DescribeTaskDefinition', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeRules', 'ecr:DescribeImages', 'states:StartExecution'],
 };
 

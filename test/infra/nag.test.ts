@@ -47,6 +47,7 @@ const CUTOVER_FUNCTION_ROLES = [
   'Chat',
   'LiveState',
   'Release',
+  'Hook',
 ];
 
 /** The acknowledgements the example app is expected to carry, and no others. */

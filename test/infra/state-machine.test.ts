@@ -112,6 +112,7 @@ describe('the ASL file', () => {
       'CheckSteadyFunctionArn',
       'DeployFunctionArn',
       'FinalizeFunctionArn',
+      'HookFunctionArn',
       'PrepareFunctionArn',
       'RegisterFunctionArn',
       'RetireFunctionArn',

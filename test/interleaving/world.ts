@@ -576,6 +576,13 @@ export class World {
         this.checkTraffic(what);
       },
       existingTargetGroups: async (arns) => new Set(arns.filter((a) => this.targetGroups.has(a))),
+      // No service of this world has a test cohort: a listener without rules.
+      describeRules: async (arn) => (this.listeners.has(arn) ? [] : undefined),
+      ruleTags: async () => ({}),
+      createRule: async (rule) => {
+        throw namedError('OperationNotPermitted', `no test cohort in this world (${rule.listenerArn})`);
+      },
+      deleteRule: async () => {},
       // Modelled on the slot's tasks: each task that runs is one healthy target (a broken or starting
       // revision runs none). Read only: it never moves a slow deployment on, as describeService does.
       targetHealth: async (arn) => {

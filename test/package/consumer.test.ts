@@ -126,6 +126,10 @@ describe('the packed library in a fresh `cdk init app --language typescript` app
         'dist/rollout.asl.json',
         'dist/types/package.json',
         'dist/types/infra/index.d.ts',
+        // `cutover/hooks`: completeHook for hook authors, without aws-cdk-lib
+        'dist/hooks.mjs',
+        'dist/hooks.cjs',
+        'dist/types/functions/hook/complete-hook.d.ts',
       ]),
     );
     for (const fn of CUTOVER_FUNCTIONS) expect(paths).toContain(`dist/assets/${fn}/index.mjs`);

@@ -79,6 +79,10 @@ class World {
         setWeights: async (_l, weights) => {
           for (const w of weights) this.weights[w.targetGroupArn] = w.weight;
         },
+        // No test cohort here: listeners without rules.
+        describeRules: async () => [],
+        ruleTags: async () => ({}),
+        deleteRule: async () => {},
       },
       executions: { succeedTask: async () => false, failTask: async () => false, start: async () => ({ executionArn: '', alreadyStarted: false }), status: async () => 'ABORTED' },
       clock: { now: () => new Date(this.now) },

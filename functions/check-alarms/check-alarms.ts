@@ -124,10 +124,14 @@ export async function checkAlarms(state: RolloutState, deps: CheckAlarmsDeps): P
 const FIX_THEN_RESUME = 'fix the slot, then `/cutover resume {service}` (the check runs again)';
 const DECIDE_WITHOUT_VERDICT = '`/cutover resume {service}` goes on without a verdict';
 
-/** True if the step just done was a bake (the check after it judges the time the canary spent at its weight). */
+/**
+ * True if the step just done was a bake that ran its course (the check after it judges the time the canary
+ * spent at its weight). A bake an operator ended early with `promote` is theirs to judge: a failing comparison
+ * still fires its alarm, but too few requests is not held against their decision.
+ */
 function afterBake(state: RolloutState): boolean {
   const index = state.cursor?.index ?? 0;
-  return index > 0 && state.service.plan.steps[index - 1]?.kind === 'bake';
+  return index > 0 && state.service.plan.steps[index - 1]?.kind === 'bake' && !state.wait?.promotedBy;
 }
 
 /**
@@ -150,7 +154,6 @@ async function onInconclusive(state: RolloutState, lock: LockRecord, judged: Bak
     throw new LockLostError(service.name, rolloutId, undefined);
   return next.held ? 'hold' : 'extend';
 }
-
 
 const weightsText = (lock: LockRecord, live: LiveState) => {
   const w = lock.weights ?? live.weights;

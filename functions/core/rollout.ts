@@ -124,6 +124,8 @@ export interface RolloutState extends RolloutInput {
   readonly cursor?: Cursor;
   /** The last weight change (Shift traffic's result): the canary has been at these weights since `at`. */
   readonly shift?: { readonly weights: Weights; readonly at: string };
+  /** How the last wait ended: an operator's promote (a bake or gate ended early) says who. */
+  readonly wait?: { readonly promotedBy?: string; readonly full?: boolean };
   readonly error?: StateError;
 }
 

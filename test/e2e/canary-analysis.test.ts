@@ -152,6 +152,24 @@ describe('canary analysis', () => {
     expect(await readEndState(rt, rt.env.service)).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 } });
   });
 
+  it('does not hold a bake an operator promoted early for too few requests: the promote is their decision', async () => {
+    // Arrange: a day-long bake that cannot be judged (3 requests a minute on the canary)
+    const rt = await start({ onInconclusive: 'pause' }, canary([10, 100], 86_400), HEALTHY, { requestsPerSecond: 0.5 });
+    const { executions } = await pushAndDeliver(rt, 'v2');
+    const name = executions[0]!;
+    const entered = (state: string) => local.events.filter((e) => e.execution === name && e.type === 'StateEntered' && e.state === state);
+
+    // Act
+    await until(async () => entered(StateName.Bake).length > 0 && (await rt.ports.store.getLock('checkout'))?.wait?.kind === 'bake', 'the bake');
+    const promoted = await rt.slack('promote checkout');
+    const done = await rt.sfn.wait(name);
+
+    // Assert
+    expect(promoted.statusCode).toBe(200);
+    expect(done.endState).toBe(StateName.RolloutSucceeded);
+    expect(entered(StateName.HoldPaused)).toEqual([]);
+  });
+
   it('runs an inconclusive bake again (policy extend), twice, then asks a human', async () => {
     // Arrange
     const rt = await start({ onInconclusive: 'extend' }, canary([10, 100], 300), HEALTHY, { requestsPerSecond: 0.5 });

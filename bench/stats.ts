@@ -44,13 +44,4 @@ export function summarize(values: readonly number[], digits = 2): Summary {
 }
 
 /** A deterministic pseudo-random sequence in [0, 1) (mulberry32), so paired runs get the same offsets. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seeded } from '../infra/local/random';

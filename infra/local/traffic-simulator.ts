@@ -36,6 +36,7 @@ import {
 import { ALB_NAMESPACE, ANALYSIS_ALARM_PREFIX, loadBalancerDimension, targetGroupDimension } from '../../functions/core/analysis';
 import type { ServiceConfig } from '../../functions/core/config';
 import type { Ecs, Traffic } from '../../functions/core/ports';
+import { seeded } from './random';
 import { alarmState, evaluateMetricMath, type AlarmComparison, type AlarmEvaluation, type Series } from './metric-math';
 
 /** How one target group's tasks answer. */
@@ -146,18 +147,6 @@ export interface TickReport {
   readonly timestamp: number;
   /** Alarms whose state changed on this tick. */
   readonly changes: ReadonlyArray<{ readonly alarmName: string; readonly from: string; readonly to: string; readonly evaluation: AlarmEvaluation }>;
-}
-
-/** The seeded generator of bench/stats.ts (mulberry32), copied: bench/ sits above the local runtime. The same seed gives the same traffic. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** A Binomial(n, p) draw: exact (n Bernoulli trials) up to 10,000 trials, the normal approximation above. */

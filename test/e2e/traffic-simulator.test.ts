@@ -9,7 +9,8 @@ import { analysisAlarmName, bakeVerdict, comparisonAlarms, parseAnalysisAlarm, t
 import { parseAlarmChange } from '../../functions/core/events';
 import { clientConfig } from '../../infra/local/environment';
 import { LocalRuntime } from '../../infra/local/runtime';
-import { TrafficSimulator, binomial, byRevision, seeded, type AlarmStateChangeEvent, type SimulatedTarget, type SlotBehaviour, type TrafficSimulation } from '../../infra/local/traffic-simulator';
+import { seeded } from '../../infra/local/random';
+import { TrafficSimulator, binomial, byRevision, type AlarmStateChangeEvent, type SimulatedTarget, type SlotBehaviour, type TrafficSimulation } from '../../infra/local/traffic-simulator';
 import { useLocalRuntime } from './emulator';
 
 const local = useLocalRuntime();

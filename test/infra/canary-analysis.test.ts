@@ -3,43 +3,17 @@
  * the alarm rule and the alarm function's watchers match the service's comparison alarms by prefix, and IAM
  * lets shift create and the others delete only the alarms under that prefix; a plan it cannot judge fails synth.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecr from 'aws-cdk-lib/aws-ecr';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { canary } from '../../functions/core/plan';
-import { Cutover, type CutoverServiceProps } from '../../infra/cutover';
-import { actionsOf, policyStatementsOf, render, testApp, type Json, type Statement } from './example-app';
+import type { CutoverServiceProps } from '../../infra/cutover';
+import { actionsOf, policyStatementsOf, render, type Json, type Statement } from './example-app';
+import { ACCOUNT, importedServiceStack, REGION } from './imported-stack';
 
-const ACCOUNT = '111122223333';
-const REGION = 'eu-west-1';
-const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
 const PREFIX_ARN = `arn:<AWS::Partition>:cloudwatch:${REGION}:${ACCOUNT}:alarm:cutover-analysis-checkout.*`;
-
-function analysedStack(overrides: Partial<CutoverServiceProps>) {
-  const app = testApp();
-  const stack = new Stack(app, 'Analysed', { env: { account: ACCOUNT, region: REGION } });
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123', availabilityZones: ['eu-west-1a'] });
-  const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'shop', vpc });
-  const service: CutoverServiceProps = {
-    name: 'checkout',
-    cluster,
-    blue: { service: 'checkout-blue', targetGroup: arn('elasticloadbalancing', 'targetgroup/checkout-blue/0123456789abcdef') },
-    green: { service: 'checkout-green', targetGroup: arn('elasticloadbalancing', 'targetgroup/checkout-green/fedcba9876543210') },
-    listenerArn: arn('elasticloadbalancing', 'listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2'),
-    containerName: 'app',
-    repository: ecr.Repository.fromRepositoryName(stack, 'Repo', 'checkout'),
-    alarms: [cloudwatch.Alarm.fromAlarmArn(stack, 'Errors', arn('cloudwatch', 'alarm:checkout-5xx'))],
-    taskDefinition: { family: 'checkout', roles: [iam.Role.fromRoleArn(stack, 'TaskRole', `arn:aws:iam::${ACCOUNT}:role/checkout-task`)] },
-    ...overrides,
-  };
-  const cutover = new Cutover(stack, 'Cutover', { services: [service] });
-  return { stack, cutover, template: Template.fromStack(stack) };
-}
+const analysedStack = (overrides: Partial<CutoverServiceProps>) => importedServiceStack('Analysed', overrides);
 
 const resourcesOf = (statements: Statement[]) => statements.flatMap((s) => [s.Resource].flat().map((r) => render(r as Json)));
 const envOf = (template: Template, variable: string) => {

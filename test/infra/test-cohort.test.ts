@@ -3,46 +3,20 @@
  * lets check-steady create rules on the test listener only, and lets the functions that end the cohort delete
  * only that listener's rules; a bad prop fails synth naming it.
  */
-import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecr from 'aws-cdk-lib/aws-ecr';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { Cutover, type CutoverServiceProps } from '../../infra/cutover';
-import { actionsOf, policyStatementsOf, render, testApp, type Json, type Statement } from './example-app';
+import type { CutoverServiceProps } from '../../infra/cutover';
+import { actionsOf, policyStatementsOf, render, type Json, type Statement } from './example-app';
+import { arn, importedServiceStack, LISTENER } from './imported-stack';
 
-const ACCOUNT = '111122223333';
-const REGION = 'eu-west-1';
-const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
-const LISTENER = arn('elasticloadbalancing', 'listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2');
 const RULE = arn('elasticloadbalancing', 'listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee');
 const TEST_LISTENER = arn('elasticloadbalancing', 'listener/app/shop/50dc6c495c0c9188/0a0a0a0a0a0a0a0a');
 const HEADER = { name: 'X-Cutover-Cohort', values: ['test'] };
 
-function cohortStack(overrides: Partial<CutoverServiceProps>) {
-  const app = testApp();
-  const stack = new Stack(app, 'Cohort', { env: { account: ACCOUNT, region: REGION } });
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123', availabilityZones: ['eu-west-1a'] });
-  const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'shop', vpc });
-  const service: CutoverServiceProps = {
-    name: 'checkout',
-    cluster,
-    blue: { service: 'checkout-blue', targetGroup: arn('elasticloadbalancing', 'targetgroup/checkout-blue/0123456789abcdef') },
-    green: { service: 'checkout-green', targetGroup: arn('elasticloadbalancing', 'targetgroup/checkout-green/fedcba9876543210') },
-    listenerArn: LISTENER,
-    containerName: 'app',
-    repository: ecr.Repository.fromRepositoryName(stack, 'Repo', 'checkout'),
-    alarms: [cloudwatch.Alarm.fromAlarmArn(stack, 'Errors', arn('cloudwatch', 'alarm:checkout-5xx'))],
-    taskDefinition: { family: 'checkout', roles: [iam.Role.fromRoleArn(stack, 'TaskRole', `arn:aws:iam::${ACCOUNT}:role/checkout-task`)] },
-    ...overrides,
-  };
-  const cutover = new Cutover(stack, 'Cutover', { services: [service] });
-  return { app, stack, cutover, template: Template.fromStack(stack) };
-}
+const cohortStack = (overrides: Partial<CutoverServiceProps>) => importedServiceStack('Cohort', overrides);
 
 function allowing(stack: Stack, template: Template, role: iam.IRole | undefined, action: string): Statement[] {
   const id = stack.getLogicalId((role as iam.Role).node.defaultChild as never);

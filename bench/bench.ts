@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { canary } from '../functions/core/plan';
 import { startEmulator } from '../infra/local/moto';
+import { runAnalysis, type AnalysisResult } from './analysis';
 import { BUNDLE_TARGET_KB, runBundles, type BundlesOptions, type BundlesResult } from './bundles';
 import { ANSWER_BUDGET_MS } from '../functions/chat/chat';
 import { runChat, SLACK_LIMIT_MS, type ChatResult } from './chat';
@@ -28,6 +29,8 @@ export interface BenchConfig {
   readonly scale?: { readonly sizes: readonly number[]; readonly timeScale: number; readonly budgetSeconds: number };
   /** The chat function's cold path: fresh processes per command (`bench/chat.ts`). */
   readonly chat?: { readonly spawns: number };
+  /** Canary-vs-stable analysis in simulated time (`bench/analysis.ts`): one seeded run per seed. */
+  readonly analysis?: { readonly seeds: readonly number[]; readonly timeScale: number };
   /** Polling intervals of the baseline, s. The first is the one the targets compare against. */
   readonly pollIntervals: readonly number[];
   /** Progress lines (stderr). */
@@ -42,6 +45,7 @@ export const FULL: Omit<BenchConfig, 'command'> = {
   gate: { hours: 24 },
   scale: { sizes: [10, 50, 200], timeScale: 0.001, budgetSeconds: 330 },
   chat: { spawns: 5 },
+  analysis: { seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], timeScale: 0.005 },
   pollIntervals: [10, 60],
 };
 
@@ -64,6 +68,7 @@ export interface BenchResults {
   readonly bundles?: BundlesResult;
   readonly scale?: ScaleResult;
   readonly chat?: ChatResult;
+  readonly analysis?: AnalysisResult;
   readonly quotaSources: Readonly<Record<string, string>>;
   readonly markdown: string;
 }
@@ -115,7 +120,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   let gateRun: RolloutsResult | undefined;
   let scale: ScaleResult | undefined;
   let chat: ChatResult | undefined;
-  if (config.reaction || config.rollouts || config.gate || config.scale || config.chat) {
+  let analysis: AnalysisResult | undefined;
+  if (config.reaction || config.rollouts || config.gate || config.scale || config.chat || config.analysis) {
     const emulator = await startEmulator({ runningTasks: 2 });
     try {
       if (config.reaction) {
@@ -149,6 +155,11 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
         progress(`chat: ${config.chat.spawns} fresh processes per command…`);
         chat = await runChat({ emulator, spawns: config.chat.spawns, memoryMb: CutoverDefaults.memorySize });
         progress(`chat: done at ${elapsed()}`);
+      }
+      if (config.analysis) {
+        progress(`analysis: ${config.analysis.seeds.length} seeded runs (a 4% canary with and without analysis, a clean one), then its cost…`);
+        analysis = await runAnalysis({ emulator, ...config.analysis, progress });
+        progress(`analysis: done at ${elapsed()}`);
       }
     } finally {
       await emulator.stop();
@@ -278,6 +289,23 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     });
   }
 
+  if (analysis) {
+    const c = analysis.clean;
+    targets.push({
+      name: `canary analysis: a clean canary (both revisions 0.5% 5xx) wrongly failed by a comparison, over ${c.runs} seeded runs`,
+      target: 'never',
+      measured: `${c.wronglyFailed} of ${c.runs}`,
+      met: c.wronglyFailed === 0 && c.runs > 0,
+    });
+    const a = analysis.analysis;
+    targets.push({
+      name: 'canary analysis: a canary failing 4% against 0.5% caught during the first bake (10%), every seeded run',
+      target: `${a.runs} of ${a.runs}`,
+      measured: `${a.caughtAtWeight['10%'] ?? 0} of ${a.runs}`,
+      met: a.runs > 0 && (a.caughtAtWeight['10%'] ?? 0) === a.runs,
+    });
+  }
+
   // The modelled AWS reaction of each event-driven path, from its measured parts and the cold imports of
   // the same run's bundles.
   let reactionModel: BenchResults['reactionModel'];
@@ -299,6 +327,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     bundles,
     scale,
     chat,
+    analysis,
     targets,
     ratios,
   };
@@ -327,6 +356,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     bundles,
     scale,
     chat,
+    analysis,
     quotaSources: QUOTA_SOURCES,
     markdown,
   };

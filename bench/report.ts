@@ -2,6 +2,7 @@
  * The results as Markdown: what `npm run bench` prints and the README quotes. Every timing is "median /
  * p95"; every comparison is a ratio from the same run; every target says whether it was met.
  */
+import { ANALYSIS_CAPTION, SERVICE_WIDE_ALARM, type AnalysisResult, type RegressionSummary } from './analysis';
 import type { BundlesResult } from './bundles';
 import type { ChatResult } from './chat';
 import type { GateEstimate } from './cost';
@@ -38,6 +39,7 @@ export interface Report {
   readonly bundles?: BundlesResult;
   readonly scale?: ScaleResult;
   readonly chat?: ChatResult;
+  readonly analysis?: AnalysisResult;
   readonly targets: readonly Target[];
   readonly ratios: Readonly<Record<string, number>>;
 }
@@ -246,9 +248,63 @@ export function renderMarkdown(r: Report): string {
     );
   }
 
+  if (r.analysis) out.push(...analysisTables(r.analysis));
+
   out.push('#### Targets', '');
   out.push(row(['target', 'goal', 'measured', 'met']));
   out.push(row(['---', '---', '---', '---']));
   for (const t of r.targets) out.push(row([t.name, t.target, t.measured, t.met ? 'yes' : '**no**']));
   return out.join('\n');
+}
+
+/** The canary analysis part: a regression caught by the analysis vs a service-wide alarm, false alarms, cost. */
+function analysisTables(a: AnalysisResult): string[] {
+  const out: string[] = [];
+  const n = a.seeds.length;
+  const w = SERVICE_WIDE_ALARM;
+  out.push(
+    `#### Canary analysis: a new revision failing 4% of its requests against 0.5% on the old one (${n} seeded run${n === 1 ? '' : 's'}, default plan 10% → 5m → 25% → 5m → 50% → 5m → 100%, ${f(a.requestsPerSecond)} requests/s, time scale ${a.timeScale})`,
+    '',
+  );
+  const caughtAt = (s: RegressionSummary) =>
+    Object.entries(s.caughtAtWeight)
+      .sort(([x], [y]) => Number.parseInt(x, 10) - Number.parseInt(y, 10))
+      .map(([weight, count]) => `${weight}: ${count}`)
+      .join(', ') || '—';
+  const never = (s: RegressionSummary) => (s.caught === s.runs ? '' : ` (never in ${s.runs - s.caught}: the rollout completed on the bad revision)`);
+  const cols = [a.analysis, a.serviceWide];
+  out.push(
+    row([
+      'median / p95',
+      `canary analysis (${ANALYSIS_CAPTION})`,
+      `service-wide 5xx alarm alone (both target groups: 5xx ÷ requests > ${w.thresholdPercent}%, ${w.datapointsToAlarm} of ${w.evaluationPeriods} minutes)`,
+    ]),
+  );
+  out.push(row(['---', '---', '---']));
+  out.push(row(['rolled back', ...cols.map((s) => `${s.caught} of ${s.runs}${never(s)}`)]));
+  out.push(row(['caught at canary weight (runs)', ...cols.map(caughtAt)]));
+  out.push(row(["regression's start (first canary weight) → traffic 100% on the old slot, simulated min", ...cols.map((s) => mp(s.minutes, 1, ' min'))]));
+  out.push(row(['… in simulated periods (60 s)', ...cols.map((s) => mp(s.periods, 0))]));
+  out.push(row(['requests the new revision answered 5xx meanwhile', ...cols.map((s) => mp(s.failedRequests, 0))]));
+  out.push('');
+  const c = a.clean;
+  out.push(
+    `- Clean canary (both revisions 0.5%), analysis on, same plan and traffic: wrongly failed by a comparison in ${c.wronglyFailed} of ${c.runs} runs; ` +
+      `rolled back for any reason in ${c.rolledBack}; ${c.bakesInconclusive} of ${c.bakesJudged} bakes at a canary weight inconclusive (too few requests on the canary; policy \`rollback\` in these runs).`,
+  );
+  if (a.cost) {
+    const { with: on, without: off } = a.cost;
+    const call = (x: typeof on, op: string) => x.calls[op] ?? 0;
+    const delta = (op: string) => call(on, op) - call(off, op);
+    out.push(
+      `- Cost of the analysis per rollout (one clean rollout with it, one without): state transitions ${on.transitions} vs ${off.transitions}, ` +
+        `Lambda invocations ${on.invocations} vs ${off.invocations} (no polling loop: CloudWatch evaluates the alarms); AWS calls added by the functions: ` +
+        `PutMetricAlarm +${delta('cloudwatch:PutMetricAlarm')} (the comparison alarms, put again at each canary weight: idempotent), ` +
+        `DeleteAlarms +${delta('cloudwatch:DeleteAlarms')}, DescribeAlarms +${delta('cloudwatch:DescribeAlarms')} (the cleanup's listing; the checks read the comparison alarms in the same DescribeAlarms as the service's own), ` +
+        `GetMetricData +${on.bakeVerdicts} on AWS (one per bake end judged; locally the simulator answers it).`,
+    );
+  }
+  if (a.simulatorErrors) out.push(`- **${a.simulatorErrors} ticks of the traffic simulator failed** in these runs: periods without traffic or evaluation; the figures above are suspect.`);
+  out.push("- Simulated minutes are local ms ÷ time scale; they include the functions' and the emulator's own time, scaled up. CloudWatch's and EventBridge's delivery delays are not modelled.", '');
+  return out;
 }

@@ -3,9 +3,10 @@
  * README quotes. Progress goes to stderr, the tables to stdout.
  *
  * @example
- * npm run bench                          # everything; about 8 minutes on 2 cores
+ * npm run bench                          # everything; about 11 minutes on 2 cores
  * npm run bench -- --only bundles,scale  # some of it (results.json is not written)
  * npm run bench -- --only chat           # the chat function's cold path against Slack's 3 s
+ * npm run bench -- --only analysis       # canary analysis vs a service-wide alarm, in simulated time
  * npm run bench -- --quick               # tiny sizes, to try the harness (results.json is not written)
  */
 // Before any SDK client exists: the pinned SDK's notice about future Node.js versions would interleave.
@@ -29,6 +30,7 @@ const QUICK: Omit<Config, 'command'> = {
   gate: { hours: 24 },
   scale: { sizes: [2], timeScale: 0.001, budgetSeconds: 120 },
   chat: { spawns: 1 },
+  analysis: { seeds: [1], timeScale: 0.005 },
   pollIntervals: [10, 60],
 };
 const base = quick ? QUICK : FULL;
@@ -41,6 +43,7 @@ const config: Config = {
   gate: wanted('gate') ? base.gate : undefined,
   scale: wanted('scale') ? base.scale : undefined,
   chat: wanted('chat') ? base.chat : undefined,
+  analysis: wanted('analysis') ? base.analysis : undefined,
   progress: (line) => process.stderr.write(`bench: ${line}\n`),
 };
 

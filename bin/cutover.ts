@@ -22,7 +22,7 @@ declare const CUTOVER_VERSION: string | undefined;
 const version = (): string => (typeof CUTOVER_VERSION === 'string' ? CUTOVER_VERSION : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version);
 
 /** The demo's scenarios and its chat identity (`infra/local/demo.ts`, `runtime.ts`; a test keeps them equal), here so `--help` needs neither. */
-export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old'] as const;
+export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old', 'regression'] as const;
 export const DEMO_CHAT = { channel: 'CDEMO0CUTOVER', user: 'UDEMO0OPERATOR' } as const;
 
 const positive = (value: string) => {

@@ -15,12 +15,21 @@
  *   checks): the next check finds the rollback target cannot take the traffic back and holds at 10% with the
  *   reason (status, Slack, the decision) instead of shifting further; the slot is fixed and `/cutover resume`
  *   lets the check run again, and the rollout completes.
+ * - `regression`: checkout has a canary analysis (`analysis` with its defaults, and `onInconclusive: 'rollback'`
+ *   so that a bake it cannot judge rolls back instead of waiting for a human) and simulated traffic in which
+ *   the new revision fails 4% of its requests against 0.5% on the old one, same p99. At 10% that moves the
+ *   service-wide 5xx rate to 0.85%; `checkout-5xx` stays OK (the simulator evaluates the comparison alarms only,
+ *   and nothing sets it: bench/analysis.ts measures a service-wide alarm). The error-rate comparison alarm fires during
+ *   the first bake (10 minutes, so that even on a slow machine it holds several simulated periods):
+ *   ROLLED_BACK, and the rollback deletes the comparison alarms.
  *
  * The emulator is started (or adopted from `AWS_ENDPOINT_URL`) before the runtime, with a progress line for
  * each stage: finding or installing moto and waiting for it take seconds on a cold machine.
  */
-import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { ANALYSIS_DEFAULTS as A, analysisAlarmPrefix } from '../../functions/core/analysis';
 import type { ServiceConfig, Slot } from '../../functions/core/config';
+import { canary, type CanaryPlan } from '../../functions/core/plan';
 import type { HistoryRecord } from '../../functions/core/ports';
 import { liveSlotFromWeights, shortRevision, slotWeights, type Outcome, type Weights } from '../../functions/core/rollout';
 import { decisionOf, resultKeys } from '../../functions/read/status';
@@ -28,14 +37,15 @@ import { readRolloutDefinition } from '../../state-machines/definition';
 import { clientConfig, DEMO } from './environment';
 import { alarmStateChangeEvent, ecrPushEvent } from './events';
 import { startEmulator, type Emulator } from './moto';
-import { LocalRuntime, type LocalRuntimeOptions } from './runtime';
+import { LocalRuntime, type LocalRuntimeOptions, type LocalSdkClient } from './runtime';
 import type { LocalEvent, LocalExecution } from './sfn';
+import { byRevision, type SlotBehaviour } from './traffic-simulator';
 import { StateName } from '../../state-machines/states';
 
 /** Where each state of the definition writes its result: where its decision is. */
 const RESULT_KEYS = resultKeys(JSON.parse(readRolloutDefinition()));
 
-export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old'] as const;
+export const SCENARIOS = ['happy', 'alarm', 'unstable', 'busy', 'broken-old', 'regression'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The end state, read back from the emulator. */
@@ -61,6 +71,36 @@ export interface DemoResult extends EndState {
   readonly executions: ReadonlyArray<{ name: string; status: string; endState?: string; error?: string }>;
   /** `broken-old`: the hold as it was seen, before the slot was fixed and the rollout resumed. */
   readonly hold?: { readonly reason: string; readonly weights: Weights; readonly state?: string; readonly status: string };
+  /** `regression`: what the canary analysis did, read back before the runtime stopped. */
+  readonly analysis?: RegressionReport;
+}
+
+/** The `regression` scenario's traffic: the old revision fails 0.5% of its requests, the new one 4%, same p99. */
+export const REGRESSION = {
+  stable: { errorRate: 0.005, p99Ms: 120 } satisfies SlotBehaviour,
+  canary: { errorRate: 0.04, p99Ms: 120 } satisfies SlotBehaviour,
+  /**
+   * 10% → bake 10m → 25% → 5m → 50% → 5m → 100%: the first bake holds 10 simulated periods (3 s at the demo's
+   * time scale), so the comparison (2 of 3 periods) has room to fire even when ticks run late on a slow machine.
+   */
+  plan: { steps: [...canary([10, 25], 600).steps.slice(0, 2), ...canary([25, 50, 100], 300).steps] } satisfies CanaryPlan,
+  seed: 1,
+} as const;
+
+/** What the canary analysis did in the `regression` scenario. */
+export interface RegressionReport {
+  /** The comparison alarms that existed once the canary took traffic. */
+  readonly alarmsCreated: readonly string[];
+  /** Every state change the traffic simulator made (CloudWatch's evaluation), with its reason. */
+  readonly alarmChanges: ReadonlyArray<{ readonly alarmName: string; readonly to: string; readonly reason: string }>;
+  /** The canary's weights, in the order Shift traffic set them. */
+  readonly canaryWeights: readonly number[];
+  /** The service's own alarms at the end. */
+  readonly serviceAlarms: ReadonlyArray<{ readonly name: string; readonly state: string }>;
+  /** Comparison alarms left on the emulator after the rollout ended (none: the rollback deletes them). */
+  readonly alarmsLeft: readonly string[];
+  /** Per simulated period while the canary took traffic: each slot's requests and 5xx. */
+  readonly periods: ReadonlyArray<{ readonly tick: number; readonly green: { requests: number; errors: number }; readonly blue: { requests: number; errors: number } }>;
 }
 
 /** Reads a service's end state from the emulator: listener weights, both slots, its history and lock. */
@@ -164,6 +204,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const emulator = options.emulator ?? started!;
   let runtime: LocalRuntime;
   const brokenServices = new Set<string>();
+  // regression: the revisions live before the rollout behave as the stable slot; set once the environment exists.
+  let stable: string[] = [];
+  const alarmChanges: Array<{ alarmName: string; to: string; reason: string }> = [];
+  const alarmsCreated: string[] = [];
   try {
     print(`${stamp()}  provisioning the example environment (${DEMO.service}: ALB listener, two target groups, ECS services, ECR repository, alarms)…`);
     runtime = await LocalRuntime.start({
@@ -174,7 +218,34 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       unstableNewRevisions: scenario === 'unstable',
       brokenServices,
       // busy shows the lock refusing a second rollout; the other policies are in the README and the tests.
-      services: [{ service: scenario === 'busy' ? { concurrency: 'reject' } : {} }],
+      services: [{ service: scenario === 'busy' ? { concurrency: 'reject' } : scenario === 'regression' ? { analysis: { onInconclusive: 'rollback' }, plan: REGRESSION.plan } : {} }],
+      ...(scenario === 'regression'
+        ? {
+            // Seen as the functions send them: the comparison alarms exist before the canary's first request.
+            instrument: {
+              client: (client) =>
+                watchAlarmsCreated(client, (names) => {
+                  for (const n of names.filter((x) => !alarmsCreated.includes(x))) {
+                    alarmsCreated.push(n);
+                    print(`${stamp()}  comparison alarm created (PutMetricAlarm): ${n}`);
+                  }
+                }),
+            },
+            traffic: {
+              seed: REGRESSION.seed,
+              behaviour: (t) => byRevision(stable, REGRESSION.stable, REGRESSION.canary)(t),
+              onAlarmEvent: (event, delivered) => {
+                const { alarmName, state } = event.detail;
+                alarmChanges.push({ alarmName, to: state.value, reason: state.reason });
+                const d = delivered as { target?: string; result?: unknown; error?: { name: string; message: string } } | undefined;
+                const answer = d?.error ? `${d.error.name}: ${d.error.message}` : JSON.stringify(d?.result ?? 'no rule matched');
+                // Called once the event was handed over, so the rollout's own lines about it may come first.
+                print(`${stamp()}  CloudWatch (simulated) set ${alarmName} → ${state.value}: ${state.reason}`);
+                print(`${stamp()}  its Alarm State Change event went to the ${d?.target ?? 'no'} function: ${answer}`);
+              },
+            },
+          }
+        : {}),
     });
   } catch (error) {
     await started?.stop();
@@ -183,6 +254,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     print(`${stamp()}  emulator at ${runtime.emulator.endpoint}; ${DEMO.service}: blue live on ${shortRevision(runtime.env.initialTaskDefinitionArn)}, green idle`);
     if (scenario === 'busy') print(`${stamp()}  ${DEMO.service} is configured with concurrency "reject" (the default is "supersede"): a push while a rollout runs is refused`);
+    if (scenario === 'regression') {
+      stable = [runtime.env.initialTaskDefinitionArn];
+      print(
+        `${stamp()}  ${DEMO.service} has a canary analysis (defaults: 5xx rate +${A.maxIncreasePoints} point, p99 +${A.maxIncreaseMs} ms, ${A.datapointsToAlarm} of ${A.evaluationPeriods} periods of ${A.periodSeconds} s, ≥ ${A.minRequests} requests a period on each slot; ` +
+          `onInconclusive "rollback" here, so a bake it cannot judge rolls back instead of waiting for a human); plan 10% → 10m → 25% → 5m → 50% → 5m → 100%`,
+      );
+      print(
+        `${stamp()}  simulated traffic: 100 requests/s; ${shortRevision(runtime.env.initialTaskDefinitionArn)} fails 0.5%, the new revision 4% (same p99 120 ms); ` +
+          `one simulated minute every ${Math.round(60_000 * (options.timeScale ?? 0.005))} ms`,
+      );
+    }
     const first = await pushAndDeliver(runtime, 'v2');
     print(`${stamp()}  pushed ${DEMO.repository}:v2 (${first.digest.slice(0, 19)}…) → started ${first.executions.join(', ') || 'nothing'}`);
     const name = first.executions[0];
@@ -204,7 +286,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (scenario === 'broken-old') hold = await breakOldSlotMidRollout(runtime, name, brokenServices, events, (line) => print(`${stamp()}  ${line}`));
 
     const all = await runtime.sfn.waitAll();
+    if (scenario === 'regression') await runtime.settle();
     const end = await readEndState(runtime, runtime.env.service);
+    const analysis = scenario === 'regression' ? await regressionReport(runtime, name, events, alarmsCreated, alarmChanges) : undefined;
+    if (analysis) {
+      for (const p of analysis.periods) {
+        const rate = (x: { requests: number; errors: number }) => `${x.requests} requests, ${x.errors} 5xx (${x.requests ? ((100 * x.errors) / x.requests).toFixed(1) : '0.0'}%)`;
+        print(`${stamp()}  simulated minute ${p.tick}: green (canary) ${rate(p.green)}; blue ${rate(p.blue)}`);
+      }
+      print(`${stamp()}  service-wide alarms: ${analysis.serviceAlarms.map((a) => `${a.name} ${a.state}`).join(', ')}; comparison alarms left: ${analysis.alarmsLeft.length || 'none'}`);
+    }
     const execution = runtime.sfn.executions.get(name) as LocalExecution;
     return {
       scenario,
@@ -212,6 +303,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       states: execution.states,
       executions: all.map((e) => ({ name: e.name, status: e.status, endState: e.endState, error: e.error })),
       ...(hold ? { hold } : {}),
+      ...(analysis ? { analysis } : {}),
     };
   } finally {
     await runtime.stop();
@@ -260,4 +352,61 @@ function replyText(body: string): string {
   } catch {
     return body;
   }
+}
+
+/** The service's comparison alarms on the emulator, by name. */
+async function comparisonAlarmsOf(runtime: LocalRuntime): Promise<string[]> {
+  const cw = new CloudWatchClient(clientConfig(runtime.emulator.endpoint));
+  try {
+    const out = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: analysisAlarmPrefix(runtime.env.service.name) }));
+    return (out.MetricAlarms ?? []).map((a) => a.AlarmName!);
+  } finally {
+    cw.destroy();
+  }
+}
+
+/** `regression`: the analysis's alarms, the weights the canary got, the periods it served, the service's own alarms. */
+async function regressionReport(
+  runtime: LocalRuntime,
+  execution: string,
+  events: readonly LocalEvent[],
+  alarmsCreated: readonly string[],
+  alarmChanges: RegressionReport['alarmChanges'],
+): Promise<RegressionReport> {
+  const service = runtime.env.service;
+  const canaryWeights = events
+    .filter((e) => e.execution === execution && e.type === 'StateExited' && e.state === StateName.ShiftTraffic)
+    .map((e) => (e.output as { shift?: { weights?: Weights } }).shift?.weights?.green ?? 0);
+  const sim = runtime.trafficSimulator;
+  const blue = new Map((sim?.history(service.slots.blue.targetGroupArn) ?? []).map((r) => [r.tick, r]));
+  const periods = (sim?.history(service.slots.green.targetGroupArn) ?? [])
+    .filter((r) => r.requests > 0)
+    .map((g) => ({ tick: g.tick, green: { requests: g.requests, errors: g.errors }, blue: { requests: blue.get(g.tick)?.requests ?? 0, errors: blue.get(g.tick)?.errors ?? 0 } }));
+  const own = await runtime.ports.alarms.describe(service.alarms);
+  return {
+    alarmsCreated,
+    alarmChanges,
+    canaryWeights,
+    serviceAlarms: own.map((a) => ({ name: a.name, state: a.state })),
+    alarmsLeft: await comparisonAlarmsOf(runtime),
+    periods,
+  };
+}
+
+/** Reports the alarm names of every PutMetricAlarm the client sends, once CloudWatch (the emulator) answered. */
+function watchAlarmsCreated(client: LocalSdkClient, created: (names: string[]) => void): void {
+  const stack = client.middlewareStack as unknown as {
+    add(
+      mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+  stack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (context.commandName === 'PutMetricAlarmCommand') created([(args.input as { AlarmName?: string }).AlarmName ?? '']);
+      return out;
+    },
+    { step: 'initialize', name: 'cutoverDemoAlarmsCreated' },
+  );
 }

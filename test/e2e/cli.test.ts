@@ -60,7 +60,7 @@ describe('cutover demo', () => {
     const { stderr, code } = await cli('demo', '--scenario', 'meteor');
 
     expect(code).not.toBe(0);
-    expect(stderr).toContain("argument 'meteor' is invalid. Allowed choices are happy, alarm, unstable, busy, broken-old.");
+    expect(stderr).toContain("argument 'meteor' is invalid. Allowed choices are happy, alarm, unstable, busy, broken-old, regression.");
   });
 });
 

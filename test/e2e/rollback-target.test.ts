@@ -34,7 +34,7 @@ describe('rollback target', () => {
     expect(heldDecisions.some((d) => d.includes(`${reason}: holding at blue 90 / green 10 until resume`))).toBe(true);
     const escalation = rt.slackApi.messages.find((m) => m.text.includes(':rotating_light:'));
     expect(escalation?.text).toContain('is held at blue 90 / green 10');
-    expect(escalation?.text).toContain('A human must act');
+    expect(escalation?.text).toContain('until a human acts: fix the slot, then `/cutover resume checkout`');
     expect(escalation?.thread_ts).toBeDefined();
     // Then fixed and resumed: the check ran again and the rollout completed.
     expect(end).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 }, liveSlot: 'green', lockHeld: false });

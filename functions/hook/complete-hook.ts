@@ -1,7 +1,8 @@
 /**
  * For hook authors (`import { completeHook } from 'cutover/hooks'`): answer a lifecycle hook later, with
- * the task token its event carries. Only `@aws-sdk/client-sfn` is imported (Lambda's Node.js runtimes
- * include it): no aws-cdk-lib, nothing of the construct.
+ * the task token its event carries. No aws-cdk-lib, nothing of the construct: `@aws-sdk/client-sfn` is loaded
+ * when the first answer goes to Step Functions (Lambda's Node.js runtimes include it; it is an optional peer
+ * dependency of the package, so a test that passes its own `responder` needs none).
  *
  * A hook may also answer at once by returning `{ status: 'SUCCEEDED' | 'FAILED', reason }`, or
  * `{ status: 'IN_PROGRESS', delaySeconds }` to be invoked again after the delay. Returning anything else
@@ -15,7 +16,6 @@
  *   return { status: 'PENDING' };
  * };
  */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { HOOK_FAILED } from '../core/hooks';
 
 export type { HookAnswer, HookEvent, HookStage } from '../core/hooks';
@@ -26,11 +26,16 @@ export interface HookResponder {
   failTask(taskToken: string, error: string, cause: string): Promise<unknown>;
 }
 
+/** What completeHook needs of an `SFNClient` (`@aws-sdk/client-sfn`): its `send`. */
+export interface StepFunctionsSender {
+  send(command: unknown): Promise<unknown>;
+}
+
 export interface CompleteHookOptions {
   /** @default Step Functions through an `SFNClient` of the function's Region */
   readonly responder?: HookResponder;
-  /** The client the default responder uses. @default new SFNClient({}) */
-  readonly client?: SFNClient;
+  /** The client the default responder uses (an `SFNClient`). @default new SFNClient({}) */
+  readonly client?: StepFunctionsSender;
 }
 
 /** Step Functions caps a failure's cause at 32,768 characters. */
@@ -45,12 +50,14 @@ const MAX_CAUSE = 32_768;
  */
 export async function completeHook(event: { readonly taskToken: string }, ok: boolean, reason?: string, options: CompleteHookOptions = {}): Promise<void> {
   if (typeof event?.taskToken !== 'string' || event.taskToken === '') throw new TypeError('completeHook: the event has no taskToken (pass the hook event Cutover invoked the function with)');
-  const responder = options.responder ?? sfnResponder(options.client ?? new SFNClient({}));
+  const responder = options.responder ?? (await sfnResponder(options.client));
   if (ok) await responder.succeedTask(event.taskToken, { ok: true, ...(reason ? { reason } : {}) });
   else await responder.failTask(event.taskToken, HOOK_FAILED, (reason || 'the hook reported a failure').slice(0, MAX_CAUSE));
 }
 
-function sfnResponder(client: SFNClient): HookResponder {
+async function sfnResponder(given?: StepFunctionsSender): Promise<HookResponder> {
+  const { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } = await import('@aws-sdk/client-sfn');
+  const client = given ?? new SFNClient({});
   return {
     succeedTask: (taskToken, output) => client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
     failTask: (taskToken, error, cause) => client.send(new SendTaskFailureCommand({ taskToken, error, cause })),

@@ -65,6 +65,7 @@ function createApp(dir: string, tarball: string, cdkVersion?: string): { install
   mkdirSync(dir, { recursive: true });
   run(process.execPath, [join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), 'init', 'app', '--language', 'typescript', '--generate-only', '--no-notices'], dir);
   copyFileSync(join(ROOT, 'test', 'package', 'app', 'consumer-stack.ts.txt'), join(dir, 'lib', 'consumer-stack.ts'));
+  copyFileSync(join(ROOT, 'test', 'package', 'app', 'hook.ts.txt'), join(dir, 'lib', 'hook.ts'));
   if (cdkVersion) {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     manifest.dependencies['aws-cdk-lib'] = cdkVersion;
@@ -191,6 +192,19 @@ describe('the packed library in a fresh `cdk init app --language typescript` app
 
       expect(cjs.stdout).toBe('function object');
       expect(esm.stdout).toBe('function object');
+    });
+
+    it("runs a hook author's code with `cutover/hooks` (built by the app's tsc above), without aws-cdk-lib or a Step Functions client", () => {
+      const answered = run(
+        process.execPath,
+        ['-e', "require('./lib/hook').answerLater({ taskToken: 'token-1' }, false, 'smoke: GET /health answered 503').then((s) => process.stdout.write(JSON.stringify(s)))"],
+        app,
+      );
+      const esm = run(process.execPath, ['--input-type=module', '-e', "import { completeHook } from 'cutover/hooks'; process.stdout.write(typeof completeHook)"], app);
+
+      expect(JSON.parse(answered.stdout)).toEqual([['failure', 'token-1', 'HookFailed', 'smoke: GET /health answered 503']]);
+      expect(esm.stdout).toBe('function');
+      expect(existsSync(join(app, 'node_modules', '@aws-sdk', 'client-sfn'))).toBe(false);
     });
 
     it(

@@ -76,9 +76,14 @@ export function findBake(definition: Definition): BakeShape {
   if (typeof secondsPath !== 'string') throw new Error(`polling variant: the bake state "${bake}" has no TimeoutSecondsPath (the bake's length)`);
   const timeout = ((state.Catch as Array<Record<string, unknown>>) ?? []).find((c) => (c.ErrorEquals as string[]).includes('States.Timeout'));
   if (!timeout || typeof timeout.Next !== 'string') throw new Error(`polling variant: the bake state "${bake}" has no States.Timeout catch (the end of the bake)`);
-  const checks = Object.entries(states).filter(([, s]) => s.Type === 'Task' && s.Resource === CHECK_ALARMS_RESOURCE);
-  if (checks.length !== 1) throw new Error(`polling variant: expected one Task with Resource ${CHECK_ALARMS_RESOURCE}, found ${checks.length}`);
-  return { bake, next: timeout.Next, resultPath: String(timeout.ResultPath ?? '$.wait'), secondsPath, check: checks[0]![0] };
+  // The alarm check the bake's end leads to (through the Passes between): the one the loop copies. Another
+  // Task of the same function elsewhere (the check before a jump to 100%) is not the bake's.
+  let check: string | undefined = timeout.Next;
+  for (let hops = 0; check && !(states[check]?.Type === 'Task' && states[check]?.Resource === CHECK_ALARMS_RESOURCE); hops++) {
+    check = hops < 5 && states[check]?.Type === 'Pass' ? String(states[check]!.Next) : undefined;
+  }
+  if (!check) throw new Error(`polling variant: the bake's end does not lead to a Task with Resource ${CHECK_ALARMS_RESOURCE} (the alarm check)`);
+  return { bake, next: timeout.Next, resultPath: String(timeout.ResultPath ?? '$.wait'), secondsPath, check };
 }
 
 /**

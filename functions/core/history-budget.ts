@@ -86,8 +86,9 @@ export function worstCaseHistoryEvents(plan: CanaryPlan, timings: Pick<Timings, 
   );
   // A bake run again: Check alarms, Paused?, Bake again, Load step, Step kind?, Bake, Promoted?, Step done.
   const extensions = bakeExtensions * plan.steps.filter((s) => s.kind === 'bake').length * (check + 4 * EVENTS.flow + task(RETRIES.task, true));
-  // `promote --full` or a gate's timeout: one jump (Pass, Step kind?, Shift traffic and its hooks) or one Choice and Pass more.
-  const jump = 2 * EVENTS.flow + task(RETRIES.task) + shiftHooks(100);
+  // `promote --full` or a gate's timeout: one jump (Pass, Check before jump, Jump held?, Step kind?, Shift traffic
+  // and its hooks; a hold before it is one of the holds above) or one Choice and Pass more.
+  const jump = 3 * EVENTS.flow + 2 * task(RETRIES.task) + shiftHooks(100);
   const once = hookStageEvents(hooks, 'afterSteady') + hookStageEvents(hooks, 'afterTestTraffic');
   const success = check + task(RETRIES.task) + EVENTS.flow + task(RETRIES.scaleDown) + EVENTS.flow;
   // Roll back, Rollback hooks? and the rollback stage's hooks (a hook's failure may lead here: one Pass more).

@@ -9,6 +9,15 @@ import { breakOldSlotMidRollout, pushAndDeliver, readEndState } from '../../infr
 import { StateName } from '../../state-machines/states';
 import { useLocalRuntime } from './emulator';
 
+/** Resolves when `check` holds (looked at every 20 ms); rejects after 60 s naming what it waited for. */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const local = useLocalRuntime();
 
 describe('rollback target', () => {
@@ -38,6 +47,50 @@ describe('rollback target', () => {
     expect(escalation?.thread_ts).toBeDefined();
     // Then fixed and resumed: the check ran again and the rollout completed.
     expect(end).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 }, liveSlot: 'green', lockHeld: false });
+  });
+
+  it('holds a jump to 100% (promote --full) while the old slot cannot take the traffic back, and jumps once it is fixed and resumed', async () => {
+    // Arrange: the 10% bake is running (a long one: only the promote ends it), then the old slot breaks
+    const broken = new Set<string>();
+    const rt = await local.start({
+      brokenServices: broken,
+      services: [
+        {
+          service: {
+            plan: {
+              steps: [
+                { kind: 'setWeight', weight: 10 },
+                { kind: 'bake', seconds: 86_400 },
+                { kind: 'setWeight', weight: 100 },
+              ],
+            },
+          },
+        },
+      ],
+    });
+    const { executions } = await pushAndDeliver(rt, 'v2');
+    const name = executions[0]!;
+    const entered = (state: string) => local.events.filter((e) => e.execution === name && e.type === 'StateEntered' && e.state === state);
+    await until(async () => (await rt.ports.store.getLock('checkout'))?.wait?.kind === 'bake', 'the bake');
+    broken.add(rt.env.service.slots.blue.serviceName);
+
+    // Act: the operator jumps to 100%; the check before the jump holds it
+    const promoted = await rt.slack('promote checkout --full');
+    await until(async () => (await rt.ports.store.getLock('checkout'))?.wait?.kind === 'hold', 'the hold before the jump');
+    const held = await readEndState(rt, rt.env.service);
+    const lock = await rt.ports.store.getLock('checkout');
+    broken.delete(rt.env.service.slots.blue.serviceName);
+    await rt.slack('resume checkout');
+    const done = await rt.sfn.wait(name);
+    await rt.settle();
+
+    // Assert: never 100% on green while blue could not take it back; then the jump, and success
+    expect(promoted.statusCode).toBe(200);
+    expect(entered(StateName.HoldBeforeJump)).toHaveLength(1);
+    expect(held.weights).toEqual({ blue: 90, green: 10 });
+    expect(lock?.pause?.reason).toMatch(/^the blue slot cannot take the traffic back/);
+    expect(done.endState).toBe(StateName.RolloutSucceeded);
+    expect(await readEndState(rt, rt.env.service)).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 } });
   });
 
   it('scales the cold old slot up after the rollback window, then moves the traffic back', async () => {

@@ -155,7 +155,7 @@ describe('Cutover props', () => {
     {
       rule: 'a worst case far below the 25,000-event execution history limit',
       bad: () => ({ services: [service({ steadyMaxChecks: 1000 })] }),
-      error: 'services[0]: its worst case is 26,836 execution history events (7 steps, 1000 steady checks), over the budget of 12,500',
+      error: 'services[0]: its worst case is 26,858 execution history events (7 steps, 1000 steady checks), over the budget of 12,500',
       good: () => ({ services: [service({ steadyMaxChecks: 300 })] }),
     },
     {

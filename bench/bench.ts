@@ -22,7 +22,7 @@ import { runScale, type ScaleResult } from './scale';
 export interface BenchConfig {
   readonly command: string;
   readonly bundles?: BundlesOptions;
-  readonly reaction?: { readonly trials: number; readonly timeScale: number; readonly bakeSeconds: number; readonly seed?: number };
+  readonly reaction?: { readonly trials: number; readonly warmup?: number; readonly timeScale: number; readonly bakeSeconds: number; readonly seed?: number };
   readonly rollouts?: { readonly eventRuns: number; readonly pollingRuns: number; readonly timeScale: number; readonly warmup: number };
   /** The long-gate rollout: one bake of `hours`, run so that it lasts about one local second. */
   readonly gate?: { readonly hours: number };
@@ -40,7 +40,7 @@ export interface BenchConfig {
 /** The full benchmark, sized to finish in well under 10 minutes on 2 cores. */
 export const FULL: Omit<BenchConfig, 'command'> = {
   bundles: { spawns: 7 },
-  reaction: { trials: 12, timeScale: 0.01, bakeSeconds: 120 },
+  reaction: { trials: 12, warmup: 1, timeScale: 0.01, bakeSeconds: 120 },
   rollouts: { eventRuns: 8, pollingRuns: 2, timeScale: 0.0005, warmup: 1 },
   gate: { hours: 24 },
   scale: { sizes: [10, 50, 200], timeScale: 0.001, budgetSeconds: 330 },
@@ -127,7 +127,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       if (config.reaction) {
         // Beside the polling baselines: the abort path as it was before one hop.
         const reactionVariants = [EVENT_DRIVEN, TWO_HOPS, ...variants.slice(1)];
-        progress(`reaction: ${config.reaction.trials} trials × ${reactionVariants.length} variants…`);
+        progress(`reaction: ${config.reaction.warmup ?? 0} warm-up + ${config.reaction.trials} trials × ${reactionVariants.length} variants…`);
         reaction = await runReaction({ emulator, variants: reactionVariants, ...config.reaction });
         progress(`reaction: done at ${elapsed()}`);
       }

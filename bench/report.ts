@@ -59,7 +59,7 @@ export function renderMarkdown(r: Report): string {
     const names = r.reaction.variants.map((v) => v.variant);
     const ev = byVariant('event-driven');
     out.push(
-      `#### Alarm → weights back on the retained slot (${r.reaction.variants[0]?.trials ?? 0} trials per variant, alarm at a random moment of a ${r.reaction.bakeSeconds} s bake, time scale ${r.reaction.timeScale})`,
+      `#### Alarm → weights back on the retained slot (${r.reaction.variants[0]?.trials ?? 0} trials per variant${r.reaction.warmup ? ` after ${r.reaction.warmup} warm-up` : ''}, alarm at a random moment of the first 90% of a ${r.reaction.bakeSeconds} s bake, time scale ${r.reaction.timeScale})`,
       '',
     );
     out.push(row(['median / p95', ...names, ...names.filter((n) => n !== 'event-driven').map((n) => `${n} ÷ event-driven`)]));

@@ -65,6 +65,8 @@ describe('slash commands during a rollout', () => {
     const reply = await rt.slack('promote checkout');
     await until(() => shifts().length === 2);
     const weightsAfter = (await readEndState(rt, rt.env.service)).weights;
+    // The second bake is waiting (after the shift, its hooks' Choice and the alarm check) before it is promoted.
+    await waitingIn(rt, 'Bake');
     await rt.slack('promote checkout');
     const [execution] = await rt.sfn.waitAll();
 
@@ -76,7 +78,7 @@ describe('slash commands during a rollout', () => {
     expect(shifts()).toEqual([10, 25, 100]);
   });
 
-  it('promote --full goes straight to 100% and still checks the alarms before finalizing', async () => {
+  it('promote --full goes straight to 100%, checking the alarms and the rollback target before the jump and before finalizing', async () => {
     const rt = await start({ plan: LONG_BAKES });
     await pushAndDeliver(rt, 'v2');
     await waitingIn(rt, 'Bake');
@@ -86,7 +88,9 @@ describe('slash commands during a rollout', () => {
 
     expect(shifts()).toEqual([10, 100]);
     const tail = execution!.states.slice(execution!.states.indexOf('Jump to 100%'));
-    expect(tail.slice(0, 5)).toEqual(['Jump to 100%', 'Shift traffic', 'Step done', 'Check alarms', 'Paused?']);
+    // The check before the jump (alarms, and a rollback target that works), then the jump, then the check
+    // before finalizing.
+    expect(tail.slice(0, 8)).toEqual(['Jump to 100%', 'Check before jump', 'Jump held?', 'Step kind?', 'Shift traffic', 'Hooks after shift?', 'Step done', 'Check alarms']);
     expect(execution!.endState).toBe('Rollout succeeded');
     expect((await readEndState(rt, rt.env.service)).weights).toEqual({ blue: 0, green: 100 });
   });

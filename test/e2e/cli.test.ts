@@ -53,7 +53,7 @@ describe('cutover demo', () => {
       idleTaskDefinition: 'checkout:1',
     });
     expect(result.reason).toContain('checkout-5xx');
-    expect(result.states.slice(-2)).toEqual(['Roll back', 'Rolled back']);
+    expect(result.states.slice(-3)).toEqual(['Roll back', 'Rollback hooks?', 'Rolled back']);
   });
 
   it('refuses an unknown scenario with a clear message', async () => {

@@ -194,10 +194,10 @@ describe('the packed library in a fresh `cdk init app --language typescript` app
       expect(esm.stdout).toBe('function object');
     });
 
-    it("runs a hook author's code with `cutover/hooks` (built by the app's tsc above), without aws-cdk-lib or a Step Functions client", () => {
+    it("runs a hook author's code with `cutover/hooks` (type-checked above; run with the app's own tsx, as its cdk.json runs the app), without aws-cdk-lib or a Step Functions client", () => {
       const answered = run(
-        process.execPath,
-        ['-e', "require('./lib/hook').answerLater({ taskToken: 'token-1' }, false, 'smoke: GET /health answered 503').then((s) => process.stdout.write(JSON.stringify(s)))"],
+        'npx',
+        ['--no-install', 'tsx', '-e', "require('./lib/hook').answerLater({ taskToken: 'token-1' }, false, 'smoke: GET /health answered 503').then((s) => process.stdout.write(JSON.stringify(s)))"],
         app,
       );
       const esm = run(process.execPath, ['--input-type=module', '-e', "import { completeHook } from 'cutover/hooks'; process.stdout.write(typeof completeHook)"], app);

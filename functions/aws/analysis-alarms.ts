@@ -1,5 +1,5 @@
 /** The {@link AnalysisAlarms} port over CloudWatch: the canary analysis's rollout-scoped alarms. */
-import { CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmsCommand, GetMetricDataCommand, PutMetricAlarmCommand, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import { ALB_NAMESPACE, SLOT_METRICS } from '../core/analysis';
 import type { AnalysisAlarms } from '../core/ports';
 import { sdkOptions } from './clients';
@@ -8,14 +8,25 @@ import { edge } from './edge';
 /** DeleteAlarms takes at most 100 names per call. */
 const DELETE_BATCH = 100;
 
-export function awsAnalysisAlarms(client: CloudWatchClient = new CloudWatchClient(sdkOptions)): AnalysisAlarms {
+/**
+ * `given`: a client the function already has (its alarm checks'). Without one, CloudWatch's client is loaded and
+ * made at the first call, not at cold start: most services have no analysis, and the rollback, on the reaction
+ * path, should not pay for it.
+ */
+export function awsAnalysisAlarms(given?: CloudWatchClient): AnalysisAlarms {
+  let loaded: Promise<{ sdk: typeof import('@aws-sdk/client-cloudwatch'); client: CloudWatchClient }> | undefined;
+  const cloudwatch = () => (loaded ??= import('@aws-sdk/client-cloudwatch').then((sdk) => ({ sdk, client: given ?? new sdk.CloudWatchClient(sdkOptions) })));
   return {
     async put(alarms) {
+      const { sdk, client } = await cloudwatch();
+      const { PutMetricAlarmCommand } = sdk;
       // One call per alarm (there is no batch form); side by side, each idempotent.
       await Promise.all(alarms.map((alarm) => edge('cloudwatch:PutMetricAlarm', () => client.send(new PutMetricAlarmCommand(alarm as PutMetricAlarmCommandInput)))));
     },
 
     async deleteWithPrefix(prefix) {
+      const { sdk, client } = await cloudwatch();
+      const { DeleteAlarmsCommand, DescribeAlarmsCommand } = sdk;
       const names: string[] = [];
       let NextToken: string | undefined;
       do {
@@ -38,6 +49,8 @@ export function awsAnalysisAlarms(client: CloudWatchClient = new CloudWatchClien
       const periods = Math.max(0, Math.floor((end.getTime() - start.getTime()) / (periodSeconds * 1000)));
       const counts = new Array<number>(periods).fill(0);
       if (periods === 0) return counts;
+      const { sdk, client } = await cloudwatch();
+      const { GetMetricDataCommand } = sdk;
       let NextToken: string | undefined;
       do {
         const out = await edge('cloudwatch:GetMetricData', () =>

@@ -1,5 +1,6 @@
 /** Lambda entry point of the chat function: middy over `handleChatEvent` (Slack's Function URL requests and the deferred commands). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsAlarms } from '../aws/alarms';
 import { requireEnv, sdkOptions } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
@@ -34,14 +35,16 @@ export const handler = createHandler(
     // One DynamoDB client for the store and the request ledger: the same table.
     const table = requireEnv('TABLE_NAME');
     const dynamo = new DynamoDBClient(sdkOptions);
+    // One CloudWatch client for the alarm checks and the canary analysis.
+    const cloudwatch = new CloudWatchClient(sdkOptions);
     return {
       services: servicesFromEnv(requireEnv('CUTOVER_SERVICES')),
       store: awsStore(table, dynamo),
       requestLedger: awsRequestLedger(table, dynamo),
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),
-      alarms: awsAlarms(),
+      alarms: awsAlarms(cloudwatch),
       traffic: awsTraffic(),
-      analysis: awsAnalysisAlarms(),
+      analysis: awsAnalysisAlarms(cloudwatch),
       ecs: awsEcs(),
       clock: systemClock,
       log: powertoolsLog(),

@@ -1,6 +1,7 @@
 /** Lambda entry point for check-alarms: middy over the pure `checkAlarms`. */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsAlarms } from '../aws/alarms';
-import { requireEnv } from '../aws/clients';
+import { requireEnv, sdkOptions } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsStore } from '../aws/store';
 import { awsTraffic } from '../aws/traffic';
@@ -17,15 +18,17 @@ export const createHandler = (deps: () => CheckAlarmsDeps) => lambda('check-alar
 export const handler = createHandler(
   once((): CheckAlarmsDeps => {
     const log = powertoolsLog();
+    // One CloudWatch client for the alarm checks and the canary analysis.
+    const cloudwatch = new CloudWatchClient(sdkOptions);
     return {
-      alarms: awsAlarms(),
+      alarms: awsAlarms(cloudwatch),
       ecs: awsEcs(),
       traffic: awsTraffic(),
       store: awsStore(requireEnv('TABLE_NAME')),
       clock: systemClock,
       log,
       notifier: notifierFromEnv(log),
-      analysis: awsAnalysisAlarms(),
+      analysis: awsAnalysisAlarms(cloudwatch),
     };
   }),
 );

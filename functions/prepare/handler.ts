@@ -1,6 +1,7 @@
 /** Lambda entry point for prepare: middy over the pure `prepare`. */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsAlarms } from '../aws/alarms';
-import { requireEnv } from '../aws/clients';
+import { requireEnv, sdkOptions } from '../aws/clients';
 import { awsEcs } from '../aws/ecs';
 import { awsExecutions } from '../aws/executions';
 import { awsRegistry } from '../aws/registry';
@@ -19,11 +20,13 @@ export const createHandler = (deps: () => PrepareDeps) => lambda('prepare', prep
 export const handler = createHandler(
   once((): PrepareDeps => {
     const log = powertoolsLog();
+    // One CloudWatch client for the alarm checks and the canary analysis.
+    const cloudwatch = new CloudWatchClient(sdkOptions);
     return {
       ecs: awsEcs(),
       traffic: awsTraffic(),
-      analysis: awsAnalysisAlarms(),
-      alarms: awsAlarms(),
+      analysis: awsAnalysisAlarms(cloudwatch),
+      alarms: awsAlarms(cloudwatch),
       store: awsStore(requireEnv('TABLE_NAME')),
       registry: awsRegistry(),
       executions: awsExecutions(requireEnv('STATE_MACHINE_ARN')),

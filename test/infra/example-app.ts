@@ -5,7 +5,8 @@
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { CutoverExampleStack } from '../../infra/example-environment';
+import type { CutoverServiceProps } from '../../infra/cutover';
+import { CutoverExampleStack, type ExampleEnvironment } from '../../infra/example-environment';
 
 /**
  * The App the infra tests synthesize in (nothing to bundle: the construct takes prebuilt assets), with
@@ -67,3 +68,8 @@ export function policyStatementsOf(template: Template, roleLogicalId: string): S
 
 /** Every statement's actions as a list. */
 export const actionsOf = (s: Statement): string[] => [s.Action].flat();
+
+/** A service on an example environment's resources (the same as the example app's), with `overrides`. */
+export function exampleService(env: ExampleEnvironment, overrides: Partial<CutoverServiceProps> = {}): CutoverServiceProps {
+  return { name: 'checkout', cluster: env.cluster, blue: env.blue, green: env.green, listener: env.listener, containerName: 'app', repository: env.repository, alarms: [env.errorAlarm], ...overrides };
+}

@@ -7,9 +7,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HookMessage } from '../../functions/core/hooks';
-import { Cutover, type CutoverServiceProps } from '../../infra/cutover';
+import { Cutover } from '../../infra/cutover';
 import { ExampleEnvironment } from '../../infra/example-environment';
-import { actionsOf, policyStatementsOf, render, testApp } from './example-app';
+import { actionsOf, exampleService, policyStatementsOf, render, testApp } from './example-app';
 
 const EXTERNAL = 'arn:aws:lambda:eu-west-1:123456789012:function:shared-smoke-test';
 
@@ -27,17 +27,9 @@ describe('the hooks prop', () => {
       handler: 'index.handler',
       code: lambda.Code.fromInline('exports.handler = async () => ({ status: "SUCCEEDED" })'),
     });
-    const service: CutoverServiceProps = {
-      name: 'checkout',
-      cluster: env.cluster,
-      blue: env.blue,
-      green: env.green,
-      listener: env.listener,
-      containerName: 'app',
-      repository: env.repository,
-      alarms: [env.errorAlarm],
+    const service = exampleService(env, {
       hooks: { afterSteady: { functions: [smoke], timeout: Duration.minutes(2) }, onRollback: { functions: [EXTERNAL], onTimeout: 'continue' } },
-    };
+    });
     cutover = new Cutover(stack, 'Cutover', { services: [service] });
     template = Template.fromStack(stack);
   });
@@ -71,19 +63,7 @@ describe('the hooks prop', () => {
     const env = new ExampleEnvironment(stack, 'Other');
     const bad = () =>
       new Cutover(stack, 'Bad', {
-        services: [
-          {
-            name: 'other',
-            cluster: env.cluster,
-            blue: env.blue,
-            green: env.green,
-            listener: env.listener,
-            containerName: 'app',
-            repository: env.repository,
-            alarms: [env.errorAlarm],
-            hooks: { afterSteady: { functions: [smoke], timeout: Duration.days(2) } },
-          },
-        ],
+        services: [exampleService(env, { name: 'other', hooks: { afterSteady: { functions: [smoke], timeout: Duration.days(2) } } })],
       });
 
     expect(bad).toThrow(`services[0].hooks.afterSteady.timeout: ${HookMessage.TIMEOUT}`);

@@ -3,7 +3,7 @@
  * emulator, the local Step Functions runner, and a local EventBridge bus with the construct's rules.
  */
 import { watchersOf } from '../../functions/core/watchers';
-import { analysisAlarmPrefix, targetGroupDimension } from '../../functions/core/analysis';
+import { analysisAlarmPrefix } from '../../functions/core/analysis';
 import { awsAnalysisAlarms } from '../../functions/aws/analysis-alarms';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -262,21 +262,10 @@ function lambdaContext(fn: string): Context {
  * simulated (a tick is `periodSeconds × timeScale` of real time), so a bake's window in real time holds the
  * periods written during it, one count each. Without a simulator, the emulator's metrics as on AWS.
  */
-function simulatedRequests(analysis: AnalysisAlarms, simulator: () => TrafficSimulator | undefined, services: () => readonly ServiceConfig[]): AnalysisAlarms {
+function simulatedRequests(analysis: AnalysisAlarms, simulator: () => TrafficSimulator | undefined): AnalysisAlarms {
   return {
     ...analysis,
-    async requestsPerPeriod(query) {
-      const sim = simulator();
-      if (!sim) return analysis.requestsPerPeriod(query);
-      const slot = services()
-        .flatMap((s) => [s.slots.blue, s.slots.green])
-        .find((s) => targetGroupDimension(s.targetGroupArn) === query.targetGroup);
-      if (!slot) return [];
-      return sim
-        .history(slot.targetGroupArn)
-        .filter((r) => r.realAt >= query.start.getTime() && r.realAt <= query.end.getTime())
-        .map((r) => r.requests);
-    },
+    requestsPerPeriod: (query) => simulator()?.requestsBetween(query) ?? analysis.requestsPerPeriod(query),
   };
 }
 
@@ -498,11 +487,7 @@ export class LocalRuntime {
         ecs,
         traffic: options.onWeights ? observed(traffic, options.onWeights) : traffic,
         alarms: awsAlarms(sdk(new CloudWatchClient(cfg))),
-        analysis: simulatedRequests(
-          awsAnalysisAlarms(sdk(new CloudWatchClient(cfg))),
-          () => runtime?.trafficSimulator,
-          () => environments.map((e) => e.service),
-        ),
+        analysis: simulatedRequests(awsAnalysisAlarms(sdk(new CloudWatchClient(cfg))), () => runtime?.trafficSimulator),
         registry: withScans(withPushTimes(awsRegistry(sdk(new ECRClient(cfg))), pushedAt), scansPending),
         store: awsStore(environments[0]!.tableName, dynamo),
         requestLedger: awsRequestLedger(environments[0]!.tableName, dynamo),

@@ -43,7 +43,8 @@ async function comparisonAlarms(rt: LocalRuntime): Promise<string[]> {
   const cw = new CloudWatchClient(clientConfig(rt.emulator.endpoint));
   try {
     const out = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: analysisAlarmPrefix(rt.env.service.name) }));
-    return (out.MetricAlarms ?? []).map((a) => a.AlarmName!);
+    // By name: CloudWatch lists alarms in name order; the emulator in creation order (the puts go side by side).
+    return (out.MetricAlarms ?? []).map((a) => a.AlarmName!).sort();
   } finally {
     cw.destroy();
   }

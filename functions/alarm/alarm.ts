@@ -114,6 +114,8 @@ async function recordDryRun(watchers: readonly Watcher[], alarm: string, reason:
       service: watcher.name,
       rolloutId: lock.rolloutId,
       index: lock.stepIndex ?? 0,
+      // Beside the step's own record (the shift's weights), one per check: a duplicate delivery rewrites itself.
+      note: `dry-run-${parsed.check}`,
       at: deps.clock.now().toISOString(),
       state: 'Canary analysis (dry run)',
       weights: lock.weights,

@@ -13,7 +13,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommandRecord, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../core/ports';
 import { sdkOptions } from './clients';
 import { edge } from './edge';
-import { ACTIVE_INDEX, HOLDER_FIELDS } from '../core/table';
+import { ACTIVE_INDEX, HOLDER_FIELDS, stepKey } from '../core/table';
 
 export { ACTIVE_INDEX };
 const LOCK_SK = 'lock';
@@ -362,8 +362,8 @@ export function awsStore(tableName: string, client: DynamoDBClient = new DynamoD
 
     async putStep(record) {
       await edge('dynamodb:PutItem', () =>
-        // Keyed by the step alone: a retried shift rewrites its record instead of adding a second one.
-        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(record.service), sk: `step#${record.rolloutId}#${String(record.index).padStart(3, '0')}`, ...record } })),
+        // Keyed by the step (and its note): a retried shift rewrites its record instead of adding a second one.
+        doc.send(new PutCommand({ TableName: tableName, Item: { pk: pkOf(record.service), sk: stepKey(record), ...record } })),
       );
     },
 

@@ -390,6 +390,11 @@ export interface StepRecord {
   readonly service: string;
   readonly rolloutId: string;
   readonly index: number;
+  /**
+   * A record beside the step's own, kept apart from it (a dry-run verdict during the step): the same `note`
+   * rewrites itself, and never the step's record. @default - the step's own record
+   */
+  readonly note?: string;
   readonly at: string;
   readonly state: string;
   readonly weights?: Weights;

@@ -33,3 +33,7 @@ export const HOLDER_FIELDS = [
   'recovers',
   'fallback',
 ] as const;
+
+/** A step record's sort key: the step's own record, or a note beside it (`StepRecord.note`). */
+export const stepKey = (record: { readonly rolloutId: string; readonly index: number; readonly note?: string }) =>
+  `step#${record.rolloutId}#${String(record.index).padStart(3, '0')}${record.note ? `#${record.note}` : ''}`;

@@ -212,6 +212,11 @@ describe('canary analysis', () => {
 
     // Assert
     expect(step?.decision).toContain(`canary analysis (dry run) would roll back now: alarm ${analysisAlarmName('checkout', name, 'error-rate')} in ALARM`);
+    // The verdict stands beside the shift's records, which keep their weights.
+    expect((await rt.ports.store.listSteps('checkout', name)).filter((s) => s.state === StateName.ShiftTraffic).map((s) => s.weights)).toEqual([
+      { blue: 90, green: 10 },
+      { blue: 0, green: 100 },
+    ]);
     expect(done.endState).toBe(StateName.RolloutSucceeded);
     expect(await readEndState(rt, rt.env.service)).toMatchObject({ outcome: 'SUCCEEDED', weights: { blue: 0, green: 100 } });
     expect(await comparisonAlarms(rt)).toEqual([]);

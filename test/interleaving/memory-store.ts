@@ -17,7 +17,7 @@
  * holds a reference into the store.
  */
 import type { AbortFence, CommandRecord, FenceRequest, HistoryRecord, LockRecord, OpenLease, QueuedRollout, ScanWait, RolloutStore, ServiceState, StepRecord } from '../../functions/core/ports';
-import { HOLDER_FIELDS } from '../../functions/core/table';
+import { HOLDER_FIELDS, stepKey } from '../../functions/core/table';
 
 type Item = Record<string, unknown>;
 
@@ -209,7 +209,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async putStep(record: StepRecord): Promise<void> {
-    this.partition(record.service).set(`step#${record.rolloutId}#${String(record.index).padStart(3, '0')}`, defined(record));
+    this.partition(record.service).set(stepKey(record), defined(record));
   }
 
   async listSteps(service: string, rolloutId: string): Promise<StepRecord[]> {

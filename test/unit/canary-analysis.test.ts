@@ -9,6 +9,7 @@ import { validateServiceConfig } from '../../functions/core/config';
 import { canary } from '../../functions/core/plan';
 import { watches, watchersFromEnv, watchersOf } from '../../functions/core/watchers';
 import { alarmEventPattern, matchesPattern } from '../../infra/rules';
+import { MemoryStore } from '../interleaving/memory-store';
 import { alarmStateChangeEvent } from '../../infra/local/events';
 import { GREEN_TG, serviceConfig } from '../fixtures/state';
 
@@ -81,5 +82,21 @@ describe('plans the analysis cannot judge', () => {
 
   it('names analysis problems under the service', () => {
     expect(validateServiceConfig(serviceConfig({ analysis: { minRequests: 0 } }))).toEqual(['service.analysis.minRequests: must be a whole number ≥ 1']);
+  });
+});
+
+describe("a dry-run verdict's record", () => {
+  it("stands beside the step's own record (the shift's weights) instead of replacing it, and a duplicate rewrites itself", async () => {
+    const store = new MemoryStore();
+    const step = { service: 'checkout', rolloutId: ROLLOUT, index: 0, at: '2026-12-04T07:00:00.000Z' };
+    await store.putStep({ ...step, state: 'Shift traffic', weights: { blue: 90, green: 10 }, decision: 'Shift 10% to green' });
+    for (const n of [1, 2]) await store.putStep({ ...step, note: 'dry-run-error-rate', state: 'Canary analysis (dry run)', decision: `would roll back (${n})` });
+
+    const steps = await store.listSteps('checkout', ROLLOUT);
+
+    expect(steps.map((s) => [s.state, s.decision])).toEqual([
+      ['Shift traffic', 'Shift 10% to green'],
+      ['Canary analysis (dry run)', 'would roll back (2)'],
+    ]);
   });
 });
